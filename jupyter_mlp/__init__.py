@@ -1,0 +1,20 @@
+"""jupyter-mlp: launch and watch ML training and ETL jobs from JupyterLab."""
+
+from __future__ import annotations
+
+from typing import Any
+
+try:
+    from ._version import __version__
+except ImportError:  # a source tree that was never built
+    __version__ = "0.0.0"
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    return [{"src": "labextension", "dest": "jupyter-mlp"}]
+
+
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    from .extension import MLPExtension
+
+    return [{"module": "jupyter_mlp", "app": MLPExtension}]

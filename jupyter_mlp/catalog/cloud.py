@@ -1,0 +1,345 @@
+"""Cloud hardware catalog: which machine takes which accelerator, where, and for how much.
+
+The facts live in ``data/*.json`` (each with its sources and dates); this module loads them
+once, answers ``GET /mlp/catalog`` (:func:`catalog_view`), checks a job's resources before it
+is submitted (``validation.validate_resources``) and estimates its hourly cost
+(:func:`estimate_hourly_cost`). Accelerators are named by the
+``google.cloud.aiplatform_v1.types.AcceleratorType`` enum; short names such as ``T4`` and
+Compute Engine names such as ``nvidia-tesla-t4`` are accepted everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+BACKENDS = ("vertex", "dataflow")
+
+# Filled lazily from data/gpus.json by the module __getattr__ below.
+ACCELERATOR_ALIASES: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Accelerator:
+    """One accelerator type, keyed by its AcceleratorType enum name."""
+
+    type: str
+    short_name: str
+    compute_name: str
+    memory_gb: float
+    regions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class N1Limit:
+    """The largest N1 shape that a given number of one GPU model supports."""
+
+    count: int
+    max_vcpus: int
+    max_memory_gb: float
+
+
+@dataclass(frozen=True)
+class MachineType:
+    """A machine type; ``built_in`` maps each accelerator it comes with to the counts allowed."""
+
+    name: str
+    family: str
+    vcpus: float
+    memory_gb: float
+    built_in: dict[str, tuple[int, ...]]
+    takes_n1_gpus: bool
+
+
+@dataclass(frozen=True)
+class BackendCatalog:
+    """Everything one backend (Vertex AI or Dataflow) offers."""
+
+    backend: str
+    machine_types: dict[str, MachineType]
+    accelerators: dict[str, Accelerator]
+    n1_limits: dict[str, tuple[N1Limit, ...]]
+    regions: tuple[str, ...]
+    default_region: str
+    as_of: str
+    sources: tuple[dict[str, Any], ...]
+
+    def machines_taking(self, accelerator: str) -> list[str]:
+        """Machine types that can run with ``accelerator``, built in or attached."""
+        if accelerator in self.n1_limits:
+            return [m.name for m in self.machine_types.values() if self.n1_counts(m, accelerator)]
+        return [m.name for m in self.machine_types.values() if accelerator in m.built_in]
+
+    def n1_counts(self, machine: MachineType, accelerator: str) -> list[int]:
+        """Counts of an N1-attachable GPU that fit this machine's vCPUs and memory."""
+        if not machine.takes_n1_gpus:
+            return []
+        return [
+            lim.count
+            for lim in self.n1_limits.get(accelerator, ())
+            if machine.vcpus <= lim.max_vcpus and machine.memory_gb <= lim.max_memory_gb
+        ]
+
+    def accelerator_options(self, machine: MachineType) -> dict[str, list[int]]:
+        """Every accelerator this machine takes, with the counts allowed."""
+        if machine.takes_n1_gpus:
+            options = {a: self.n1_counts(machine, a) for a in self.n1_limits}
+            return {a: counts for a, counts in options.items() if counts}
+        return {a: list(counts) for a, counts in machine.built_in.items()}
+
+
+def _read_json(name: str) -> dict[str, Any]:
+    text = resources.files("jupyter_mlp.catalog").joinpath("data", name).read_text("utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+@cache
+def _gpu_facts() -> dict[str, Any]:
+    return _read_json("gpus.json")
+
+
+@cache
+def _prices() -> dict[str, Any]:
+    return _read_json("prices.json")
+
+
+@cache
+def _aliases() -> dict[str, str]:
+    facts = _gpu_facts()
+    aliases: dict[str, str] = {}
+    for key, acc in facts["accelerators"].items():
+        aliases[acc["short_name"].upper()] = key
+        if acc["compute_name"].startswith("nvidia-"):
+            aliases[acc["compute_name"].upper()] = key
+    aliases.update({k.upper(): v for k, v in facts["aliases"].items()})
+    return aliases
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ACCELERATOR_ALIASES":
+        return _aliases()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@cache
+def load_catalog(backend: str) -> BackendCatalog:
+    """The parsed catalog of ``backend`` ("vertex" or "dataflow"), loaded once."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
+    data = _read_json(f"{backend}.json")
+    facts = _gpu_facts()
+    accelerators = {
+        key: Accelerator(
+            type=key,
+            short_name=facts["accelerators"][key]["short_name"],
+            compute_name=facts["accelerators"][key]["compute_name"],
+            memory_gb=facts["accelerators"][key]["memory_gb"],
+            regions=tuple(facts["accelerators"][key]["regions"]),
+        )
+        for key in data["accelerators"]
+    }
+    limits = facts["n1_attachable"]["limits"]
+    n1_limits = {
+        key: tuple(N1Limit(*row) for row in rows)
+        for key, rows in limits.items()
+        if key in accelerators
+    }
+    machines: dict[str, MachineType] = {}
+    for family, spec in data["families"].items():
+        for m in spec["machine_types"]:
+            machines[m["name"]] = MachineType(
+                name=m["name"],
+                family=family,
+                vcpus=m["vcpus"],
+                memory_gb=m["memory_gb"],
+                built_in={a["type"]: tuple(a["counts"]) for a in m.get("accelerators", [])},
+                takes_n1_gpus=spec.get("gpus") == "attachable",
+            )
+    sources = {s["url"]: s for f in (data, facts, _prices()) for s in f["sources"]}
+    return BackendCatalog(
+        backend=backend,
+        machine_types=machines,
+        accelerators=accelerators,
+        n1_limits=n1_limits,
+        regions=tuple(data["regions"]),
+        default_region=data["default_region"],
+        as_of=data["as_of"],
+        sources=tuple(sources.values()),
+    )
+
+
+def normalize_accelerator(name: str) -> str:
+    """The AcceleratorType enum name for ``name``.
+
+    Accepts enum names (any case), short names (``T4``, ``A100-80GB``) and Compute Engine /
+    Dataflow names (``nvidia-tesla-t4``). Raises ``ValueError`` naming the known short names.
+    """
+    key = name.strip().upper()
+    known = _gpu_facts()["accelerators"]
+    if key in known:
+        return key
+    if key.replace("-", "_") in known:
+        return key.replace("-", "_")
+    aliases = _aliases()
+    if key in aliases:
+        return aliases[key]
+    short = ", ".join(a["short_name"] for a in known.values())
+    raise ValueError(f"unknown accelerator {name!r}; known: {short}")
+
+
+def accelerator_of(resources: dict[str, Any]) -> str | None:
+    """The enum name of ``resources["accelerator_type"]``, None when unset.
+
+    Raises ``ValueError`` for an unknown name (see :func:`normalize_accelerator`).
+    """
+    raw = resources.get("accelerator_type")
+    if raw in (None, "", "ACCELERATOR_TYPE_UNSPECIFIED"):
+        return None
+    return normalize_accelerator(str(raw))
+
+
+def region_or_default(catalog: BackendCatalog, region: str | None) -> str:
+    return region or catalog.default_region
+
+
+def _price_multiplier(region: str) -> float | None:
+    multiplier = _prices()["region_multipliers"].get(region)
+    return float(multiplier) if multiplier is not None else None
+
+
+def _machine_price(catalog: BackendCatalog, machine: MachineType, region: str) -> float | None:
+    """Hourly price of the machine without accelerators, or None where unknown."""
+    multiplier = _price_multiplier(region)
+    if multiplier is None:
+        return None
+    if catalog.backend == "dataflow":
+        rates = _prices()["dataflow"]
+        base = (
+            machine.vcpus * rates["batch_vcpu_hour"]
+            + machine.memory_gb * rates["batch_memory_gb_hour"]
+        )
+        return round(base * multiplier, 5)
+    price = _prices()["vertex"]["machine_types"].get(machine.name)
+    return None if price is None else round(price * multiplier, 5)
+
+
+def _accelerator_price(catalog: BackendCatalog, accelerator: str, region: str) -> float | None:
+    """Hourly price of one unit of ``accelerator``, or None where unknown."""
+    multiplier = _price_multiplier(region)
+    price = _prices()[catalog.backend]["accelerators"].get(accelerator)
+    if multiplier is None or price is None:
+        return None
+    return round(price * multiplier, 5)
+
+
+def catalog_view(backend: str, region: str | None = None) -> dict[str, Any]:
+    """The JSON answer of ``GET /mlp/catalog?backend=&region=``.
+
+    With ``region``, only the accelerators offered there (and machine types whose built-in
+    accelerators are offered there) are listed; prices are for ``region`` or the default region.
+    Raises ``ValueError`` for an unknown backend or region.
+    """
+    catalog = load_catalog(backend)
+    if region is not None and region not in catalog.regions:
+        raise ValueError(
+            f"unknown region {region!r} for {backend}; known: {', '.join(catalog.regions)}"
+        )
+    price_region = region_or_default(catalog, region)
+
+    def offered(accelerator: str) -> bool:
+        return region is None or region in catalog.accelerators[accelerator].regions
+
+    machine_types = []
+    for machine in catalog.machine_types.values():
+        options = catalog.accelerator_options(machine)
+        if machine.built_in and not any(offered(a) for a in options):
+            continue
+        machine_types.append(
+            {
+                "name": machine.name,
+                "family": machine.family,
+                "vcpus": machine.vcpus,
+                "memory_gb": machine.memory_gb,
+                "accelerators": [
+                    {"type": a, "counts": counts} for a, counts in options.items() if offered(a)
+                ],
+                "hourly_usd": _machine_price(catalog, machine, price_region),
+            }
+        )
+    accelerators = [
+        {
+            "type": acc.type,
+            "short_name": acc.short_name,
+            "compute_name": acc.compute_name,
+            "memory_gb": acc.memory_gb,
+            "regions": list(acc.regions),
+            "hourly_usd": _accelerator_price(catalog, acc.type, price_region),
+        }
+        for acc in catalog.accelerators.values()
+        if offered(acc.type)
+    ]
+    return {
+        "backend": backend,
+        "region": region,
+        "machine_types": machine_types,
+        "accelerators": accelerators,
+        "regions": list(catalog.regions),
+        "default_region": catalog.default_region,
+        "as_of": catalog.as_of,
+        "prices_as_of": _prices()["as_of"],
+        "prices_are_estimates": True,
+        "sources": list(catalog.sources),
+    }
+
+
+def estimate_hourly_cost(
+    backend: str, resources: dict[str, Any], region: str | None
+) -> dict[str, Any] | None:
+    """An estimated on-demand hourly cost of ``resources`` in ``region``, or None.
+
+    Vertex AI: (machine + accelerators) x replica_count. Dataflow: (worker vCPU and memory at
+    batch rates + accelerators) x max_workers, an upper bound since Dataflow scales between
+    1 and max_workers. None when the machine type or accelerator is unknown or has no price;
+    whether the combination is allowed is for ``validation.validate_resources`` to say.
+    """
+    catalog = load_catalog(backend)
+    region = region_or_default(catalog, region)
+    machine = catalog.machine_types.get(str(resources.get("machine_type")))
+    try:
+        accelerator = accelerator_of(resources)
+    except ValueError:
+        return None
+    if machine is None or (accelerator is not None and accelerator not in catalog.accelerators):
+        return None
+    count = int(resources.get("accelerator_count") or 0)
+    machine_price = _machine_price(catalog, machine, region)
+    if machine_price is None:
+        return None
+    items: list[tuple[str, float]] = [(machine.name, machine_price)]
+    if accelerator and count:
+        unit = _accelerator_price(catalog, accelerator, region)
+        if unit is None:
+            return None
+        items.append((f"{count} x {accelerator}", round(unit * count, 5)))
+    per_node = sum(price for _, price in items)
+    if backend == "vertex":
+        nodes = int(resources.get("replica_count", 1))
+        note = f"{nodes} replica(s) x {per_node:.4f} USD/h"
+    else:
+        nodes = int(resources.get("max_workers") or 1)
+        note = (
+            f"upper bound: {nodes} worker(s) at max_workers x {per_node:.4f} USD/h; "
+            "excludes Shuffle, Streaming Engine and disks"
+        )
+    return {
+        "usd_per_hour": round(per_node * nodes, 4),
+        "as_of": _prices()["as_of"],
+        "estimate": True,
+        "region": region,
+        "breakdown": [{"item": item, "usd_per_hour": price} for item, price in items],
+        "note": note,
+    }

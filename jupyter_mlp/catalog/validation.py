@@ -1,0 +1,265 @@
+"""Checks a job's machine, accelerator, region and scale against the cloud catalog.
+
+Each problem is reported as ``{"field", "message", "suggestions"}`` so the resource picker can
+point at the field, say what is wrong with the value, and offer what would be valid.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from ..models import FieldError, JobSpec
+from .cloud import (
+    BackendCatalog,
+    MachineType,
+    load_catalog,
+    normalize_accelerator,
+    region_or_default,
+)
+
+
+def _error(field: str, message: str, suggestions: list[Any] | None = None) -> dict[str, Any]:
+    return {"field": field, "message": message, "suggestions": [str(s) for s in suggestions or []]}
+
+
+def _whole_number(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value
+
+
+def _check_machine(
+    catalog: BackendCatalog, machine: MachineType, accelerator: str | None, count: int
+) -> list[dict[str, Any]]:
+    """Errors for an accelerator (or none) on a known machine type."""
+    options = catalog.accelerator_options(machine)
+    short = catalog.accelerators[accelerator].short_name if accelerator else ""
+    if machine.built_in:
+        takes = " or ".join(
+            f"{'/'.join(map(str, counts))} {a}" for a, counts in machine.built_in.items()
+        )
+        if accelerator is None:
+            return [
+                _error(
+                    "resources.accelerator_type",
+                    f"{machine.name} comes with {takes}; set accelerator_type and "
+                    "accelerator_count to match",
+                    list(machine.built_in),
+                )
+            ]
+        if accelerator not in machine.built_in:
+            return [
+                _error(
+                    "resources.accelerator_type",
+                    f"{machine.name} takes {takes}, not {accelerator}; machine types with "
+                    f"{accelerator}: {', '.join(catalog.machines_taking(accelerator)) or 'none'}",
+                    list(machine.built_in),
+                )
+            ]
+        counts = machine.built_in[accelerator]
+        if count not in counts:
+            exactly = "exactly " if len(counts) == 1 else "one of "
+            return [
+                _error(
+                    "resources.accelerator_count",
+                    f"{machine.name} takes {exactly}{'/'.join(map(str, counts))} {accelerator}, "
+                    f"not {count}",
+                    list(counts),
+                )
+            ]
+        return []
+    if accelerator is None:
+        if count > 0:
+            return [
+                _error(
+                    "resources.accelerator_type",
+                    f"accelerator_count is {count} but no accelerator_type is set",
+                    list(options),
+                )
+            ]
+        return []
+    if not machine.takes_n1_gpus:
+        return [
+            _error(
+                "resources.machine_type",
+                f"{machine.name} cannot take {accelerator}: GPUs attach only to N1 machine "
+                "types and come built into the accelerator-optimized types (a2, a3, a4, g2)",
+                catalog.machines_taking(accelerator),
+            )
+        ]
+    if accelerator not in catalog.n1_limits:
+        return [
+            _error(
+                "resources.accelerator_type",
+                f"{accelerator} does not attach to N1 machine types; it comes built into: "
+                f"{', '.join(catalog.machines_taking(accelerator)) or 'none in this catalog'}",
+                catalog.machines_taking(accelerator),
+            )
+        ]
+    limits = {lim.count: lim for lim in catalog.n1_limits[accelerator]}
+    if count not in limits:
+        return [
+            _error(
+                "resources.accelerator_count",
+                f"{accelerator} attaches to N1 in counts of {', '.join(map(str, limits))}, "
+                f"not {count}",
+                options.get(accelerator, []),
+            )
+        ]
+    lim = limits[count]
+    if machine.vcpus <= lim.max_vcpus and machine.memory_gb <= lim.max_memory_gb:
+        return []
+    fits = options.get(accelerator, [])
+    smaller = [
+        m.name
+        for m in catalog.machine_types.values()
+        if m.family == machine.family and count in catalog.n1_counts(m, accelerator)
+    ]
+    if machine.vcpus > lim.max_vcpus:
+        reason = f"at most {lim.max_vcpus} vCPUs with {count} {short}"
+    else:
+        reason = f"at most {lim.max_memory_gb:g} GB memory with {count} {short}"
+    hint = (
+        f"; use {'/'.join(map(str, fits))} {short}"
+        if fits
+        else f"; with {count} {short} use a smaller machine type"
+    )
+    return [
+        _error(
+            "resources.accelerator_count",
+            f"{machine.name} cannot take {count} {accelerator}: {reason}{hint}",
+            fits or smaller,
+        )
+    ]
+
+
+def validate_resources(
+    backend: str, resources: dict[str, Any], region: str | None
+) -> list[dict[str, Any]]:
+    """Everything wrong with ``resources`` for ``backend`` in ``region``; empty when valid.
+
+    ``resources`` keys: ``machine_type``, ``accelerator_type`` (enum or short name),
+    ``accelerator_count`` (default 0), ``replica_count`` (Vertex, default 1) and
+    ``max_workers`` (Dataflow, optional). ``region=None`` means the backend's default region.
+    Each error is ``{"field", "message", "suggestions"}``.
+    """
+    catalog = load_catalog(backend)
+    errors: list[dict[str, Any]] = []
+    region = region_or_default(catalog, region)
+    if region not in catalog.regions:
+        close = difflib.get_close_matches(region, catalog.regions, n=5, cutoff=0.5)
+        errors.append(
+            _error(
+                "region",
+                f"{region!r} is not a {backend} region in the catalog; known: "
+                f"{', '.join(catalog.regions)}",
+                close or list(catalog.regions),
+            )
+        )
+
+    accelerator: str | None = None
+    accelerator_rejected = False
+    raw_type = resources.get("accelerator_type")
+    if raw_type not in (None, "", "ACCELERATOR_TYPE_UNSPECIFIED"):
+        try:
+            accelerator = normalize_accelerator(str(raw_type))
+        except ValueError as exc:
+            errors.append(_error("resources.accelerator_type", str(exc), _short_names(catalog)))
+            accelerator_rejected = True
+        else:
+            if accelerator not in catalog.accelerators:
+                errors.append(
+                    _error(
+                        "resources.accelerator_type",
+                        f"{accelerator} is not offered for {backend}; offered: "
+                        f"{', '.join(catalog.accelerators)}",
+                        list(catalog.accelerators),
+                    )
+                )
+                accelerator = None
+                accelerator_rejected = True
+    count = _whole_number(resources.get("accelerator_count", 0) or 0)
+    if count is None or count < 0:
+        errors.append(
+            _error(
+                "resources.accelerator_count",
+                f"accelerator_count must be a whole number >= 0, "
+                f"not {resources.get('accelerator_count')!r}",
+            )
+        )
+        count = 0
+    errors.extend(_check_scale(backend, resources))
+
+    machine_name = str(resources.get("machine_type") or "")
+    machine = catalog.machine_types.get(machine_name)
+    if machine is None:
+        close = difflib.get_close_matches(machine_name, catalog.machine_types, n=5, cutoff=0.6)
+        what = f"unknown machine type {machine_name!r}" if machine_name else "no machine_type set"
+        errors.append(
+            _error(
+                "resources.machine_type",
+                f"{what} for {backend}" + (f"; did you mean {', '.join(close)}?" if close else ""),
+                close or (catalog.machines_taking(accelerator) if accelerator else []),
+            )
+        )
+    elif not accelerator_rejected:
+        errors.extend(_check_machine(catalog, machine, accelerator, count))
+
+    if accelerator and region in catalog.regions:
+        offered_in = catalog.accelerators[accelerator].regions
+        if region not in offered_in:
+            errors.append(
+                _error(
+                    "region",
+                    f"{accelerator} is not offered in {region}; offered in: "
+                    f"{', '.join(offered_in)}",
+                    list(offered_in),
+                )
+            )
+    return errors
+
+
+def _short_names(catalog: BackendCatalog) -> list[str]:
+    return [a.short_name for a in catalog.accelerators.values()]
+
+
+def _check_scale(backend: str, resources: dict[str, Any]) -> list[dict[str, Any]]:
+    """Errors for replica_count (Vertex) or max_workers (Dataflow)."""
+    if backend == "vertex":
+        replicas = _whole_number(resources.get("replica_count", 1))
+        if replicas is None or replicas < 1:
+            return [
+                _error(
+                    "resources.replica_count",
+                    f"replica_count must be a whole number >= 1, "
+                    f"not {resources.get('replica_count')!r}",
+                    ["1"],
+                )
+            ]
+        return []
+    raw = resources.get("max_workers")
+    workers = _whole_number(raw)
+    if raw is not None and (workers is None or workers < 1):
+        return [
+            _error(
+                "resources.max_workers",
+                f"max_workers must be a whole number >= 1 or unset, not {raw!r}",
+                ["1"],
+            )
+        ]
+    return []
+
+
+def normalize_cloud_resources(spec: JobSpec) -> tuple[JobSpec, list[FieldError]]:
+    """The spec with its accelerator named by its enum name, and every resource problem."""
+    assert spec.backend is not None
+    resources = spec.resources
+    if resources.accelerator_type:
+        try:
+            canonical = normalize_accelerator(resources.accelerator_type)
+        except ValueError as exc:
+            return spec, [FieldError(field="resources.accelerator_type", message=str(exc))]
+        resources = resources.model_copy(update={"accelerator_type": canonical})
+    problems = validate_resources(spec.backend, resources.model_dump(), spec.region)
+    return spec.model_copy(update={"resources": resources}), [FieldError(**p) for p in problems]

@@ -1,0 +1,119 @@
+"""The Jupyter Server extension: configuration, wiring of the manager, handlers and events."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from jupyter_core.paths import jupyter_data_dir
+from jupyter_events import EventLogger
+from jupyter_server.extension.application import ExtensionApp
+from jupyter_server.serverapp import ServerApp
+from tornado.ioloop import IOLoop
+from traitlets import Float, Type, Unicode, default
+
+from .backends import Backend, backend_classes
+from .handlers import ROUTES
+from .manager import JobManager
+from .models import Job, JobState
+from .store import JobStore
+
+EVENT_SCHEMA_ID = "https://events.jupyter.org/jupyter_mlp/job_state/v1"
+EVENT_SCHEMA = Path(__file__).parent / "events" / "job_state.yaml"
+
+
+def default_db_url() -> str:
+    return f"sqlite:///{Path(jupyter_data_dir()) / 'mlp' / 'jobs.db'}"
+
+
+class MLPExtension(ExtensionApp):
+    """jupyter-mlp's server side. Backends take their own settings, e.g. `c.LocalBackend`."""
+
+    name = "jupyter_mlp"
+    load_other_extensions = True
+
+    db_url = Unicode(
+        config=True,
+        help="SQLAlchemy URL of the job database. Default: a SQLite file in the Jupyter data dir.",
+    )
+
+    @default("db_url")
+    def _default_db_url(self) -> str:
+        return default_db_url()
+
+    jobs_dir = Unicode(
+        "mlp-jobs",
+        config=True,
+        help="Folder for each job's files (log, model, executed notebook); relative paths are "
+        "under the server's root dir so the outputs open in JupyterLab.",
+    )
+
+    default_backend = Unicode("local", config=True, help="Backend of jobs that name none.")
+
+    poll_interval = Float(0.5, config=True, help="Seconds between looks at running jobs.")
+
+    cancel_grace_seconds = Float(
+        10.0, config=True, help="Seconds between SIGTERM and SIGKILL when a job is cancelled."
+    )
+
+    max_include_mb = Float(
+        100.0, config=True, help="Most megabytes of files a job may include next to its source."
+    )
+
+    manager_class = Type(
+        JobManager, klass=JobManager, config=True, help="The JobManager class (swap to customise)."
+    )
+
+    @property
+    def server(self) -> ServerApp:
+        assert self.serverapp is not None, "the extension is initialised by a ServerApp"
+        return self.serverapp
+
+    @property
+    def events(self) -> EventLogger:
+        assert self.server.event_logger is not None
+        return self.server.event_logger
+
+    def initialize_settings(self) -> None:
+        root_dir = Path(os.path.expanduser(self.server.root_dir)).resolve()
+        jobs_dir = Path(os.path.expanduser(self.jobs_dir))
+        self.manager = self.manager_class(
+            JobStore(self.db_url),
+            self._load_backends(),
+            root_dir=root_dir,
+            jobs_dir=jobs_dir if jobs_dir.is_absolute() else root_dir / jobs_dir,
+            default_backend=self.default_backend,
+            on_change=self._emit_state,
+            poll_interval=self.poll_interval,
+            cancel_grace_seconds=self.cancel_grace_seconds,
+            max_include_bytes=int(self.max_include_mb * 2**20),
+            log=self.log,
+        )
+        self.events.register_event_schema(EVENT_SCHEMA)
+        self.settings["mlp_manager"] = self.manager
+        # Watching starts once the server's loop runs; jobs left running by an earlier server
+        # are reconciled in the first round.
+        IOLoop.current().add_callback(self.manager.start)
+
+    def initialize_handlers(self) -> None:
+        self.handlers.extend((rf"/{pattern}", handler) for pattern, handler in ROUTES)
+
+    async def stop_extension(self) -> None:
+        await self.manager.stop()
+        self.manager.store.close()
+
+    def _load_backends(self) -> dict[str, Backend]:
+        return {name: cls(parent=self) for name, cls in backend_classes().items()}
+
+    def _emit_state(self, job: Job, previous: JobState | None) -> None:
+        data: dict[str, Any] = {
+            "job_id": job.id,
+            "name": job.name,
+            "kind": job.kind.value,
+            "backend": job.backend,
+            "state": job.state.value,
+            "previous_state": previous.value if previous else None,
+            "state_message": job.state_message,
+        }
+        self.events.emit(schema_id=EVENT_SCHEMA_ID, data=data)

@@ -1,0 +1,248 @@
+"""The OpenAPI 3.1 description of the /mlp REST API, built from the same pydantic models."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel, Field
+from pydantic.json_schema import models_json_schema
+
+from . import __version__
+from .backends.base import BackendStatus
+from .models import FieldError, Job, JobSpec
+
+
+class ErrorBody(BaseModel):
+    message: str
+    errors: list[FieldError] = Field(default_factory=list)
+
+
+class JobList(BaseModel):
+    jobs: list[Job]
+    next: str | None = Field(description="Cursor of the next (older) page; null on the last page.")
+
+
+class LogChunk(BaseModel):
+    data: str
+    offset: int
+    next_offset: int
+    size: int
+    complete: bool = Field(description="True once the job has ended and the whole log was read.")
+
+
+class BackendList(BaseModel):
+    backends: list[BackendStatus]
+
+
+class NotebookParameter(BaseModel):
+    name: str
+    type: str
+    default: str
+    help: str
+
+
+class ConversionPreview(BaseModel):
+    mode: str
+    kernel_name: str | None
+    parameters: list[NotebookParameter]
+    detected_requirements: list[str]
+    magic_cells: list[int]
+    script: str | None
+    manifest: dict[str, Any]
+    bundle_sha256: str
+
+
+class ValidationResult(BaseModel):
+    valid: bool
+    errors: list[FieldError]
+    spec: dict[str, Any] | None = Field(description="The spec as it would be submitted.")
+    estimate: dict[str, Any] | None = Field(
+        description="Estimated hourly cost from list prices (cloud backends), with its date."
+    )
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(name: str, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref(name)}}}
+
+
+ERRORS = {
+    "400": _json("ErrorBody", "Invalid input; `errors` names each field and what would be valid."),
+    "403": _json("ErrorBody", "Not authenticated or not authorized."),
+    "404": _json("ErrorBody", "No such job."),
+}
+
+
+def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema,
+    }
+
+
+JOB_ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    """The whole document; tests validate real responses against it."""
+    _, schemas = models_json_schema(
+        [
+            (m, "validation" if m is JobSpec else "serialization")
+            for m in (
+                JobSpec,
+                Job,
+                ErrorBody,
+                JobList,
+                LogChunk,
+                BackendList,
+                ValidationResult,
+                ConversionPreview,
+            )
+        ],
+        ref_template="#/components/schemas/{model}",
+    )
+    job_response = _json("Job", "The job.")
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "jupyter-mlp",
+            "version": __version__,
+            "description": "Launch and watch ML training and ETL jobs. Base path: the Jupyter "
+            "server's base URL. Authenticated with the server's token or session.",
+        },
+        "paths": {
+            "/mlp/jobs": {
+                "get": {
+                    "summary": "List jobs, newest first",
+                    "parameters": [
+                        _query("state", "Comma-separated states", {"type": "string"}),
+                        _query("backend", "Backend name", {"type": "string"}),
+                        _query(
+                            "kind", "train or etl", {"type": "string", "enum": ["train", "etl"]}
+                        ),
+                        _query("name", "Name prefix", {"type": "string"}),
+                        _query(
+                            "limit", "Page size", {"type": "integer", "minimum": 1, "maximum": 500}
+                        ),
+                        _query("cursor", "`next` of the previous page", {"type": "string"}),
+                    ],
+                    "responses": {"200": _json("JobList", "A page of jobs."), **ERRORS},
+                },
+                "post": {
+                    "summary": "Submit a job",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("JobSpec")}},
+                    },
+                    "responses": {"201": job_response, **ERRORS},
+                },
+            },
+            "/mlp/jobs/{job_id}": {
+                "parameters": [JOB_ID],
+                "get": {"summary": "One job", "responses": {"200": job_response, **ERRORS}},
+                "delete": {
+                    "summary": "Delete an ended job and its files",
+                    "responses": {
+                        "204": {"description": "Deleted."},
+                        "409": _json("ErrorBody", "The job has not ended."),
+                        **ERRORS,
+                    },
+                },
+            },
+            "/mlp/jobs/{job_id}/cancel": {
+                "parameters": [JOB_ID],
+                "post": {
+                    "summary": "Cancel a job",
+                    "responses": {
+                        "200": job_response,
+                        "409": _json("ErrorBody", "The job has already ended."),
+                        **ERRORS,
+                    },
+                },
+            },
+            "/mlp/jobs/{job_id}/rerun": {
+                "parameters": [JOB_ID],
+                "post": {
+                    "summary": "Submit a new job with the same spec",
+                    "responses": {"201": job_response, **ERRORS},
+                },
+            },
+            "/mlp/jobs/{job_id}/logs": {
+                "parameters": [
+                    JOB_ID,
+                    _query("offset", "Byte offset to read from", {"type": "integer", "minimum": 0}),
+                    _query("limit", "Most bytes to read", {"type": "integer", "minimum": 1}),
+                    _query(
+                        "tail", "Read the last N bytes instead", {"type": "integer", "minimum": 1}
+                    ),
+                ],
+                "get": {
+                    "summary": "A range of the job's log",
+                    "responses": {"200": _json("LogChunk", "Log bytes."), **ERRORS},
+                },
+            },
+            "/mlp/backends": {
+                "get": {
+                    "summary": "Backends and whether they can take jobs",
+                    "responses": {"200": _json("BackendList", "Backends.")},
+                },
+            },
+            "/mlp/catalog": {
+                "get": {
+                    "summary": "Machine types, accelerators, valid combinations and prices",
+                    "parameters": [
+                        _query("backend", "vertex, dataflow or local", {"type": "string"}),
+                        _query("region", "Cloud region", {"type": "string"}),
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "The catalog, with its sources and dates.",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        },
+                        **ERRORS,
+                    },
+                },
+            },
+            "/mlp/validate": {
+                "post": {
+                    "summary": "Check a job spec without submitting it",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    },
+                    "responses": {
+                        "200": _json("ValidationResult", "Every problem, per field."),
+                        **ERRORS,
+                    },
+                },
+            },
+            "/mlp/convert": {
+                "post": {
+                    "summary": "Preview a notebook or script as a job without submitting it",
+                    "description": "Answers the mode, the kernel, the parameters found in the "
+                    "`parameters` cell, detected `%pip install` requirements, the script (script "
+                    "mode) and the bundle manifest with its content hash.",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("JobSpec")}},
+                    },
+                    "responses": {"200": _json("ConversionPreview", "The preview."), **ERRORS},
+                },
+            },
+            "/mlp/openapi.json": {
+                "get": {
+                    "summary": "This document",
+                    "responses": {"200": {"description": "OpenAPI 3.1 document."}},
+                },
+            },
+        },
+        "components": {"schemas": schemas["$defs"]},
+    }

@@ -1,0 +1,255 @@
+"""Persistence of jobs and their state transitions through SQLAlchemy (SQLite by default)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    create_engine,
+    delete,
+    event,
+    select,
+    update,
+)
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    mapped_column,
+    relationship,
+    selectinload,
+    sessionmaker,
+)
+
+from .models import TERMINAL_STATES, Job, JobSpec, JobState, Transition
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes, also on SQLite (which drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class JobRow(Base):
+    __tablename__ = "mlp_jobs"
+
+    # seq orders jobs (newest first) and is the pagination cursor; id is the public identity.
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(32), unique=True, index=True)
+    name: Mapped[str] = mapped_column(String(128), index=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    backend: Mapped[str] = mapped_column(String(64), index=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    state_message: Mapped[str] = mapped_column(Text, default="")
+    backend_state: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    backend_job_id: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    console_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    outputs: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # Backend bookkeeping (PID, process start time, assigned GPUs, folders); never shown as state.
+    runtime: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    transitions: Mapped[list[TransitionRow]] = relationship(
+        order_by="TransitionRow.id", cascade="all, delete-orphan", lazy="raise"
+    )
+
+
+class TransitionRow(Base):
+    __tablename__ = "mlp_job_transitions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("mlp_jobs.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    message: Mapped[str] = mapped_column(Text, default="")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets the server and a kernel-side manager share one file; busy_timeout avoids spurious
+    # "database is locked" errors when both write at once.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for any SQLAlchemy URL; SQLite files get their folder created and WAL mode."""
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+class JobStore:
+    """Reads and writes jobs. Knows nothing of backends; the JobManager decides what to write."""
+
+    def __init__(self, url: str):
+        self.engine = make_engine(url)
+        Base.metadata.create_all(self.engine)
+        self._session = sessionmaker(self.engine, expire_on_commit=False)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def add(self, job: Job, runtime: dict[str, Any] | None = None) -> None:
+        row = JobRow(
+            id=job.id,
+            name=job.name,
+            kind=job.kind.value,
+            backend=job.backend,
+            state=job.state.value,
+            state_message=job.state_message,
+            spec=job.spec.model_dump(mode="json", exclude_none=True),
+            created_at=job.created_at,
+            outputs=job.outputs,
+            runtime=runtime or {},
+        )
+        row.transitions = [
+            TransitionRow(state=t.state.value, at=t.at, message=t.message) for t in job.transitions
+        ]
+        with self._session.begin() as session:
+            session.add(row)
+
+    def get(self, job_id: str) -> Job | None:
+        with self._session() as session:
+            row = session.scalar(
+                select(JobRow).where(JobRow.id == job_id).options(selectinload(JobRow.transitions))
+            )
+            return None if row is None else _to_job(row)
+
+    def runtime(self, job_id: str) -> dict[str, Any]:
+        with self._session() as session:
+            value = session.scalar(select(JobRow.runtime).where(JobRow.id == job_id))
+            return dict(value or {})
+
+    def set_runtime(self, job_id: str, runtime: dict[str, Any]) -> None:
+        with self._session.begin() as session:
+            session.execute(update(JobRow).where(JobRow.id == job_id).values(runtime=runtime))
+
+    def set_fields(self, job_id: str, **fields: Any) -> None:
+        """Update non-state fields (backend_job_id, outputs, console_url, backend_state...)."""
+        with self._session.begin() as session:
+            session.execute(update(JobRow).where(JobRow.id == job_id).values(**fields))
+
+    def transition(
+        self, job_id: str, state: JobState, at: datetime, message: str, **fields: Any
+    ) -> bool:
+        """Move a job to `state` unless it is already terminal; False when nothing changed.
+
+        The terminal-state guard is in the UPDATE itself, so two processes sharing the database
+        can never move a finished job again.
+        """
+        terminal = [s.value for s in TERMINAL_STATES]
+        with self._session.begin() as session:
+            result = session.execute(
+                update(JobRow)
+                .where(JobRow.id == job_id, JobRow.state.not_in(terminal))
+                .values(state=state.value, state_message=message, **fields)
+            )
+            if result.rowcount == 0:  # type: ignore[attr-defined]
+                return False
+            session.add(TransitionRow(job_id=job_id, state=state.value, at=at, message=message))
+            return True
+
+    def find(
+        self,
+        *,
+        states: Iterable[JobState] = (),
+        backend: str | None = None,
+        kind: str | None = None,
+        name_prefix: str | None = None,
+        limit: int = 50,
+        before_seq: int | None = None,
+    ) -> tuple[list[Job], int | None]:
+        """Newest first; returns the page and the cursor (a seq) of the next page, if any."""
+        query = select(JobRow).options(selectinload(JobRow.transitions))
+        state_values = [s.value for s in states]
+        if state_values:
+            query = query.where(JobRow.state.in_(state_values))
+        if backend:
+            query = query.where(JobRow.backend == backend)
+        if kind:
+            query = query.where(JobRow.kind == kind)
+        if name_prefix:
+            escaped = name_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(JobRow.name.like(f"{escaped}%", escape="\\"))
+        if before_seq is not None:
+            query = query.where(JobRow.seq < before_seq)
+        query = query.order_by(JobRow.seq.desc()).limit(limit + 1)
+        with self._session() as session:
+            rows: Sequence[JobRow] = session.scalars(query).all()
+            jobs = [_to_job(row) for row in rows[:limit]]
+            next_seq = rows[limit - 1].seq if len(rows) > limit else None
+        return jobs, next_seq
+
+    def unfinished(self) -> list[tuple[Job, dict[str, Any]]]:
+        """Every job not yet terminal with its runtime, oldest first (the admission order)."""
+        terminal = [s.value for s in TERMINAL_STATES]
+        query = (
+            select(JobRow)
+            .where(JobRow.state.not_in(terminal))
+            .options(selectinload(JobRow.transitions))
+            .order_by(JobRow.seq)
+        )
+        with self._session() as session:
+            return [(_to_job(row), dict(row.runtime or {})) for row in session.scalars(query).all()]
+
+    def delete(self, job_id: str) -> None:
+        with self._session.begin() as session:
+            session.execute(delete(TransitionRow).where(TransitionRow.job_id == job_id))
+            session.execute(delete(JobRow).where(JobRow.id == job_id))
+
+
+def _to_job(row: JobRow) -> Job:
+    return Job(
+        id=row.id,
+        name=row.name,
+        kind=row.kind,  # type: ignore[arg-type]
+        backend=row.backend,
+        state=JobState(row.state),
+        state_message=row.state_message or "",
+        backend_state=row.backend_state,
+        backend_job_id=row.backend_job_id,
+        console_url=row.console_url,
+        spec=JobSpec.model_validate(
+            row.spec if isinstance(row.spec, dict) else json.loads(row.spec)
+        ),
+        created_at=row.created_at,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        outputs=dict(row.outputs or {}),
+        transitions=[
+            Transition(state=JobState(t.state), at=t.at, message=t.message or "")
+            for t in row.transitions
+        ],
+    )

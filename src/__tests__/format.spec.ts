@@ -1,0 +1,73 @@
+import type { IJob } from '../api';
+import {
+  formatDuration,
+  formatJobDuration,
+  formatState,
+  jobDurationMs
+} from '../panel/format';
+
+function job(fields: Partial<IJob>): IJob {
+  return {
+    id: 'j1',
+    name: 'demo',
+    kind: 'train',
+    backend: 'local',
+    state: 'QUEUED',
+    spec: { kind: 'train', source: { code: 'print(1)' } },
+    created_at: '2026-01-01T00:00:00Z',
+    outputs: {},
+    transitions: [],
+    ...fields
+  };
+}
+
+describe('formatDuration', () => {
+  it.each([
+    [0, '<1s'],
+    [999, '<1s'],
+    [1000, '1s'],
+    [59_999, '59s'],
+    [65_000, '1m 05s'],
+    [3_600_000 + 4 * 60_000, '1h 04m'],
+    [3 * 86_400_000 + 2 * 3_600_000, '3d 02h']
+  ])('shows %d ms as %s', (ms, text) => {
+    expect(formatDuration(ms)).toBe(text);
+  });
+
+  it('never shows a negative duration', () => {
+    expect(formatDuration(-5000)).toBe('<1s');
+  });
+});
+
+describe('jobDurationMs', () => {
+  const started = '2026-01-01T00:00:00Z';
+  const start = Date.parse(started);
+
+  it('is null before the job started', () => {
+    expect(jobDurationMs(job({}), start)).toBeNull();
+  });
+
+  it('counts up to now while the job runs', () => {
+    const running = job({ state: 'RUNNING', started_at: started });
+    expect(jobDurationMs(running, start + 42_000)).toBe(42_000);
+  });
+
+  it('stops at the end time once the job ended', () => {
+    const done = job({
+      state: 'SUCCEEDED',
+      started_at: started,
+      ended_at: '2026-01-01T00:01:00+00:00'
+    });
+    expect(jobDurationMs(done, start + 999_999)).toBe(60_000);
+  });
+
+  it('shows a dash for jobs that never started', () => {
+    expect(formatJobDuration(job({ state: 'CANCELLED' }), start)).toBe('—');
+  });
+});
+
+describe('formatState', () => {
+  it('writes a state word in sentence case', () => {
+    expect(formatState('RUNNING')).toBe('Running');
+  });
+});

@@ -1,0 +1,63 @@
+/**
+ * Pure helpers that turn job fields into short, readable text.
+ */
+import { IJob } from '../api';
+
+/** Milliseconds as `<1s`, `45s`, `3m 05s`, `2h 04m`, `3d 02h`. */
+export function formatDuration(ms: number): string {
+  const seconds = Math.max(0, Math.floor(ms / 1000));
+  if (seconds === 0) {
+    return '<1s';
+  }
+  const days = Math.floor(seconds / 86400);
+  const hours = Math.floor((seconds % 86400) / 3600);
+  const minutes = Math.floor((seconds % 3600) / 60);
+  const secs = seconds % 60;
+  const pad = (n: number) => String(n).padStart(2, '0');
+  if (days > 0) {
+    return `${days}d ${pad(hours)}h`;
+  }
+  if (hours > 0) {
+    return `${hours}h ${pad(minutes)}m`;
+  }
+  if (minutes > 0) {
+    return `${minutes}m ${pad(secs)}s`;
+  }
+  return `${secs}s`;
+}
+
+/**
+ * How long the job has run: until it ended, or until `now` while it runs.
+ * Null before it started.
+ */
+export function jobDurationMs(job: IJob, now: number): number | null {
+  if (!job.started_at) {
+    return null;
+  }
+  const start = Date.parse(job.started_at);
+  const end = job.ended_at ? Date.parse(job.ended_at) : now;
+  if (Number.isNaN(start) || Number.isNaN(end)) {
+    return null;
+  }
+  return end - start;
+}
+
+/** The duration column's text: a dash for jobs that never started. */
+export function formatJobDuration(job: IJob, now: number): string {
+  const ms = jobDurationMs(job, now);
+  return ms === null ? '—' : formatDuration(ms);
+}
+
+/** An ISO timestamp in the reader's locale, or a dash. */
+export function formatTime(iso: string | null | undefined): string {
+  if (!iso) {
+    return '—';
+  }
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
+}
+
+/** A job state word as a person would write it: `RUNNING` -> `Running`. */
+export function formatState(state: string): string {
+  return state.charAt(0) + state.slice(1).toLowerCase();
+}

@@ -1,0 +1,206 @@
+"""The /mlp REST API: input errors, authentication, listing, logs and the OpenAPI document."""
+
+from __future__ import annotations
+
+import pytest
+from openapi_schema_validator import OAS31Validator
+from tornado.httpclient import AsyncHTTPClient
+
+from jupyter_mlp.openapi import openapi_document
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "words"),
+    [
+        ({"kind": "deploy", "source": {"code": "pass"}}, "kind", "'train' or 'etl'"),
+        ({"source": {"path": "../outside.py"}}, "source.path", "outside the Jupyter root dir"),
+        ({"source": {"path": "/etc/passwd"}}, "source.path", "relative to the Jupyter root dir"),
+        ({"source": {"path": "missing.py"}}, "source.path", "no file 'missing.py'"),
+        ({"source": {"path": "data.csv"}}, "source.path", "expected one of: .py"),
+        ({"source": {}}, "source", "exactly one of 'path'"),
+        (
+            {"source": {"code": "pass"}, "resources": {"accelerator_count": -1}},
+            "resources.accelerator_count",
+            "greater than or equal to 0",
+        ),
+        (
+            {"source": {"code": "pass"}, "resources": {"accelerator_count": 1}},
+            "resources.accelerator_count",
+            "this machine has 0",
+        ),
+        (
+            {"source": {"code": "pass"}, "resources": {"acelerator_count": 1}},
+            "resources.acelerator_count",
+            "unknown field",
+        ),
+        ({"source": {"code": "pass"}, "backend": "kubernetes"}, "backend", "available: local"),
+        ({"source": {"code": "pass"}, "args": "--epochs 3"}, "args", "valid list"),
+        (
+            {"source": {"code": "pass"}, "environment": "/no/such/python"},
+            "environment",
+            "not an executable",
+        ),
+        ({}, "source", "Field required"),
+    ],
+)
+async def test_bad_job_specs_are_refused_naming_the_field(api, jp_root_dir, body, field, words):
+    (jp_root_dir / "data.csv").write_text("a,b\n")
+    code, answer = await api.call("POST", "jobs", body=body)
+
+    assert code == 400, answer
+    fields = {e["field"]: e["message"] for e in answer["errors"]}
+    assert field in fields, answer
+    assert words in fields[field] or words in answer["message"]
+    # Nothing was stored for a refused submission.
+    assert (await api.call("GET", "jobs"))[1]["jobs"] == []
+
+
+@pytest.mark.parametrize("raw", ["{not json", "[1, 2]", ""])
+async def test_a_body_that_is_not_a_json_object_is_a_400(api, raw):
+    code, answer = await api.call("POST", "jobs", raw_body=raw or " ")
+    assert code == 400
+    assert "JSON" in answer["message"]
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"limit": 0}, "limit"),
+        ({"limit": 501}, "limit"),
+        ({"limit": "ten"}, "limit"),
+        ({"state": "DONE"}, "state"),
+        ({"kind": "serve"}, "kind"),
+        ({"cursor": "abc"}, "cursor"),
+    ],
+)
+async def test_bad_list_parameters_are_a_400_naming_the_parameter(api, params, field):
+    code, answer = await api.call("GET", "jobs", **params)
+    assert code == 400
+    assert answer["errors"][0]["field"] == field
+
+
+async def test_unknown_job_and_unknown_endpoint_are_404(api):
+    code, answer = await api.call("GET", "jobs", "nosuchjob")
+    assert code == 404 and "nosuchjob" in answer["message"]
+    code, answer = await api.call("GET", "nothing-here")
+    assert code == 404 and "openapi.json" in answer["message"]
+
+
+async def test_calls_without_credentials_are_refused(jp_serverapp, jp_base_url, jp_http_port, api):
+    client = AsyncHTTPClient()
+    for method, path, body in [
+        ("GET", "jobs", None),
+        ("POST", "jobs", '{"source": {"code": "pass"}}'),
+        ("GET", "backends", None),
+    ]:
+        response = await client.fetch(
+            f"http://127.0.0.1:{jp_http_port}{jp_base_url}mlp/{path}",
+            method=method,
+            body=body,
+            raise_error=False,
+        )
+        assert response.code == 403, (method, path, response.code)
+    assert (await api.call("GET", "jobs"))[1]["jobs"] == []
+
+
+async def test_listing_pages_newest_first_and_filters(api):
+    ids = []
+    for index in range(5):
+        job = await api.submit(name=f"sweep-{index}", source={"code": "pass"})
+        ids.append(job["id"])
+    failing = await api.submit(name="other", kind="etl", source={"code": "raise SystemExit(1)"})
+    for job_id in [*ids, failing["id"]]:
+        await api.wait(job_id)
+
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        code, page = await api.call("GET", "jobs", **params)
+        assert code == 200 and len(page["jobs"]) <= 2
+        seen.extend(j["id"] for j in page["jobs"])
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert seen == [failing["id"], *reversed(ids)]
+
+    by_name = (await api.call("GET", "jobs", name="sweep-"))[1]["jobs"]
+    assert [j["id"] for j in by_name] == list(reversed(ids))
+    failed = (await api.call("GET", "jobs", state="FAILED"))[1]["jobs"]
+    assert [j["id"] for j in failed] == [failing["id"]]
+    both = (await api.call("GET", "jobs", state="failed,succeeded"))[1]["jobs"]
+    assert len(both) == 6
+    etl = (await api.call("GET", "jobs", kind="etl"))[1]["jobs"]
+    assert [j["name"] for j in etl] == ["other"]
+    assert (await api.call("GET", "jobs", backend="vertex"))[1]["jobs"] == []
+
+
+async def test_a_name_filter_with_wildcard_characters_matches_them_literally(api):
+    await api.submit(name="a_b", source={"code": "pass"})
+    await api.submit(name="axb", source={"code": "pass"})
+    names = [j["name"] for j in (await api.call("GET", "jobs", name="a_"))[1]["jobs"]]
+    assert names == ["a_b"]
+
+
+async def test_logs_are_read_by_range_and_by_tail(api):
+    job = await api.submit(source={"code": "for i in range(1000): print(f'line {i:04d}')"})
+    await api.wait(job["id"])
+
+    code, first = await api.call("GET", "jobs", job["id"], "logs", offset=0, limit=20)
+    assert code == 200
+    assert first["data"] == "line 0000\nline 0001\n"
+    assert first["next_offset"] == 20 and first["size"] == 10_000
+    assert first["complete"] is False
+
+    _, second = await api.call(
+        "GET", "jobs", job["id"], "logs", offset=first["next_offset"], limit=10
+    )
+    assert second["data"] == "line 0002\n"
+
+    _, tail = await api.call("GET", "jobs", job["id"], "logs", tail=20)
+    assert tail["data"] == "line 0998\nline 0999\n"
+    assert tail["offset"] == 9_980 and tail["complete"] is True
+
+
+async def test_log_ranges_never_split_a_character(api):
+    job = await api.submit(source={"code": "print('é' * 10, end='')"})
+    await api.wait(job["id"])
+    text, offset = "", 0
+    while True:
+        _, chunk = await api.call("GET", "jobs", job["id"], "logs", offset=offset, limit=3)
+        text += chunk["data"]
+        if chunk["next_offset"] == offset:
+            break
+        offset = chunk["next_offset"]
+    assert text == "é" * 10
+    _, tail = await api.call("GET", "jobs", job["id"], "logs", tail=3)
+    assert tail["data"] == "é"
+
+
+async def test_responses_match_the_openapi_document(api):
+    document = openapi_document()
+    code, served = await api.call("GET", "openapi.json")
+    assert code == 200 and served == document
+
+    def check(schema_name: str, payload: object) -> None:
+        schema = {
+            "$ref": f"#/components/schemas/{schema_name}",
+            "components": document["components"],
+        }
+        OAS31Validator(schema).validate(payload)
+
+    job = await api.submit(name="documented", source={"code": "print(1)"}, labels={"team": "ml"})
+    check("Job", job)
+    check("Job", await api.wait(job["id"]))
+    check("JobList", (await api.call("GET", "jobs"))[1])
+    check("LogChunk", (await api.call("GET", "jobs", job["id"], "logs"))[1])
+    check("BackendList", (await api.call("GET", "backends"))[1])
+    check("ErrorBody", (await api.call("POST", "jobs", body={"kind": "x"}))[1])
+    for path in [
+        "/mlp/jobs",
+        "/mlp/jobs/{job_id}",
+        "/mlp/jobs/{job_id}/cancel",
+        "/mlp/jobs/{job_id}/rerun",
+        "/mlp/jobs/{job_id}/logs",
+        "/mlp/backends",
+    ]:
+        assert path in document["paths"]

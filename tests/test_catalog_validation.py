@@ -1,0 +1,409 @@
+"""Validation, alias normalization, catalog view and cost estimates of the cloud catalog."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from jupyter_mlp.catalog import cloud
+from jupyter_mlp.catalog.cloud import catalog_view, estimate_hourly_cost, normalize_accelerator
+from jupyter_mlp.catalog.validation import validate_resources
+
+
+def res(machine: str, acc: str | None = None, count: int = 0, **extra: Any) -> dict[str, Any]:
+    return {"machine_type": machine, "accelerator_type": acc, "accelerator_count": count, **extra}
+
+
+VALID = [
+    ("vertex", res("n1-standard-4"), "us-central1"),
+    ("vertex", res("e2-standard-8"), "europe-west2"),
+    ("vertex", res("n2-highmem-16"), "asia-east1"),
+    ("vertex", res("c2-standard-30"), None),
+    ("vertex", res("n1-standard-4", "T4", 1), "europe-west2"),
+    ("vertex", res("n1-standard-32", "NVIDIA_TESLA_T4", 2), "us-central1"),
+    ("vertex", res("n1-standard-96", "t4", 4), "us-central1"),
+    ("vertex", res("n1-standard-8", "V100", 1), "us-central1"),
+    ("vertex", res("n1-highmem-64", "V100", 8), "europe-west4"),
+    ("vertex", res("n1-standard-16", "P100", 1), "us-east1"),
+    ("vertex", res("a2-highgpu-2g", "A100", 2), "us-central1"),
+    ("vertex", res("a2-megagpu-16g", "A100", 16), "europe-west4"),
+    ("vertex", res("a2-ultragpu-8g", "A100-80GB", 8), "us-east4"),
+    ("vertex", res("g2-standard-24", "L4", 2), "us-west4"),
+    ("vertex", res("a3-highgpu-8g", "H100", 8), "us-central1"),
+    ("vertex", res("a3-megagpu-8g", "NVIDIA_H100_MEGA_80GB", 8), "us-central1"),
+    ("vertex", res("a3-ultragpu-8g", "H200", 8), "us-central1"),
+    ("vertex", res("a4-highgpu-8g", "B200", 8), "us-central1"),
+    ("vertex", res("cloud-tpu", "TPU_V3", 8), "us-central1"),
+    ("vertex", res("ct5lp-hightpu-4t", "TPU-V5E", 4), "us-west4"),
+    ("vertex", res("n1-standard-4", "T4", 1, replica_count=3), "us-central1"),
+    ("dataflow", res("n1-standard-1"), "us-central1"),
+    ("dataflow", res("n1-standard-4", "nvidia-tesla-t4", 1, max_workers=10), "us-east1"),
+    ("dataflow", res("g2-standard-4", "nvidia-l4", 1), "us-central1"),
+    ("dataflow", res("a2-highgpu-1g", "nvidia-tesla-a100", 1), "us-central1"),
+    ("dataflow", res("e2-standard-4", max_workers=None), "asia-southeast1"),
+]
+
+
+@pytest.mark.parametrize(("backend", "resources", "region"), VALID)
+def test_valid_combinations_have_no_errors(
+    backend: str, resources: dict[str, Any], region: str | None
+) -> None:
+    assert validate_resources(backend, resources, region) == []
+
+
+INVALID = [
+    # (backend, resources, region, field, words in message, a suggestion)
+    (
+        "vertex",
+        res("a2-highgpu-2g", "A100", 1),
+        "us-central1",
+        "resources.accelerator_count",
+        ["a2-highgpu-2g takes exactly 2 NVIDIA_TESLA_A100"],
+        "2",
+    ),
+    (
+        "vertex",
+        res("a2-highgpu-2g"),
+        "us-central1",
+        "resources.accelerator_type",
+        ["a2-highgpu-2g comes with 2 NVIDIA_TESLA_A100"],
+        "NVIDIA_TESLA_A100",
+    ),
+    (
+        "vertex",
+        res("g2-standard-8"),
+        "us-central1",
+        "resources.accelerator_type",
+        ["g2-standard-8 comes with 1 NVIDIA_L4"],
+        "NVIDIA_L4",
+    ),
+    (
+        "vertex",
+        res("a3-highgpu-8g", "A100", 8),
+        "us-central1",
+        "resources.accelerator_type",
+        ["a3-highgpu-8g takes", "not NVIDIA_TESLA_A100", "a2-highgpu-8g"],
+        "NVIDIA_H100_80GB",
+    ),
+    (
+        "vertex",
+        res("n1-standard-96", "T4", 1),
+        "us-central1",
+        "resources.accelerator_count",
+        ["n1-standard-96 cannot take 1 NVIDIA_TESLA_T4", "at most 48 vCPUs with 1 T4"],
+        "4",
+    ),
+    (
+        "vertex",
+        res("n1-standard-16", "V100", 1),
+        "us-central1",
+        "resources.accelerator_count",
+        ["at most 12 vCPUs with 1 V100"],
+        "2",
+    ),
+    (
+        "vertex",
+        res("n1-standard-64", "P100", 4),
+        "us-central1",
+        "resources.accelerator_count",
+        ["at most 208 GB memory with 4 P100"],
+        "n1-standard-32",
+    ),
+    (
+        "vertex",
+        res("n1-standard-8", "T4", 3),
+        "us-central1",
+        "resources.accelerator_count",
+        ["counts of 1, 2, 4", "not 3"],
+        "1",
+    ),
+    (
+        "vertex",
+        res("n1-standard-8", "T4", 0),
+        "us-central1",
+        "resources.accelerator_count",
+        ["not 0"],
+        "1",
+    ),
+    (
+        "vertex",
+        res("n1-standard-8", None, 2),
+        "us-central1",
+        "resources.accelerator_type",
+        ["accelerator_count is 2 but no accelerator_type"],
+        "NVIDIA_TESLA_T4",
+    ),
+    (
+        "vertex",
+        res("n1-standard-8", "A100", 1),
+        "us-central1",
+        "resources.accelerator_type",
+        ["does not attach to N1", "a2-highgpu-1g"],
+        "a2-highgpu-1g",
+    ),
+    (
+        "vertex",
+        res("e2-standard-8", "T4", 1),
+        "us-central1",
+        "resources.machine_type",
+        ["e2-standard-8 cannot take NVIDIA_TESLA_T4", "only to N1", "accelerator-optimized"],
+        "n1-standard-8",
+    ),
+    (
+        "vertex",
+        res("n2-standard-8", "L4", 1),
+        "us-central1",
+        "resources.machine_type",
+        ["GPUs attach only to N1"],
+        "g2-standard-8",
+    ),
+    (
+        "vertex",
+        res("c2-standard-8", "V100", 1),
+        "us-central1",
+        "resources.machine_type",
+        ["c2-standard-8 cannot take"],
+        "n1-standard-8",
+    ),
+    (
+        "vertex",
+        res("n1-standrd-8"),
+        "us-central1",
+        "resources.machine_type",
+        ["unknown machine type 'n1-standrd-8'", "did you mean"],
+        "n1-standard-8",
+    ),
+    ("vertex", res(""), "us-central1", "resources.machine_type", ["no machine_type set"], None),
+    (
+        "vertex",
+        res("n1-standard-4", "X100", 1),
+        "us-central1",
+        "resources.accelerator_type",
+        ["unknown accelerator 'X100'", "known: T4"],
+        "T4",
+    ),
+    (
+        "vertex",
+        res("n1-standard-4", "V100", 1),
+        "europe-west2",
+        "region",
+        ["NVIDIA_TESLA_V100 is not offered in europe-west2", "offered in: us-central1"],
+        "us-central1",
+    ),
+    (
+        "vertex",
+        res("a2-ultragpu-1g", "A100-80GB", 1),
+        "asia-east1",
+        "region",
+        ["NVIDIA_A100_80GB is not offered in asia-east1"],
+        "us-central1",
+    ),
+    (
+        "vertex",
+        res("n1-standard-4"),
+        "us-centrall",
+        "region",
+        ["'us-centrall' is not a vertex region"],
+        "us-central1",
+    ),
+    (
+        "vertex",
+        res("n1-standard-4", replica_count=0),
+        "us-central1",
+        "resources.replica_count",
+        ["replica_count must be a whole number >= 1"],
+        "1",
+    ),
+    (
+        "vertex",
+        res("n1-standard-4", "T4", "two"),
+        "us-central1",
+        "resources.accelerator_count",
+        ["whole number"],
+        None,
+    ),
+    (
+        "dataflow",
+        res("n1-standard-4", "L4", 1),
+        "us-central1",
+        "resources.accelerator_type",
+        ["NVIDIA_L4 does not attach to N1", "g2-standard-4"],
+        "g2-standard-4",
+    ),
+    (
+        "dataflow",
+        res("g2-standard-24", "nvidia-l4", 1),
+        "us-central1",
+        "resources.accelerator_count",
+        ["g2-standard-24 takes exactly 2 NVIDIA_L4"],
+        "2",
+    ),
+    (
+        "dataflow",
+        res("n1-standard-4", "B200", 8),
+        "us-central1",
+        "resources.accelerator_type",
+        ["NVIDIA_B200 is not offered for dataflow"],
+        "NVIDIA_TESLA_T4",
+    ),
+    (
+        "dataflow",
+        res("n1-standard-4", max_workers=0),
+        "us-central1",
+        "resources.max_workers",
+        ["max_workers must be a whole number >= 1"],
+        "1",
+    ),
+    (
+        "dataflow",
+        res("ct5lp-hightpu-1t"),
+        "us-central1",
+        "resources.machine_type",
+        ["unknown machine type 'ct5lp-hightpu-1t' for dataflow"],
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("backend", "resources", "region", "field", "words", "suggestion"), INVALID
+)
+def test_invalid_combinations_name_the_field_value_and_fix(
+    backend: str,
+    resources: dict[str, Any],
+    region: str | None,
+    field: str,
+    words: list[str],
+    suggestion: str | None,
+) -> None:
+    errors = validate_resources(backend, resources, region)
+    matching = [e for e in errors if e["field"] == field]
+    assert matching, errors
+    message = " ".join(e["message"] for e in matching)
+    for word in words:
+        assert word in message
+    if suggestion is not None:
+        assert suggestion in [s for e in matching for s in e["suggestions"]]
+
+
+def test_errors_are_json_serializable_lists_of_strings() -> None:
+    errors = validate_resources("vertex", res("a2-highgpu-2g", "A100", 1), "europe-west2")
+    assert {e["field"] for e in errors} == {"resources.accelerator_count", "region"}
+    json.dumps(errors)
+    assert all(isinstance(s, str) for e in errors for s in e["suggestions"])
+
+
+def test_no_region_means_the_default_region() -> None:
+    assert validate_resources("vertex", res("n1-standard-4", "V100", 1), None) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("T4", "NVIDIA_TESLA_T4"),
+        ("t4", "NVIDIA_TESLA_T4"),
+        (" V100 ", "NVIDIA_TESLA_V100"),
+        ("A100", "NVIDIA_TESLA_A100"),
+        ("A100-80GB", "NVIDIA_A100_80GB"),
+        ("a100-80gb", "NVIDIA_A100_80GB"),
+        ("L4", "NVIDIA_L4"),
+        ("H100", "NVIDIA_H100_80GB"),
+        ("H200", "NVIDIA_H200_141GB"),
+        ("B200", "NVIDIA_B200"),
+        ("NVIDIA_TESLA_T4", "NVIDIA_TESLA_T4"),
+        ("nvidia_l4", "NVIDIA_L4"),
+        ("nvidia-tesla-t4", "NVIDIA_TESLA_T4"),
+        ("nvidia-l4", "NVIDIA_L4"),
+        ("nvidia-tesla-a100", "NVIDIA_TESLA_A100"),
+        ("nvidia-a100-80gb", "NVIDIA_A100_80GB"),
+        ("nvidia-h100-80gb", "NVIDIA_H100_80GB"),
+        ("TPU-V5E", "TPU_V5_LITEPOD"),
+    ],
+)
+def test_normalize_accelerator_accepts_enum_short_and_compute_names(
+    name: str, expected: str
+) -> None:
+    assert normalize_accelerator(name) == expected
+
+
+def test_normalize_accelerator_rejects_unknown_names_listing_known_ones() -> None:
+    with pytest.raises(ValueError, match=r"unknown accelerator 'X100'; known: T4, V100, .*H100"):
+        normalize_accelerator("X100")
+
+
+def test_aliases_map_short_names_to_enum_names() -> None:
+    aliases = cloud.ACCELERATOR_ALIASES
+    for short in ("T4", "V100", "A100", "A100-80GB", "L4", "H100", "H200", "B200"):
+        assert aliases[short] == normalize_accelerator(short)
+
+
+def test_catalog_view_lists_machines_accelerators_and_sources() -> None:
+    view = catalog_view("vertex")
+    json.dumps(view)
+    names = {m["name"]: m for m in view["machine_types"]}
+    assert {"n1-standard-4", "a2-highgpu-1g", "a3-highgpu-8g", "g2-standard-4"} <= set(names)
+    assert {"type": "NVIDIA_TESLA_T4", "counts": [4]} in names["n1-standard-96"]["accelerators"]
+    assert names["a2-highgpu-2g"]["accelerators"] == [{"type": "NVIDIA_TESLA_A100", "counts": [2]}]
+    assert names["e2-standard-4"]["accelerators"] == []
+    assert names["n1-standard-4"]["hourly_usd"] == pytest.approx(0.2185)
+    assert view["default_region"] == "us-central1"
+    assert view["prices_as_of"]
+    assert all(s["url"] and s["read_on"] for s in view["sources"])
+
+
+def test_catalog_view_for_a_region_shows_only_what_it_offers() -> None:
+    view = catalog_view("vertex", "europe-west2")
+    assert [a["type"] for a in view["accelerators"]] == ["NVIDIA_TESLA_T4"]
+    names = {m["name"] for m in view["machine_types"]}
+    assert "a2-highgpu-1g" not in names
+    assert "n1-standard-4" in names
+
+
+def test_catalog_view_for_dataflow_gives_worker_gpu_names() -> None:
+    view = catalog_view("dataflow")
+    assert {"nvidia-tesla-t4", "nvidia-l4"} <= {a["compute_name"] for a in view["accelerators"]}
+
+
+@pytest.mark.parametrize(("backend", "region"), [("gke", None), ("vertex", "mars-north1")])
+def test_catalog_view_rejects_unknown_backend_or_region(backend: str, region: str | None) -> None:
+    with pytest.raises(ValueError, match="unknown"):
+        catalog_view(backend, region)
+
+
+def test_vertex_estimate_multiplies_machine_and_gpus_by_replicas() -> None:
+    cost = estimate_hourly_cost("vertex", res("n1-standard-4", "T4", 2, replica_count=3), None)
+    assert cost is not None
+    assert cost["estimate"] is True
+    assert cost["as_of"] == catalog_view("vertex")["prices_as_of"]
+    assert cost["breakdown"] == [
+        {"item": "n1-standard-4", "usd_per_hour": 0.2185},
+        {"item": "2 x NVIDIA_TESLA_T4", "usd_per_hour": 0.805},
+    ]
+    assert cost["usd_per_hour"] == pytest.approx((0.2185 + 0.805) * 3, abs=1e-4)
+
+
+def test_estimate_applies_the_region_multiplier() -> None:
+    base = estimate_hourly_cost("vertex", res("a2-highgpu-1g", "A100", 1), "us-central1")
+    tokyo = estimate_hourly_cost("vertex", res("a2-highgpu-1g", "A100", 1), "asia-northeast1")
+    assert base is not None and tokyo is not None
+    assert tokyo["usd_per_hour"] == pytest.approx(base["usd_per_hour"] * 1.282, rel=1e-3)
+
+
+def test_dataflow_estimate_is_an_upper_bound_over_max_workers() -> None:
+    cost = estimate_hourly_cost(
+        "dataflow", res("n1-standard-4", "nvidia-tesla-t4", 1, max_workers=5), "us-central1"
+    )
+    assert cost is not None
+    per_worker = 4 * 0.056 + 15 * 0.003557 + 0.35
+    assert cost["usd_per_hour"] == pytest.approx(per_worker * 5, abs=1e-3)
+    assert "upper bound" in cost["note"]
+
+
+@pytest.mark.parametrize(
+    "resources",
+    [res("n1-standrd-4"), res("n1-standard-4", "X100", 1), res("cloud-tpu", "TPU_V3", 8)],
+)
+def test_estimate_is_none_when_unknown_or_unpriced(resources: dict[str, Any]) -> None:
+    assert estimate_hourly_cost("vertex", resources, "us-central1") is None
