@@ -187,12 +187,17 @@ class ValidateHandler(MLPHandler):
     async def post(self) -> None:
         checked = self.manager.check_spec(self.body_json())
         spec = checked.spec
+        # The price depends on the resources and region alone: the form shows it while other
+        # fields (the source, a backend not yet installed) still have errors.
+        priced = spec is not None and not any(
+            e.field == "region" or e.field.startswith("resources") for e in checked.errors
+        )
         self.write_json(
             {
                 "valid": not checked.errors,
                 "errors": [e.model_dump() for e in checked.errors],
                 "spec": spec.model_dump(mode="json", exclude_none=True) if spec else None,
-                "estimate": self.manager.estimate(spec) if spec and not checked.errors else None,
+                "estimate": self.manager.estimate(spec) if spec and priced else None,
             }
         )
 

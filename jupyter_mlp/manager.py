@@ -348,20 +348,23 @@ class JobManager:
         runtime: dict[str, Any],
         active: list[tuple[Job, dict[str, Any]]],
     ) -> None:
+        # Claim the job first: of several managers sharing the database, only one starts it.
+        if not self._move(
+            job, JobState.STARTING, "starting", expected=JobState.QUEUED, started_at=utcnow()
+        ):
+            return
+        claimed = job.model_copy(update={"state": JobState.STARTING})
         folder = JobFolder(Path(runtime["folder"]))
         try:
             launch = await backend.start(job, folder, active)
         except Exception as exc:
             self.log.warning("jupyter-mlp: job %s could not start: %s", job.id, exc)
-            self._move(job, JobState.FAILED, f"could not start: {exc}")
+            self._move(claimed, JobState.FAILED, f"could not start: {exc}")
             return
         runtime.update(launch.runtime)
         self.store.set_runtime(job.id, runtime)
-        self._move(
-            job,
-            JobState.STARTING,
-            "started",
-            started_at=utcnow(),
+        self.store.set_fields(
+            job.id,
             backend_job_id=launch.backend_job_id,
             console_url=launch.console_url,
             outputs={**job.outputs, **launch.outputs},
@@ -399,15 +402,27 @@ class JobManager:
         self._move(job, target, message, backend_state=observation.backend_state)
         return target
 
-    def _move(self, job: Job, state: JobState, message: str, **fields: Any) -> None:
-        """The single place a job's state changes; terminal states never change again."""
+    def _move(
+        self,
+        job: Job,
+        state: JobState,
+        message: str,
+        expected: JobState | None = None,
+        **fields: Any,
+    ) -> bool:
+        """The single place a job's state changes; terminal states never change again.
+
+        With `expected`, the move happens only from that state. True when the job moved.
+        """
         now = utcnow()
         if state.terminal:
             fields.setdefault("ended_at", now)
-        if self.store.transition(job.id, state, now, message, **fields):
-            updated = self.store.get(job.id)
-            if updated is not None:
-                self._notify(updated, job.state)
+        if not self.store.transition(job.id, state, now, message, expected, **fields):
+            return False
+        updated = self.store.get(job.id)
+        if updated is not None:
+            self._notify(updated, job.state)
+        return True
 
     def _notify(self, job: Job, previous: JobState | None) -> None:
         if self.on_change is None:

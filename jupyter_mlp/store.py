@@ -162,18 +162,28 @@ class JobStore:
             session.execute(update(JobRow).where(JobRow.id == job_id).values(**fields))
 
     def transition(
-        self, job_id: str, state: JobState, at: datetime, message: str, **fields: Any
+        self,
+        job_id: str,
+        state: JobState,
+        at: datetime,
+        message: str,
+        expected: JobState | None = None,
+        **fields: Any,
     ) -> bool:
-        """Move a job to `state` unless it is already terminal; False when nothing changed.
+        """Move a job to `state` unless it is already terminal (or not in `expected`, if given);
+        False when nothing changed.
 
-        The terminal-state guard is in the UPDATE itself, so two processes sharing the database
-        can never move a finished job again.
+        The guards are in the UPDATE itself, so two processes sharing the database can never
+        move a finished job again, and only one of them can claim a queued job.
         """
         terminal = [s.value for s in TERMINAL_STATES]
+        guard = (
+            JobRow.state.not_in(terminal) if expected is None else JobRow.state == expected.value
+        )
         with self._session.begin() as session:
             result = session.execute(
                 update(JobRow)
-                .where(JobRow.id == job_id, JobRow.state.not_in(terminal))
+                .where(JobRow.id == job_id, guard)
                 .values(state=state.value, state_message=message, **fields)
             )
             if result.rowcount == 0:  # type: ignore[attr-defined]

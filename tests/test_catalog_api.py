@@ -84,6 +84,12 @@ async def test_validate_accepts_short_names_and_estimates_the_hourly_cost(api):
     resource_errors = [e for e in answer["errors"] if e["field"].startswith("resources")]
     assert resource_errors == []
     assert answer["spec"]["resources"]["accelerator_type"] == "NVIDIA_TESLA_T4"
+    assert answer["estimate"]["estimate"] is True and answer["estimate"]["as_of"]
+    items = [b["item"] for b in answer["estimate"]["breakdown"]]
+    assert items == ["n1-standard-8", "1 x NVIDIA_TESLA_T4"]
+    assert answer["estimate"]["usd_per_hour"] == pytest.approx(
+        sum(b["usd_per_hour"] for b in answer["estimate"]["breakdown"])
+    )
     # The vertex backend itself is not installed by this work: the answer says so.
     assert [e["field"] for e in answer["errors"]] == ["backend"]
     assert "not installed" in answer["errors"][0]["message"]

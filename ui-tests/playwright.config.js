@@ -7,7 +7,8 @@
  */
 const baseConfig = require('@jupyterlab/galata/lib/playwright-config');
 
-const PORT = 8899;
+// MLP_UI_PORT lets two test runs (e.g. two developers' branches) share a machine.
+const PORT = Number(process.env.MLP_UI_PORT || 8899);
 
 module.exports = {
   ...baseConfig,

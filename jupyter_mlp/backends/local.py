@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -22,6 +23,8 @@ from ..bundle import JobFolder, SourcePlan, notebook_errors
 from ..catalog.local import LocalGpu, gpu_inventory, machine_summary
 from ..models import FieldError, Job, JobSpec, JobState
 from .base import Backend, BackendStatus, Launch, Observation
+
+LAUNCH_GRACE_SECONDS = 30.0
 
 
 class ProcessLauncher:
@@ -231,6 +234,15 @@ class LocalBackend(Backend):
         folder = JobFolder(Path(runtime["folder"]))
         status = folder.read_status()
         if pid is None:
+            # Claimed by a manager that is launching it right now, or by one that died trying.
+            claimed_at = next(
+                (t.at for t in reversed(job.transitions) if t.state is JobState.STARTING), None
+            )
+            if (
+                claimed_at
+                and (datetime.now(UTC) - claimed_at).total_seconds() < LAUNCH_GRACE_SECONDS
+            ):
+                return Observation()
             return Observation(JobState.FAILED, message="the job's process was never recorded")
         exit_code = self.launcher.reap(pid)
         if exit_code is None and self._alive(pid, runtime.get("start_ticks")):

@@ -1,0 +1,66 @@
+"""The JobManager without a server: several managers on one database (a server and a kernel)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from pathlib import Path
+
+from jupyter_mlp.backends.local import LocalBackend
+from jupyter_mlp.manager import JobManager
+from jupyter_mlp.store import JobStore
+
+
+def make_manager(root: Path) -> JobManager:
+    return JobManager(
+        JobStore(f"sqlite:///{root / 'mlp.db'}"),
+        {"local": LocalBackend(max_concurrent_jobs=50, gpu_ids=[])},
+        root_dir=root,
+        jobs_dir=root / "mlp-jobs",
+    )
+
+
+def drive(manager: JobManager, seconds: float) -> None:
+    """Run the manager's rounds as fast as it can, in this thread's own event loop."""
+
+    async def rounds() -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            await manager.tick()
+
+    asyncio.run(rounds())
+
+
+async def test_two_managers_on_one_database_start_each_job_once(tmp_path):
+    runs = tmp_path / "runs.txt"
+    first, second = make_manager(tmp_path), make_manager(tmp_path)
+    code = (
+        f"import os\nwith open({str(runs)!r}, 'a') as f:\n"
+        "    f.write(os.environ['MLP_JOB_ID'] + ' ')\n"
+    )
+    jobs = [await first.submit({"source": {"code": code}}) for _ in range(20)]
+
+    threads = [threading.Thread(target=drive, args=(m, 6.0)) for m in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    started = runs.read_text().split()
+    assert sorted(started) == sorted(job.id for job in jobs)
+    assert {first.get(job.id).state.value for job in jobs} == {"SUCCEEDED"}
+
+
+async def test_a_job_submitted_without_a_server_is_seen_and_finished_by_another_manager(tmp_path):
+    kernel_side = make_manager(tmp_path)
+    job = await kernel_side.submit({"name": "from-a-kernel", "source": {"code": "print('hi')"}})
+
+    server_side = make_manager(tmp_path)
+    deadline = time.monotonic() + 30
+    while not server_side.get(job.id).state.terminal and time.monotonic() < deadline:
+        await server_side.tick()
+        await asyncio.sleep(0.05)
+
+    assert server_side.get(job.id).state.value == "SUCCEEDED"
+    assert [j.name for j in server_side.list_jobs()[0]] == ["from-a-kernel"]
