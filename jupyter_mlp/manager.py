@@ -94,6 +94,8 @@ class JobManager:
             except asyncio.CancelledError:
                 pass
             self._loop_task = None
+        for backend in self.backends.values():
+            backend.close()
 
     async def _watch(self) -> None:
         while True:

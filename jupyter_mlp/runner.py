@@ -140,16 +140,46 @@ def supervise(bundle: Path) -> int:
     return returncode if returncode >= 0 else 128 - returncode
 
 
-def execute_notebook(bundle: Path) -> int:
-    """Run the bundle's notebook with papermill; the executed notebook lands in the job folder."""
+def start_kernel(kernel_name: str, cwd: str | None = None) -> Any:
+    """A started kernel for papermill to use, which a SIGTERM to this process takes down too.
+
+    Kernels run in a process group of their own, so the job's group signal alone would not
+    reach them (nor what their cells started).
+    """
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.utils import run_sync
+
+    km = AsyncKernelManager(kernel_name=kernel_name)
+    run_sync(km.start_kernel)(**({"cwd": cwd} if cwd else {}))
+
+    def stop_kernel(*_: Any) -> None:
+        group = getattr(km.provisioner, "pgid", None) or getattr(km.provisioner, "pid", None)
+        if group:
+            try:
+                os.killpg(group, signal.SIGTERM)
+            except OSError:
+                pass
+
+    signal.signal(signal.SIGTERM, stop_kernel)
+    return km
+
+
+def execute_notebook(bundle: Path, km: Any = None) -> int:
+    """Run the bundle's notebook with papermill; the executed notebook lands in the job folder.
+
+    `km` is a kernel manager whose kernel is already running (a warm runner's)."""
     import logging
 
     import papermill
+    from jupyter_core.utils import run_sync
 
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
     manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
     output = Path(os.environ.get("MLP_OUTPUT_DIR") or os.getcwd()) / manifest["output_notebook"]
+    message = ""
     try:
+        if km is None:
+            km = start_kernel(manifest["kernel_name"], os.getcwd())
         papermill.execute_notebook(
             str(bundle / manifest["entrypoint"]),
             str(output),
@@ -158,20 +188,81 @@ def execute_notebook(bundle: Path) -> int:
             log_output=True,
             progress_bar=False,
             cwd=os.getcwd(),
+            km=km,
         )
     except papermill.PapermillExecutionError as exc:
         message = (
             f"cell {exc.cell_index + 1} (In [{exc.exec_count}]) raised {exc.ename}: {exc.evalue}"
         )
-        failure = error_file()
-        if failure:
-            failure.write_text(message, encoding="utf-8")
-        print(f"[mlp] {message}", flush=True)
-        return 1
-    return 0
+    except Exception as exc:  # the kernel died (cancelled, out of memory) or could not start
+        message = f"the notebook could not run to the end: {type(exc).__name__}: {exc}"
+    finally:
+        if km is not None and km.has_kernel:
+            run_sync(km.shutdown_kernel)(now=True)
+    if not message:
+        return 0
+    failure = error_file()
+    if failure:
+        failure.write_text(message, encoding="utf-8")
+    print(f"[mlp] {message}", flush=True)
+    return 1
+
+
+def serve_warm(kernel_name: str) -> int:
+    """Be a warm runner: papermill imported and a kernel started before any job exists; then
+    wait on stdin for one notebook job (a JSON line), become it, run it and exit.
+
+    The server keeps one or more of these ready, so a notebook job skips the interpreter start,
+    the imports and the kernel start. End of input (the server went away) means: shut down.
+    """
+    import papermill  # noqa: F401  (paid for now, before the job arrives)
+    from jupyter_core.utils import run_sync
+
+    km = start_kernel(kernel_name)
+    client = km.client()
+    client.start_channels()
+    run_sync(client.wait_for_ready)(timeout=120)
+    line = sys.stdin.readline()
+    if not line.strip():
+        client.stop_channels()
+        run_sync(km.shutdown_kernel)(now=True)
+        return 0
+    job = json.loads(line)
+    # Become the job: its log, its folder, its environment (in this process and the kernel).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    log = os.open(job["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.chdir(job["cwd"])
+    os.environ.clear()
+    os.environ.update(job["env"])
+    bundle = Path(job["bundle"])
+    manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
+    place_includes(manifest, bundle)
+    write_status({"phase": "running", "pid": os.getpid()})
+    setup = (
+        "import os as _os, sys as _sys\n"
+        f"_os.chdir({job['cwd']!r})\n_os.environ.clear()\n_os.environ.update({job['env']!r})\n"
+        f"_sys.path.insert(0, {str(bundle)!r})\ndel _os, _sys\n"
+    )
+    run_sync(client.execute_interactive)(setup, silent=True, store_history=False, timeout=60)
+    client.stop_channels()
+    print(
+        "[mlp] running in a warm runner (papermill and the kernel were started ahead)", flush=True
+    )
+    returncode = execute_notebook(bundle, km=km)
+    record: dict[str, Any] = {"phase": "exited", "exit_code": returncode}
+    failure = error_file()
+    if failure and failure.exists():
+        record["message"] = failure.read_text(encoding="utf-8").strip()
+    write_status(record)
+    return returncode
 
 
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--execute-notebook":
         sys.exit(execute_notebook(Path(sys.argv[2]).resolve()))
+    if len(sys.argv) == 3 and sys.argv[1] == "--warm":
+        sys.exit(serve_warm(sys.argv[2]))
     sys.exit(supervise(Path(sys.argv[1]).resolve()))

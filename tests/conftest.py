@@ -33,7 +33,8 @@ def jp_server_config(tmp_path: Path, gpu_ids: list[str]) -> dict[str, Any]:
             "poll_interval": 0.1,
             "cancel_grace_seconds": 3.0,
         },
-        "LocalBackend": {"gpu_ids": gpu_ids, "max_concurrent_jobs": 8},
+        # Warm runners cost a kernel per server; tests/test_warm_runners.py turns them on.
+        "LocalBackend": {"gpu_ids": gpu_ids, "max_concurrent_jobs": 8, "warm_runners": 0},
     }
 
 

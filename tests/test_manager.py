@@ -15,7 +15,7 @@ from jupyter_mlp.store import JobStore
 def make_manager(root: Path) -> JobManager:
     return JobManager(
         JobStore(f"sqlite:///{root / 'mlp.db'}"),
-        {"local": LocalBackend(max_concurrent_jobs=50, gpu_ids=[])},
+        {"local": LocalBackend(max_concurrent_jobs=50, gpu_ids=[], warm_runners=0)},
         root_dir=root,
         jobs_dir=root / "mlp-jobs",
     )

@@ -46,6 +46,7 @@ class Server:
                 f"--MLPExtension.db_url=sqlite:///{db}",
                 "--MLPExtension.poll_interval=0.1",
                 "--LocalBackend.max_concurrent_jobs=8",
+                "--LocalBackend.warm_runners=0",
             ],
             stdout=open(log, "ab"),
             stderr=subprocess.STDOUT,

@@ -79,3 +79,6 @@ class Backend(LoggingConfigurable):
     async def cancel(self, job: Job, runtime: dict[str, Any], force: bool = False) -> None:
         """Ask the job to stop; `force` after the grace period has passed."""
         raise NotImplementedError
+
+    def close(self) -> None:
+        """Release what the backend holds while idle (never the jobs: they outlive the server)."""

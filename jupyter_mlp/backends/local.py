@@ -8,6 +8,7 @@ an earlier server process started.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -19,6 +20,7 @@ from typing import Any, ClassVar
 from jupyter_core.paths import jupyter_data_dir
 from traitlets import Int, List, Unicode, default
 
+from .. import runner
 from ..bundle import JobFolder, SourcePlan, notebook_errors
 from ..catalog.local import LocalGpu, gpu_inventory, machine_summary
 from ..models import FieldError, Job, JobSpec, JobState
@@ -28,22 +30,49 @@ LAUNCH_GRACE_SECONDS = 30.0
 
 
 class ProcessLauncher:
-    """Starts job processes. The one piece a warm, pre-imported runner pool would replace."""
+    """Starts job processes: the one small piece between a started job and its process.
 
-    def __init__(self) -> None:
+    With `warm_runners` > 0 it keeps that many runner processes waiting, each with papermill
+    imported and a kernel started, and hands a notebook job that needs nothing special (no
+    requirements, the default interpreter and kernel) to one of them instead of starting a
+    process; everything around the launch stays the same.
+    """
+
+    def __init__(
+        self,
+        python: str,
+        warm_runners: int = 0,
+        warm_kernel: str = "python3",
+        warm_log: Path | None = None,
+    ) -> None:
+        self.python = python
+        self.warm_runners = warm_runners
+        self.warm_kernel = warm_kernel
+        self.warm_log = warm_log
         self._children: dict[int, subprocess.Popen[bytes]] = {}
+        self._warm: list[subprocess.Popen[bytes]] = []
 
-    def launch(self, command: list[str], cwd: Path, env: dict[str, str], log: Path) -> int:
-        with open(log, "ab") as log_file:
-            child = subprocess.Popen(
-                command,
-                cwd=cwd,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: cancel reaches grandchildren
-            )
+    def launch(
+        self,
+        command: list[str],
+        cwd: Path,
+        env: dict[str, str],
+        log: Path,
+        notebook: dict[str, Any] | None = None,
+    ) -> int:
+        """Start the job; `notebook` ({bundle, kernel}) lets a warm runner take it."""
+        child = self._take_warm(notebook, cwd, env, log) if notebook else None
+        if child is None:
+            with open(log, "ab") as log_file:
+                child = subprocess.Popen(
+                    command,
+                    cwd=cwd,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # its own process group: cancel reaches grandchildren
+                )
         self._children[child.pid] = child
         return child.pid
 
@@ -54,6 +83,57 @@ class ProcessLauncher:
             return None
         del self._children[pid]
         return child.returncode
+
+    def fill_warm(self) -> None:
+        """Start warm runners until `warm_runners` are waiting."""
+        self._warm = [runner for runner in self._warm if runner.poll() is None]
+        while len(self._warm) < self.warm_runners:
+            log = open(self.warm_log, "ab") if self.warm_log else subprocess.DEVNULL
+            try:
+                self._warm.append(
+                    subprocess.Popen(
+                        [self.python, "-u", runner.__file__, "--warm", self.warm_kernel],
+                        stdin=subprocess.PIPE,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
+                )
+            finally:
+                if log is not subprocess.DEVNULL:
+                    log.close()  # type: ignore[union-attr]
+
+    def warm_pids(self) -> list[int]:
+        """Process ids of the warm runners waiting for a job."""
+        return [runner.pid for runner in self._warm if runner.poll() is None]
+
+    def close(self) -> None:
+        """Let the waiting warm runners go: they shut their kernels down and exit."""
+        for waiting in self._warm:
+            if waiting.stdin:
+                waiting.stdin.close()
+        self._warm = []
+
+    def _take_warm(
+        self, notebook: dict[str, Any], cwd: Path, env: dict[str, str], log: Path
+    ) -> subprocess.Popen[bytes] | None:
+        if notebook["kernel"] != self.warm_kernel:
+            return None
+        self._warm = [runner for runner in self._warm if runner.poll() is None]
+        if not self._warm:
+            self.fill_warm()  # for the next job; this one starts cold
+            return None
+        chosen = self._warm.pop(0)
+        assignment = {"bundle": notebook["bundle"], "cwd": str(cwd), "env": env, "log": str(log)}
+        assert chosen.stdin is not None
+        try:
+            chosen.stdin.write(json.dumps(assignment).encode() + b"\n")
+            chosen.stdin.close()
+        except OSError:  # it died between the check and the write
+            return None
+        finally:
+            self.fill_warm()
+        return chosen
 
 
 def process_start_ticks(pid: int) -> int | None:
@@ -108,9 +188,21 @@ class LocalBackend(Backend):
     def _default_env_cache_dir(self) -> str:
         return str(Path(jupyter_data_dir()) / "mlp" / "envs")
 
+    warm_runners = Int(
+        1,
+        config=True,
+        help="Runner processes kept waiting with papermill imported and a kernel started, so "
+        "notebook jobs start without those costs. 0 turns them off.",
+    )
+
+    warm_kernel = Unicode("python3", config=True, help="Kernel the warm runners start.")
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.launcher = ProcessLauncher()
+        warm_log = Path(self.env_cache_dir).parent / "warm-runners.log"
+        warm_log.parent.mkdir(parents=True, exist_ok=True)
+        self.launcher = ProcessLauncher(self.python, self.warm_runners, self.warm_kernel, warm_log)
+        self.launcher.fill_warm()
         self._gpus: tuple[list[LocalGpu], str] | None = None
 
     def gpus(self) -> list[LocalGpu]:
@@ -225,7 +317,15 @@ class LocalBackend(Backend):
             env["CUDA_VISIBLE_DEVICES"] = ",".join(gpus)
         python = job.spec.environment or self.python
         command = [python, "-u", str(folder.bundle / "runner.py"), str(folder.bundle)]
-        pid = self.launcher.launch(command, cwd=folder.path, env=env, log=folder.log)
+        manifest = json.loads((folder.bundle / "manifest.json").read_text(encoding="utf-8"))
+        notebook = None
+        if (
+            manifest["mode"] == "notebook"
+            and not manifest["requirements"]
+            and python == self.python
+        ):
+            notebook = {"bundle": str(folder.bundle), "kernel": manifest["kernel_name"]}
+        pid = self.launcher.launch(command, folder.path, env, folder.log, notebook)
         runtime = {"pid": pid, "start_ticks": process_start_ticks(pid), "gpus": gpus}
         return Launch(runtime=runtime, backend_job_id=str(pid))
 
@@ -285,6 +385,9 @@ class LocalBackend(Backend):
             os.killpg(pid, signal.SIGKILL if force else signal.SIGTERM)
         except ProcessLookupError:
             pass
+
+    def close(self) -> None:
+        self.launcher.close()
 
     def _alive(self, pid: int, start_ticks: int | None) -> bool:
         ticks = process_start_ticks(pid)

@@ -1,0 +1,119 @@
+"""Warm runners: notebook jobs handed to a process that already imported papermill and
+started a kernel. The job must not be able to tell, except that it starts sooner."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from jupyter_mlp.backends.local import process_start_ticks
+
+WARM_LINE = "running in a warm runner"
+
+
+@pytest.fixture
+def jp_server_config(jp_server_config):
+    jp_server_config["LocalBackend"]["warm_runners"] = 1
+    return jp_server_config
+
+
+@pytest.fixture
+def write_notebook(jp_root_dir: Path):
+    def write(name: str, *sources: str, parameters: str = "") -> str:
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["kernelspec"] = {
+            "name": "python3",
+            "language": "python",
+            "display_name": "Python 3",
+        }
+        if parameters:
+            cell = nbformat.v4.new_code_cell(parameters)
+            cell.metadata["tags"] = ["parameters"]
+            nb.cells.append(cell)
+        nb.cells += [nbformat.v4.new_code_cell(source) for source in sources]
+        nbformat.write(nb, jp_root_dir / name)
+        return name
+
+    return write
+
+
+async def test_a_notebook_job_runs_in_a_warm_runner_as_it_would_cold(
+    api, write_notebook, jp_root_dir
+):
+    (jp_root_dir / "helpers.py").write_text("GREETING = 'hi from helpers'\n")
+    report = (
+        "import json, os, helpers\n"
+        "print('REPORT ' + json.dumps({'cwd': os.getcwd(), 'job': os.environ['MLP_JOB_ID'],\n"
+        "    'model_dir': os.environ['AIP_MODEL_DIR'], 'greeting': helpers.GREETING, 'n': n}))"
+    )
+    path = write_notebook("warm.ipynb", report, parameters="n = 1")
+
+    job = await api.submit(source={"path": path, "include": ["helpers.py"]}, parameters={"n": 7})
+    done = await api.wait(job["id"])
+
+    assert done["state"] == "SUCCEEDED", done["state_message"]
+    log = await api.log(job["id"])
+    assert WARM_LINE in log
+    seen = json.loads(next(line for line in log.splitlines() if line.startswith("REPORT "))[7:])
+    folder = jp_root_dir / done["outputs"]["folder"]
+    assert seen == {
+        "cwd": str(folder),
+        "job": job["id"],
+        "model_dir": str(folder / "model"),
+        "greeting": "hi from helpers",
+        "n": 7,
+    }
+    assert (jp_root_dir / done["outputs"]["executed_notebook"]).is_file()
+
+
+async def test_the_next_notebook_job_finds_a_new_warm_runner(api, write_notebook):
+    path = write_notebook("again.ipynb", "print('ran')")
+    for _ in range(2):
+        done = await api.wait((await api.submit(source={"path": path}))["id"])
+        assert done["state"] == "SUCCEEDED", done["state_message"]
+        assert WARM_LINE in await api.log(done["id"])
+
+
+async def test_a_failing_cell_in_a_warm_runner_names_the_cell(api, write_notebook):
+    path = write_notebook("warm-fail.ipynb", "x = 1", "raise ValueError('bad batch')")
+    done = await api.wait((await api.submit(source={"path": path}))["id"])
+    assert done["state"] == "FAILED"
+    assert "cell 2" in done["state_message"] and "ValueError: bad batch" in done["state_message"]
+
+
+async def test_a_warm_job_is_cancelled_with_its_kernel(api, write_notebook, tmp_path):
+    marker = tmp_path / "kernel-pid"
+    path = write_notebook(
+        "warm-sleep.ipynb",
+        f"import os, time\nopen({str(marker)!r}, 'w').write(str(os.getpid()))\ntime.sleep(300)",
+    )
+    job = await api.submit(source={"path": path})
+    while not marker.exists() or not marker.read_text():
+        await asyncio.sleep(0.05)
+    kernel_pid = int(marker.read_text())
+    runner_pid = int((await api.job(job["id"]))["backend_job_id"])
+
+    await api.call("POST", "jobs", job["id"], "cancel")
+    done = await api.wait(job["id"])
+
+    assert done["state"] == "CANCELLED"
+    assert WARM_LINE in await api.log(job["id"])
+    assert process_start_ticks(kernel_pid) is None and process_start_ticks(runner_pid) is None
+
+
+async def test_waiting_warm_runners_exit_when_the_backend_lets_them_go(api, jp_serverapp):
+    backend = jp_serverapp.web_app.settings["mlp_manager"].backends["local"]
+    waiting = backend.launcher.warm_pids()
+    assert len(waiting) == 1 and process_start_ticks(waiting[0]) is not None
+
+    backend.close()
+
+    deadline = time.monotonic() + 30
+    while process_start_ticks(waiting[0]) is not None and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    assert process_start_ticks(waiting[0]) is None
