@@ -229,12 +229,15 @@ class LocalBackend(Backend):
 
     def inventory(self, holders: dict[str, str]) -> dict[str, Any]:
         """This machine for GET /mlp/catalog?backend=local: GPUs (with the job holding each),
-        CPUs and memory. `holders` maps GPU ids to the ids of the jobs using them."""
-        gpus = [{**gpu.to_json(), "job_id": holders.get(gpu.id)} for gpu in self.gpus()]
+        CPUs and memory. `holders` maps GPU ids to the ids of the jobs using them.
+
+        Looked up afresh (unlike admission's cached list), so memory and utilization are now's."""
+        found, how = gpu_inventory(self.gpu_ids)
+        gpus = [{**gpu.to_json(), "job_id": holders.get(gpu.id)} for gpu in found]
         return {
             "backend": self.name,
             "gpus": gpus,
-            "gpu_detection": self._gpus[1] if self._gpus else "",
+            "gpu_detection": how,
             "max_concurrent_jobs": self.max_concurrent_jobs,
             **machine_summary(),
         }
