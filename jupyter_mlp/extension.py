@@ -13,9 +13,9 @@ from jupyter_server.serverapp import ServerApp
 from tornado.ioloop import IOLoop
 from traitlets import Float, Type, Unicode, default
 
-from .backends import Backend, backend_classes
+from .backends import backend_classes
 from .handlers import ROUTES
-from .manager import JobManager
+from .manager import JobManager, StateListener
 from .models import Job, JobState
 from .store import JobStore
 
@@ -75,21 +75,26 @@ class MLPExtension(ExtensionApp):
         assert self.server.event_logger is not None
         return self.server.event_logger
 
-    def initialize_settings(self) -> None:
-        root_dir = Path(os.path.expanduser(self.server.root_dir)).resolve()
+    def make_manager(self, root_dir: Path, on_change: StateListener | None = None) -> JobManager:
+        """A JobManager with this extension's settings; also used without a server (magics, CLI)."""
+        root_dir = root_dir.resolve()
         jobs_dir = Path(os.path.expanduser(self.jobs_dir))
-        self.manager = self.manager_class(
+        return self.manager_class(  # type: ignore[no-any-return]
             JobStore(self.db_url),
-            self._load_backends(),
+            {name: cls(parent=self) for name, cls in backend_classes().items()},
             root_dir=root_dir,
             jobs_dir=jobs_dir if jobs_dir.is_absolute() else root_dir / jobs_dir,
             default_backend=self.default_backend,
-            on_change=self._emit_state,
+            on_change=on_change,
             poll_interval=self.poll_interval,
             cancel_grace_seconds=self.cancel_grace_seconds,
             max_include_bytes=int(self.max_include_mb * 2**20),
             log=self.log,
         )
+
+    def initialize_settings(self) -> None:
+        root_dir = Path(os.path.expanduser(self.server.root_dir))
+        self.manager = self.make_manager(root_dir, on_change=self._emit_state)
         self.events.register_event_schema(EVENT_SCHEMA)
         self.settings["mlp_manager"] = self.manager
         # Watching starts once the server's loop runs; jobs left running by an earlier server
@@ -102,9 +107,6 @@ class MLPExtension(ExtensionApp):
     async def stop_extension(self) -> None:
         await self.manager.stop()
         self.manager.store.close()
-
-    def _load_backends(self) -> dict[str, Backend]:
-        return {name: cls(parent=self) for name, cls in backend_classes().items()}
 
     def _emit_state(self, job: Job, previous: JobState | None) -> None:
         data: dict[str, Any] = {

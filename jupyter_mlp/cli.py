@@ -1,0 +1,301 @@
+"""`jupyter mlp ...`: submit and watch jobs from a shell.
+
+Talks to the Jupyter server whose root dir holds the working dir (or `--url`/`--token`, or
+MLP_SERVER_URL/MLP_TOKEN), else runs a job manager of its own on the same job database.
+
+Exit codes: 0 ok; 1 a job waited for (`--wait`) ended FAILED or CANCELLED; 2 a usage or
+validation error; 3 the server could not be reached (or failed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .client import Client, DirectClient, ServerUnreachable, connect, describe_error
+from .handle import JobFailed, JobHandle, JobList
+from .models import Job, JobState, MLPError
+from .submit_options import add_submit_options, spec_body
+
+EXIT_OK, EXIT_JOB_FAILED, EXIT_USAGE, EXIT_SERVER = 0, 1, 2, 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--url",
+        help="The Jupyter server's URL (default: MLP_SERVER_URL, or "
+        "the running server whose root dir holds the working dir).",
+    )
+    common.add_argument(
+        "--token",
+        help="The server's token (default: MLP_TOKEN, or the one the running server recorded).",
+    )
+    as_json = argparse.ArgumentParser(add_help=False)
+    as_json.add_argument("--json", action="store_true", help="Answer in JSON.")
+
+    parser = argparse.ArgumentParser(
+        prog="jupyter mlp",
+        description="Launch and watch ML training and ETL jobs (jupyter-mlp).",
+        epilog="Exit codes: 0 ok; 1 a job waited for failed or was cancelled; "
+        "2 usage or validation error; 3 server or connection error.",
+    )
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
+
+    submit = verbs.add_parser(
+        "submit", parents=[common, as_json], help="Run a .py or .ipynb file as a job."
+    )
+    submit.add_argument("file", help="The .py or .ipynb file (under the server's root dir).")
+    submit.add_argument("--kind", choices=["train", "etl"], default="train", help="Job kind.")
+    add_submit_options(submit)
+    submit.set_defaults(run=_submit)
+
+    listing = verbs.add_parser("list", parents=[common, as_json], help="Recent jobs, newest first.")
+    listing.add_argument("--state", action="append", default=[], help="Only jobs in this state.")
+    listing.add_argument("--limit", type=int, default=50, help="How many jobs (default 50).")
+    listing.set_defaults(run=_list)
+
+    status = verbs.add_parser("status", parents=[common, as_json], help="One job in detail.")
+    status.add_argument("job_id", metavar="ID")
+    status.set_defaults(run=_status)
+
+    logs = verbs.add_parser("logs", parents=[common], help="A job's log.")
+    logs.add_argument("job_id", metavar="ID")
+    logs.add_argument("-f", "--follow", action="store_true", help="Follow until the job ends.")
+    logs.set_defaults(run=_logs)
+
+    cancel = verbs.add_parser("cancel", parents=[common, as_json], help="Ask a job to stop.")
+    cancel.add_argument("job_id", metavar="ID")
+    cancel.set_defaults(run=_cancel)
+
+    catalog = verbs.add_parser(
+        "catalog", parents=[common, as_json], help="Machine types and GPUs a backend offers."
+    )
+    catalog.add_argument("--backend", help="vertex, dataflow or local (default: the default).")
+    catalog.add_argument("--region", help="Only what this cloud region offers; its prices.")
+    catalog.set_defaults(run=_catalog)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = build_parser().parse_args(argv)
+    client: Client | None = None
+    try:
+        client = connect(url=options.url, token=options.token)
+        code: int = options.run(client, options)
+        return code
+    except MLPError as exc:
+        return _fail(describe_error(exc), EXIT_USAGE if exc.status < 500 else EXIT_SERVER)
+    except ServerUnreachable as exc:
+        return _fail(str(exc), EXIT_SERVER)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    finally:
+        if client is not None:
+            client.close()
+
+
+# ----- the verbs -----
+
+
+def _submit(client: Client, options: argparse.Namespace) -> int:
+    path = Path(options.file)
+    if client.root_dir is not None and not path.is_file():
+        raise MLPError.invalid("file", f"no file '{options.file}'")
+    source = {"path": client.source_path(path) if client.root_dir else options.file}
+    body = spec_body(options, kind=options.kind, source=source)
+    handle = JobHandle(client, client.submit(body))
+    _note(f"submitted {handle.name} ({handle.id}) to {client.where}")
+    if options.wait:
+        try:
+            job = handle.wait(stream=sys.stderr if options.json else sys.stdout)
+            code = EXIT_OK
+        except JobFailed as exc:
+            job, code = exc.job, EXIT_JOB_FAILED
+        _emit(options, _job_json(job), f"{job.name} ({job.id}): {_state_line(job)}")
+        return code
+    if isinstance(client, DirectClient):
+        # No server watches this job: stay until it has started (it then runs on its own).
+        _note("waiting for it to start (no Jupyter server runs it; Ctrl-C leaves it queued)")
+        while handle.state is JobState.QUEUED:
+            time.sleep(0.1)
+    job = handle.job
+    _emit(options, _job_json(job), f"{job.id}  {job.name}  {_state_line(job)}")
+    return EXIT_OK
+
+
+def _list(client: Client, options: argparse.Namespace) -> int:
+    jobs = client.list_jobs(states=options.state, limit=options.limit)
+    _emit(options, {"jobs": [_job_json(j) for j in jobs]}, repr(JobList(jobs)))
+    return EXIT_OK
+
+
+def _status(client: Client, options: argparse.Namespace) -> int:
+    job = client.get(options.job_id)
+    resources = job.spec.resources
+    gpu = (
+        f"{resources.accelerator_type or 'any'} x{resources.accelerator_count}"
+        if resources.accelerator_count
+        else "none"
+    )
+    fields = [
+        ("id", job.id),
+        ("name", job.name),
+        ("kind", job.kind.value),
+        ("backend", job.backend),
+        ("state", _state_line(job)),
+        ("source", job.spec.source.path or "(cell code)"),
+        ("machine", resources.machine_type or "default"),
+        ("gpus", gpu),
+        ("created", _when(job.created_at)),
+        ("started", _when(job.started_at)),
+        ("ended", _when(job.ended_at)),
+        ("backend job", job.backend_job_id or ""),
+        ("console", job.console_url or ""),
+        *sorted(job.outputs.items()),
+    ]
+    text = "\n".join(f"{k + ':':13} {v}" for k, v in fields if v)
+    _emit(options, _job_json(job), text)
+    return EXIT_OK
+
+
+def _logs(client: Client, options: argparse.Namespace) -> int:
+    handle = JobHandle(client, client.get(options.job_id))
+    if options.follow:
+        handle.wait(stream=sys.stdout, raise_on_failure=False)
+    else:
+        sys.stdout.write(handle.logs())
+        sys.stdout.flush()
+    return EXIT_OK
+
+
+def _cancel(client: Client, options: argparse.Namespace) -> int:
+    job = client.cancel(options.job_id)
+    _emit(options, _job_json(job), f"{job.id}  {job.name}  {_state_line(job)}")
+    return EXIT_OK
+
+
+def _catalog(client: Client, options: argparse.Namespace) -> int:
+    catalog = client.catalog(options.backend, options.region)
+    render: Callable[[dict[str, Any]], str] = (
+        _local_catalog_text if "gpus" in catalog else _cloud_catalog_text
+    )
+    _emit(options, catalog, render(catalog))
+    return EXIT_OK
+
+
+# ----- shaping the answers -----
+
+
+def _cloud_catalog_text(catalog: dict[str, Any]) -> str:
+    short = {a["type"]: a["short_name"] for a in catalog["accelerators"]}
+    region = catalog["region"] or f"{catalog['default_region']} (default)"
+    machines = [
+        (
+            m["name"],
+            str(m["vcpus"]),
+            f"{m['memory_gb']:g}",
+            "; ".join(
+                f"{short.get(a['type'], a['type'])}: {','.join(map(str, a['counts']))}"
+                for a in m["accelerators"]
+            )
+            or "-",
+            _price(m["hourly_usd"]),
+        )
+        for m in catalog["machine_types"]
+    ]
+    accelerators = [
+        (
+            a["short_name"],
+            a["type"],
+            f"{a['memory_gb']:g}",
+            _price(a["hourly_usd"]),
+            str(len(a["regions"])),
+        )
+        for a in catalog["accelerators"]
+    ]
+    return "\n".join(
+        [
+            f"{catalog['backend']} in {region}; catalog as of {catalog['as_of']}, "
+            f"estimated list prices as of {catalog['prices_as_of']}",
+            "",
+            _table(("MACHINE", "VCPUS", "MEMORY_GB", "ACCELERATORS: COUNTS", "USD/H"), machines),
+            "",
+            _table(("GPU", "TYPE", "MEMORY_GB", "USD/H", "REGIONS"), accelerators),
+        ]
+    )
+
+
+def _local_catalog_text(catalog: dict[str, Any]) -> str:
+    memory = catalog.get("memory_mb")
+    head = (
+        f"local: {catalog.get('cpu_count')} CPUs, "
+        f"{f'{memory / 1024:.0f} GB memory' if memory else 'memory unknown'}, "
+        f"up to {catalog.get('max_concurrent_jobs')} jobs at once"
+    )
+    gpus = catalog["gpus"]
+    if not gpus:
+        return f"{head}\nno GPUs ({catalog.get('gpu_detection', '')})"
+    rows = [
+        (
+            g["id"],
+            g.get("name") or "-",
+            str(g.get("memory_total_mb") or "-"),
+            str(g.get("memory_used_mb") if g.get("memory_used_mb") is not None else "-"),
+            str(g.get("utilization_percent") if g.get("utilization_percent") is not None else "-"),
+            g.get("job_id") or "free",
+        )
+        for g in gpus
+    ]
+    table = _table(("GPU", "NAME", "MEMORY_MB", "USED_MB", "UTIL%", "JOB"), rows)
+    return f"{head}\n{table}"
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    every = [headers, *rows]
+    widths = [max(len(row[i]) for row in every) for i in range(len(headers))]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in every
+    )
+
+
+def _price(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _state_line(job: Job) -> str:
+    return f"{job.state.value}" + (f" ({job.state_message})" if job.state_message else "")
+
+
+def _when(moment: Any) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+
+
+def _job_json(job: Job) -> dict[str, Any]:
+    return job.model_dump(mode="json")
+
+
+def _emit(options: argparse.Namespace, payload: Any, text: str) -> None:
+    if getattr(options, "json", False):
+        print(json.dumps(payload, indent=2))
+    else:
+        print(text)
+
+
+def _note(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"jupyter mlp: error: {message}", file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,228 @@
+"""A submitted job as Python sees it: `job.state`, `job.wait()`, `job.logs()`, `job.cancel()`,
+and a small summary that keeps itself up to date in a notebook until the job ends."""
+
+from __future__ import annotations
+
+import html
+import json
+import threading
+import time
+import uuid
+from typing import TextIO
+
+from .client import Client
+from .models import Job, JobState
+
+PANEL_COMMAND = "mlp:open-panel"
+WATCH_INTERVAL = 1.0
+_STATE_COLOURS = {
+    JobState.SUCCEEDED: "var(--jp-success-color1, green)",
+    JobState.FAILED: "var(--jp-error-color1, red)",
+    JobState.CANCELLED: "var(--jp-warn-color1, orange)",
+}
+
+
+class JobFailed(RuntimeError):
+    """A waited-for job ended FAILED or CANCELLED."""
+
+    def __init__(self, job: Job):
+        detail = f": {job.state_message}" if job.state_message else ""
+        super().__init__(f"job {job.name} ({job.id}) {job.state.value}{detail}")
+        self.job = job
+
+    def _render_traceback_(self) -> list[str]:
+        # In a notebook, one line says it all; the magic's own frames would only be noise.
+        return [f"JobFailed: {self}"]
+
+
+class JobHandle:
+    """A job submitted through a client; every question asks the client (no stale copy)."""
+
+    def __init__(self, client: Client, job: Job, poll_interval: float = 0.25):
+        self.client = client
+        self.job = job  # the last answer, kept for the summary only
+        self.poll_interval = poll_interval
+        self._display_ids: list[str] = []
+        self._watcher: threading.Thread | None = None
+
+    @property
+    def id(self) -> str:
+        return self.job.id
+
+    @property
+    def name(self) -> str:
+        return self.job.name
+
+    @property
+    def state(self) -> JobState:
+        """The job's state now."""
+        return self.refresh().job.state
+
+    def refresh(self) -> JobHandle:
+        self.job = self.client.get(self.job.id)
+        return self
+
+    def logs(self) -> str:
+        """The whole log so far."""
+        return "".join(text for text, _ in self.client.log_chunks(self.id))
+
+    def cancel(self) -> JobHandle:
+        self.job = self.client.cancel(self.id)
+        return self
+
+    def wait(
+        self,
+        timeout: float | None = None,
+        *,
+        stream: TextIO | None = None,
+        raise_on_failure: bool = True,
+    ) -> Job:
+        """Block until the job ends, writing its log to `stream` as it grows (when given).
+
+        Raises `JobFailed` when it ends FAILED or CANCELLED (unless told not to), and
+        `TimeoutError` when `timeout` seconds pass first (the job keeps running)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        offset = 0
+        while True:
+            job = self.refresh().job
+            if stream is not None:
+                for text, _ in self.client.log_chunks(self.id, offset):
+                    offset += len(text.encode("utf-8"))
+                    stream.write(text)
+                stream.flush()
+            if job.state.terminal:
+                # One last read: the log may have grown between the look at the state and now.
+                if stream is not None:
+                    for text, _ in self.client.log_chunks(self.id, offset):
+                        offset += len(text.encode("utf-8"))
+                        stream.write(text)
+                    stream.flush()
+                self._update_displays()
+                if raise_on_failure and job.state is not JobState.SUCCEEDED:
+                    raise JobFailed(job)
+                return job
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"job {job.name} ({job.id}) is still {job.state.value}")
+            time.sleep(self.poll_interval)
+
+    # ----- how it looks -----
+
+    def __repr__(self) -> str:
+        job = self.job
+        message = f" - {job.state_message}" if job.state_message else ""
+        where = f"{job.kind.value} job {job.name} ({job.id}) on {job.backend}"
+        return f"<{where}: {job.state.value}{message}>"
+
+    def _repr_html_(self) -> str:
+        job = self.job
+        colour = _STATE_COLOURS.get(job.state, "inherit")
+        message = f" &ndash; {html.escape(job.state_message)}" if job.state_message else ""
+        args = html.escape(json.dumps({"id": job.id, "name": job.name}), quote=True)
+        # JupyterLab's command linker runs the command on click; the sanitizer keeps these
+        # attributes on a <button>, so the link works in any notebook output.
+        return (
+            '<div class="jp-mlp-JobSummary">'
+            f"<b>{html.escape(job.name)}</b> <code>{html.escape(job.id)}</code> "
+            f"{html.escape(job.kind.value)} job on {html.escape(job.backend)}: "
+            f'<b style="color: {colour}">{job.state.value}</b>{message} '
+            f'<button class="jp-mlp-OpenJob" data-commandlinker-command="{PANEL_COMMAND}" '
+            f'data-commandlinker-args="{args}" title="Open this job in the ML Jobs panel">'
+            "open in panel</button></div>"
+        )
+
+    def _ipython_display_(self) -> None:
+        """Show the summary; in a kernel, keep it up to date until the job ends."""
+        from IPython.display import display
+
+        if not _in_kernel():
+            print(repr(self))
+            return
+        display_id = uuid.uuid4().hex
+        self._display_ids.append(display_id)
+        display(self._bundle(), raw=True, display_id=display_id)
+        if not self.job.state.terminal and self._watcher is None:
+            self._watcher = threading.Thread(target=self._watch, daemon=True, name="mlp-job-watch")
+            self._watcher.start()
+
+    def _bundle(self) -> dict[str, str]:
+        return {"text/plain": repr(self), "text/html": self._repr_html_()}
+
+    def _update_displays(self) -> None:
+        if not self._display_ids:
+            return
+        from IPython.display import update_display
+
+        for display_id in self._display_ids:
+            update_display(self._bundle(), raw=True, display_id=display_id)
+
+    def _watch(self) -> None:
+        shown = self.job.state
+        while True:
+            time.sleep(WATCH_INTERVAL)
+            try:
+                job = self.client.get(self.id)
+            except Exception:  # the client went away (kernel shutting down): stop watching
+                break
+            self.job = job
+            if job.state is not shown:
+                shown = job.state
+                self._update_displays()
+            if job.state.terminal:
+                break
+        self._watcher = None
+
+
+def _in_kernel() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+class JobList:
+    """Jobs as a table: HTML in a notebook, aligned text in a terminal."""
+
+    COLUMNS = ("id", "name", "kind", "backend", "state", "created", "message")
+
+    def __init__(self, jobs: list[Job]):
+        self.jobs = jobs
+
+    def rows(self) -> list[tuple[str, ...]]:
+        return [
+            (
+                job.id,
+                job.name,
+                job.kind.value,
+                job.backend,
+                job.state.value,
+                job.created_at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+                job.state_message,
+            )
+            for job in self.jobs
+        ]
+
+    def text(self) -> str:
+        rows = [self.COLUMNS, *self.rows()]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(self.COLUMNS) - 1)]
+        lines = [
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
+            + "  "
+            + row[-1]
+            for row in rows
+        ]
+        return "\n".join(line.rstrip() for line in lines)
+
+    def __repr__(self) -> str:
+        return self.text() if self.jobs else "no jobs"
+
+    def _repr_html_(self) -> str:
+        if not self.jobs:
+            return "<i>no jobs</i>"
+        head = "".join(f"<th>{c}</th>" for c in self.COLUMNS)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
+            for row in self.rows()
+        )
+        return f'<table class="jp-mlp-JobList"><tr>{head}</tr>{body}</table>'
