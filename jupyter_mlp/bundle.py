@@ -109,7 +109,10 @@ def plan_source(
 ) -> SourcePlan:
     """Read the spec's source and work out the bundle's content; MLPError names what is wrong."""
     if spec.source.code is not None:
-        code = spec.source.code
+        # Inline code gets its parameters as variables at the top, as papermill would inject them.
+        code = (
+            notebooks.parameters_code(spec.parameters) if spec.parameters else ""
+        ) + spec.source.code
         ipython = bool(_MAGIC_LINE.search(code))
         if ipython:
             from IPython.core.inputtransformer2 import TransformerManager

@@ -58,6 +58,15 @@ async def test_script_parameters_arrive_as_flags(api, write_script):
     assert "['--lr=0.1', '--name=x', '--layers=[1, 2]']" in await api.log(job["id"])
 
 
+async def test_inline_code_parameters_are_typed_variables(api):
+    job = await api.submit(
+        source={"code": "print(repr(epochs), repr(rate), repr(tags), repr(fast))"},
+        parameters={"epochs": 3, "rate": 0.5, "tags": ["a"], "fast": False},
+    )
+    await api.wait(job["id"])
+    assert "3 0.5 ['a'] False" in await api.log(job["id"])
+
+
 async def test_nonzero_exit_fails_the_job_with_the_code(api):
     job = await api.submit(source={"code": "import sys\nprint('bad data')\nsys.exit(3)"})
     done = await api.wait(job["id"])
