@@ -171,6 +171,10 @@ def _plan_notebook(spec: JobSpec, source: Path) -> SourcePlan:
 
 
 def _with_requirements(plan: SourcePlan, spec: JobSpec, root_dir: Path) -> SourcePlan:
+    """The job's requirements: those the spec gives, which are the whole list when given;
+    else the `%pip install` packages found in the notebook."""
+    if "requirements" not in spec.model_fields_set:
+        return plan
     listed = spec.requirements
     if isinstance(listed, str):
         path = resolve_source_path(root_dir, listed, "requirements")
@@ -179,7 +183,7 @@ def _with_requirements(plan: SourcePlan, spec: JobSpec, root_dir: Path) -> Sourc
             for line in path.read_text(encoding="utf-8").splitlines()
             if line.strip() and not line.strip().startswith("#")
         ]
-    plan.requirements = list(dict.fromkeys([*listed, *plan.requirements]))
+    plan.requirements = list(dict.fromkeys(listed))
     return plan
 
 

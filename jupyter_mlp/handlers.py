@@ -104,6 +104,7 @@ class JobsHandler(MLPHandler):
             backend=self.get_query_argument("backend", None) or None,
             kind=kind,
             name_prefix=self.get_query_argument("name", None) or None,
+            search=self.get_query_argument("search", None) or None,
             limit=limit or 50,
             cursor=cursor,
         )

@@ -179,6 +179,10 @@ class JobManager:
             plan = plan_source(spec, self.root_dir, self.max_include_bytes)
         except MLPError as exc:
             errors.extend(exc.errors)
+        if plan is not None and "requirements" not in spec.model_fields_set:
+            # The spec says what will be installed (the notebook's %pip packages), so a rerun
+            # installs the same even if the notebook changed meanwhile.
+            spec = spec.model_copy(update={"requirements": plan.requirements})
         if backend_name in CLOUD_BACKENDS:
             spec, resource_errors = normalize_cloud_resources(spec)
             errors.extend(resource_errors)
@@ -262,6 +266,7 @@ class JobManager:
         backend: str | None = None,
         kind: str | None = None,
         name_prefix: str | None = None,
+        search: str | None = None,
         limit: int = 50,
         cursor: int | None = None,
     ) -> tuple[list[Job], int | None]:
@@ -270,6 +275,7 @@ class JobManager:
             backend=backend,
             kind=kind,
             name_prefix=name_prefix,
+            search=search,
             limit=limit,
             before_seq=cursor,
         )

@@ -15,7 +15,7 @@ import nbformat
 PARAMETERS_TAG = "parameters"
 INJECTED_TAG = "injected-parameters"
 JOB_MAGICS = ("%%mlp_train", "%%mlp_etl")
-_PIP_LINE = re.compile(r"^\s*[%!]\s*pip3?\s+install\s+(?P<args>.+)$")
+_PIP_LINE = re.compile(r"^\s*[%!]\s*pip3?\s+install\s+(?P<args>.+)$", re.MULTILINE)
 _MAGIC_LINE = re.compile(r"^\s*(%|!)")
 
 
@@ -106,10 +106,23 @@ def parameters_code(parameters: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+PIP_NOTE = "# [mlp] not run in a job, whose requirements are installed instead:"
+
+
 def job_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The notebook as the job runs it (papermill injects parameters in the job)."""
+    """The notebook as the job runs it (papermill injects parameters in the job).
+
+    `%pip install` lines are turned into comments: a job must never install into the
+    environment it shares with the server; its requirements go into its own environment.
+    """
     result = copy.deepcopy(nb)
     result.cells = job_cells(result)
+    for cell in result.cells:
+        if cell.cell_type == "code" and _PIP_LINE.search(cell.source):
+            cell.source = "\n".join(
+                f"{PIP_NOTE} {line.strip()}" if _PIP_LINE.match(line) else line
+                for line in cell.source.splitlines()
+            )
     return result
 
 
@@ -117,19 +130,11 @@ def to_script(nb: nbformat.NotebookNode, parameters: dict[str, Any]) -> str:
     """The notebook as a Python script, parameters injected after the `parameters` cell.
 
     IPython syntax (`%magic`, `!shell`) becomes `get_ipython()` calls, so the script runs under
-    IPython; `%pip install` lines are left out, their packages become the job's requirements.
+    IPython; `%pip install` lines are comments, as in `job_notebook`.
     """
     from nbconvert.exporters import PythonExporter  # nbconvert is slow to import; only here
 
     result = job_notebook(nb)
-    for cell in result.cells:
-        if cell.cell_type == "code":
-            cell.source = "\n".join(
-                f"# (installed as a job requirement) {line.strip()}"
-                if _PIP_LINE.match(line)
-                else line
-                for line in cell.source.splitlines()
-            )
     if parameters:
         injected = nbformat.v4.new_code_cell(parameters_code(parameters))
         injected.metadata["tags"] = [INJECTED_TAG]

@@ -129,6 +129,7 @@ def openapi_document() -> dict[str, Any]:
                             "kind", "train or etl", {"type": "string", "enum": ["train", "etl"]}
                         ),
                         _query("name", "Name prefix", {"type": "string"}),
+                        _query("search", "A part of the name, any case", {"type": "string"}),
                         _query(
                             "limit", "Page size", {"type": "integer", "minimum": 1, "maximum": 500}
                         ),

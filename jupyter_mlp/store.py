@@ -198,6 +198,7 @@ class JobStore:
         backend: str | None = None,
         kind: str | None = None,
         name_prefix: str | None = None,
+        search: str | None = None,
         limit: int = 50,
         before_seq: int | None = None,
     ) -> tuple[list[Job], int | None]:
@@ -211,8 +212,9 @@ class JobStore:
         if kind:
             query = query.where(JobRow.kind == kind)
         if name_prefix:
-            escaped = name_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            query = query.where(JobRow.name.like(f"{escaped}%", escape="\\"))
+            query = query.where(JobRow.name.like(f"{_escape_like(name_prefix)}%", escape="\\"))
+        if search:
+            query = query.where(JobRow.name.ilike(f"%{_escape_like(search)}%", escape="\\"))
         if before_seq is not None:
             query = query.where(JobRow.seq < before_seq)
         query = query.order_by(JobRow.seq.desc()).limit(limit + 1)
@@ -238,6 +240,11 @@ class JobStore:
         with self._session.begin() as session:
             session.execute(delete(TransitionRow).where(TransitionRow.job_id == job_id))
             session.execute(delete(JobRow).where(JobRow.id == job_id))
+
+
+def _escape_like(text: str) -> str:
+    """`text` matched literally inside a LIKE pattern."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _to_job(row: JobRow) -> Job:

@@ -31,24 +31,45 @@ export const TERMINAL_STATES: ReadonlySet<JobState> = new Set<JobState>([
 ]);
 
 export interface IResources {
-  machine_type?: string;
-  accelerator_type?: string;
+  machine_type?: string | null;
+  accelerator_type?: string | null;
   accelerator_count?: number;
   replica_count?: number;
+  /** Dataflow: the most workers the job may scale to. */
+  max_workers?: number | null;
 }
 
-export type JobSource = { path: string } | { code: string };
+/** How a notebook runs: executed as a notebook, or converted to a script. */
+export type NotebookMode = 'notebook' | 'script';
 
-/** The body of `POST /mlp/jobs`. */
+/**
+ * What a job runs: a file under the server's root directory (`path`), or
+ * inline code from a magic (`code`). Exactly one is set; the server answers
+ * the other as null.
+ */
+export interface IJobSource {
+  path?: string | null;
+  code?: string | null;
+  /** For notebooks: executed as a notebook, or converted to a script. */
+  mode?: NotebookMode | null;
+  /** Globs of files next to the source to ship with the job. */
+  include?: string[];
+}
+
+/** The body of `POST /mlp/jobs` (a JobSpec). */
 export interface IJobSubmission {
   kind: JobKind;
-  source: JobSource;
-  backend?: string;
-  name?: string;
+  source: IJobSource;
+  backend?: string | null;
+  name?: string | null;
   args?: string[];
   parameters?: Record<string, unknown>;
   resources?: IResources;
-  requirements?: string[];
+  region?: string | null;
+  /** Packages to install, or the path of a requirements file. */
+  requirements?: string[] | string;
+  environment?: string | null;
+  labels?: Record<string, string>;
 }
 
 export interface IJobOutputs {
@@ -91,6 +112,7 @@ export interface IJobFilter {
   state?: JobState;
   backend?: string;
   kind?: JobKind;
+  /** A part of the name, matched case-insensitively. */
   name?: string;
   limit?: number;
   cursor?: string;
@@ -117,9 +139,108 @@ export interface IBackendInfo {
   default: boolean;
 }
 
+/** One problem of a spec: which field (`resources.accelerator_count`), what, and what would do. */
 export interface IFieldError {
   field: string;
   message: string;
+  suggestions?: string[];
+}
+
+/** A machine type of a cloud catalog, with the accelerators it takes and in which counts. */
+export interface ICatalogMachineType {
+  name: string;
+  family: string;
+  vcpus: number;
+  memory_gb: number;
+  accelerators: { type: string; counts: number[] }[];
+  hourly_usd: number | null;
+}
+
+export interface ICatalogAccelerator {
+  type: string;
+  short_name: string;
+  memory_gb?: number;
+  regions: string[];
+  hourly_usd: number | null;
+}
+
+/** `GET /mlp/catalog?backend=vertex|dataflow`: what the cloud offers, with list prices. */
+export interface ICloudCatalog {
+  backend: string;
+  region: string | null;
+  machine_types: ICatalogMachineType[];
+  accelerators: ICatalogAccelerator[];
+  regions: string[];
+  default_region: string;
+  as_of: string;
+  prices_as_of: string;
+  prices_are_estimates: boolean;
+}
+
+/** A GPU of this machine; `job_id` is the job holding it, if any. */
+export interface ILocalGpu {
+  id: string;
+  name: string;
+  uuid?: string | null;
+  memory_total_mb?: number | null;
+  memory_used_mb?: number | null;
+  utilization_percent?: number | null;
+  source?: string;
+  job_id?: string | null;
+}
+
+/** `GET /mlp/catalog?backend=local`: this machine. */
+export interface ILocalCatalog {
+  backend: string;
+  gpus: ILocalGpu[];
+  gpu_detection: string;
+  max_concurrent_jobs: number;
+  cpu_count: number;
+  memory_mb: number;
+}
+
+export type Catalog = ICloudCatalog | ILocalCatalog;
+
+/** Whether a catalog describes this machine rather than a cloud. */
+export function isLocalCatalog(catalog: Catalog): catalog is ILocalCatalog {
+  return 'gpus' in catalog;
+}
+
+/** An estimated on-demand hourly cost, from list prices. */
+export interface IEstimate {
+  usd_per_hour: number;
+  as_of: string;
+  estimate: boolean;
+  region?: string;
+  breakdown: { item: string; usd_per_hour: number }[];
+  note: string;
+}
+
+/** `POST /mlp/validate`: every problem of a spec at once. */
+export interface IValidation {
+  valid: boolean;
+  errors: IFieldError[];
+  spec: IJobSubmission | null;
+  estimate: IEstimate | null;
+}
+
+/** A variable of a notebook's `parameters` cell; `default` is Python source. */
+export interface INotebookParameter {
+  name: string;
+  type: string;
+  default: string;
+  help: string;
+}
+
+/** `POST /mlp/convert`: what submitting a notebook would run. */
+export interface IConversion {
+  mode: NotebookMode | null;
+  kernel_name: string | null;
+  parameters: INotebookParameter[];
+  detected_requirements: string[];
+  magic_cells: number[];
+  script: string | null;
+  bundle_sha256: string;
 }
 
 /** An error answered by the server, with the field-level details it gave. */
@@ -144,7 +265,10 @@ export class MLPClient {
 
   /** List jobs, newest first. */
   listJobs(filter: IJobFilter = {}): Promise<IJobPage> {
-    return this._request<IJobPage>(['jobs'], { query: { ...filter } });
+    // The search box matches any part of a name: the server's `search`, not its `name` prefix.
+    const { name, ...rest } = filter;
+    const query = name ? { ...rest, search: name } : rest;
+    return this._request<IJobPage>(['jobs'], { query });
   }
 
   getJob(id: string): Promise<IJob> {
@@ -183,6 +307,27 @@ export class MLPClient {
       'backends'
     ]);
     return answer.backends;
+  }
+
+  /** Machine types and accelerators of a cloud backend, or this machine's GPUs. */
+  getCatalog(backend: string, region?: string): Promise<Catalog> {
+    return this._request<Catalog>(['catalog'], { query: { backend, region } });
+  }
+
+  /** Check a spec without submitting it. */
+  validate(spec: IJobSubmission): Promise<IValidation> {
+    return this._request<IValidation>(['validate'], {
+      method: 'POST',
+      body: spec
+    });
+  }
+
+  /** Preview what a notebook or script job would run (parameters, requirements). */
+  convert(spec: IJobSubmission): Promise<IConversion> {
+    return this._request<IConversion>(['convert'], {
+      method: 'POST',
+      body: spec
+    });
   }
 
   private async _request<T>(

@@ -6,7 +6,14 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette, showErrorMessage } from '@jupyterlab/apputils';
+import {
+  Dialog,
+  ICommandPalette,
+  showDialog,
+  showErrorMessage
+} from '@jupyterlab/apputils';
+import { IDocumentManager } from '@jupyterlab/docmanager';
+import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 import { IJob, MLPClient } from './api';
@@ -14,27 +21,41 @@ import { CommandIDs } from './commands';
 import { mlpIcon } from './icons';
 import { JobsPanel } from './panel/JobsPanel';
 import { JobsModel } from './panel/model';
+import { ISubmitDefaults, NO_DEFAULTS } from './submit/SubmitForm';
+import { SubmitWidget } from './submit/SubmitWidget';
 
 const PLUGIN_ID = 'jupyter-mlp:plugin';
 const PALETTE_CATEGORY = 'ML Jobs';
+/** Files that can run as a job. */
+const RUNNABLE = /\.(ipynb|py)$/;
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
-  description: 'A sidebar panel that lists ML jobs and follows their state.',
+  description:
+    'A sidebar panel that lists ML jobs, and a form that launches them.',
   autoStart: true,
-  optional: [ICommandPalette, ILayoutRestorer, ISettingRegistry],
+  optional: [
+    ICommandPalette,
+    ILayoutRestorer,
+    ISettingRegistry,
+    IDocumentManager,
+    IDefaultFileBrowser
+  ],
   activate: (
     app: JupyterFrontEnd,
     palette: ICommandPalette | null,
     restorer: ILayoutRestorer | null,
-    settingRegistry: ISettingRegistry | null
+    settingRegistry: ISettingRegistry | null,
+    docManager: IDocumentManager | null,
+    fileBrowser: IDefaultFileBrowser | null
   ) => {
-    const { commands, serviceManager } = app;
+    const { commands, serviceManager, shell } = app;
     const client = new MLPClient(serviceManager.serverSettings);
     const model = new JobsModel({
       client,
       events: serviceManager.events.stream
     });
+    let defaults: ISubmitDefaults = NO_DEFAULTS;
 
     const panel = new JobsPanel(model, {
       cancel: job =>
@@ -52,7 +73,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
           return null;
         }
       },
+      remove: async (job: IJob) =>
+        (await commands.execute(CommandIDs.deleteJob, {
+          id: job.id,
+          name: job.name
+        })) === true,
       refresh: () => void commands.execute(CommandIDs.refresh),
+      launch: () => void commands.execute(CommandIDs.submitJob),
       openPath: (path, isFolder) => {
         if (isFolder) {
           void commands.execute('filebrowser:go-to-path', { path });
@@ -63,15 +90,118 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
       }
     });
-    app.shell.add(panel, 'left', { rank: 850 });
+    shell.add(panel, 'left', { rank: 850 });
     restorer?.add(panel, 'jupyter-mlp-panel');
     model.start();
 
+    /** Open the submit form; once submitted, show the job in the panel. */
+    const openSubmitForm = (path?: string) => {
+      const form = new SubmitWidget({
+        client,
+        path,
+        defaults,
+        onSubmitted: job => {
+          void model.refresh();
+          panel.showJob(job.id);
+          shell.activateById(panel.id);
+        }
+      });
+      shell.add(form, 'main');
+      shell.activateById(form.id);
+      return form;
+    };
+
+    /** The runnable file the command is about: its args, the file browser, or the active document. */
+    const targetPath = (args: Record<string, unknown>): string | null => {
+      if (typeof args.path === 'string') {
+        return args.path;
+      }
+      if (args.from === 'filebrowser') {
+        const item = fileBrowser?.selectedItems().next();
+        const selected = item && !item.done ? item.value : undefined;
+        return selected && RUNNABLE.test(selected.path) ? selected.path : null;
+      }
+      const widget = shell.currentWidget;
+      const context = widget ? docManager?.contextForWidget(widget) : undefined;
+      return context && RUNNABLE.test(context.path) ? context.path : null;
+    };
+
     commands.addCommand(CommandIDs.openPanel, {
       label: 'Show ML Jobs',
-      caption: 'Open the ML jobs panel',
+      caption: 'Open the ML jobs panel (at one job when given its id)',
       icon: args => (args.isPalette ? undefined : mlpIcon),
-      execute: () => app.shell.activateById(panel.id)
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: {
+            id: { type: 'string', description: 'A job to show in detail' }
+          }
+        }
+      },
+      execute: args => {
+        if (typeof args.id === 'string' && args.id) {
+          panel.showJob(args.id);
+        }
+        shell.activateById(panel.id);
+      }
+    });
+
+    commands.addCommand(CommandIDs.submitJob, {
+      label: 'Launch ML Job…',
+      caption: 'Open the form that launches a training or ETL job',
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: {
+            path: {
+              type: 'string',
+              description: 'A notebook or script to run (optional)'
+            }
+          }
+        }
+      },
+      execute: args =>
+        openSubmitForm(typeof args.path === 'string' ? args.path : undefined)
+    });
+
+    commands.addCommand(CommandIDs.runAsJob, {
+      label: 'Run as Job…',
+      caption: 'Save this notebook or script and launch it as a job',
+      icon: args => (args.isPalette ? undefined : mlpIcon),
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: {
+            path: {
+              type: 'string',
+              description: 'The notebook or script (default: the active one)'
+            },
+            from: {
+              type: 'string',
+              description: '"filebrowser" to run the selected file'
+            }
+          }
+        }
+      },
+      isEnabled: args => targetPath(args) !== null,
+      execute: async args => {
+        const path = targetPath(args);
+        if (path === null) {
+          return;
+        }
+        // The job reads the file from disk: save the open copy first.
+        const widget = docManager?.findWidget(path);
+        const context = widget ? docManager?.contextForWidget(widget) : null;
+        if (context && context.contentsModel?.writable !== false) {
+          try {
+            await context.save();
+          } catch (error) {
+            void showErrorMessage(`Could not save ${path}`, error as Error);
+            return;
+          }
+        }
+        return openSubmitForm(path);
+      }
     });
 
     commands.addCommand(CommandIDs.cancelJob, {
@@ -82,6 +212,53 @@ const plugin: JupyterFrontEndPlugin<void> = {
           type: 'object',
           properties: {
             id: { type: 'string', description: 'The id of the job to cancel' },
+            name: { type: 'string', description: 'The job name (for labels)' },
+            confirm: {
+              type: 'boolean',
+              description: 'Ask before cancelling (default true)'
+            }
+          },
+          required: ['id']
+        }
+      },
+      execute: async args => {
+        const id = args.id as string | undefined;
+        if (!id) {
+          return false;
+        }
+        if (args.confirm !== false) {
+          const answer = await showDialog({
+            title: 'Cancel this job?',
+            body: `${args.name || id} stops and ends as cancelled. Its log and outputs so far are kept.`,
+            buttons: [
+              Dialog.cancelButton({ label: 'Keep running' }),
+              Dialog.warnButton({ label: 'Cancel job' })
+            ]
+          });
+          if (!answer.button.accept) {
+            return false;
+          }
+        }
+        try {
+          await client.cancelJob(id);
+          return true;
+        } catch (error) {
+          void showErrorMessage('Could not cancel the job', error as Error);
+          return false;
+        } finally {
+          void model.refresh();
+        }
+      }
+    });
+
+    commands.addCommand(CommandIDs.deleteJob, {
+      label: args => (args.name ? `Delete Job ${args.name}` : 'Delete Job'),
+      caption: 'Forget an ended job and remove its folder',
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: {
+            id: { type: 'string', description: 'The id of the job to delete' },
             name: { type: 'string', description: 'The job name (for labels)' }
           },
           required: ['id']
@@ -90,12 +267,26 @@ const plugin: JupyterFrontEndPlugin<void> = {
       execute: async args => {
         const id = args.id as string | undefined;
         if (!id) {
-          return;
+          return false;
+        }
+        const answer = await showDialog({
+          title: 'Delete this job?',
+          body: `${args.name || id} is removed from the list, and its folder (log, outputs) is deleted.`,
+          buttons: [
+            Dialog.cancelButton({ label: 'Keep' }),
+            Dialog.warnButton({ label: 'Delete' })
+          ]
+        });
+        if (!answer.button.accept) {
+          return false;
         }
         try {
-          await client.cancelJob(id);
+          await client.deleteJob(id);
+          model.remove(id);
+          return true;
         } catch (error) {
-          void showErrorMessage('Could not cancel the job', error as Error);
+          void showErrorMessage('Could not delete the job', error as Error);
+          return false;
         } finally {
           void model.refresh();
         }
@@ -109,7 +300,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
 
     if (palette) {
-      for (const command of [CommandIDs.openPanel, CommandIDs.refresh]) {
+      for (const command of [
+        CommandIDs.openPanel,
+        CommandIDs.submitJob,
+        CommandIDs.runAsJob,
+        CommandIDs.refresh
+      ]) {
         palette.addItem({ command, category: PALETTE_CATEGORY });
       }
     }
@@ -117,6 +313,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     if (settingRegistry) {
       const apply = (settings: ISettingRegistry.ISettings) => {
         model.pollInterval = settings.get('pollInterval').composite as number;
+        defaults = readDefaults(settings);
       };
       settingRegistry
         .load(PLUGIN_ID)
@@ -130,5 +327,27 @@ const plugin: JupyterFrontEndPlugin<void> = {
     }
   }
 };
+
+/** The submit form's defaults from the settings. */
+function readDefaults(settings: ISettingRegistry.ISettings): ISubmitDefaults {
+  const text = (key: string) => {
+    const value = settings.get(key).composite;
+    return typeof value === 'string' ? value.trim() : '';
+  };
+  const resources = (settings.get('defaultResources').composite ?? {}) as {
+    machine_type?: string;
+    accelerator_type?: string;
+    accelerator_count?: number;
+  };
+  return {
+    backend: text('defaultBackend'),
+    region: text('defaultRegion'),
+    machineType: resources.machine_type ?? '',
+    acceleratorType: resources.accelerator_type ?? '',
+    acceleratorCount: resources.accelerator_count ?? 0,
+    project: text('gcpProject'),
+    stagingBucket: text('stagingBucket')
+  };
+}
 
 export default plugin;

@@ -134,6 +134,14 @@ async def test_listing_pages_newest_first_and_filters(api):
     assert (await api.call("GET", "jobs", backend="vertex"))[1]["jobs"] == []
 
 
+async def test_search_matches_any_part_of_the_name_in_any_case(api):
+    for name in ("ResNet-sweep", "bert-finetune", "resnet-eval"):
+        await api.submit(name=name, source={"code": "pass"})
+    found = [j["name"] for j in (await api.call("GET", "jobs", search="RESNET"))[1]["jobs"]]
+    assert found == ["resnet-eval", "ResNet-sweep"]
+    assert (await api.call("GET", "jobs", search="%"))[1]["jobs"] == []
+
+
 async def test_a_name_filter_with_wildcard_characters_matches_them_literally(api):
     await api.submit(name="a_b", source={"code": "pass"})
     await api.submit(name="axb", source={"code": "pass"})

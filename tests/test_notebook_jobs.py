@@ -249,7 +249,8 @@ async def test_convert_previews_parameters_requirements_and_the_script(api, writ
     assert "epochs = 2" in preview["script"]
     pip_lines = [line for line in preview["script"].splitlines() if "pip install" in line]
     assert pip_lines == [
-        "# (installed as a job requirement) %pip install -q 'scikit-learn>=1.5' pandas"
+        "# [mlp] not run in a job, whose requirements are installed instead: "
+        "%pip install -q 'scikit-learn>=1.5' pandas"
     ]
     files = {f["path"] for f in preview["manifest"]["files"]}
     assert files == {"preview.py", "requirements.txt", "runner.py"}
@@ -320,6 +321,49 @@ async def test_requirements_go_into_a_reused_job_environment_not_the_users(
     probe = subprocess.run([sys.executable, "-c", "import mlp_probe_pkg"], capture_output=True)
     assert probe.returncode != 0, "the requirement leaked into the server's environment"
     assert len([p for p in (tmp_path / "envs").iterdir() if p.is_dir()]) == 1
+
+
+@pytest.mark.parametrize("mode", ["notebook", "script"])
+async def test_pip_lines_never_install_into_the_servers_environment(
+    api, tmp_path, write_notebook, mode
+):
+    wheel = make_wheel(tmp_path, f"mlp_pip_line_{mode}", "1.0", "VALUE = 1\n")
+    path = write_notebook(
+        f"pip-{mode}.ipynb", notebook(f"%pip install {wheel}", "print('after pip')")
+    )
+
+    job = await api.submit(source={"path": path, "mode": mode}, requirements=[])
+    done = await api.wait(job["id"], timeout=120)
+
+    assert done["state"] == "SUCCEEDED", done["state_message"]
+    assert done["spec"]["requirements"] == []
+    log = await api.log(job["id"])
+    assert "after pip" in log and "Successfully installed" not in log
+    probe = subprocess.run(
+        [sys.executable, "-c", f"import mlp_pip_line_{mode}"], capture_output=True
+    )
+    assert probe.returncode != 0
+
+
+async def test_detected_pip_packages_become_the_requirements_unless_a_list_is_given(
+    api, tmp_path, write_notebook
+):
+    wheel = make_wheel(tmp_path, "mlp_detected_pkg", "1.0", "VALUE = 5\n")
+    path = write_notebook(
+        "detected.ipynb",
+        notebook(
+            f"%pip install {wheel}", "import mlp_detected_pkg\nprint('v', mlp_detected_pkg.VALUE)"
+        ),
+    )
+    job = await api.submit(source={"path": path})
+    assert job["spec"]["requirements"] == [str(wheel)]
+    done = await api.wait(job["id"], timeout=120)
+    assert done["state"] == "SUCCEEDED", done["state_message"]
+    assert "v 5" in await api.log(job["id"])
+
+    code, rerun = await api.call("POST", "jobs", job["id"], "rerun")
+    assert code == 201 and rerun["spec"]["requirements"] == [str(wheel)]
+    await api.wait(rerun["id"], timeout=120)
 
 
 async def test_requirements_that_cannot_install_fail_the_job_saying_so(api, tmp_path):

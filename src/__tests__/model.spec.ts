@@ -114,3 +114,51 @@ describe('JobsModel', () => {
     expect(seen).toEqual([]);
   });
 });
+
+describe('JobsModel pages and filters', () => {
+  const job = (id: string, created_at: string) =>
+    ({ id, created_at }) as IJobPage['jobs'][number];
+
+  it('appends older pages from the cursor and keeps them on refresh', async () => {
+    const listJobs = jest.fn(
+      async (filter: { cursor?: string }): Promise<IJobPage> =>
+        filter.cursor
+          ? { jobs: [job('j1', '2026-01-01')], next: null }
+          : {
+              jobs: [job('j3', '2026-01-03'), job('j2', '2026-01-02')],
+              next: '2'
+            }
+    );
+    const model = new JobsModel({
+      client: { listJobs } as unknown as MLPClient,
+      pageSize: 2
+    });
+    await model.refresh();
+    expect(model.hasMore).toBe(true);
+    await model.loadMore();
+    expect(model.jobs.map(j => j.id)).toEqual(['j3', 'j2', 'j1']);
+    expect(model.hasMore).toBe(false);
+    await model.refresh();
+    expect(model.jobs.map(j => j.id)).toEqual(['j3', 'j2', 'j1']);
+    model.dispose();
+  });
+
+  it('asks the server with the filters and starts over when they change', async () => {
+    const listJobs = jest.fn(async (): Promise<IJobPage> => ({
+      jobs: [],
+      next: null
+    }));
+    const model = new JobsModel({
+      client: { listJobs } as unknown as MLPClient
+    });
+    model.filter = { state: 'FAILED', name: 'alpha', backend: '' };
+    await model.refresh();
+    expect(listJobs).toHaveBeenLastCalledWith({
+      state: 'FAILED',
+      name: 'alpha',
+      limit: 100
+    });
+    expect(model.filtered).toBe(true);
+    model.dispose();
+  });
+});

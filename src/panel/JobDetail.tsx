@@ -1,6 +1,7 @@
 /**
  * One job in detail: state, times, outputs and the followed log.
  */
+import { Clipboard } from '@jupyterlab/apputils';
 import { caretLeftIcon, runIcon, stopIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 import { useEffect, useState } from 'react';
@@ -12,6 +13,8 @@ import {
   MLPClient,
   TERMINAL_STATES
 } from '../api';
+import { asCommandLine, asMagic } from './commandLine';
+import { describeSpec } from './describe';
 import { formatJobDuration, formatTime } from './format';
 import { useNow } from './hooks';
 import { LogView } from './LogView';
@@ -27,8 +30,13 @@ export interface IJobDetailProps {
   onBack: () => void;
   onCancel: (job: IJob) => void;
   onRerun: (job: IJob) => void;
+  onDelete: (job: IJob) => void;
   onOpenPath: (path: string, isFolder: boolean) => void;
 }
+
+/** How many bytes of the log's end to show with a failed job's error. */
+const FAILURE_TAIL_BYTES = 4096;
+const FAILURE_TAIL_LINES = 15;
 
 /** Labels of the outputs a job may have, and whether each is a folder. */
 const OUTPUTS: { key: keyof IJobOutputs; label: string; folder: boolean }[] = [
@@ -109,6 +117,15 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
       )}
       {job !== null && (
         <>
+          {job.state === 'FAILED' && (
+            <FailureSummary client={client} job={job} />
+          )}
+          <JobActions job={job} onDelete={props.onDelete} />
+          <ul className="jp-mlp-JobDetail-spec" aria-label="What the job runs">
+            {describeSpec(job.spec, job.backend).map((line, index) => (
+              <li key={index}>{line}</li>
+            ))}
+          </ul>
           <dl className="jp-mlp-JobDetail-fields">
             <dt>State</dt>
             <dd>
@@ -120,7 +137,7 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
                 </span>
               )}
             </dd>
-            {job.state_message && (
+            {job.state_message && job.state !== 'FAILED' && (
               <>
                 <dt>Message</dt>
                 <dd className="jp-mlp-JobDetail-message">
@@ -136,27 +153,35 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
             <dd>{formatJobDuration(job, now)}</dd>
             <dt>Created</dt>
             <dd>{formatTime(job.created_at)}</dd>
-            <dt>Started</dt>
-            <dd>{formatTime(job.started_at)}</dd>
-            <dt>Ended</dt>
-            <dd>{formatTime(job.ended_at)}</dd>
             <dt>Job id</dt>
             <dd className="jp-mlp-JobDetail-mono">{job.id}</dd>
-            {job.console_url && (
+            {job.backend_job_id && (
               <>
-                <dt>Console</dt>
-                <dd>
-                  <a
-                    href={job.console_url}
-                    target="_blank"
-                    rel="noopener noreferrer"
-                  >
-                    Open in the cloud console
-                  </a>
-                </dd>
+                <dt>Backend id</dt>
+                <dd className="jp-mlp-JobDetail-mono">{job.backend_job_id}</dd>
               </>
             )}
           </dl>
+          <h4 className="jp-mlp-JobDetail-section">Timeline</h4>
+          <ol className="jp-mlp-Timeline" aria-label="State changes">
+            {(job.transitions ?? []).map((transition, index) => (
+              <li key={index} className="jp-mlp-Timeline-item">
+                <time
+                  className="jp-mlp-Timeline-time"
+                  dateTime={transition.at}
+                  title={formatTime(transition.at)}
+                >
+                  {formatClock(transition.at)}
+                </time>
+                <StateBadge state={transition.state} />
+                {transition.message && (
+                  <span className="jp-mlp-Timeline-message">
+                    {transition.message}
+                  </span>
+                )}
+              </li>
+            ))}
+          </ol>
           <h4 className="jp-mlp-JobDetail-section">Outputs</h4>
           <ul className="jp-mlp-JobDetail-outputs">
             {OUTPUTS.filter(output => job.outputs?.[output.key]).map(output => {
@@ -174,6 +199,18 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
                 </li>
               );
             })}
+            {job.console_url && (
+              <li>
+                <span className="jp-mlp-JobDetail-dim">Console: </span>
+                <a
+                  href={job.console_url}
+                  target="_blank"
+                  rel="noopener noreferrer"
+                >
+                  Open in the cloud console
+                </a>
+              </li>
+            )}
           </ul>
           <h4 className="jp-mlp-JobDetail-section">Log</h4>
           <LogView client={client} jobId={job.id} live={live} />
@@ -197,4 +234,111 @@ function newer(a: IJob | undefined, b: IJob | null): IJob | null {
 function lastChange(job: IJob): number {
   const times = (job.transitions ?? []).map(t => Date.parse(t.at));
   return Math.max(0, ...times.filter(t => !Number.isNaN(t)));
+}
+
+/** A time of day with seconds (the timeline's dates are in the title). */
+function formatClock(iso: string): string {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime())
+    ? iso
+    : date.toLocaleTimeString(undefined, {
+        hour: '2-digit',
+        minute: '2-digit',
+        second: '2-digit'
+      });
+}
+
+/** Delete, and the two ways to copy the job as a command (rerun is in the header). */
+function JobActions(props: {
+  job: IJob;
+  onDelete: (job: IJob) => void;
+}): JSX.Element {
+  const { job } = props;
+  const [copied, setCopied] = useState<string | null>(null);
+  const copy = (text: string, what: string) => {
+    Clipboard.copyToSystem(text);
+    setCopied(what);
+  };
+  const commandLine = asCommandLine(job.spec);
+  const terminal = TERMINAL_STATES.has(job.state);
+  return (
+    <div className="jp-mlp-JobActions" role="toolbar" aria-label="Job actions">
+      {terminal && (
+        <button
+          type="button"
+          className="jp-mlp-TextButton"
+          onClick={() => props.onDelete(job)}
+        >
+          Delete
+        </button>
+      )}
+      <button
+        type="button"
+        className="jp-mlp-TextButton"
+        title={asMagic(job.spec)}
+        onClick={() => copy(asMagic(job.spec), 'magic')}
+      >
+        Copy as %mlp_train
+      </button>
+      <button
+        type="button"
+        className="jp-mlp-TextButton"
+        disabled={commandLine === null}
+        title={
+          commandLine ??
+          'Inline code has no command-line form: save it to a file first'
+        }
+        onClick={() => commandLine && copy(commandLine, 'command')}
+      >
+        Copy as CLI command
+      </button>
+      <span className="jp-mlp-JobActions-status" aria-live="polite">
+        {copied === 'magic' && 'Copied the magic.'}
+        {copied === 'command' && 'Copied the command.'}
+      </span>
+    </div>
+  );
+}
+
+/** A failed job's message and the end of its log, shown before anything else. */
+function FailureSummary({
+  client,
+  job
+}: {
+  client: MLPClient;
+  job: IJob;
+}): JSX.Element {
+  const [tail, setTail] = useState<string | null>(null);
+  useEffect(() => {
+    let cancelled = false;
+    client
+      .getLogs(job.id, { tail: FAILURE_TAIL_BYTES })
+      .then(chunk => {
+        if (!cancelled) {
+          const lines = chunk.data.replace(/\n$/, '').split('\n');
+          setTail(lines.slice(-FAILURE_TAIL_LINES).join('\n'));
+        }
+      })
+      .catch(() => {
+        if (!cancelled) {
+          setTail('');
+        }
+      });
+    return () => {
+      cancelled = true;
+    };
+  }, [client, job.id]);
+  return (
+    <div
+      className="jp-mlp-Failure"
+      role="alert"
+      aria-label="Why the job failed"
+    >
+      <div className="jp-mlp-Failure-title">Failed</div>
+      <div className="jp-mlp-Failure-message">
+        {job.state_message || 'The job failed without a message.'}
+      </div>
+      {tail && <pre className="jp-mlp-Failure-log">{tail}</pre>}
+    </div>
+  );
 }

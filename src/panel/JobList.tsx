@@ -1,51 +1,221 @@
 /**
- * The list of jobs: one row per job with its name, backend, state and duration.
+ * The list of jobs: one row per job with its name, created time, state,
+ * backend, accelerators and duration. Only the rows in view are rendered, so
+ * thousands of jobs scroll smoothly; older pages load as the end comes near.
  */
 import { stopIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
+import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 
 import { CANCELLABLE_STATES, IJob } from '../api';
-import { formatJobDuration } from './format';
+import { formatGpu, formatJobDuration, formatShortTime } from './format';
 import { useNow } from './hooks';
 import { StateBadge } from './StateBadge';
+
+/** Every row has this height (px); the stylesheet sets the same. */
+export const ROW_HEIGHT = 50;
+/** Rows rendered above and below the visible ones. */
+const OVERSCAN = 8;
+/** Load the next page when fewer rows than this are left below the view. */
+const PREFETCH_ROWS = 20;
 
 export interface IJobListProps {
   jobs: readonly IJob[];
   loaded: boolean;
   error: string | null;
+  hasMore: boolean;
+  loadingMore: boolean;
+  /** Whether filters are set (for the empty state's wording). */
+  filtered: boolean;
   onOpen: (job: IJob) => void;
   onCancel: (job: IJob) => void;
+  onLoadMore: () => void;
+  onClearFilters: () => void;
+  onLaunch: () => void;
 }
 
 export function JobList(props: IJobListProps): JSX.Element {
-  const { jobs, loaded, error } = props;
-  const ticking = jobs.some(job => job.started_at && !job.ended_at);
+  const { jobs, loaded, error, hasMore, loadingMore } = props;
+  const scroller = useRef<HTMLDivElement>(null);
+  const [scrollTop, setScrollTop] = useState(0);
+  const [viewHeight, setViewHeight] = useState(600);
+  const pendingFocus = useRef<number | null>(null);
+
+  useLayoutEffect(() => {
+    const node = scroller.current;
+    if (!node) {
+      return;
+    }
+    setViewHeight(node.clientHeight || 600);
+    const observer = new ResizeObserver(() =>
+      setViewHeight(node.clientHeight || 600)
+    );
+    observer.observe(node);
+    return () => observer.disconnect();
+  }, []);
+
+  const first = Math.max(0, Math.floor(scrollTop / ROW_HEIGHT) - OVERSCAN);
+  const last = Math.min(
+    jobs.length,
+    Math.ceil((scrollTop + viewHeight) / ROW_HEIGHT) + OVERSCAN
+  );
+  const visible = jobs.slice(first, last);
+  const ticking = visible.some(job => job.started_at && !job.ended_at);
   const now = useNow(ticking);
 
+  // Near the end: fetch the next page (also when the first page does not fill the view).
+  useEffect(() => {
+    if (
+      hasMore &&
+      !loadingMore &&
+      error === null &&
+      jobs.length - last < PREFETCH_ROWS
+    ) {
+      props.onLoadMore();
+    }
+  });
+
+  // Focus the row the arrow keys moved to, once it is rendered.
+  useEffect(() => {
+    const index = pendingFocus.current;
+    if (index === null) {
+      return;
+    }
+    const button = scroller.current?.querySelector<HTMLElement>(
+      `[data-index="${index}"] .jp-mlp-JobRow-main`
+    );
+    if (button) {
+      pendingFocus.current = null;
+      button.focus();
+    }
+  });
+
+  const onKeyDown = (event: React.KeyboardEvent) => {
+    const row = (event.target as HTMLElement).closest('[data-index]');
+    const node = scroller.current;
+    if (!row || !node) {
+      return;
+    }
+    const index = Number(row.getAttribute('data-index'));
+    const step: Record<string, number> = {
+      ArrowDown: index + 1,
+      ArrowUp: index - 1,
+      Home: 0,
+      End: jobs.length - 1,
+      PageDown: index + Math.floor(node.clientHeight / ROW_HEIGHT),
+      PageUp: index - Math.floor(node.clientHeight / ROW_HEIGHT)
+    };
+    if (!(event.key in step)) {
+      return;
+    }
+    event.preventDefault();
+    const target = Math.max(0, Math.min(jobs.length - 1, step[event.key]));
+    const top = target * ROW_HEIGHT;
+    if (top < node.scrollTop) {
+      node.scrollTop = top;
+    } else if (top + ROW_HEIGHT > node.scrollTop + node.clientHeight) {
+      node.scrollTop = top + ROW_HEIGHT - node.clientHeight;
+    }
+    setScrollTop(node.scrollTop);
+    pendingFocus.current = target;
+  };
+
   return (
-    <div className="jp-mlp-JobList">
+    <div
+      className="jp-mlp-JobList"
+      ref={scroller}
+      onScroll={event => setScrollTop(event.currentTarget.scrollTop)}
+    >
       {error !== null && (
         <div className="jp-mlp-Error" role="alert">
           Could not load jobs: {error}
         </div>
       )}
       {loaded && jobs.length === 0 && error === null && (
-        <div className="jp-mlp-Empty">
-          No jobs yet. Launch one with <code>%mlp_train</code>, the command line
-          or the REST API.
-        </div>
+        <EmptyState
+          filtered={props.filtered}
+          onClearFilters={props.onClearFilters}
+          onLaunch={props.onLaunch}
+        />
       )}
       {!loaded && <div className="jp-mlp-Empty">Loading jobs…</div>}
-      <ul className="jp-mlp-JobList-items" aria-label="Jobs">
-        {jobs.map(job => (
+      <ul
+        className="jp-mlp-JobList-items"
+        aria-label="Jobs"
+        style={{ height: jobs.length * ROW_HEIGHT }}
+        onKeyDown={onKeyDown}
+      >
+        {visible.map((job, offset) => (
           <JobRow
             key={job.id}
             job={job}
+            index={first + offset}
+            total={jobs.length}
             now={now}
             onOpen={props.onOpen}
             onCancel={props.onCancel}
           />
         ))}
+      </ul>
+      {(hasMore || loadingMore) && (
+        <div className="jp-mlp-JobList-more">
+          <button
+            type="button"
+            className="jp-mlp-LinkButton"
+            disabled={loadingMore}
+            onClick={props.onLoadMore}
+          >
+            {loadingMore ? 'Loading older jobs…' : 'Load older jobs'}
+          </button>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function EmptyState(props: {
+  filtered: boolean;
+  onClearFilters: () => void;
+  onLaunch: () => void;
+}): JSX.Element {
+  if (props.filtered) {
+    return (
+      <div className="jp-mlp-Empty">
+        No jobs match these filters.{' '}
+        <button
+          type="button"
+          className="jp-mlp-LinkButton"
+          onClick={props.onClearFilters}
+        >
+          Clear the filters
+        </button>
+      </div>
+    );
+  }
+  return (
+    <div className="jp-mlp-Empty">
+      <p>No jobs yet. To launch one:</p>
+      <ul>
+        <li>
+          <button
+            type="button"
+            className="jp-mlp-LinkButton"
+            onClick={props.onLaunch}
+          >
+            Open the launch form
+          </button>
+          ,
+        </li>
+        <li>
+          click <strong>Run as job</strong> in a notebook&apos;s toolbar or a
+          file&apos;s context menu,
+        </li>
+        <li>
+          run <code>%mlp_train train.py</code> in a notebook, or
+        </li>
+        <li>
+          run <code>jupyter mlp submit train.py</code> in a terminal.
+        </li>
       </ul>
     </div>
   );
@@ -53,27 +223,52 @@ export function JobList(props: IJobListProps): JSX.Element {
 
 interface IJobRowProps {
   job: IJob;
+  index: number;
+  total: number;
   now: number;
   onOpen: (job: IJob) => void;
   onCancel: (job: IJob) => void;
 }
 
-function JobRow({ job, now, onOpen, onCancel }: IJobRowProps): JSX.Element {
+function JobRow(props: IJobRowProps): JSX.Element {
+  const { job, index, now, onOpen, onCancel } = props;
   const name = job.name || job.id;
+  const gpu = formatGpu(job);
   return (
-    <li className="jp-mlp-JobRow" data-job-id={job.id} data-state={job.state}>
+    <li
+      className="jp-mlp-JobRow"
+      data-job-id={job.id}
+      data-state={job.state}
+      data-index={index}
+      aria-setsize={props.total}
+      aria-posinset={index + 1}
+      style={{ top: index * ROW_HEIGHT }}
+    >
       <button
         className="jp-mlp-JobRow-main"
         onClick={() => onOpen(job)}
-        title={[`${name} (${job.id})`, job.state_message, 'Show details']
+        title={[
+          `${name} (${job.id})`,
+          `Created ${new Date(job.created_at).toLocaleString()}`,
+          job.state_message,
+          'Show details'
+        ]
           .filter(Boolean)
           .join('\n')}
       >
-        <span className="jp-mlp-JobRow-name">{name}</span>
+        <span className="jp-mlp-JobRow-top">
+          <span className="jp-mlp-JobRow-name">{name}</span>
+          <span className="jp-mlp-JobRow-created">
+            {formatShortTime(job.created_at, now)}
+          </span>
+        </span>
         <span className="jp-mlp-JobRow-meta">
           <StateBadge state={job.state} />
           <span className="jp-mlp-JobRow-backend">
             {job.backend} · {job.kind}
+          </span>
+          <span className="jp-mlp-JobRow-gpu" title={`Accelerators: ${gpu}`}>
+            {gpu}
           </span>
           <span className="jp-mlp-JobRow-duration">
             {formatJobDuration(job, now)}

@@ -1,24 +1,37 @@
 /**
- * The left-sidebar widget: the job list, or one job in detail.
+ * The left-sidebar widget: the filtered job list, or one job in detail.
  */
-import { ReactWidget, UseSignal, refreshIcon } from '@jupyterlab/ui-components';
+import {
+  ReactWidget,
+  UseSignal,
+  addIcon,
+  refreshIcon
+} from '@jupyterlab/ui-components';
 import { Message } from '@lumino/messaging';
 import * as React from 'react';
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 
 import { IJob } from '../api';
 import { mlpIcon } from '../icons';
+import { Filters } from './Filters';
 import { JobDetail } from './JobDetail';
 import { JobList } from './JobList';
-import { JobsModel } from './model';
+import { JobListFilter, JobsModel } from './model';
 
 /** What the panel asks of the application (commands, opening files). */
 export interface IPanelActions {
   cancel: (job: IJob) => void;
   rerun: (job: IJob) => Promise<IJob | null>;
+  /** Delete a terminal job (after asking); resolves to whether it was deleted. */
+  remove: (job: IJob) => Promise<boolean>;
   refresh: () => void;
+  /** Open the submit form. */
+  launch: () => void;
   openPath: (path: string, isFolder: boolean) => void;
 }
+
+/** Backends offered by the filter besides those the server lists. */
+const KNOWN_BACKENDS = ['local', 'vertex', 'dataflow'];
 
 export class JobsPanel extends ReactWidget {
   constructor(
@@ -30,10 +43,40 @@ export class JobsPanel extends ReactWidget {
     this.addClass('jp-mlp-Panel');
     this.title.icon = mlpIcon;
     this.title.caption = 'ML jobs';
+    void model.client
+      .listBackends()
+      .then(backends => {
+        const names = new Set([
+          ...KNOWN_BACKENDS,
+          ...backends.map(b => b.name)
+        ]);
+        this._backends = [...names];
+        this.update();
+      })
+      .catch(() => undefined);
+  }
+
+  /** The job shown in detail, or null for the list. */
+  get selected(): string | null {
+    return this._selected;
+  }
+
+  /** Show one job in detail (e.g. right after it was submitted). */
+  showJob(id: string | null): void {
+    this._selected = id;
+    this.update();
   }
 
   protected render(): JSX.Element {
-    return <PanelBody model={this.model} actions={this._actions} />;
+    return (
+      <PanelBody
+        model={this.model}
+        actions={this._actions}
+        backends={this._backends}
+        selected={this._selected}
+        onSelect={id => this.showJob(id)}
+      />
+    );
   }
 
   protected onAfterShow(msg: Message): void {
@@ -45,16 +88,24 @@ export class JobsPanel extends ReactWidget {
     super.onAfterHide(msg);
     this.model.setVisible(false);
   }
+
+  private _selected: string | null = null;
+  private _backends: string[] = KNOWN_BACKENDS;
 }
 
 function PanelBody({
   model,
-  actions
+  actions,
+  backends,
+  selected,
+  onSelect
 }: {
   model: JobsModel;
   actions: IPanelActions;
+  backends: string[];
+  selected: string | null;
+  onSelect: (id: string | null) => void;
 }): JSX.Element {
-  const [selected, setSelected] = useState<string | null>(null);
   const [revision, setRevision] = useState(0);
 
   useEffect(() => {
@@ -72,10 +123,25 @@ function PanelBody({
     };
   }, [model, selected]);
 
+  const setFilter = useCallback(
+    (filter: JobListFilter) => {
+      model.filter = filter;
+    },
+    [model]
+  );
+
   return (
     <div className="jp-mlp-PanelBody">
       <div className="jp-mlp-PanelHeader">
         <h2 className="jp-mlp-PanelHeader-title">ML jobs</h2>
+        <button
+          className="jp-mlp-IconButton"
+          onClick={actions.launch}
+          aria-label="Launch a job"
+          title="Launch a job"
+        >
+          <addIcon.react tag="span" elementSize="normal" />
+        </button>
         <button
           className="jp-mlp-IconButton"
           onClick={actions.refresh}
@@ -88,25 +154,45 @@ function PanelBody({
       <UseSignal signal={model.changed}>
         {() =>
           selected === null ? (
-            <JobList
-              jobs={model.jobs}
-              loaded={model.loaded}
-              error={model.error}
-              onOpen={job => setSelected(job.id)}
-              onCancel={actions.cancel}
-            />
+            <>
+              <Filters
+                filter={model.filter}
+                backends={backends}
+                onChange={setFilter}
+              />
+              <JobList
+                jobs={model.jobs}
+                loaded={model.loaded}
+                error={model.error}
+                hasMore={model.hasMore}
+                loadingMore={model.loadingMore}
+                filtered={model.filtered}
+                onOpen={job => onSelect(job.id)}
+                onCancel={actions.cancel}
+                onLoadMore={() => void model.loadMore()}
+                onClearFilters={() => setFilter({})}
+                onLaunch={actions.launch}
+              />
+            </>
           ) : (
             <JobDetail
               client={model.client}
               jobId={selected}
               listed={model.find(selected)}
               revision={revision}
-              onBack={() => setSelected(null)}
+              onBack={() => onSelect(null)}
               onCancel={actions.cancel}
               onRerun={job =>
                 void actions.rerun(job).then(created => {
                   if (created) {
-                    setSelected(created.id);
+                    onSelect(created.id);
+                  }
+                })
+              }
+              onDelete={job =>
+                void actions.remove(job).then(deleted => {
+                  if (deleted) {
+                    onSelect(null);
                   }
                 })
               }

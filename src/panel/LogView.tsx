@@ -19,37 +19,45 @@ export interface ILogViewProps {
   live: boolean;
 }
 
+/** A piece of the log and the byte offset it starts at. */
+interface IPiece {
+  offset: number;
+  data: string;
+}
+
 export function LogView({ client, jobId, live }: ILogViewProps): JSX.Element {
-  const [text, setText] = useState('');
-  const [clipped, setClipped] = useState(false);
+  const [pieces, setPieces] = useState<IPiece[]>([]);
   const [status, setStatus] = useState<string | null>('Loading log…');
   const [complete, setComplete] = useState(false);
+  const [loadingEarlier, setLoadingEarlier] = useState(false);
   const nextOffset = useRef<number | null>(null);
   const liveRef = useRef(live);
   liveRef.current = live;
   const preRef = useRef<HTMLPreElement>(null);
   const stickToBottom = useRef(true);
+  /** Set while earlier text is put on top: keep the reader's place. */
+  const keepPlace = useRef<number | null>(null);
 
   useEffect(() => {
     let cancelled = false;
     let timer: number | undefined;
     nextOffset.current = null;
-    setText('');
-    setClipped(false);
+    setPieces([]);
     setComplete(false);
     setStatus('Loading log…');
 
-    const append = (data: string) => {
+    const append = (offset: number, data: string) => {
       if (!data) {
         return;
       }
-      setText(previous => {
-        const joined = previous + data;
-        if (joined.length > MAX_CHARS) {
-          setClipped(true);
-          return joined.slice(joined.length - MAX_CHARS);
+      setPieces(previous => {
+        const next = [...previous, { offset, data }];
+        // Drop the oldest pieces past the limit; "load earlier" brings them back.
+        let total = next.reduce((sum, piece) => sum + piece.data.length, 0);
+        while (total > MAX_CHARS && next.length > 1) {
+          total -= next.shift()!.data.length;
         }
-        return joined;
+        return next;
       });
     };
 
@@ -68,10 +76,7 @@ export function LogView({ client, jobId, live }: ILogViewProps): JSX.Element {
         if (cancelled) {
           return;
         }
-        if (nextOffset.current === null && chunk.offset > 0) {
-          setClipped(true);
-        }
-        append(chunk.data);
+        append(chunk.offset, chunk.data);
         nextOffset.current = chunk.next_offset;
         setStatus(null);
         const caughtUp = chunk.next_offset >= chunk.size;
@@ -107,10 +112,42 @@ export function LogView({ client, jobId, live }: ILogViewProps): JSX.Element {
     };
   }, [client, jobId]);
 
-  // Keep the newest line in view unless the reader scrolled up.
+  const start = pieces.length ? pieces[0].offset : 0;
+  const text = pieces.map(piece => piece.data).join('');
+
+  const loadEarlier = async () => {
+    const from = Math.max(0, start - CHUNK_BYTES);
+    setLoadingEarlier(true);
+    try {
+      const chunk = await client.getLogs(jobId, {
+        offset: from,
+        limit: start - from
+      });
+      const pre = preRef.current;
+      keepPlace.current = pre ? pre.scrollHeight - pre.scrollTop : null;
+      setPieces(previous =>
+        previous.length && previous[0].offset === start
+          ? [{ offset: chunk.offset, data: chunk.data }, ...previous]
+          : previous
+      );
+    } catch (error) {
+      setStatus(`Could not read the log: ${(error as Error).message}`);
+    } finally {
+      setLoadingEarlier(false);
+    }
+  };
+
+  // Keep the newest line in view unless the reader scrolled up; after text
+  // was put on top, keep the line the reader was at.
   useEffect(() => {
     const pre = preRef.current;
-    if (pre && stickToBottom.current) {
+    if (!pre) {
+      return;
+    }
+    if (keepPlace.current !== null) {
+      pre.scrollTop = pre.scrollHeight - keepPlace.current;
+      keepPlace.current = null;
+    } else if (stickToBottom.current) {
       pre.scrollTop = pre.scrollHeight;
     }
   }, [text]);
@@ -125,9 +162,17 @@ export function LogView({ client, jobId, live }: ILogViewProps): JSX.Element {
 
   return (
     <div className="jp-mlp-LogView">
-      {clipped && (
+      {start > 0 && (
         <div className="jp-mlp-LogView-note">
-          Showing the end of the log; open the log file for all of it.
+          Showing the end of the log.{' '}
+          <button
+            type="button"
+            className="jp-mlp-LinkButton"
+            disabled={loadingEarlier}
+            onClick={() => void loadEarlier()}
+          >
+            {loadingEarlier ? 'Loading…' : 'Load earlier'}
+          </button>
         </div>
       )}
       {status !== null && <div className="jp-mlp-LogView-note">{status}</div>}

@@ -61,3 +61,35 @@ export function formatTime(iso: string | null | undefined): string {
 export function formatState(state: string): string {
   return state.charAt(0) + state.slice(1).toLowerCase();
 }
+
+/**
+ * A job's accelerators as `2× T4`, `1 GPU` (local, any type), or `CPU`.
+ */
+export function formatGpu(job: IJob): string {
+  const resources = job.spec?.resources ?? {};
+  const count = resources.accelerator_count ?? 0;
+  if (count <= 0) {
+    return 'CPU';
+  }
+  const type = resources.accelerator_type;
+  if (!type) {
+    return `${count} GPU`;
+  }
+  return `${count}× ${type.replace(/^NVIDIA_(TESLA_)?/, '')}`;
+}
+
+/** A creation time in a few characters: the time today, else the date. */
+export function formatShortTime(iso: string, now: number): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) {
+    return '';
+  }
+  const today = new Date(now);
+  if (date.toDateString() === today.toDateString()) {
+    return date.toLocaleTimeString(undefined, {
+      hour: '2-digit',
+      minute: '2-digit'
+    });
+  }
+  return date.toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
+}

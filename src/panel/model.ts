@@ -7,7 +7,10 @@ import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 import type { IDisposable } from '@lumino/disposable';
 
-import { IJob, MLPClient } from '../api';
+import { IJob, IJobFilter, MLPClient } from '../api';
+
+/** The list's filters: server-side query parameters (`name`: any part of the name). */
+export type JobListFilter = Omit<IJobFilter, 'limit' | 'cursor'>;
 
 /** The jupyter_events schema the server emits on every job state change. */
 export const JOB_STATE_SCHEMA =
@@ -30,8 +33,8 @@ export namespace JobsModel {
     events?: Event.Stream;
     /** Seconds between fallback polls while the panel is shown. */
     pollInterval?: number;
-    /** How many of the newest jobs to list. */
-    limit?: number;
+    /** How many jobs to fetch per page. */
+    pageSize?: number;
   }
 }
 
@@ -41,7 +44,7 @@ const HIDDEN_SLOWDOWN = 6;
 export class JobsModel implements IDisposable {
   constructor(options: JobsModel.IOptions) {
     this.client = options.client;
-    this._limit = options.limit ?? 100;
+    this._pageSize = options.pageSize ?? 100;
     this._pollInterval = (options.pollInterval ?? 5) * 1000;
     this._events = options.events ?? null;
     this._events?.connect(this._onEvent, this);
@@ -66,9 +69,44 @@ export class JobsModel implements IDisposable {
 
   readonly client: MLPClient;
 
-  /** The newest jobs, newest first. */
+  /** The loaded jobs matching the filter, newest first. */
   get jobs(): readonly IJob[] {
     return this._jobs;
+  }
+
+  /** Whether older jobs match the filter than those loaded. */
+  get hasMore(): boolean {
+    return this._next !== null;
+  }
+
+  /** Whether a page of older jobs is being fetched. */
+  get loadingMore(): boolean {
+    return this._loadingMore !== null;
+  }
+
+  /** The list's filters; setting them reloads the list from its first page. */
+  get filter(): JobListFilter {
+    return this._filter;
+  }
+  set filter(filter: JobListFilter) {
+    const clean = Object.fromEntries(
+      Object.entries(filter).filter(([, value]) => value)
+    ) as JobListFilter;
+    if (JSON.stringify(clean) === JSON.stringify(this._filter)) {
+      return;
+    }
+    this._filter = clean;
+    this._generation++;
+    this._jobs = [];
+    this._next = null;
+    this._loaded = false;
+    this._changed.emit();
+    void this.refresh();
+  }
+
+  /** Whether any filter is set. */
+  get filtered(): boolean {
+    return Object.keys(this._filter).length > 0;
   }
 
   /** The last error met while fetching, or null when the last fetch worked. */
@@ -140,9 +178,59 @@ export class JobsModel implements IDisposable {
     return this._inFlight;
   }
 
+  /** Fetch the next page of older jobs and append it. */
+  loadMore(): Promise<void> {
+    if (this._loadingMore) {
+      return this._loadingMore;
+    }
+    const cursor = this._next;
+    if (cursor === null) {
+      return Promise.resolve();
+    }
+    const generation = this._generation;
+    const run = async () => {
+      try {
+        const page = await this.client.listJobs({
+          ...this._filter,
+          limit: this._pageSize,
+          cursor
+        });
+        if (generation !== this._generation) {
+          return;
+        }
+        const known = new Set(this._jobs.map(job => job.id));
+        this._jobs = [
+          ...this._jobs,
+          ...page.jobs.filter(job => !known.has(job.id))
+        ];
+        this._next = page.next;
+        this._error = null;
+      } catch (error) {
+        this._error = error instanceof Error ? error.message : String(error);
+      }
+    };
+    this._loadingMore = run().finally(() => {
+      this._loadingMore = null;
+      if (!this._isDisposed) {
+        this._changed.emit();
+      }
+    });
+    this._changed.emit();
+    return this._loadingMore;
+  }
+
   /** Find a listed job by id. */
   find(id: string): IJob | undefined {
     return this._jobs.find(job => job.id === id);
+  }
+
+  /** Forget a job the server deleted. */
+  remove(id: string): void {
+    const before = this._jobs.length;
+    this._jobs = this._jobs.filter(job => job.id !== id);
+    if (this._jobs.length !== before) {
+      this._changed.emit();
+    }
   }
 
   dispose(): void {
@@ -164,10 +252,48 @@ export class JobsModel implements IDisposable {
     }
   }
 
+  /**
+   * Fetch the first page and merge it with the older pages already loaded;
+   * loaded jobs outside the first page that changed are fetched one by one.
+   */
   private async _fetch(): Promise<void> {
+    const generation = this._generation;
     try {
-      const page = await this.client.listJobs({ limit: this._limit });
-      this._jobs = page.jobs;
+      const page = await this.client.listJobs({
+        ...this._filter,
+        limit: this._pageSize
+      });
+      if (generation !== this._generation) {
+        return;
+      }
+      const fresh = new Set(page.jobs.map(job => job.id));
+      const last = page.jobs[page.jobs.length - 1];
+      const cut = last ? this._jobs.findIndex(job => job.id === last.id) : -1;
+      const older =
+        page.next === null
+          ? []
+          : cut >= 0
+            ? this._jobs.slice(cut + 1)
+            : this._jobs.filter(
+                job => !fresh.has(job.id) && job.created_at < last.created_at
+              );
+      const stale = [...this._stale].filter(id => !fresh.has(id));
+      this._stale.clear();
+      const updated = await Promise.all(
+        stale.map(id => this.client.getJob(id).catch(() => null))
+      );
+      const byId = new Map(
+        updated.filter((job): job is IJob => job !== null).map(j => [j.id, j])
+      );
+      this._jobs = [
+        ...page.jobs,
+        ...older
+          .filter(job => !stale.includes(job.id) || byId.has(job.id))
+          .map(job => byId.get(job.id) ?? job)
+      ];
+      if (older.length === 0 || this._next === null) {
+        this._next = page.next;
+      }
       this._error = null;
     } catch (error) {
       this._error = error instanceof Error ? error.message : String(error);
@@ -182,7 +308,14 @@ export class JobsModel implements IDisposable {
     if (emission.schema_id !== JOB_STATE_SCHEMA) {
       return;
     }
-    this._jobStateChanged.emit(emission as unknown as IJobStateEvent);
+    const event = emission as unknown as IJobStateEvent;
+    this._jobStateChanged.emit(event);
+    // A loaded job beyond the first page is fetched on its own.
+    if (
+      this._jobs.findIndex(job => job.id === event.job_id) >= this._pageSize
+    ) {
+      this._stale.add(event.job_id);
+    }
     void this.refresh();
   }
 
@@ -193,7 +326,12 @@ export class JobsModel implements IDisposable {
   private _visible = false;
   private _inFlight: Promise<void> | null = null;
   private _again = false;
-  private _limit: number;
+  private _pageSize: number;
+  private _filter: JobListFilter = {};
+  private _next: string | null = null;
+  private _generation = 0;
+  private _loadingMore: Promise<void> | null = null;
+  private _stale = new Set<string>();
   private _pollInterval: number;
   private _events: Event.Stream | null;
   private _poll: Poll;

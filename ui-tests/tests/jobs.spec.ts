@@ -1,30 +1,6 @@
 import { expect, galata, test } from '@jupyterlab/galata';
-import type { APIRequestContext, Page } from '@playwright/test';
 
-const PANEL_ID = 'jupyter-mlp-panel';
-
-/** Submit a job through the REST API, as a notebook magic or the CLI would. */
-async function submitJob(
-  request: APIRequestContext,
-  name: string,
-  code: string
-): Promise<{ id: string; name: string }> {
-  const response = await request.post('/mlp/jobs', {
-    data: { kind: 'train', name, source: { code } }
-  });
-  expect(response.status(), await response.text()).toBe(201);
-  return response.json();
-}
-
-/** Open the panel the way a person does: by clicking its sidebar icon. */
-async function openPanel(page: Page): Promise<void> {
-  const tab = page.locator(
-    `.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="${PANEL_ID}"]`
-  );
-  await expect(tab).toBeVisible();
-  await tab.click();
-  await expect(page.locator(`#${PANEL_ID}`)).toBeVisible();
-}
+import { PANEL_ID, confirm, openPanel, submitJob } from './helpers';
 
 test.describe('ML jobs panel', () => {
   test('lists a submitted job and follows it to SUCCEEDED', async ({
@@ -52,7 +28,7 @@ test.describe('ML jobs panel', () => {
     await page.screenshot({ path: test.info().outputPath('panel-list.png') });
 
     await row
-      .getByRole('button', { name: /^ui-hello Succeeded local · train/ })
+      .getByRole('button', { name: /^ui-hello .*Succeeded local · train/ })
       .click();
     const detail = panel.locator('.jp-mlp-JobDetail');
     await expect(detail.locator('.jp-mlp-JobDetail-title')).toHaveText(
@@ -74,7 +50,10 @@ test.describe('ML jobs panel', () => {
     await expect(row).toBeVisible();
   });
 
-  test('cancels a running job from its row', async ({ page, request }) => {
+  test('cancels a running job from its row after confirming', async ({
+    page,
+    request
+  }) => {
     await openPanel(page);
     const panel = page.locator(`#${PANEL_ID}`);
 
@@ -94,6 +73,11 @@ test.describe('ML jobs panel', () => {
     await expect(duration).not.toHaveText(before ?? '', { timeout: 5000 });
 
     await row.getByRole('button', { name: 'Cancel job ui-sleeper' }).click();
+    // Keeping it running changes nothing; confirming cancels.
+    await confirm(page, 'Keep running');
+    await expect(row).toHaveAttribute('data-state', 'RUNNING');
+    await row.getByRole('button', { name: 'Cancel job ui-sleeper' }).click();
+    await confirm(page, 'Cancel job');
     await expect(row).toHaveAttribute('data-state', 'CANCELLED', {
       timeout: 30000
     });
@@ -123,7 +107,7 @@ test.describe('ML jobs panel', () => {
     await expect(row).toHaveAttribute('data-state', 'RUNNING', {
       timeout: 30000
     });
-    await row.getByRole('button', { name: /^ui-ticker Running/ }).click();
+    await row.getByRole('button', { name: /^ui-ticker .*Running/ }).click();
 
     const detail = panel.locator('.jp-mlp-JobDetail');
     const log = detail.locator('.jp-mlp-LogView-text');
@@ -132,7 +116,9 @@ test.describe('ML jobs panel', () => {
     await expect(detail.getByText('Following…')).toBeVisible();
 
     await expect(log).toContainText('tick 3', { timeout: 20000 });
-    await expect(detail.locator('.jp-mlp-StateBadge')).toHaveText('Succeeded', {
+    await expect(
+      detail.locator('.jp-mlp-JobDetail-fields .jp-mlp-StateBadge')
+    ).toHaveText('Succeeded', {
       timeout: 15000
     });
     await expect(detail.getByText('Following…')).toHaveCount(0, {
@@ -192,6 +178,7 @@ test.describe('ML jobs panel', () => {
       path: test.info().outputPath('panel-dark-narrow.png')
     });
     await cancel.click();
+    await confirm(page, 'Cancel job');
     await expect(row).toHaveAttribute('data-state', 'CANCELLED', {
       timeout: 30000
     });

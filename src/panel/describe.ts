@@ -1,0 +1,69 @@
+/**
+ * A job's spec in plain words, one line per aspect, for the detail view.
+ */
+import { IJobSubmission } from '../api';
+import { shortAccelerator } from './commandLine';
+
+export function describeSpec(spec: IJobSubmission, backend: string): string[] {
+  const lines: string[] = [];
+  const source = spec.source;
+  const what = spec.kind === 'etl' ? 'ETL pipeline' : 'training';
+  if (!source.path) {
+    const count = (source.code ?? '').split('\n').length;
+    lines.push(`Runs ${count} line(s) of inline code (${what}).`);
+  } else if (source.path.endsWith('.ipynb')) {
+    const mode =
+      source.mode === 'script'
+        ? 'converted to a script'
+        : 'as a notebook, keeping the executed copy';
+    lines.push(`Runs the notebook ${source.path} ${mode} (${what}).`);
+  } else {
+    lines.push(`Runs the script ${source.path} (${what}).`);
+  }
+
+  const resources = spec.resources ?? {};
+  const count = resources.accelerator_count ?? 0;
+  const gpus =
+    count > 0
+      ? `${count} × ${resources.accelerator_type ? shortAccelerator(resources.accelerator_type) : 'GPU'}`
+      : 'no accelerators';
+  const where = [`On ${backend}`];
+  if (spec.region) {
+    where.push(`in ${spec.region}`);
+  }
+  const machine = resources.machine_type
+    ? `${resources.machine_type} with ${gpus}`
+    : gpus === 'no accelerators'
+      ? 'CPU only'
+      : `with ${gpus}`;
+  let scale = '';
+  if ((resources.replica_count ?? 1) > 1) {
+    scale = `, ${resources.replica_count} replicas`;
+  } else if (resources.max_workers) {
+    scale = `, up to ${resources.max_workers} workers`;
+  }
+  lines.push(`${where.join(' ')}: ${machine}${scale}.`);
+
+  const parameters = Object.entries(spec.parameters ?? {});
+  if (parameters.length) {
+    lines.push(
+      `Parameters: ${parameters.map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join(', ')}.`
+    );
+  }
+  const requirements = spec.requirements;
+  if (Array.isArray(requirements) ? requirements.length : requirements) {
+    lines.push(
+      `Installs ${Array.isArray(requirements) ? requirements.join(', ') : `the packages in ${requirements}`}.`
+    );
+  }
+  if (source.path && source.include?.length) {
+    lines.push(`Ships ${source.include.join(', ')} with it.`);
+  }
+  if (spec.args?.length) {
+    lines.push(`Arguments: ${spec.args.join(' ')}.`);
+  }
+  if (spec.environment) {
+    lines.push(`Environment: ${spec.environment}.`);
+  }
+  return lines;
+}

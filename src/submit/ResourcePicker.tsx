@@ -1,0 +1,369 @@
+/**
+ * The resource picker: region, machine type, accelerator and count for a cloud
+ * backend (choices from its catalog, invalid ones disabled with the reason),
+ * or this machine's GPUs for the local backend; plus the hourly estimate.
+ */
+import * as React from 'react';
+
+import {
+  Catalog,
+  ICloudCatalog,
+  IEstimate,
+  IFieldError,
+  ILocalCatalog,
+  isLocalCatalog
+} from '../api';
+import { Field } from './Field';
+import {
+  IChoice,
+  acceleratorChoices,
+  countChoices,
+  formatUsd,
+  localCountChoices,
+  machineGroups,
+  shortName
+} from './picker';
+
+/** The resource fields the form edits. */
+export interface IResourceChoice {
+  region: string;
+  machine_type: string;
+  accelerator_type: string;
+  accelerator_count: number;
+  replica_count: number;
+  max_workers: number | null;
+}
+
+export interface IResourcePickerProps {
+  backend: string;
+  catalog: Catalog | null;
+  catalogError: string | null;
+  value: IResourceChoice;
+  errors: readonly IFieldError[];
+  estimate: IEstimate | null;
+  /** Whether the last validation answer is for the current choice. */
+  validating: boolean;
+  onMachineType: (name: string) => void;
+  onAcceleratorType: (type: string) => void;
+  onChange: (patch: Partial<IResourceChoice>) => void;
+}
+
+export function ResourcePicker(props: IResourcePickerProps): JSX.Element {
+  const { catalog, catalogError } = props;
+  if (catalogError !== null) {
+    return (
+      <div className="jp-mlp-Error" role="alert">
+        Could not load the {props.backend} catalog: {catalogError}
+      </div>
+    );
+  }
+  if (catalog === null) {
+    return <div className="jp-mlp-Field-hint">Loading machine types…</div>;
+  }
+  return isLocalCatalog(catalog) ? (
+    <LocalPicker {...props} catalog={catalog} />
+  ) : (
+    <CloudPicker {...props} catalog={catalog} />
+  );
+}
+
+function CloudPicker(
+  props: IResourcePickerProps & { catalog: ICloudCatalog }
+): JSX.Element {
+  const { catalog, value, errors, onChange } = props;
+  const accelerators = acceleratorChoices(
+    catalog,
+    value.machine_type,
+    value.region
+  );
+  const counts = countChoices(
+    catalog,
+    value.machine_type,
+    value.accelerator_type
+  );
+  const short = (type: string) => shortName(catalog, type);
+  const machine = catalog.machine_types.find(
+    m => m.name === value.machine_type
+  );
+  const takes = machine
+    ? machine.accelerators.length
+      ? `${machine.name} takes ${machine.accelerators
+          .map(a => `${short(a.type)} ×${a.counts.join('/')}`)
+          .join(', ')}.`
+      : `${machine.name} takes no accelerators.`
+    : undefined;
+  const isDataflow = props.backend === 'dataflow';
+  return (
+    <>
+      <Field
+        field="region"
+        label="Region"
+        errors={errors}
+        onSuggest={region => onChange({ region })}
+      >
+        {input => (
+          <select
+            {...input}
+            value={value.region}
+            onChange={event => onChange({ region: event.target.value })}
+          >
+            <option value="">{catalog.default_region} (default)</option>
+            {catalog.regions
+              .filter(region => region !== catalog.default_region)
+              .map(region => (
+                <option key={region} value={region}>
+                  {region}
+                </option>
+              ))}
+          </select>
+        )}
+      </Field>
+      <Field
+        field="resources.machine_type"
+        label={isDataflow ? 'Worker machine type' : 'Machine type'}
+        errors={errors}
+        onSuggest={props.onMachineType}
+        hint={`Prices shown for ${catalog.default_region}, as of ${catalog.prices_as_of}.`}
+      >
+        {input => (
+          <select
+            {...input}
+            value={value.machine_type}
+            onChange={event => props.onMachineType(event.target.value)}
+          >
+            {!catalog.machine_types.some(
+              m => m.name === value.machine_type
+            ) && (
+              <option value={value.machine_type}>
+                {value.machine_type || 'Choose a machine type'}
+              </option>
+            )}
+            {machineGroups(catalog).map(group => (
+              <optgroup key={group.family} label={group.family}>
+                {group.machines.map(choice => (
+                  <Option key={choice.value} choice={choice} />
+                ))}
+              </optgroup>
+            ))}
+          </select>
+        )}
+      </Field>
+      <div className="jp-mlp-FieldRow">
+        <Field
+          field="resources.accelerator_type"
+          label="Accelerator"
+          errors={errors}
+          onSuggest={props.onAcceleratorType}
+          suggestionLabel={short}
+          hint={takes}
+        >
+          {input => (
+            <select
+              {...input}
+              value={value.accelerator_type}
+              onChange={event => props.onAcceleratorType(event.target.value)}
+            >
+              {accelerators.map(choice => (
+                <Option key={choice.value} choice={choice} />
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field
+          field="resources.accelerator_count"
+          label="Count"
+          errors={errors}
+          onSuggest={count => onChange({ accelerator_count: Number(count) })}
+        >
+          {input => (
+            <select
+              {...input}
+              value={value.accelerator_count}
+              onChange={event =>
+                onChange({ accelerator_count: Number(event.target.value) })
+              }
+            >
+              {!counts.some(c => c.value === value.accelerator_count) && (
+                <option value={value.accelerator_count}>
+                  {value.accelerator_count}
+                </option>
+              )}
+              {counts.map(choice => (
+                <Option key={choice.value} choice={choice} />
+              ))}
+            </select>
+          )}
+        </Field>
+      </div>
+      {isDataflow ? (
+        <Field
+          field="resources.max_workers"
+          label="Max workers"
+          errors={errors}
+          onSuggest={n => onChange({ max_workers: Number(n) })}
+          hint="Dataflow scales between 1 and this many workers."
+        >
+          {input => (
+            <input
+              {...input}
+              type="number"
+              min={1}
+              value={value.max_workers ?? ''}
+              placeholder="Dataflow decides"
+              onChange={event =>
+                onChange({
+                  max_workers:
+                    event.target.value === ''
+                      ? null
+                      : Number(event.target.value)
+                })
+              }
+            />
+          )}
+        </Field>
+      ) : (
+        <Field
+          field="resources.replica_count"
+          label="Replicas"
+          errors={errors}
+          onSuggest={n => onChange({ replica_count: Number(n) })}
+        >
+          {input => (
+            <input
+              {...input}
+              type="number"
+              min={1}
+              value={value.replica_count}
+              onChange={event =>
+                onChange({ replica_count: Number(event.target.value) || 1 })
+              }
+            />
+          )}
+        </Field>
+      )}
+      <Estimate estimate={props.estimate} validating={props.validating} />
+    </>
+  );
+}
+
+function LocalPicker(
+  props: IResourcePickerProps & { catalog: ILocalCatalog }
+): JSX.Element {
+  const { catalog, value, errors, onChange } = props;
+  const counts = localCountChoices(catalog);
+  return (
+    <>
+      <div className="jp-mlp-LocalMachine">
+        This machine: {catalog.cpu_count} CPU(s),{' '}
+        {Math.round(catalog.memory_mb / 1024)} GB memory, up to{' '}
+        {catalog.max_concurrent_jobs} job(s) at once.
+      </div>
+      {catalog.gpus.length === 0 ? (
+        <div className="jp-mlp-Field-hint">
+          No GPUs found ({catalog.gpu_detection}); jobs run on the CPU.
+        </div>
+      ) : (
+        <ul className="jp-mlp-GpuList" aria-label="GPUs of this machine">
+          {catalog.gpus.map(gpu => (
+            <li
+              key={gpu.id}
+              className="jp-mlp-GpuList-item"
+              data-busy={gpu.job_id ? 'true' : 'false'}
+            >
+              <span className="jp-mlp-GpuList-name">
+                GPU {gpu.id}: {gpu.name}
+                {gpu.memory_total_mb
+                  ? ` · ${Math.round(gpu.memory_total_mb / 1024)} GB`
+                  : ''}
+              </span>
+              <span className="jp-mlp-GpuList-state">
+                {gpu.job_id ? `busy (job ${gpu.job_id})` : 'free'}
+              </span>
+            </li>
+          ))}
+        </ul>
+      )}
+      <Field
+        field="resources.accelerator_count"
+        label="GPUs"
+        errors={errors}
+        onSuggest={count => onChange({ accelerator_count: Number(count) })}
+      >
+        {input => (
+          <select
+            {...input}
+            value={value.accelerator_count}
+            onChange={event =>
+              onChange({ accelerator_count: Number(event.target.value) })
+            }
+          >
+            {!counts.some(c => c.value === value.accelerator_count) && (
+              <option value={value.accelerator_count}>
+                {value.accelerator_count}
+              </option>
+            )}
+            {counts.map(choice => (
+              <Option key={choice.value} choice={choice} />
+            ))}
+          </select>
+        )}
+      </Field>
+      <div className="jp-mlp-Estimate">
+        Runs on this machine: no cloud cost.
+      </div>
+    </>
+  );
+}
+
+/** The estimated hourly cost, with its date and that it is an estimate. */
+function Estimate({
+  estimate,
+  validating
+}: {
+  estimate: IEstimate | null;
+  validating: boolean;
+}): JSX.Element {
+  if (estimate === null) {
+    return (
+      <div className="jp-mlp-Estimate" aria-live="polite">
+        {validating
+          ? 'Estimating the cost…'
+          : 'No cost estimate until the machine and accelerators fit.'}
+      </div>
+    );
+  }
+  return (
+    <div
+      className="jp-mlp-Estimate"
+      aria-live="polite"
+      title={estimate.breakdown
+        .map(item => `${item.item}: ${formatUsd(item.usd_per_hour)}/h`)
+        .concat(estimate.note)
+        .join('\n')}
+    >
+      <span className="jp-mlp-Estimate-cost">
+        ≈ {formatUsd(estimate.usd_per_hour)} per hour
+      </span>{' '}
+      <span className="jp-mlp-Estimate-note">
+        (estimate, prices as of {estimate.as_of}
+        {estimate.region ? `, ${estimate.region}` : ''})
+      </span>
+    </div>
+  );
+}
+
+function Option<T extends string | number>({
+  choice
+}: {
+  choice: IChoice<T>;
+}): JSX.Element {
+  return (
+    <option
+      value={choice.value}
+      disabled={choice.disabled}
+      title={choice.reason}
+    >
+      {choice.disabled ? `${choice.label} — unavailable` : choice.label}
+    </option>
+  );
+}

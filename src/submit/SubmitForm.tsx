@@ -1,0 +1,758 @@
+/**
+ * The form that launches a job: what to run, where (the resource picker),
+ * the notebook's parameters and requirements. Every change is checked by the
+ * server (`POST /mlp/validate`, debounced) and its errors land next to the
+ * fields they are about.
+ */
+import * as React from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
+
+import {
+  Catalog,
+  IBackendInfo,
+  IConversion,
+  IFieldError,
+  IJob,
+  IJobSubmission,
+  IValidation,
+  JobKind,
+  MLPApiError,
+  MLPClient,
+  NotebookMode,
+  isLocalCatalog
+} from '../api';
+import { ErrorList, Field } from './Field';
+import { IParameterRow, changedParameters, parameterRows } from './parameters';
+import { countForAccelerator, fillForMachine } from './picker';
+import { IResourceChoice, ResourcePicker } from './ResourcePicker';
+
+/** Defaults from the settings registry (empty strings: not set). */
+export interface ISubmitDefaults {
+  backend: string;
+  region: string;
+  machineType: string;
+  acceleratorType: string;
+  acceleratorCount: number;
+  project: string;
+  stagingBucket: string;
+}
+
+export const NO_DEFAULTS: ISubmitDefaults = {
+  backend: '',
+  region: '',
+  machineType: '',
+  acceleratorType: '',
+  acceleratorCount: 0,
+  project: '',
+  stagingBucket: ''
+};
+
+export interface ISubmitFormProps {
+  client: MLPClient;
+  /** The notebook or script to run; without it the form asks for a path or code. */
+  path?: string;
+  defaults: ISubmitDefaults;
+  onSubmitted: (job: IJob) => void;
+  onCancel: () => void;
+}
+
+/** The backends the form always offers, installed or not. */
+const CLOUD_BACKENDS = ['vertex', 'dataflow'];
+const VALIDATE_DELAY_MS = 300;
+
+/** Fields with an input of their own; errors for any other field are listed at the end. */
+const SHOWN_FIELDS = new Set([
+  'name',
+  'kind',
+  'backend',
+  'region',
+  'source.path',
+  'source.code',
+  'source.mode',
+  'source.include',
+  'resources.machine_type',
+  'resources.accelerator_type',
+  'resources.accelerator_count',
+  'resources.replica_count',
+  'resources.max_workers',
+  'requirements'
+]);
+
+export function SubmitForm(props: ISubmitFormProps): JSX.Element {
+  const { client, defaults } = props;
+  const [sourceKind, setSourceKind] = useState<'path' | 'code'>('path');
+  const [path, setPath] = useState(props.path ?? '');
+  const [code, setCode] = useState('');
+  const [mode, setMode] = useState<NotebookMode>('notebook');
+  const [name, setName] = useState('');
+  const [kind, setKind] = useState<JobKind>('train');
+  const [backends, setBackends] = useState<IBackendInfo[] | null>(null);
+  const [backend, setBackend] = useState('');
+  const [catalogs, setCatalogs] = useState<Record<string, Catalog | string>>(
+    {}
+  );
+  const [resources, setResources] = useState<IResourceChoice>({
+    region: defaults.region,
+    machine_type: defaults.machineType,
+    accelerator_type: defaults.acceleratorType,
+    accelerator_count: defaults.acceleratorCount,
+    replica_count: 1,
+    max_workers: null
+  });
+  const [conversion, setConversion] = useState<IConversion | null>(null);
+  const [parameters, setParameters] = useState<IParameterRow[]>([]);
+  const [detected, setDetected] = useState<Record<string, boolean>>({});
+  const [extraRequirements, setExtraRequirements] = useState('');
+  const [include, setInclude] = useState('');
+  const [validation, setValidation] = useState<IValidation | null>(null);
+  const [validatedKey, setValidatedKey] = useState('');
+  const [submitErrors, setSubmitErrors] = useState<IFieldError[] | null>(null);
+  const [submitMessage, setSubmitMessage] = useState<string | null>(null);
+  const [submitting, setSubmitting] = useState(false);
+
+  const isNotebook = sourceKind === 'path' && path.endsWith('.ipynb');
+
+  // The backends: the server's, plus the cloud ones it lacks (shown as not configured).
+  useEffect(() => {
+    let cancelled = false;
+    client
+      .listBackends()
+      .catch(() => [] as IBackendInfo[])
+      .then(list => {
+        if (cancelled) {
+          return;
+        }
+        const all = [...list];
+        for (const cloud of CLOUD_BACKENDS) {
+          if (!all.some(b => b.name === cloud)) {
+            all.push({
+              name: cloud,
+              available: false,
+              configured: false,
+              reason: 'not installed on this Jupyter server',
+              default: false
+            });
+          }
+        }
+        setBackends(all);
+        const preferred =
+          all.find(b => b.name === defaults.backend) ??
+          all.find(b => b.default) ??
+          all[0];
+        setBackend(current => current || preferred.name);
+      });
+    return () => {
+      cancelled = true;
+    };
+  }, [client, defaults.backend]);
+
+  // The catalog of the chosen backend (fetched once per backend).
+  useEffect(() => {
+    if (!backend || backend in catalogs) {
+      return;
+    }
+    let cancelled = false;
+    client
+      .getCatalog(backend)
+      .then(catalog => {
+        if (!cancelled) {
+          setCatalogs(all => ({ ...all, [backend]: catalog }));
+        }
+      })
+      .catch((error: Error) => {
+        if (!cancelled) {
+          setCatalogs(all => ({ ...all, [backend]: error.message }));
+        }
+      });
+    return () => {
+      cancelled = true;
+    };
+  }, [client, backend, catalogs]);
+
+  const catalogEntry = catalogs[backend];
+  const catalog = typeof catalogEntry === 'object' ? catalogEntry : null;
+  const catalogError = typeof catalogEntry === 'string' ? catalogEntry : null;
+
+  // A cloud catalog without the chosen machine type: start from the default one.
+  useEffect(() => {
+    if (!catalog || isLocalCatalog(catalog)) {
+      return;
+    }
+    setResources(current => {
+      if (catalog.machine_types.some(m => m.name === current.machine_type)) {
+        return current;
+      }
+      const wanted = catalog.machine_types.some(
+        m => m.name === defaults.machineType
+      )
+        ? defaults.machineType
+        : (catalog.machine_types[0]?.name ?? '');
+      return {
+        ...current,
+        machine_type: wanted,
+        ...fillForMachine(catalog, wanted, {
+          accelerator_type: current.accelerator_type,
+          accelerator_count: current.accelerator_count
+        })
+      };
+    });
+  }, [catalog, defaults.machineType]);
+
+  // The notebook's parameters and requirements, read by the server.
+  const debouncedPath = useDebounced(path, 400);
+  useEffect(() => {
+    setConversion(null);
+    setParameters([]);
+    setDetected({});
+    if (sourceKind !== 'path' || !/\.(ipynb|py)$/.test(debouncedPath)) {
+      return;
+    }
+    let cancelled = false;
+    client
+      .convert({
+        kind: 'train',
+        source: { path: debouncedPath }
+      })
+      .then(answer => {
+        if (cancelled) {
+          return;
+        }
+        setConversion(answer);
+        setParameters(parameterRows(answer.parameters));
+        setDetected(
+          Object.fromEntries(answer.detected_requirements.map(r => [r, true]))
+        );
+      })
+      .catch(() => {
+        // The validation answer says what is wrong with the path.
+      });
+    return () => {
+      cancelled = true;
+    };
+  }, [client, sourceKind, debouncedPath]);
+
+  const parameterCheck = useMemo(
+    () => changedParameters(parameters),
+    [parameters]
+  );
+  const spec = useMemo<IJobSubmission>(() => {
+    const local = catalog !== null && isLocalCatalog(catalog);
+    const requirements = [
+      ...Object.entries(detected)
+        .filter(([, on]) => on)
+        .map(([r]) => r),
+      ...splitList(extraRequirements)
+    ];
+    const globs = splitList(include);
+    return {
+      kind,
+      backend: backend || null,
+      name: name.trim() || null,
+      source:
+        sourceKind === 'code'
+          ? { code }
+          : {
+              path: path.trim(),
+              ...(isNotebook ? { mode } : {}),
+              ...(globs.length ? { include: globs } : {})
+            },
+      ...(Object.keys(parameterCheck.values).length
+        ? { parameters: parameterCheck.values }
+        : {}),
+      resources: local
+        ? { accelerator_count: resources.accelerator_count }
+        : {
+            machine_type: resources.machine_type || null,
+            accelerator_type: resources.accelerator_type || null,
+            accelerator_count: resources.accelerator_count,
+            ...(backend === 'dataflow'
+              ? { max_workers: resources.max_workers }
+              : { replica_count: resources.replica_count })
+          },
+      ...(!local && resources.region ? { region: resources.region } : {}),
+      // Once the notebook's %pip packages are known, the list sent is the whole list (the
+      // server installs exactly it); before that, the server uses what it finds itself.
+      ...(conversion !== null || requirements.length ? { requirements } : {})
+    };
+  }, [
+    kind,
+    backend,
+    name,
+    sourceKind,
+    code,
+    path,
+    isNotebook,
+    mode,
+    include,
+    parameterCheck,
+    resources,
+    catalog,
+    detected,
+    extraRequirements,
+    conversion
+  ]);
+  const specKey = JSON.stringify(spec);
+
+  // Validate every change, a moment after the typing stops.
+  const latest = useRef('');
+  useEffect(() => {
+    latest.current = specKey;
+    setSubmitErrors(null);
+    setSubmitMessage(null);
+    if (!backend || catalogEntry === undefined) {
+      return;
+    }
+    const timer = window.setTimeout(() => {
+      const checked = JSON.parse(specKey) as IJobSubmission;
+      // Without a path the spec is refused whole; check (and price) the rest
+      // with a stand-in source, the empty path being said by the form itself.
+      if (sourceKind === 'path' && !checked.source.path) {
+        checked.source = { code: '' };
+      }
+      client
+        .validate(checked)
+        .then(answer => {
+          if (latest.current === specKey) {
+            setValidation(answer);
+            setValidatedKey(specKey);
+          }
+        })
+        .catch(() => {
+          // A failed check leaves the last answer; submitting still asks the server.
+        });
+    }, VALIDATE_DELAY_MS);
+    return () => window.clearTimeout(timer);
+  }, [client, specKey, backend, catalogEntry, sourceKind]);
+
+  const noPath = sourceKind === 'path' && !path.trim();
+  const errors: IFieldError[] = [
+    ...(submitErrors ?? validation?.errors ?? []).filter(
+      e => !(noPath && e.field.startsWith('source'))
+    ),
+    ...(noPath
+      ? [{ field: 'source.path', message: 'Give a notebook or script to run.' }]
+      : []),
+    ...Object.entries(parameterCheck.errors).map(([param, message]) => ({
+      field: `parameters.${param}`,
+      message
+    }))
+  ];
+  const fresh = validatedKey === specKey;
+  const blocked =
+    noPath ||
+    Object.keys(parameterCheck.errors).length > 0 ||
+    (fresh && validation !== null && !validation.valid);
+
+  const submit = async () => {
+    setSubmitting(true);
+    setSubmitMessage(null);
+    try {
+      const job = await client.submitJob(spec);
+      props.onSubmitted(job);
+    } catch (error) {
+      if (error instanceof MLPApiError && error.errors.length) {
+        setSubmitErrors(error.errors);
+      }
+      setSubmitMessage((error as Error).message);
+    } finally {
+      setSubmitting(false);
+    }
+  };
+
+  const chosenBackend = backends?.find(b => b.name === backend);
+  const setResource = (patch: Partial<IResourceChoice>) =>
+    setResources(current => ({ ...current, ...patch }));
+  const cloudCatalog = catalog && !isLocalCatalog(catalog) ? catalog : null;
+  const isCloud = CLOUD_BACKENDS.includes(backend);
+  const otherErrors = errors.filter(
+    e => !SHOWN_FIELDS.has(e.field) && !e.field.startsWith('parameters.')
+  );
+
+  return (
+    <form
+      className="jp-mlp-SubmitForm"
+      aria-label="Launch a job"
+      onSubmit={event => {
+        event.preventDefault();
+        if (!submitting && !blocked) {
+          void submit();
+        }
+      }}
+    >
+      <section className="jp-mlp-SubmitForm-section">
+        <h3>What to run</h3>
+        {props.path === undefined && (
+          <div
+            className="jp-mlp-Segmented"
+            role="radiogroup"
+            aria-label="Source"
+          >
+            {(['path', 'code'] as const).map(value => (
+              <label key={value}>
+                <input
+                  type="radio"
+                  name="jp-mlp-source"
+                  checked={sourceKind === value}
+                  onChange={() => setSourceKind(value)}
+                />
+                {value === 'path' ? 'A file' : 'Python code'}
+              </label>
+            ))}
+          </div>
+        )}
+        {sourceKind === 'path' ? (
+          <Field
+            field="source.path"
+            label="Notebook or script"
+            errors={errors}
+            hint="A .ipynb or .py file, relative to the Jupyter root."
+          >
+            {input => (
+              <input
+                {...input}
+                type="text"
+                value={path}
+                readOnly={props.path !== undefined}
+                placeholder="train.ipynb"
+                onChange={event => setPath(event.target.value)}
+              />
+            )}
+          </Field>
+        ) : (
+          <Field field="source.code" label="Code" errors={errors}>
+            {input => (
+              <textarea
+                {...input}
+                className="jp-mlp-SubmitForm-code"
+                rows={6}
+                value={code}
+                placeholder="print('hello')"
+                spellCheck={false}
+                onChange={event => setCode(event.target.value)}
+              />
+            )}
+          </Field>
+        )}
+        {isNotebook && (
+          <Field
+            field="source.mode"
+            label="Run as"
+            errors={errors}
+            hint={
+              mode === 'notebook'
+                ? 'Executes the notebook and keeps the executed copy with its outputs.'
+                : 'Converts the notebook to a Python script and runs that.'
+            }
+          >
+            {input => (
+              <select
+                {...input}
+                value={mode}
+                onChange={event => setMode(event.target.value as NotebookMode)}
+              >
+                <option value="notebook">Notebook</option>
+                <option value="script">Script</option>
+              </select>
+            )}
+          </Field>
+        )}
+        <div className="jp-mlp-FieldRow">
+          <Field field="name" label="Job name" errors={errors}>
+            {input => (
+              <input
+                {...input}
+                type="text"
+                value={name}
+                placeholder={defaultName(sourceKind, path, kind)}
+                onChange={event => setName(event.target.value)}
+              />
+            )}
+          </Field>
+          <Field field="kind" label="Kind" errors={errors}>
+            {input => (
+              <select
+                {...input}
+                value={kind}
+                onChange={event => setKind(event.target.value as JobKind)}
+              >
+                <option value="train">Training</option>
+                <option value="etl">ETL (Beam)</option>
+              </select>
+            )}
+          </Field>
+        </div>
+      </section>
+
+      <section className="jp-mlp-SubmitForm-section">
+        <h3>Where it runs</h3>
+        <Field
+          field="backend"
+          label="Backend"
+          errors={errors}
+          onSuggest={setBackend}
+          hint={
+            chosenBackend && !chosenBackend.configured
+              ? `Not configured: ${chosenBackend.reason ?? 'no reason given'}`
+              : (chosenBackend?.reason ?? undefined)
+          }
+        >
+          {input => (
+            <select
+              {...input}
+              value={backend}
+              onChange={event => setBackend(event.target.value)}
+            >
+              {(backends ?? []).map(b => (
+                <option key={b.name} value={b.name} title={b.reason ?? ''}>
+                  {b.name}
+                  {b.default ? ' (default)' : ''}
+                  {b.configured ? '' : ' — not configured'}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        {isCloud && (defaults.project || defaults.stagingBucket) && (
+          <div className="jp-mlp-Field-hint">
+            Google Cloud project {defaults.project || '(not set)'}, staging
+            bucket {defaults.stagingBucket || '(not set)'} (from Settings).
+          </div>
+        )}
+        {backend && (
+          <ResourcePicker
+            backend={backend}
+            catalog={catalog}
+            catalogError={catalogError}
+            value={resources}
+            errors={errors}
+            estimate={fresh ? (validation?.estimate ?? null) : null}
+            validating={!fresh}
+            onMachineType={machine_type =>
+              setResources(current => ({
+                ...current,
+                machine_type,
+                ...(cloudCatalog
+                  ? fillForMachine(cloudCatalog, machine_type, {
+                      accelerator_type: current.accelerator_type,
+                      accelerator_count: current.accelerator_count
+                    })
+                  : {})
+              }))
+            }
+            onAcceleratorType={accelerator_type =>
+              setResources(current => ({
+                ...current,
+                accelerator_type,
+                accelerator_count: cloudCatalog
+                  ? countForAccelerator(
+                      cloudCatalog,
+                      current.machine_type,
+                      accelerator_type,
+                      current.accelerator_count
+                    )
+                  : current.accelerator_count
+              }))
+            }
+            onChange={setResource}
+          />
+        )}
+      </section>
+
+      {sourceKind === 'path' && conversion !== null && (
+        <section className="jp-mlp-SubmitForm-section">
+          <h3>Parameters</h3>
+          <ParametersTable
+            rows={parameters}
+            errors={errors}
+            onChange={(index, text) =>
+              setParameters(rows =>
+                rows.map((row, i) => (i === index ? { ...row, text } : row))
+              )
+            }
+          />
+          {conversion.detected_requirements.length > 0 && (
+            <fieldset className="jp-mlp-Requirements">
+              <legend>Requirements found in the notebook</legend>
+              {conversion.detected_requirements.map(requirement => (
+                <label key={requirement}>
+                  <input
+                    type="checkbox"
+                    checked={detected[requirement] ?? false}
+                    onChange={event =>
+                      setDetected(all => ({
+                        ...all,
+                        [requirement]: event.target.checked
+                      }))
+                    }
+                  />
+                  <code>{requirement}</code>
+                </label>
+              ))}
+            </fieldset>
+          )}
+        </section>
+      )}
+
+      <section className="jp-mlp-SubmitForm-section">
+        <h3>Environment</h3>
+        <Field
+          field="requirements"
+          label="Other requirements"
+          errors={errors}
+          hint="Packages to install for the job, comma-separated."
+        >
+          {input => (
+            <input
+              {...input}
+              type="text"
+              value={extraRequirements}
+              placeholder="scikit-learn, pandas>=2"
+              onChange={event => setExtraRequirements(event.target.value)}
+            />
+          )}
+        </Field>
+        {sourceKind === 'path' && (
+          <Field
+            field="source.include"
+            label="Files to ship with it"
+            errors={errors}
+            hint="Globs next to the source, comma-separated (helper modules, small data)."
+          >
+            {input => (
+              <input
+                {...input}
+                type="text"
+                value={include}
+                placeholder="utils/*.py, data/*.csv"
+                onChange={event => setInclude(event.target.value)}
+              />
+            )}
+          </Field>
+        )}
+      </section>
+
+      {otherErrors.length > 0 && (
+        <section className="jp-mlp-SubmitForm-section">
+          <ErrorList errors={otherErrors} showField />
+        </section>
+      )}
+      {submitMessage !== null && (
+        <div className="jp-mlp-Error" role="alert">
+          Could not submit: {submitMessage}
+        </div>
+      )}
+      <div className="jp-mlp-SubmitForm-footer">
+        <button
+          type="button"
+          className="jp-Button jp-mod-styled jp-mod-reject"
+          onClick={props.onCancel}
+        >
+          Cancel
+        </button>
+        <button
+          type="submit"
+          className="jp-Button jp-mod-styled jp-mod-accept"
+          disabled={submitting || blocked}
+          title={blocked ? 'Fix the problems marked above first' : undefined}
+        >
+          {submitting ? 'Submitting…' : 'Submit job'}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function ParametersTable(props: {
+  rows: IParameterRow[];
+  errors: readonly IFieldError[];
+  onChange: (index: number, text: string) => void;
+}): JSX.Element {
+  if (props.rows.length === 0) {
+    return (
+      <div className="jp-mlp-Field-hint">
+        No parameters: tag a cell <code>parameters</code> to set its variables
+        per job.
+      </div>
+    );
+  }
+  return (
+    <table className="jp-mlp-Parameters">
+      <thead>
+        <tr>
+          <th scope="col">Name</th>
+          <th scope="col">Value</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.rows.map((row, index) => {
+          const field = `parameters.${row.name}`;
+          const mine = props.errors.filter(e => e.field === field);
+          const id = `jp-mlp-param-${row.name}`;
+          return (
+            <tr key={row.name} data-field={field}>
+              <th scope="row">
+                <label htmlFor={id} title={row.help || undefined}>
+                  {row.name}
+                </label>
+                <span className="jp-mlp-Parameters-type">{row.type}</span>
+              </th>
+              <td>
+                {row.type === 'bool' ? (
+                  <input
+                    id={id}
+                    type="checkbox"
+                    checked={row.text === 'true'}
+                    onChange={event =>
+                      props.onChange(index, String(event.target.checked))
+                    }
+                  />
+                ) : (
+                  <input
+                    id={id}
+                    type="text"
+                    value={row.text}
+                    aria-invalid={mine.length > 0}
+                    spellCheck={false}
+                    onChange={event =>
+                      props.onChange(index, event.target.value)
+                    }
+                  />
+                )}
+                {mine.length > 0 && <ErrorList errors={mine} />}
+              </td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}
+
+/** What the server names a job left unnamed (shown as the placeholder). */
+function defaultName(
+  sourceKind: 'path' | 'code',
+  path: string,
+  kind: JobKind
+): string {
+  if (sourceKind === 'code' || !path) {
+    return `${kind}-cell`;
+  }
+  const file = path.split('/').pop() ?? path;
+  return file.replace(/\.(ipynb|py)$/, '');
+}
+
+function splitList(text: string): string[] {
+  return text
+    .split(/[,\n]/)
+    .map(item => item.trim())
+    .filter(Boolean);
+}
+
+function useDebounced<T>(value: T, delay: number): T {
+  const [debounced, setDebounced] = useState(value);
+  useEffect(() => {
+    const timer = window.setTimeout(() => setDebounced(value), delay);
+    return () => window.clearTimeout(timer);
+  }, [value, delay]);
+  return debounced;
+}

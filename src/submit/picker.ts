@@ -1,0 +1,252 @@
+/**
+ * The resource picker's choices, worked out from a cloud catalog: which
+ * accelerators a machine type takes and in what counts, and why the others
+ * are not offered. Pure functions; the server's validation stays the judge.
+ */
+import {
+  ICatalogAccelerator,
+  ICatalogMachineType,
+  ICloudCatalog,
+  ILocalCatalog
+} from '../api';
+
+/** An option of a select: shown disabled with its reason when not valid. */
+export interface IChoice<T = string> {
+  value: T;
+  label: string;
+  disabled: boolean;
+  /** Why it cannot be chosen (shown as the option's title). */
+  reason?: string;
+}
+
+/** Machine types grouped by family, in catalog order. */
+export function machineGroups(
+  catalog: ICloudCatalog
+): { family: string; machines: IChoice[] }[] {
+  const groups = new Map<string, IChoice[]>();
+  for (const machine of catalog.machine_types) {
+    const gpus = machine.accelerators
+      .map(a => `${shortName(catalog, a.type)}×${a.counts.join('/')}`)
+      .join(', ');
+    const price =
+      machine.hourly_usd === null
+        ? ''
+        : ` · ${formatUsd(machine.hourly_usd)}/h`;
+    const label = `${machine.name} · ${machine.vcpus} vCPU · ${machine.memory_gb} GB${price}`;
+    const list = groups.get(machine.family) ?? [];
+    list.push({
+      value: machine.name,
+      label,
+      disabled: false,
+      reason: gpus ? `Takes ${gpus}` : 'Takes no accelerators'
+    });
+    groups.set(machine.family, list);
+  }
+  return [...groups].map(([family, machines]) => ({ family, machines }));
+}
+
+/**
+ * Every accelerator of the catalog, enabled when `machineName` takes it (in
+ * `region`, when the catalog lists where each is offered).
+ */
+export function acceleratorChoices(
+  catalog: ICloudCatalog,
+  machineName: string,
+  region: string
+): IChoice[] {
+  const machine = findMachine(catalog, machineName);
+  const none: IChoice = {
+    value: '',
+    label: 'None',
+    disabled: false
+  };
+  if (machine && builtIn(machine)) {
+    none.disabled = true;
+    none.reason = `${machine.name} comes with ${takesText(catalog, machine)}`;
+  }
+  const choices = catalog.accelerators.map(accelerator => {
+    const choice: IChoice = {
+      value: accelerator.type,
+      label: acceleratorLabel(accelerator),
+      disabled: false
+    };
+    const reason = acceleratorProblem(catalog, machine, accelerator, region);
+    if (reason) {
+      choice.disabled = true;
+      choice.reason = reason;
+    }
+    return choice;
+  });
+  return [none, ...choices];
+}
+
+/**
+ * The counts of `acceleratorType` anything in the catalog takes, enabled when
+ * `machineName` takes that many.
+ */
+export function countChoices(
+  catalog: ICloudCatalog,
+  machineName: string,
+  acceleratorType: string
+): IChoice<number>[] {
+  if (!acceleratorType) {
+    return [{ value: 0, label: '0', disabled: false }];
+  }
+  const all = new Set<number>();
+  for (const machine of catalog.machine_types) {
+    for (const option of machine.accelerators) {
+      if (option.type === acceleratorType) {
+        option.counts.forEach(count => all.add(count));
+      }
+    }
+  }
+  const machine = findMachine(catalog, machineName);
+  const takes =
+    machine?.accelerators.find(a => a.type === acceleratorType)?.counts ?? [];
+  const short = shortName(catalog, acceleratorType);
+  return [...all]
+    .sort((a, b) => a - b)
+    .map(count => {
+      const fits = !machine || takes.includes(count);
+      return {
+        value: count,
+        label: String(count),
+        disabled: !fits,
+        reason: fits
+          ? undefined
+          : takes.length > 0
+            ? `${machine!.name} takes ${takes.join('/')} ${short}`
+            : `${machine!.name} takes no ${short}`
+      };
+    });
+}
+
+/**
+ * What to fill in when a machine type is chosen: a machine with built-in
+ * accelerators brings them when none was chosen yet. Values the person chose
+ * are kept, even if they no longer fit (validation then says why).
+ */
+export function fillForMachine(
+  catalog: ICloudCatalog,
+  machineName: string,
+  current: { accelerator_type: string; accelerator_count: number }
+): { accelerator_type: string; accelerator_count: number } {
+  const machine = findMachine(catalog, machineName);
+  if (!machine || current.accelerator_type || !builtIn(machine)) {
+    return current;
+  }
+  const [first] = machine.accelerators;
+  return { accelerator_type: first.type, accelerator_count: first.counts[0] };
+}
+
+/** The count to show when an accelerator type is chosen. */
+export function countForAccelerator(
+  catalog: ICloudCatalog,
+  machineName: string,
+  acceleratorType: string,
+  current: number
+): number {
+  if (!acceleratorType) {
+    return 0;
+  }
+  const takes =
+    findMachine(catalog, machineName)?.accelerators.find(
+      a => a.type === acceleratorType
+    )?.counts ?? [];
+  if (takes.includes(current)) {
+    return current;
+  }
+  return takes[0] ?? Math.max(1, current);
+}
+
+/** Local GPUs: counts up to the number present. */
+export function localCountChoices(catalog: ILocalCatalog): IChoice<number>[] {
+  const total = catalog.gpus.length;
+  const busy = catalog.gpus.filter(gpu => gpu.job_id).length;
+  const choices: IChoice<number>[] = [];
+  for (let count = 0; count <= total; count++) {
+    choices.push({
+      value: count,
+      label: String(count),
+      disabled: false,
+      reason:
+        count > total - busy
+          ? `${busy} of ${total} GPU(s) are busy: the job waits until ${count} are free`
+          : undefined
+    });
+  }
+  return choices;
+}
+
+/** `NVIDIA_TESLA_T4` as the catalog's short name (`T4`). */
+export function shortName(catalog: ICloudCatalog | null, type: string): string {
+  const known = catalog?.accelerators.find(a => a.type === type)?.short_name;
+  return known ?? type.replace(/^NVIDIA_(TESLA_)?/, '');
+}
+
+/** US dollars with cents, or more digits below a dollar. */
+export function formatUsd(value: number): string {
+  return `$${value < 1 ? value.toFixed(3) : value.toFixed(2)}`;
+}
+
+function acceleratorLabel(accelerator: ICatalogAccelerator): string {
+  const memory = accelerator.memory_gb ? ` · ${accelerator.memory_gb} GB` : '';
+  const price =
+    accelerator.hourly_usd === null
+      ? ''
+      : ` · ${formatUsd(accelerator.hourly_usd)}/h each`;
+  return `${accelerator.short_name}${memory}${price}`;
+}
+
+function acceleratorProblem(
+  catalog: ICloudCatalog,
+  machine: ICatalogMachineType | undefined,
+  accelerator: ICatalogAccelerator,
+  region: string
+): string | null {
+  const where = region || catalog.default_region;
+  if (
+    where &&
+    accelerator.regions.length &&
+    !accelerator.regions.includes(where)
+  ) {
+    return `${accelerator.short_name} is not offered in ${where}; offered in ${accelerator.regions.join(', ')}`;
+  }
+  if (!machine || machine.accelerators.some(a => a.type === accelerator.type)) {
+    return null;
+  }
+  const takers = catalog.machine_types
+    .filter(m => m.accelerators.some(a => a.type === accelerator.type))
+    .map(m => m.name);
+  const alternatives = takers.length
+    ? `; machine types with ${accelerator.short_name}: ${abbreviate(takers)}`
+    : '';
+  if (machine.accelerators.length === 0) {
+    return `${machine.name} takes no accelerators${alternatives}`;
+  }
+  return `${machine.name} takes ${takesText(catalog, machine)}, not ${accelerator.short_name}${alternatives}`;
+}
+
+function takesText(catalog: ICloudCatalog, machine: ICatalogMachineType) {
+  return machine.accelerators
+    .map(a => `${a.counts.join('/')} ${shortName(catalog, a.type)}`)
+    .join(' or ');
+}
+
+function abbreviate(names: string[]): string {
+  return names.length > 4
+    ? `${names.slice(0, 4).join(', ')} and ${names.length - 4} more`
+    : names.join(', ');
+}
+
+function builtIn(machine: ICatalogMachineType): boolean {
+  // Accelerator-optimized types (a2, a3, g2, TPU hosts) come with theirs.
+  return !machine.family.startsWith('n1') && machine.accelerators.length > 0;
+}
+
+function findMachine(
+  catalog: ICloudCatalog,
+  name: string
+): ICatalogMachineType | undefined {
+  return catalog.machine_types.find(machine => machine.name === name);
+}

@@ -1,0 +1,61 @@
+import { expect, test } from '@jupyterlab/galata';
+
+import { PANEL_ID, putNotebook } from './helpers';
+
+test.describe('Run a notebook as a job', () => {
+  test('from the notebook toolbar, with a parameter changed, to its executed copy', async ({
+    page,
+    request
+  }) => {
+    await putNotebook(
+      request,
+      'train_params.ipynb',
+      'epochs = 3\nrate = 0.5\nlayers = [64, 32]\n',
+      "print('trained for', epochs, 'epochs at', rate, 'layers', layers)"
+    );
+    await page.evaluate(async () => {
+      await window.jupyterapp.commands.execute('docmanager:open', {
+        path: 'train_params.ipynb'
+      });
+    });
+    const toolbar = page.locator(
+      '.jp-NotebookPanel:visible .jp-NotebookPanel-toolbar'
+    );
+    await expect(toolbar).toBeVisible({ timeout: 20000 });
+    await toolbar.locator('[data-jp-item-name="mlp-run-as-job"]').click();
+    const form = page.locator('.jp-mlp-SubmitForm');
+    await expect(form).toBeVisible();
+    await expect(form.getByLabel('Notebook or script')).toHaveValue(
+      'train_params.ipynb'
+    );
+
+    // The parameters cell's defaults, typed.
+    const epochs = form.getByLabel('epochs');
+    await expect(epochs).toHaveValue('3');
+    await expect(form.getByLabel('layers')).toHaveValue('[64,32]');
+    await epochs.fill('7');
+    const submit = form.getByRole('button', { name: 'Submit job' });
+    await expect(submit).toBeEnabled();
+    await submit.click();
+
+    const detail = page.locator(`#${PANEL_ID} .jp-mlp-JobDetail`);
+    await expect(detail.locator('.jp-mlp-JobDetail-spec')).toContainText(
+      'epochs = 7'
+    );
+    await expect(detail.locator('.jp-mlp-StateBadge').first()).toHaveText(
+      'Succeeded',
+      { timeout: 90000 }
+    );
+    await detail
+      .locator('.jp-mlp-JobDetail-outputs li', { hasText: 'Executed notebook' })
+      .getByRole('button')
+      .click();
+
+    // The executed copy opens with the output of the injected parameter.
+    const output = page.locator(
+      '.jp-NotebookPanel:visible .jp-OutputArea-output',
+      { hasText: 'trained for 7 epochs' }
+    );
+    await expect(output).toBeVisible({ timeout: 20000 });
+  });
+});
