@@ -177,6 +177,7 @@ def execute_notebook(bundle: Path, km: Any = None) -> int:
     manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
     output = Path(os.environ.get("MLP_OUTPUT_DIR") or os.getcwd()) / manifest["output_notebook"]
     message = ""
+    owns_kernel = km is None
     try:
         if km is None:
             km = start_kernel(manifest["kernel_name"], os.getcwd())
@@ -197,7 +198,7 @@ def execute_notebook(bundle: Path, km: Any = None) -> int:
     except Exception as exc:  # the kernel died (cancelled, out of memory) or could not start
         message = f"the notebook could not run to the end: {type(exc).__name__}: {exc}"
     finally:
-        if km is not None and km.has_kernel:
+        if owns_kernel and km is not None and km.has_kernel:
             run_sync(km.shutdown_kernel)(now=True)
     if not message:
         return 0
@@ -256,7 +257,9 @@ def serve_warm(kernel_name: str) -> int:
     failure = error_file()
     if failure and failure.exists():
         record["message"] = failure.read_text(encoding="utf-8").strip()
-    write_status(record)
+    write_status(record)  # the job is done: say so before the kernel's shutdown
+    if km.has_kernel:
+        run_sync(km.shutdown_kernel)(now=True)
     return returncode
 
 

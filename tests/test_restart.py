@@ -41,7 +41,11 @@ def servers(tmp_path: Path) -> Iterator[Any]:
 
 def test_jobs_outlive_a_server_restart_and_are_reconciled(servers, tmp_path):
     go = tmp_path / "go"
-    waits = f"import os, time\nwhile not os.path.exists({str(go)!r}): time.sleep(0.05)\n"
+    # Each job waits for the test's go-ahead, for two minutes at most (never forever).
+    waits = (
+        f"import os, time\ndeadline = time.time() + 120\n"
+        f"while not os.path.exists({str(go)!r}) and time.time() < deadline: time.sleep(0.05)\n"
+    )
     first = servers()
     finishing = first.call(
         "POST", "mlp/jobs", {"name": "finishes", "source": {"code": waits + "print('done')"}}

@@ -348,7 +348,10 @@ class LocalBackend(Backend):
                 return Observation()
             return Observation(JobState.FAILED, message="the job's process was never recorded")
         exit_code = self.launcher.reap(pid)
-        if exit_code is None and self._alive(pid, runtime.get("start_ticks")):
+        # A success the runner recorded is final even while it still tidies up (a kernel
+        # shutting down). A failure or a cancel waits until the process is gone.
+        succeeded = status.get("phase") == "exited" and status.get("exit_code") == 0
+        if exit_code is None and not succeeded and self._alive(pid, runtime.get("start_ticks")):
             if status.get("phase") == "running":
                 return Observation(JobState.RUNNING, backend_state="running")
             return Observation()
