@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,14 @@ SUBMIT_OPTIONS: list[Option] = [
             "metavar": "NAME=VALUE",
             "help": "A parameter (repeatable), typed like papermill: VALUE is read as a "
             "Python/JSON literal when it is one (3, 0.1, true, [1,2]), else as a string.",
+        },
+    ),
+    Option(
+        ("--args",),
+        {
+            "metavar": "'ARGS'",
+            "help": "Command-line arguments for a script, as one quoted string: "
+            "--args '--epochs 3 --lr 0.1' (or --args=--verbose for a single flag).",
         },
     ),
     Option(
@@ -177,6 +186,14 @@ def spec_body(options: argparse.Namespace, *, kind: str, source: dict[str, Any])
         resources["replica_count"] = options.replicas
     if resources:
         body["resources"] = resources
+    if options.args:
+        text = options.args
+        if len(text) > 1 and text[0] == text[-1] and text[0] in "'\"":
+            text = text[1:-1]  # IPython's magic parser keeps the quotes a shell would remove
+        try:
+            body["args"] = shlex.split(text)
+        except ValueError as exc:
+            raise MLPError.invalid("args", f"cannot split {options.args!r}: {exc}") from None
     if options.requirements:
         body["requirements"] = parse_requirements(options.requirements, Path.cwd())
     if options.mode:

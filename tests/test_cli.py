@@ -74,6 +74,14 @@ def test_submit_wait_streams_the_log_through_the_server_and_exits_0(server, run)
     assert job["spec"]["source"]["path"] == "work/ok.py"
 
 
+def test_submit_passes_script_arguments_before_the_parameters(run):
+    result = run(
+        "submit", "ok.py", "--args", "--epochs 3 --tag 'a b'", "--param", "lr=0.1", "--wait"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "ok --epochs 3 --tag a b --lr=0.1" in result.stdout
+
+
 def test_submit_wait_of_a_failing_job_exits_1(run):
     result = run("submit", "bad.py", "--wait")
     assert result.returncode == 1

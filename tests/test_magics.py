@@ -193,7 +193,7 @@ def test_option_errors_are_one_clear_line(kernel, options, words):
 
 def test_a_file_job_returns_a_live_job_object(server, kernel):
     (server.root / "work" / "train.py").write_text("import sys\nprint('args', sys.argv[1:])\n")
-    outcome = kernel.run("%mlp_train train.py --param epochs=2")
+    outcome = kernel.run("%mlp_train train.py --args '--data d.csv' --param epochs=2")
     assert outcome.status == "ok", outcome.error
     [shown] = outcome.displays
     assert 'data-commandlinker-command="mlp:open-panel"' in shown["data"]["text/html"]
@@ -202,7 +202,7 @@ def test_a_file_job_returns_a_live_job_object(server, kernel):
     assert outcome.status == "ok", outcome.error
     state, job_id = outcome.stdout.splitlines()[0].split()
     assert state == "SUCCEEDED"
-    assert "args ['--epochs=2']" in outcome.stdout
+    assert "args ['--data', 'd.csv', '--epochs=2']" in outcome.stdout
     assert server.call("GET", f"mlp/jobs/{job_id}")["spec"]["source"]["path"] == "work/train.py"
 
 
