@@ -123,10 +123,10 @@ class JobManager:
                 if not queued:
                     continue
                 active = [(j, r) for j, r in unfinished if j.backend == name and j.state.active]
+                runtimes = {j.id: r for j, r in unfinished}
                 for job in backend.admit(queued, active):
-                    runtime = dict(self.store.runtime(job.id))
-                    await self._start(backend, job, runtime, active)
-                    active.append((job, runtime))
+                    await self._start(backend, job, runtimes[job.id], active)
+                    active.append((job, runtimes[job.id]))
             for job, _ in unfinished:
                 if job.backend not in self.backends:
                     self._move(job, JobState.FAILED, f"backend '{job.backend}' is not installed")
