@@ -34,7 +34,7 @@ from .bundle import (
 from .catalog.cloud import BACKENDS as CLOUD_BACKENDS
 from .catalog.cloud import catalog_view, estimate_hourly_cost
 from .catalog.validation import normalize_cloud_resources
-from .models import FieldError, Job, JobSpec, JobState, MLPError, Transition
+from .models import Cost, FieldError, Job, JobSpec, JobState, MLPError, Transition
 from .store import JobStore
 
 StateListener = Callable[[Job, JobState | None], None]
@@ -257,7 +257,7 @@ class JobManager:
         job = self.store.get(job_id)
         if job is None:
             raise MLPError(404, f"no job with id '{job_id}'")
-        return job
+        return _with_cost(job)
 
     def list_jobs(
         self,
@@ -270,7 +270,7 @@ class JobManager:
         limit: int = 50,
         cursor: int | None = None,
     ) -> tuple[list[Job], int | None]:
-        return self.store.find(
+        jobs, next_cursor = self.store.find(
             states=states or [],
             backend=backend,
             kind=kind,
@@ -279,6 +279,7 @@ class JobManager:
             limit=limit,
             before_seq=cursor,
         )
+        return [_with_cost(job) for job in jobs], next_cursor
 
     async def cancel(self, job_id: str) -> Job:
         """Ask a job to stop: QUEUED ends at once, a started one goes through CANCELLING."""
@@ -479,6 +480,24 @@ class CheckedSpec:
         if self.errors or self.spec is None or self.plan is None:
             summary = "; ".join(f"{e.field}: {e.message}" for e in self.errors)
             raise MLPError(400, f"invalid job spec: {summary}", self.errors)
+
+
+def _with_cost(job: Job) -> Job:
+    """The job with its estimated cost, for jobs on a backend with list prices."""
+    if job.backend not in CLOUD_BACKENDS:
+        return job
+    estimate = estimate_hourly_cost(job.backend, job.spec.resources.model_dump(), job.spec.region)
+    if estimate is None:
+        return job
+    hours = 0.0
+    if job.started_at is not None:
+        hours = ((job.ended_at or utcnow()) - job.started_at).total_seconds() / 3600
+    cost = Cost(
+        usd_per_hour=estimate["usd_per_hour"],
+        usd_so_far=round(estimate["usd_per_hour"] * hours, 4),
+        prices_as_of=estimate["as_of"],
+    )
+    return job.model_copy(update={"cost": cost})
 
 
 def _default_name(spec: JobSpec) -> str:

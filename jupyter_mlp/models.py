@@ -103,6 +103,15 @@ class Transition(BaseModel):
     message: str = ""
 
 
+class Cost(BaseModel):
+    """What a cloud job costs by list prices: an estimate, dated, never a bill."""
+
+    usd_per_hour: float
+    usd_so_far: float = Field(description="Hourly estimate times the time the job has run.")
+    prices_as_of: str
+    estimate: bool = True
+
+
 class Job(BaseModel):
     """A JobSpec plus identity and life. Only the JobManager changes one."""
 
@@ -121,6 +130,9 @@ class Job(BaseModel):
     ended_at: datetime | None = None
     outputs: dict[str, str] = Field(default_factory=dict)
     transitions: list[Transition] = Field(default_factory=list)
+    cost: Cost | None = Field(
+        default=None, description="Cloud jobs only: estimated cost from list prices."
+    )
 
 
 class FieldError(BaseModel):

@@ -122,6 +122,7 @@ class JobStore:
         self.engine.dispose()
 
     def add(self, job: Job, runtime: dict[str, Any] | None = None) -> None:
+        """Store a new job, every field of it, with its backend bookkeeping."""
         row = JobRow(
             id=job.id,
             name=job.name,
@@ -129,8 +130,13 @@ class JobStore:
             backend=job.backend,
             state=job.state.value,
             state_message=job.state_message,
+            backend_state=job.backend_state,
+            backend_job_id=job.backend_job_id,
+            console_url=job.console_url,
             spec=job.spec.model_dump(mode="json", exclude_none=True),
             created_at=job.created_at,
+            started_at=job.started_at,
+            ended_at=job.ended_at,
             outputs=job.outputs,
             runtime=runtime or {},
         )

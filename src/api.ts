@@ -101,6 +101,16 @@ export interface IJob {
   ended_at?: string | null;
   outputs: IJobOutputs;
   transitions: ITransition[];
+  /** Cloud jobs: the estimated cost from list prices. */
+  cost?: IJobCost | null;
+}
+
+/** An estimate from dated list prices, never a bill. */
+export interface IJobCost {
+  usd_per_hour: number;
+  usd_so_far: number;
+  prices_as_of: string;
+  estimate: boolean;
 }
 
 export interface IJobPage {

@@ -141,3 +141,47 @@ async def test_local_catalog_shows_what_nvml_found_and_this_machines_cpus(api):
         )
     else:  # nothing invented: no driver, no GPUs, and the reason why
         assert "NVML is not available" in catalog["gpu_detection"]
+
+
+async def test_a_cloud_job_shows_its_estimated_cost_so_far(api, jp_serverapp):
+    # No cloud backend runs jobs here yet, so the job is written to the store as a cloud
+    # backend would leave it: started two hours ago, ended one hour later.
+    from datetime import UTC, datetime, timedelta
+
+    from jupyter_mlp.models import Job, JobSpec, JobState
+
+    manager = jp_serverapp.web_app.settings["mlp_manager"]
+    started = datetime.now(UTC) - timedelta(hours=2)
+    resources = {
+        "machine_type": "n1-standard-8",
+        "accelerator_type": "NVIDIA_TESLA_T4",
+        "accelerator_count": 1,
+    }
+    spec = JobSpec.model_validate(
+        {"backend": "vertex", "source": {"code": "pass"}, "resources": resources}
+    )
+    manager.store.add(
+        Job(
+            id="vertexjob001",
+            name="on-vertex",
+            kind="train",
+            backend="vertex",
+            state=JobState.SUCCEEDED,
+            spec=spec,
+            created_at=started,
+            started_at=started,
+            ended_at=started + timedelta(hours=1),
+        )
+    )
+    _, estimate = await api.call("POST", "validate", body=spec.model_dump(mode="json"))
+
+    code, job = await api.call("GET", "jobs", "vertexjob001")
+
+    assert code == 200
+    assert job["cost"]["usd_per_hour"] == estimate["estimate"]["usd_per_hour"]
+    assert job["cost"]["usd_so_far"] == pytest.approx(job["cost"]["usd_per_hour"], rel=1e-3)
+    assert job["cost"]["estimate"] is True and job["cost"]["prices_as_of"]
+    listed = (await api.call("GET", "jobs"))[1]["jobs"]
+    assert listed[0]["cost"] == job["cost"]
+    local = await api.submit(source={"code": "pass"})
+    assert local["cost"] is None

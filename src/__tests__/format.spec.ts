@@ -1,6 +1,7 @@
 import type { IJob } from '../api';
 import {
   formatDuration,
+  formatJobCost,
   formatJobDuration,
   formatState,
   jobDurationMs
@@ -63,6 +64,31 @@ describe('jobDurationMs', () => {
 
   it('shows a dash for jobs that never started', () => {
     expect(formatJobDuration(job({ state: 'CANCELLED' }), start)).toBe('—');
+  });
+});
+
+describe('formatJobCost', () => {
+  const started = '2026-01-01T00:00:00Z';
+  const start = Date.parse(started);
+  const cost = {
+    usd_per_hour: 2.5,
+    usd_so_far: 0,
+    prices_as_of: '2026-11-26',
+    estimate: true
+  };
+
+  it('has none for a job without prices (a local job)', () => {
+    expect(formatJobCost(job({ started_at: started }), start)).toBeNull();
+  });
+
+  it('ticks with the time a cloud job has run', () => {
+    const running = job({ state: 'RUNNING', started_at: started, cost });
+    expect(formatJobCost(running, start + 30 * 60_000)).toBe('≈ $1.25');
+    expect(formatJobCost(running, start + 60 * 60_000)).toBe('≈ $2.50');
+  });
+
+  it('is nothing yet for a queued cloud job', () => {
+    expect(formatJobCost(job({ cost }), start)).toBe('≈ $0.00');
   });
 });
 

@@ -15,7 +15,7 @@ import {
 } from '../api';
 import { asCommandLine, asMagic } from './commandLine';
 import { describeSpec } from './describe';
-import { formatJobDuration, formatTime } from './format';
+import { formatJobCost, formatJobDuration, formatTime } from './format';
 import { useNow } from './hooks';
 import { LogView } from './LogView';
 import { StateBadge } from './StateBadge';
@@ -151,6 +151,16 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
             </dd>
             <dt>Duration</dt>
             <dd>{formatJobDuration(job, now)}</dd>
+            {job.cost && (
+              <>
+                <dt>Cost</dt>
+                <dd>
+                  {formatJobCost(job, now)} so far at $
+                  {job.cost.usd_per_hour.toFixed(2)}/h (estimate, list prices as
+                  of {job.cost.prices_as_of})
+                </dd>
+              </>
+            )}
             <dt>Created</dt>
             <dd>{formatTime(job.created_at)}</dd>
             <dt>Job id</dt>

@@ -8,7 +8,12 @@ import * as React from 'react';
 import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 
 import { CANCELLABLE_STATES, IJob } from '../api';
-import { formatGpu, formatJobDuration, formatShortTime } from './format';
+import {
+  formatGpu,
+  formatJobCost,
+  formatJobDuration,
+  formatShortTime
+} from './format';
 import { useNow } from './hooks';
 import { StateBadge } from './StateBadge';
 
@@ -273,6 +278,14 @@ function JobRow(props: IJobRowProps): JSX.Element {
           <span className="jp-mlp-JobRow-duration">
             {formatJobDuration(job, now)}
           </span>
+          {job.cost && (
+            <span
+              className="jp-mlp-JobRow-cost"
+              title={`Estimated cost from list prices as of ${job.cost.prices_as_of}`}
+            >
+              {formatJobCost(job, now)}
+            </span>
+          )}
         </span>
       </button>
       {CANCELLABLE_STATES.has(job.state) && (

@@ -48,6 +48,19 @@ export function formatJobDuration(job: IJob, now: number): string {
   return ms === null ? '—' : formatDuration(ms);
 }
 
+/**
+ * A cloud job's estimated cost so far (ticking while it runs), e.g. `≈ $1.25`;
+ * null for jobs without one (local jobs).
+ */
+export function formatJobCost(job: IJob, now: number): string | null {
+  if (!job.cost) {
+    return null;
+  }
+  const ms = jobDurationMs(job, now) ?? 0;
+  const usd = (job.cost.usd_per_hour * ms) / 3_600_000;
+  return `≈ $${usd.toFixed(2)}`;
+}
+
 /** An ISO timestamp in the reader's locale, or a dash. */
 export function formatTime(iso: string | null | undefined): string {
   if (!iso) {
