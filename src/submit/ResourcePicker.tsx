@@ -169,31 +169,13 @@ function CloudPicker(
             </select>
           )}
         </Field>
-        <Field
-          field="resources.accelerator_count"
+        <CountField
           label="Count"
+          value={value.accelerator_count}
+          counts={counts}
           errors={errors}
-          onSuggest={count => onChange({ accelerator_count: Number(count) })}
-        >
-          {input => (
-            <select
-              {...input}
-              value={value.accelerator_count}
-              onChange={event =>
-                onChange({ accelerator_count: Number(event.target.value) })
-              }
-            >
-              {!counts.some(c => c.value === value.accelerator_count) && (
-                <option value={value.accelerator_count}>
-                  {value.accelerator_count}
-                </option>
-              )}
-              {counts.map(choice => (
-                <Option key={choice.value} choice={choice} />
-              ))}
-            </select>
-          )}
-        </Field>
+          onChange={count => onChange({ accelerator_count: count })}
+        />
       </div>
       {isDataflow ? (
         <Field
@@ -283,31 +265,13 @@ function LocalPicker(
           ))}
         </ul>
       )}
-      <Field
-        field="resources.accelerator_count"
+      <CountField
         label="GPUs"
+        value={value.accelerator_count}
+        counts={counts}
         errors={errors}
-        onSuggest={count => onChange({ accelerator_count: Number(count) })}
-      >
-        {input => (
-          <select
-            {...input}
-            value={value.accelerator_count}
-            onChange={event =>
-              onChange({ accelerator_count: Number(event.target.value) })
-            }
-          >
-            {!counts.some(c => c.value === value.accelerator_count) && (
-              <option value={value.accelerator_count}>
-                {value.accelerator_count}
-              </option>
-            )}
-            {counts.map(choice => (
-              <Option key={choice.value} choice={choice} />
-            ))}
-          </select>
-        )}
-      </Field>
+        onChange={count => onChange({ accelerator_count: count })}
+      />
       <div className="jp-mlp-Estimate">
         Runs on this machine: no cloud cost.
       </div>
@@ -349,6 +313,40 @@ function Estimate({
         {estimate.region ? `, ${estimate.region}` : ''})
       </span>
     </div>
+  );
+}
+
+/** The accelerator count: the valid counts, plus the current one if it is not. */
+function CountField(props: {
+  label: string;
+  value: number;
+  counts: IChoice<number>[];
+  errors: readonly IFieldError[];
+  onChange: (count: number) => void;
+}): JSX.Element {
+  const { value, counts, onChange } = props;
+  return (
+    <Field
+      field="resources.accelerator_count"
+      label={props.label}
+      errors={props.errors}
+      onSuggest={count => onChange(Number(count))}
+    >
+      {input => (
+        <select
+          {...input}
+          value={value}
+          onChange={event => onChange(Number(event.target.value))}
+        >
+          {!counts.some(c => c.value === value) && (
+            <option value={value}>{value}</option>
+          )}
+          {counts.map(choice => (
+            <Option key={choice.value} choice={choice} />
+          ))}
+        </select>
+      )}
+    </Field>
   );
 }
 
