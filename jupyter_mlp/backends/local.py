@@ -77,12 +77,15 @@ class ProcessLauncher:
         return child.pid
 
     def reap(self, pid: int) -> int | None:
-        """The exit code of a child this launcher started and that has ended, else None."""
-        child = self._children.get(pid)
-        if child is None or child.poll() is None:
-            return None
-        del self._children[pid]
-        return child.returncode
+        """The exit code of a child this launcher started and that has ended, else None.
+
+        Every ended child is reaped on the way, also those whose job already ended on the
+        runner's word (a warm runner tidying up), so none is left a zombie.
+        """
+        ended = {p: c.returncode for p, c in self._children.items() if c.poll() is not None}
+        for done in ended:
+            del self._children[done]
+        return ended.get(pid)
 
     def fill_warm(self) -> None:
         """Start warm runners until `warm_runners` are waiting."""
