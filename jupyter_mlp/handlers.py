@@ -161,6 +161,13 @@ class JobLogsHandler(MLPHandler):
         self.write_json(self.manager.read_log(job_id, offset=offset, limit=limit, tail=tail))
 
 
+class JobOutputsHandler(MLPHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, job_id: str) -> None:
+        self.write_json(self.manager.list_outputs(job_id))
+
+
 class BackendsHandler(MLPHandler):
     @web.authenticated
     @authorized
@@ -236,6 +243,7 @@ ROUTES: list[tuple[str, type[MLPHandler]]] = [
     (rf"mlp/jobs/{ID}/cancel/?", JobCancelHandler),
     (rf"mlp/jobs/{ID}/rerun/?", JobRerunHandler),
     (rf"mlp/jobs/{ID}/logs/?", JobLogsHandler),
+    (rf"mlp/jobs/{ID}/outputs/?", JobOutputsHandler),
     (r"mlp/backends/?", BackendsHandler),
     (r"mlp/catalog/?", CatalogHandler),
     (r"mlp/validate/?", ValidateHandler),

@@ -41,6 +41,7 @@ StateListener = Callable[[Job, JobState | None], None]
 
 LOG_READ_DEFAULT = 64 * 1024
 LOG_READ_MAX = 4 * 1024 * 1024
+OUTPUT_FILES_LISTED = 200
 
 
 def utcnow() -> datetime:
@@ -311,6 +312,27 @@ class JobManager:
             if folder is not None and folder.path.is_relative_to(self.jobs_dir):
                 shutil.rmtree(folder.path, ignore_errors=True)
             self.store.delete(job_id)
+
+    def list_outputs(self, job_id: str) -> dict[str, Any]:
+        """The job's outputs as they are on disk now: which exist, their sizes, and the files
+        of the output folders (the model), so a client can offer what there is to open."""
+        job = self.get(job_id)
+        listed = []
+        for name, shown in job.outputs.items():
+            path = Path(shown) if Path(shown).is_absolute() else self.root_dir / shown
+            entry: dict[str, Any] = {"name": name, "path": shown, "exists": path.exists()}
+            if path.is_dir():
+                files = sorted(p for p in path.rglob("*") if p.is_file() and ".mlp" not in p.parts)
+                entry.update(
+                    type="directory",
+                    size=sum(p.stat().st_size for p in files),
+                    files=[p.relative_to(path).as_posix() for p in files[:OUTPUT_FILES_LISTED]],
+                    file_count=len(files),
+                )
+            else:
+                entry.update(type="file", size=path.stat().st_size if path.exists() else 0)
+            listed.append(entry)
+        return {"job_id": job.id, "outputs": listed}
 
     def read_log(
         self,

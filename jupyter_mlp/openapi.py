@@ -31,6 +31,21 @@ class LogChunk(BaseModel):
     complete: bool = Field(description="True once the job has ended and the whole log was read.")
 
 
+class OutputEntry(BaseModel):
+    name: str = Field(description="log, model_dir, executed_notebook, folder")
+    path: str = Field(description="Relative to the Jupyter root dir when under it.")
+    exists: bool
+    type: str = Field(description="file or directory")
+    size: int = Field(description="Bytes (for a directory, of all its files).")
+    files: list[str] | None = Field(None, description="A directory's first 200 files.")
+    file_count: int | None = None
+
+
+class OutputList(BaseModel):
+    job_id: str
+    outputs: list[OutputEntry]
+
+
 class BackendList(BaseModel):
     backends: list[BackendStatus]
 
@@ -105,6 +120,7 @@ def openapi_document() -> dict[str, Any]:
                 BackendList,
                 ValidationResult,
                 ConversionPreview,
+                OutputList,
             )
         ],
         ref_template="#/components/schemas/{model}",
@@ -174,6 +190,13 @@ def openapi_document() -> dict[str, Any]:
                 "post": {
                     "summary": "Submit a new job with the same spec",
                     "responses": {"201": job_response, **ERRORS},
+                },
+            },
+            "/mlp/jobs/{job_id}/outputs": {
+                "parameters": [JOB_ID],
+                "get": {
+                    "summary": "The job's outputs as they are on disk now",
+                    "responses": {"200": _json("OutputList", "Outputs."), **ERRORS},
                 },
             },
             "/mlp/jobs/{job_id}/logs": {

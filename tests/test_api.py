@@ -202,6 +202,7 @@ async def test_responses_match_the_openapi_document(api):
     check("JobList", (await api.call("GET", "jobs"))[1])
     check("LogChunk", (await api.call("GET", "jobs", job["id"], "logs"))[1])
     check("BackendList", (await api.call("GET", "backends"))[1])
+    check("OutputList", (await api.call("GET", "jobs", job["id"], "outputs"))[1])
     check("ErrorBody", (await api.call("POST", "jobs", body={"kind": "x"}))[1])
     for path in [
         "/mlp/jobs",

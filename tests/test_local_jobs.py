@@ -49,6 +49,25 @@ pathlib.Path(os.environ["AIP_MODEL_DIR"], "model.txt").write_text("weights")
     assert Path(seen["AIP_TENSORBOARD_LOG_DIR"]).is_dir()
 
 
+async def test_outputs_list_what_the_job_left_on_disk(api):
+    code = (
+        "import os\nopen(os.path.join(os.environ['AIP_MODEL_DIR'], 'w.bin'), 'wb').write(b'x' * 10)"
+    )
+    job = await api.submit(source={"code": code + "\nprint('saved')"})
+    await api.wait(job["id"])
+
+    status, answer = await api.call("GET", "jobs", job["id"], "outputs")
+
+    assert status == 200
+    outputs = {o["name"]: o for o in answer["outputs"]}
+    assert outputs["model_dir"]["type"] == "directory"
+    assert outputs["model_dir"]["files"] == ["w.bin"] and outputs["model_dir"]["size"] == 10
+    assert outputs["log"]["exists"] and outputs["log"]["size"] == len("saved\n")
+    assert outputs["folder"]["file_count"] >= 2  # the log and the model; never the bookkeeping
+    assert not any(".mlp" in f for f in outputs["folder"]["files"])
+    assert (await api.call("GET", "jobs", "nosuchjob", "outputs"))[0] == 404
+
+
 async def test_script_parameters_arrive_as_flags(api, write_script):
     path = write_script("params.py", "import sys\nprint(sys.argv[1:])\n")
     job = await api.submit(
