@@ -226,18 +226,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
         if (!id) {
           return false;
         }
-        if (args.confirm !== false) {
-          const answer = await showDialog({
-            title: 'Cancel this job?',
-            body: `${args.name || id} stops and ends as cancelled. Its log and outputs so far are kept.`,
-            buttons: [
-              Dialog.cancelButton({ label: 'Keep running' }),
-              Dialog.warnButton({ label: 'Cancel job' })
-            ]
-          });
-          if (!answer.button.accept) {
-            return false;
-          }
+        if (
+          args.confirm !== false &&
+          !(await confirmAction(
+            'Cancel this job?',
+            `${args.name || id} stops and ends as cancelled. Its log and outputs so far are kept.`,
+            'Keep running',
+            'Cancel job'
+          ))
+        ) {
+          return false;
         }
         try {
           await client.cancelJob(id);
@@ -269,15 +267,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
         if (!id) {
           return false;
         }
-        const answer = await showDialog({
-          title: 'Delete this job?',
-          body: `${args.name || id} is removed from the list, and its folder (log, outputs) is deleted.`,
-          buttons: [
-            Dialog.cancelButton({ label: 'Keep' }),
-            Dialog.warnButton({ label: 'Delete' })
-          ]
-        });
-        if (!answer.button.accept) {
+        if (
+          !(await confirmAction(
+            'Delete this job?',
+            `${args.name || id} is removed from the list, and its folder (log, outputs) is deleted.`,
+            'Keep',
+            'Delete'
+          ))
+        ) {
           return false;
         }
         try {
@@ -351,3 +348,21 @@ function readDefaults(settings: ISettingRegistry.ISettings): ISubmitDefaults {
 }
 
 export default plugin;
+
+/** Ask before an action that cannot be undone; true when the person confirmed. */
+async function confirmAction(
+  title: string,
+  body: string,
+  keepLabel: string,
+  actLabel: string
+): Promise<boolean> {
+  const answer = await showDialog({
+    title,
+    body,
+    buttons: [
+      Dialog.cancelButton({ label: keepLabel }),
+      Dialog.warnButton({ label: actLabel })
+    ]
+  });
+  return answer.button.accept;
+}
