@@ -18,6 +18,7 @@ import { describeSpec } from './describe';
 import { formatJobCost, formatJobDuration, formatTime } from './format';
 import { useNow } from './hooks';
 import { LogView } from './LogView';
+import { IconButton } from './IconButton';
 import { StateBadge } from './StateBadge';
 
 export interface IJobDetailProps {
@@ -78,36 +79,30 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
   return (
     <div className="jp-mlp-JobDetail">
       <div className="jp-mlp-JobDetail-header">
-        <button
-          className="jp-mlp-IconButton"
-          onClick={props.onBack}
-          aria-label="Back to the job list"
+        <IconButton
+          icon={caretLeftIcon}
+          label="Back to the job list"
           title="Back to the job list"
-        >
-          <caretLeftIcon.react tag="span" elementSize="normal" />
-        </button>
+          onClick={props.onBack}
+        />
         <h3 className="jp-mlp-JobDetail-title" title={job?.name ?? jobId}>
           {job?.name || jobId}
         </h3>
         {job && CANCELLABLE_STATES.has(job.state) && (
-          <button
-            className="jp-mlp-IconButton"
-            onClick={() => props.onCancel(job)}
-            aria-label={`Cancel job ${job.name || job.id}`}
+          <IconButton
+            icon={stopIcon}
+            label={`Cancel job ${job.name || job.id}`}
             title="Cancel job"
-          >
-            <stopIcon.react tag="span" elementSize="normal" />
-          </button>
+            onClick={() => props.onCancel(job)}
+          />
         )}
         {job && TERMINAL_STATES.has(job.state) && (
-          <button
-            className="jp-mlp-IconButton"
-            onClick={() => props.onRerun(job)}
-            aria-label={`Run job ${job.name || job.id} again`}
+          <IconButton
+            icon={runIcon}
+            label={`Run job ${job.name || job.id} again`}
             title="Run again as a new job"
-          >
-            <runIcon.react tag="span" elementSize="normal" />
-          </button>
+            onClick={() => props.onRerun(job)}
+          />
         )}
       </div>
       {error !== null && job === null && (

@@ -15,6 +15,7 @@ import {
   formatShortTime
 } from './format';
 import { useNow } from './hooks';
+import { IconButton } from './IconButton';
 import { StateBadge } from './StateBadge';
 
 /** Every row has this height (px); the stylesheet sets the same. */
@@ -289,14 +290,13 @@ function JobRow(props: IJobRowProps): JSX.Element {
         </span>
       </button>
       {CANCELLABLE_STATES.has(job.state) && (
-        <button
-          className="jp-mlp-IconButton jp-mlp-JobRow-cancel"
-          onClick={() => onCancel(job)}
-          aria-label={`Cancel job ${name}`}
+        <IconButton
+          icon={stopIcon}
+          label={`Cancel job ${name}`}
           title="Cancel job"
-        >
-          <stopIcon.react tag="span" elementSize="normal" />
-        </button>
+          onClick={() => onCancel(job)}
+          className="jp-mlp-JobRow-cancel"
+        />
       )}
     </li>
   );

@@ -15,6 +15,7 @@ import { IJob } from '../api';
 import { mlpIcon } from '../icons';
 import { Filters } from './Filters';
 import { JobDetail } from './JobDetail';
+import { IconButton } from './IconButton';
 import { JobList } from './JobList';
 import { JobListFilter, JobsModel } from './model';
 
@@ -134,22 +135,18 @@ function PanelBody({
     <div className="jp-mlp-PanelBody">
       <div className="jp-mlp-PanelHeader">
         <h2 className="jp-mlp-PanelHeader-title">ML jobs</h2>
-        <button
-          className="jp-mlp-IconButton"
-          onClick={actions.launch}
-          aria-label="Launch a job"
+        <IconButton
+          icon={addIcon}
+          label="Launch a job"
           title="Launch a job"
-        >
-          <addIcon.react tag="span" elementSize="normal" />
-        </button>
-        <button
-          className="jp-mlp-IconButton"
-          onClick={actions.refresh}
-          aria-label="Refresh the job list"
+          onClick={actions.launch}
+        />
+        <IconButton
+          icon={refreshIcon}
+          label="Refresh the job list"
           title="Refresh"
-        >
-          <refreshIcon.react tag="span" elementSize="normal" />
-        </button>
+          onClick={actions.refresh}
+        />
       </div>
       <UseSignal signal={model.changed}>
         {() =>
