@@ -62,10 +62,11 @@ def papermill_seconds(root: Path, run: int) -> float:
 async def job_seconds(manager: JobManager) -> float:
     started = time.perf_counter()
     job = await manager.submit({"source": {"path": "bench.ipynb"}, "parameters": {"n": 3}})
-    while not manager.get(job.id).state.terminal:
+    while not (await manager.get(job.id)).state.terminal:
         await asyncio.sleep(0.01)
     elapsed = time.perf_counter() - started
-    assert manager.get(job.id).state.value == "SUCCEEDED", manager.get(job.id).state_message
+    done = await manager.get(job.id)
+    assert done.state.value == "SUCCEEDED", done.state_message
     return elapsed
 
 

@@ -1,9 +1,11 @@
 """Turning a JobSpec into a self-contained job bundle, and the folder a job's files live in.
 
-A bundle holds the source (a script, or a notebook with its parameters), the files included
-next to it, a `manifest.json`, the requirements, and a copy of the standalone runner
-(`runner.py`: stdlib, plus papermill for notebooks). It runs the same wherever it is unpacked
-and never needs this package, or the internet, to find its own code.
+A bundle holds its own files at its top level: a `manifest.json`, the `requirements.txt` and a
+copy of the standalone runner (`runner.py`: stdlib, plus papermill for notebooks); and the user's
+files under `src/`: the source (a script, or a notebook with its parameters) and the files
+included next to it, at their paths relative to the source's folder. So a user's file may have
+any name. A bundle runs the same wherever it is unpacked and never needs this package, or the
+internet, to find its own code.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import io
 import json
 import re
 import shutil
+import stat
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,10 +25,15 @@ from typing import Any
 from . import notebooks, runner
 from .models import FieldError, JobSpec, MLPError
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
 RUNNABLE_SUFFIXES = (".py", ".ipynb")
 DEFAULT_MAX_INCLUDE_BYTES = 100 * 2**20
+MAX_INCLUDED_FILES = 10_000
 _MAGIC_LINE = re.compile(r"^\s*[%!]", re.MULTILINE)
+# pip's requirements file syntax: a comment starts a line or follows whitespace (so a URL's
+# `#fragment` stays), and `-r FILE` / `--requirement FILE` names another file.
+_COMMENT = re.compile(r"(^|\s+)#.*$")
+_NESTED_FILE = re.compile(r"^(?:-r|--requirement)(?:\s*=\s*|\s+|(?<=-r))(?P<path>\S.*)$")
 
 
 @dataclass(frozen=True)
@@ -82,24 +90,33 @@ class SourcePlan:
     """What a spec's source becomes in a bundle, worked out before anything is written."""
 
     mode: str  # "script" or "notebook"
-    entrypoint: str
+    entrypoint: str  # relative to the bundle's source folder, like the includes
     text: str | None = None  # the entrypoint's content when generated (inline code, script mode)
     source_file: Path | None = None  # copied as the entrypoint otherwise
     notebook: notebooks.NotebookInfo | None = None
     ipython: bool = False
     requirements: list[str] = field(default_factory=list)
-    includes: dict[str, Path] = field(default_factory=dict)  # bundle path -> file
+    includes: dict[str, Path] = field(default_factory=dict)  # path in the source folder -> file
+    # Notebook mode: the index in the user's notebook of each cell the job notebook keeps.
+    source_cells: list[int] = field(default_factory=list)
 
 
 def resolve_source_path(root_dir: Path, path: str, field_name: str = "source.path") -> Path:
     """The absolute file for a path relative to the root dir, refusing anything outside it."""
+    if "\0" in path:
+        raise MLPError.invalid(field_name, f"{path!r} contains a NUL character")
     candidate = Path(path)
     if candidate.is_absolute():
         raise MLPError.invalid(field_name, f"'{path}' must be relative to the Jupyter root dir")
-    resolved = (root_dir / candidate).resolve()
-    if not resolved.is_relative_to(root_dir.resolve()):
+    try:
+        resolved = (root_dir / candidate).resolve()
+        inside = resolved.is_relative_to(root_dir.resolve())
+        found = inside and resolved.is_file()
+    except (OSError, RuntimeError) as exc:  # a name too long; a link loop
+        raise MLPError.invalid(field_name, f"'{path}' cannot be opened: {exc}") from None
+    if not inside:
         raise MLPError.invalid(field_name, f"'{path}' is outside the Jupyter root dir")
-    if not resolved.is_file():
+    if not found:
         raise MLPError.invalid(field_name, f"no file '{path}' under the Jupyter root dir")
     return resolved
 
@@ -167,82 +184,216 @@ def _plan_notebook(spec: JobSpec, source: Path) -> SourcePlan:
         text=json.dumps(notebooks.job_notebook(nb), indent=1, sort_keys=True, ensure_ascii=False),
         notebook=info,
         requirements=list(info.requirements),
+        source_cells=notebooks.job_cell_indices(nb),
     )
 
 
 def _with_requirements(plan: SourcePlan, spec: JobSpec, root_dir: Path) -> SourcePlan:
     """The job's requirements: those the spec gives, which are the whole list when given;
-    else the `%pip install` packages found in the notebook."""
+    else the `%pip install` packages found in the notebook. Only requirements reach pip, never
+    its options (see `notebooks.requirement_problem`)."""
     if "requirements" not in spec.model_fields_set:
         return plan
-    listed = spec.requirements
-    if isinstance(listed, str):
-        path = resolve_source_path(root_dir, listed, "requirements")
-        listed = [
-            line.strip()
-            for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip() and not line.strip().startswith("#")
-        ]
+    if isinstance(spec.requirements, str):
+        path = resolve_source_path(root_dir, spec.requirements, "requirements")
+        listed = _requirements_file(path, root_dir.resolve(), ())
+    else:
+        listed = spec.requirements
+        for index, entry in enumerate(listed):
+            problem = notebooks.requirement_problem(entry)
+            if problem:
+                raise MLPError.invalid(f"requirements[{index}]", problem)
     plan.requirements = list(dict.fromkeys(listed))
     return plan
 
 
+def _requirements_file(path: Path, root: Path, including: tuple[Path, ...]) -> list[str]:
+    """The requirements a requirements file lists, read by pip's rules: comments, blank lines,
+    `\\` continuations, markers, and `-r OTHER` relative to the file (inside the root dir). A
+    relative wheel or sdist path is taken relative to the file too. Any other option is refused,
+    naming the file and line."""
+    shown = path.relative_to(root).as_posix()
+    if path in including:
+        chain = " -> ".join(p.relative_to(root).as_posix() for p in (*including, path))
+        raise MLPError.invalid("requirements", f"requirements files include each other: {chain}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MLPError.invalid("requirements", f"'{shown}' cannot be read: {exc}") from None
+    found: list[str] = []
+    for number, line in _logical_lines(text):
+        line = _COMMENT.sub("", line).strip()
+        if not line:
+            continue
+        where = f"{shown}, line {number}"
+        nested = _NESTED_FILE.match(line)
+        if nested:
+            try:
+                target = (path.parent / nested["path"].strip()).resolve()
+            except (OSError, RuntimeError, ValueError):  # a link loop, a NUL
+                raise MLPError.invalid("requirements", f"{where}: '{line}' names no file") from None
+            if not target.is_relative_to(root):
+                raise MLPError.invalid(
+                    "requirements", f"{where}: '{line}' names a file outside the Jupyter root dir"
+                )
+            if not target.is_file():
+                raise MLPError.invalid("requirements", f"{where}: '{line}' names no file")
+            found += _requirements_file(target, root, (*including, path))
+            continue
+        if _relative_archive(line):
+            line = str((path.parent / line).resolve())
+        problem = notebooks.requirement_problem(line)
+        if problem:
+            raise MLPError.invalid("requirements", f"{where}: {problem}")
+        found.append(line)
+    return found
+
+
+def _relative_archive(line: str) -> bool:
+    """A wheel or sdist named by a path relative to the requirements file (not a URL)."""
+    return (
+        line.endswith(notebooks.ARCHIVE_SUFFIXES)
+        and not line.startswith(("-", "/"))
+        and "://" not in line
+        and len(line.split()) == 1
+    )
+
+
+def _logical_lines(text: str) -> list[tuple[int, str]]:
+    """The lines of a requirements file with `\\` continuations joined, each with the number of
+    its first line, as pip joins them (a comment line never continues)."""
+    joined: list[tuple[int, str]] = []
+    pending: list[str] = []
+    first = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.endswith("\\") and not _COMMENT.match(line):
+            if not pending:
+                first = number
+            pending.append(line[:-1])
+            continue
+        if pending:
+            joined.append((first, "".join(pending) + line))
+            pending = []
+        else:
+            joined.append((number, line))
+    if pending:
+        joined.append((first, "".join(pending)))
+    return joined
+
+
 def _includes(spec: JobSpec, base: Path, root_dir: Path, limit: int) -> dict[str, Path]:
+    """The files the include globs match, by their path relative to the source's folder.
+
+    The walk is lazy and stops as soon as the matches pass the size or count limit, so a glob
+    over a large tree answers at once instead of statting every file first."""
+    root = root_dir.resolve()
     files: dict[str, Path] = {}
+    sizes: dict[str, int] = {}
+    total = 0
     for pattern in spec.source.include:
-        if Path(pattern).is_absolute() or ".." in Path(pattern).parts:
-            raise MLPError.invalid(
-                "source.include", f"'{pattern}' must stay inside the source's folder"
-            )
-        matches = [p for p in sorted(base.glob(pattern)) if p.is_file() and ".mlp" not in p.parts]
-        if not matches:
+        _check_include_pattern(pattern)
+        matched = False
+        try:
+            for match in base.glob(pattern):
+                relative = match.relative_to(base)
+                if ".mlp" in relative.parts:  # a job folder's bookkeeping
+                    continue
+                try:
+                    info = match.stat()
+                except OSError:  # a dangling link
+                    continue
+                if not stat.S_ISREG(info.st_mode):
+                    continue
+                matched = True
+                name = relative.as_posix()
+                if name in files:
+                    continue
+                if not match.resolve().is_relative_to(root):
+                    raise MLPError.invalid(
+                        "source.include",
+                        f"'{name}' (matched by '{pattern}') is a link to a file outside the "
+                        "Jupyter root dir; copy the file in instead",
+                    )
+                files[name] = match
+                sizes[name] = info.st_size
+                total += info.st_size
+                if total > limit or len(files) > MAX_INCLUDED_FILES:
+                    raise _over_include_limits(sizes, total, limit)
+        except ValueError as exc:  # a pattern pathlib cannot walk
+            raise MLPError.invalid("source.include", f"'{pattern}' is not a glob: {exc}") from None
+        if not matched:
             raise MLPError.invalid(
                 "source.include", f"'{pattern}' matches no file next to the source"
             )
-        for match in matches:
-            if match.resolve().is_relative_to(root_dir.resolve()):
-                files[match.relative_to(base).as_posix()] = match
-    total = sum(p.stat().st_size for p in files.values())
-    if total > limit:
-        biggest = sorted(files.items(), key=lambda item: -item[1].stat().st_size)[:3]
-        named = ", ".join(
-            f"{name} ({path.stat().st_size / 2**20:.1f} MB)" for name, path in biggest
-        )
-        raise MLPError.invalid(
-            "source.include",
-            f"included files total {total / 2**20:.1f} MB, over the {limit / 2**20:.0f} MB limit; "
-            f"largest: {named}. Put large data in storage and read it from the job.",
-        )
     return files
 
 
+def _check_include_pattern(pattern: str) -> None:
+    if "\0" in pattern:
+        raise MLPError.invalid("source.include", f"{pattern!r} contains a NUL character")
+    if not pattern.strip() or Path(pattern) == Path("."):
+        raise MLPError.invalid(
+            "source.include",
+            f"'{pattern}' names no files; give a file or a glob, e.g. 'helpers.py' or 'data/*.csv'",
+        )
+    if Path(pattern).is_absolute() or ".." in Path(pattern).parts:
+        raise MLPError.invalid(
+            "source.include", f"'{pattern}' must stay inside the source's folder"
+        )
+
+
+def _over_include_limits(sizes: dict[str, int], total: int, limit: int) -> MLPError:
+    """The error for includes that passed a limit, naming the largest files found so far."""
+    if len(sizes) > MAX_INCLUDED_FILES:
+        return MLPError.invalid(
+            "source.include",
+            f"the globs match more than {MAX_INCLUDED_FILES:,} files; include the code and "
+            "small data the job needs, and read large data sets from storage",
+        )
+    biggest = sorted(sizes.items(), key=lambda item: -item[1])[:3]
+    named = ", ".join(f"{name} ({size / 2**20:.1f} MB)" for name, size in biggest)
+    return MLPError.invalid(
+        "source.include",
+        f"included files total {total / 2**20:.1f} MB after {len(sizes)} file(s), over the "
+        f"{limit / 2**20:.0f} MB limit; largest: {named}. "
+        "Put large data in storage and read it from the job.",
+    )
+
+
 def build_bundle(spec: JobSpec, plan: SourcePlan, dest: Path) -> dict[str, Any]:
-    """Write the bundle for a planned spec into `dest`; return its manifest."""
-    dest.mkdir(parents=True, exist_ok=True)
+    """Write the bundle for a planned spec into `dest`; return its manifest.
+
+    The user's files go under `src/`, the bundle's own at the top, so neither can replace the
+    other; the manifest's paths are relative to the bundle."""
+    source_dir = dest / runner.SOURCE_DIR
+    source_dir.mkdir(parents=True, exist_ok=True)
     for name, path in plan.includes.items():
-        (dest / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, dest / name)
+        (source_dir / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, source_dir / name)
+    entrypoint = source_dir / plan.entrypoint
     if plan.text is not None:
-        (dest / plan.entrypoint).write_text(plan.text, encoding="utf-8")
+        entrypoint.write_text(plan.text, encoding="utf-8")
     elif plan.source_file is not None:
-        shutil.copyfile(plan.source_file, dest / plan.entrypoint)
+        shutil.copyfile(plan.source_file, entrypoint)
     shutil.copyfile(runner.__file__, dest / "runner.py")
     (dest / "requirements.txt").write_text("".join(f"{r}\n" for r in plan.requirements))
     manifest: dict[str, Any] = {
         "version": MANIFEST_VERSION,
         "kind": spec.kind.value,
         "mode": plan.mode,
-        "entrypoint": plan.entrypoint,
+        "source_dir": runner.SOURCE_DIR,
+        "entrypoint": entrypoint.relative_to(dest).as_posix(),
         "ipython": plan.ipython,
         "args": list(spec.args),
         "parameters": spec.parameters,
         "requirements": plan.requirements,
-        "includes": sorted(plan.includes),
+        "includes": sorted(f"{runner.SOURCE_DIR}/{name}" for name in plan.includes),
     }
     if plan.mode == "notebook":
         assert plan.notebook is not None
         manifest["kernel_name"] = plan.notebook.kernel_name
         manifest["output_notebook"] = executed_name(plan.entrypoint)
+        manifest["source_cells"] = plan.source_cells
     elif plan.source_file is not None:
         # Scripts get parameters as `--name=value`, the convention Vertex AI uses for
         # hyperparameters; non-string values are JSON so a script can parse them back.
@@ -257,7 +408,7 @@ def build_bundle(spec: JobSpec, plan: SourcePlan, dest: Path) -> dict[str, Any]:
             "sha256": _sha256(path),
         }
         for path in sorted(dest.rglob("*"))
-        if path.is_file() and path.name != "manifest.json"
+        if path.is_file() and path != dest / "manifest.json"
     ]
     (dest / "manifest.json").write_text(
         json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False)
@@ -286,14 +437,13 @@ def pack_bundle(bundle: Path) -> bytes:
     return buffer.getvalue()
 
 
-def notebook_errors(
-    plan: SourcePlan, parameters: dict[str, Any], kernels: list[str]
-) -> list[FieldError]:
-    """Problems only a notebook source has: an unknown kernel, parameters that are not names."""
+def notebook_errors(plan: SourcePlan, kernels: list[str]) -> list[FieldError]:
+    """Problems only a notebook source has: a kernel that is not installed. (Parameter names
+    are checked by the JobSpec model, for every source.)"""
     errors: list[FieldError] = []
-    if plan.notebook is None:
+    if plan.notebook is None or plan.mode != "notebook":
         return errors
-    if plan.mode == "notebook" and plan.notebook.kernel_name not in kernels:
+    if kernel_spec_name(plan.notebook.kernel_name) not in kernels:
         errors.append(
             FieldError(
                 field="source.path",
@@ -302,12 +452,13 @@ def notebook_errors(
                 suggestions=sorted(kernels),
             )
         )
-    for name in parameters:
-        if not name.isidentifier():
-            errors.append(
-                FieldError(field=f"parameters.{name}", message=f"'{name}' is not a Python name")
-            )
     return errors
+
+
+def kernel_spec_name(name: str) -> str:
+    """The kernelspec jupyter_client starts for a notebook's kernel name: names are matched
+    without case, and `python` (older notebooks) means the native `python3`."""
+    return "python3" if name == "python" else name.lower()
 
 
 def _sha256(path: Path) -> str:

@@ -17,9 +17,18 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .client import Client, DirectClient, ServerUnreachable, connect, describe_error
+from pydantic import BaseModel
+
+from .client import (
+    Client,
+    DirectClient,
+    ServerClient,
+    ServerUnreachable,
+    connect,
+    describe_error,
+)
 from .handle import JobFailed, JobHandle, JobList
-from .models import Job, JobState, MLPError
+from .models import KNOWN_BACKENDS, Job, JobKind, JobState, MLPError
 from .submit_options import add_submit_options, spec_body
 
 EXIT_OK, EXIT_JOB_FAILED, EXIT_USAGE, EXIT_SERVER = 0, 1, 2, 3
@@ -51,7 +60,16 @@ def build_parser() -> argparse.ArgumentParser:
         "submit", parents=[common, as_json], help="Run a .py or .ipynb file as a job."
     )
     submit.add_argument("file", help="The .py or .ipynb file (under the server's root dir).")
-    submit.add_argument("--kind", choices=["train", "etl"], default="train", help="Job kind.")
+    submit.add_argument(
+        "--kind", choices=[k.value for k in JobKind], default=JobKind.TRAIN.value, help="Job kind."
+    )
+    submit.add_argument(
+        "--root-dir",
+        metavar="DIR",
+        help="The server's root dir as this machine sees it (default: from the running "
+        "server's record; for a server known only by --url, found by asking it which of its "
+        "files is FILE).",
+    )
     add_submit_options(submit)
     submit.set_defaults(run=_submit)
 
@@ -76,7 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     catalog = verbs.add_parser(
         "catalog", parents=[common, as_json], help="Machine types and GPUs a backend offers."
     )
-    catalog.add_argument("--backend", help="vertex, dataflow or local (default: the default).")
+    catalog.add_argument(
+        "--backend", help=f"{', '.join(KNOWN_BACKENDS)} (default: the server's default)."
+    )
     catalog.add_argument("--region", help="Only what this cloud region offers; its prices.")
     catalog.set_defaults(run=_catalog)
     return parser
@@ -85,8 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     options = build_parser().parse_args(argv)
     client: Client | None = None
+    given_root = getattr(options, "root_dir", None)
+    root_dir = Path(given_root).expanduser().resolve() if given_root else None
     try:
-        client = connect(url=options.url, token=options.token)
+        client = connect(url=options.url, token=options.token, directory=root_dir)
+        if root_dir is not None and isinstance(client, ServerClient):
+            client.root_dir = root_dir
         code: int = options.run(client, options)
         return code
     except MLPError as exc:
@@ -103,13 +127,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 # ----- the verbs -----
 
 
-def _submit(client: Client, options: argparse.Namespace) -> int:
+def submit_body(client: Client, options: argparse.Namespace) -> dict[str, Any]:
+    """The body of POST /mlp/jobs for `jupyter mlp submit FILE ...`: FILE and other local
+    files named as the server names them (relative to its root dir, not to the shell)."""
     path = Path(options.file)
-    if client.root_dir is not None and not path.is_file():
+    if path.is_file():
+        source = {"path": client.source_path(path)}
+    elif client.root_dir is None:
+        source = {"path": options.file}  # a server elsewhere: the path as it names it
+    else:
         raise MLPError.invalid("file", f"no file '{options.file}'")
-    source = {"path": client.source_path(path) if client.root_dir else options.file}
-    body = spec_body(options, kind=options.kind, source=source)
-    handle = JobHandle(client, client.submit(body))
+    return spec_body(options, kind=options.kind, source=source, server_path=client.source_path)
+
+
+def _submit(client: Client, options: argparse.Namespace) -> int:
+    handle = JobHandle(client, client.submit(submit_body(client, options)))
     _note(f"submitted {handle.name} ({handle.id}) to {client.where}")
     if options.wait:
         try:
@@ -169,8 +201,7 @@ def _logs(client: Client, options: argparse.Namespace) -> int:
     if options.follow:
         handle.wait(stream=sys.stdout, raise_on_failure=False)
     else:
-        sys.stdout.write(handle.logs())
-        sys.stdout.flush()
+        handle.print_logs(sys.stdout)
     return EXIT_OK
 
 
@@ -277,7 +308,7 @@ def _when(moment: Any) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S") if moment else ""
 
 
-def _job_json(job: Job) -> dict[str, Any]:
+def _job_json(job: BaseModel) -> dict[str, Any]:
     return job.model_dump(mode="json")
 
 

@@ -8,13 +8,15 @@ server, a JobManager of our own on the same database (so the panel still sees ev
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Coroutine, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -23,7 +25,7 @@ from traitlets.config import Config
 from traitlets.config.loader import ConfigFileNotFound, JSONFileConfigLoader, PyFileConfigLoader
 
 from .discovery import ServerInfo, server_by_url, server_for_directory, server_for_kernel
-from .models import FieldError, Job, JobState, MLPError
+from .models import STORED, FieldError, Job, JobSummary, MLPError, parse_states
 
 if TYPE_CHECKING:
     from .manager import JobManager
@@ -34,6 +36,24 @@ REQUEST_TIMEOUT = 30.0
 
 class ServerUnreachable(Exception):
     """The Jupyter server did not answer (or answered with a server error)."""
+
+
+@dataclass(frozen=True)
+class LogRead:
+    """One read of a job's log: its text, the cursor to read on from, and whether the log is
+    complete (the job ended and nothing is left). Cursors are the backend's, opaque here."""
+
+    text: str
+    next_cursor: str
+    complete: bool
+
+    @classmethod
+    def from_answer(cls, answer: dict[str, Any]) -> LogRead:
+        # Servers from before cursors answer byte offsets only; the offset is their cursor.
+        next_cursor = answer.get("next_cursor")
+        if next_cursor is None:
+            next_cursor = answer.get("next_offset", "")
+        return cls(str(answer.get("data") or ""), str(next_cursor), bool(answer.get("complete")))
 
 
 class Client:
@@ -50,13 +70,14 @@ class Client:
     def get(self, job_id: str) -> Job:
         raise NotImplementedError
 
-    def list_jobs(self, *, states: list[str] | None = None, limit: int = 50) -> list[Job]:
+    def list_jobs(self, *, states: list[str] | None = None, limit: int = 50) -> list[JobSummary]:
         raise NotImplementedError
 
     def cancel(self, job_id: str) -> Job:
         raise NotImplementedError
 
-    def read_log(self, job_id: str, offset: int = 0) -> dict[str, Any]:
+    def read_log(self, job_id: str, cursor: str = "", limit: int | None = None) -> LogRead:
+        """One piece of the log from `cursor` ("" is its start)."""
         raise NotImplementedError
 
     def catalog(self, backend: str | None = None, region: str | None = None) -> dict[str, Any]:
@@ -76,14 +97,16 @@ class Client:
             )
         return path.relative_to(self.root_dir).as_posix()
 
-    def log_chunks(self, job_id: str, offset: int = 0) -> Iterator[tuple[str, bool]]:
-        """What the log holds from `offset` on, chunk by chunk: (text, whether it is complete)."""
+    def log_reads(self, job_id: str, cursor: str = "") -> Iterator[LogRead]:
+        """The log from `cursor` on, as far as it is written now, read by read, each from the
+        cursor the one before gave. Ends at the end of a complete log, or at a read that brings
+        nothing new (a caller following the log waits before reading on from there)."""
         while True:
-            chunk = self.read_log(job_id, offset)
-            offset = chunk["next_offset"]
-            yield chunk["data"], bool(chunk["complete"])
-            if chunk["complete"] or not chunk["data"] or offset >= chunk["size"]:
+            read = self.read_log(job_id, cursor)
+            yield read
+            if read.complete or not read.text or read.next_cursor == cursor:
                 return
+            cursor = read.next_cursor
 
 
 class ServerClient(Client):
@@ -119,20 +142,63 @@ class ServerClient(Client):
         return json.loads(text) if text else None
 
     def submit(self, body: dict[str, Any]) -> Job:
-        return Job.model_validate(self._call("POST", "jobs", body))
+        return _job(self._call("POST", "jobs", body))
 
     def get(self, job_id: str) -> Job:
-        return Job.model_validate(self._call("GET", f"jobs/{_quoted(job_id)}"))
+        return _job(self._call("GET", f"jobs/{_quoted(job_id)}"))
 
-    def list_jobs(self, *, states: list[str] | None = None, limit: int = 50) -> list[Job]:
+    def list_jobs(self, *, states: list[str] | None = None, limit: int = 50) -> list[JobSummary]:
         answer = self._call("GET", "jobs", state=",".join(states or []) or None, limit=limit)
-        return [Job.model_validate(j) for j in answer["jobs"]]
+        return [_summary(j) for j in answer["jobs"]]
 
     def cancel(self, job_id: str) -> Job:
-        return Job.model_validate(self._call("POST", f"jobs/{_quoted(job_id)}/cancel", {}))
+        return _job(self._call("POST", f"jobs/{_quoted(job_id)}/cancel", {}))
 
-    def read_log(self, job_id: str, offset: int = 0) -> dict[str, Any]:
-        return self._call("GET", f"jobs/{_quoted(job_id)}/logs", offset=offset)  # type: ignore[no-any-return]
+    def read_log(self, job_id: str, cursor: str = "", limit: int | None = None) -> LogRead:
+        answer = self._call("GET", f"jobs/{_quoted(job_id)}/logs", cursor=cursor, limit=limit)
+        return LogRead.from_answer(answer)
+
+    def source_path(self, path: Path) -> str:
+        if self.root_dir is not None:
+            return super().source_path(path)
+        return self._path_on_server(path.expanduser().resolve())
+
+    def _path_on_server(self, path: Path) -> str:
+        """The path under the server's root dir of a local file, for a server whose root dir
+        is not known here (named by URL, maybe in a container with the folder mounted).
+
+        Each tail of the path (`ok.py`, `work/ok.py`, ...) is looked up through the server's
+        contents API; the one file whose content hash (else size) equals the local file's is
+        the same file."""
+        data = path.read_bytes()
+        tails = ["/".join(path.parts[start:]) for start in range(len(path.parts) - 1, 0, -1)]
+        same = [tail for tail in tails if _same_content(self._contents_model(tail), data)]
+        if len(same) == 1:
+            return same[0]
+        if not same:
+            message = (
+                f"the server at {self.server.url} has no copy of '{path}' under its root dir; "
+                "give the path as the server sees it (relative to its root dir), or --root-dir"
+            )
+        else:
+            message = (
+                f"'{path}' has identical copies on the server at {', '.join(same)}; "
+                "say which folder is the server's root dir with --root-dir"
+            )
+        raise MLPError.invalid("source.path", message)
+
+    def _contents_model(self, path: str) -> dict[str, Any] | None:
+        """What GET /api/contents says of a path (no content, with its hash); None if absent."""
+        url = "api/contents/" + urllib.parse.quote(path) + "?content=0&hash=1"
+        try:
+            model = self.server.get(url, timeout=REQUEST_TIMEOUT)
+        except urllib.error.HTTPError as exc:
+            if exc.code in (401, 403):
+                raise _answer_error(exc) from None
+            return None  # no such file, or one the server will not show (hidden)
+        except (OSError, ValueError) as exc:
+            raise ServerUnreachable(f"cannot reach {self.server.url}: {exc}") from None
+        return model if isinstance(model, dict) else None
 
     def catalog(self, backend: str | None = None, region: str | None = None) -> dict[str, Any]:
         return self._call("GET", "catalog", backend=backend, region=region)  # type: ignore[no-any-return]
@@ -168,36 +234,30 @@ class DirectClient(Client):
         return manager
 
     def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        # The manager lives on its loop's thread; every call goes there, so its lock and its
-        # database session are only ever used from one thread.
+        # The manager lives on its loop's thread; every call (a coroutine of the manager's)
+        # runs there, so its database session and its backends are used from one thread.
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
-
-    def _call(self, function: Callable[[], T]) -> T:
-        async def call() -> T:
-            return function()
-
-        return self._run(call())
 
     def submit(self, body: dict[str, Any]) -> Job:
         return self._run(self.manager.submit(body))
 
     def get(self, job_id: str) -> Job:
-        return self._call(lambda: self.manager.get(job_id))
+        return self._run(self.manager.get(job_id))
 
-    def list_jobs(self, *, states: list[str] | None = None, limit: int = 50) -> list[Job]:
-        wanted = [_state(s) for s in states or []]
-        return self._call(lambda: self.manager.list_jobs(states=wanted, limit=limit)[0])
+    def list_jobs(self, *, states: list[str] | None = None, limit: int = 50) -> list[JobSummary]:
+        wanted = parse_states(states or [])
+        jobs, _ = self._run(self.manager.list_jobs(states=wanted, limit=limit))
+        return [JobSummary.from_job(job) for job in jobs]
 
     def cancel(self, job_id: str) -> Job:
         return self._run(self.manager.cancel(job_id))
 
-    def read_log(self, job_id: str, offset: int = 0) -> dict[str, Any]:
-        return self._call(lambda: self.manager.read_log(job_id, offset=offset))
+    def read_log(self, job_id: str, cursor: str = "", limit: int | None = None) -> LogRead:
+        answer = self._run(self.manager.read_log(job_id, cursor=cursor or None, limit=limit))
+        return LogRead.from_answer(answer)
 
     def catalog(self, backend: str | None = None, region: str | None = None) -> dict[str, Any]:
-        return self._call(
-            lambda: self.manager.catalog(backend or self.manager.default_backend, region)
-        )
+        return self._run(self.manager.catalog(backend or self.manager.default_backend, region))
 
     def close(self) -> None:
         if not self._loop.is_running():
@@ -271,9 +331,22 @@ def _quoted(job_id: str) -> str:
     return urllib.parse.quote(job_id, safe="")
 
 
-def _state(name: str) -> JobState:
-    try:
-        return JobState(name.strip().upper())
-    except ValueError:
-        valid = ", ".join(s.value for s in JobState)
-        raise MLPError.invalid("state", f"unknown state '{name}'; one of: {valid}") from None
+def _job(answer: Any) -> Job:
+    # A stored job is shown as it was accepted, even if today's rules would refuse its spec.
+    return Job.model_validate(answer, context=STORED)
+
+
+def _summary(answer: dict[str, Any]) -> JobSummary:
+    # Servers from before summaries list whole jobs.
+    if "spec" in answer:
+        return JobSummary.from_job(_job(answer))
+    return JobSummary.model_validate(answer)
+
+
+def _same_content(model: dict[str, Any] | None, data: bytes) -> bool:
+    if model is None or model.get("type") not in ("file", "notebook"):
+        return False
+    algorithm, digest = model.get("hash_algorithm"), model.get("hash")
+    if algorithm and digest and algorithm in hashlib.algorithms_available:
+        return bool(hashlib.new(algorithm, data).hexdigest() == digest)
+    return bool(model.get("size") == len(data))  # a contents manager that does not hash

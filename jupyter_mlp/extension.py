@@ -51,10 +51,20 @@ class MLPExtension(ExtensionApp):
 
     default_backend = Unicode("local", config=True, help="Backend of jobs that name none.")
 
-    poll_interval = Float(0.5, config=True, help="Seconds between looks at running jobs.")
+    poll_interval = Float(
+        None,
+        allow_none=True,
+        config=True,
+        help="Seconds between looks at running jobs, for every backend whose own "
+        "`poll_interval` is not set (local: 0.5, cloud backends: longer).",
+    )
 
     cancel_grace_seconds = Float(
-        10.0, config=True, help="Seconds between SIGTERM and SIGKILL when a job is cancelled."
+        None,
+        allow_none=True,
+        config=True,
+        help="Seconds a cancelled job may take to stop before it is stopped by force, for every "
+        "backend whose own `cancel_grace_seconds` is not set (default 10).",
     )
 
     max_include_mb = Float(

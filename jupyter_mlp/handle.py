@@ -11,7 +11,7 @@ import uuid
 from typing import TextIO
 
 from .client import Client
-from .models import Job, JobState
+from .models import Job, JobState, JobSummary
 
 PANEL_COMMAND = "mlp:open-panel"
 WATCH_INTERVAL = 1.0
@@ -38,10 +38,15 @@ class JobFailed(RuntimeError):
 class JobHandle:
     """A job submitted through a client; every question asks the client (no stale copy)."""
 
-    def __init__(self, client: Client, job: Job, poll_interval: float = 0.25):
+    def __init__(
+        self, client: Client, job: Job, poll_interval: float = 0.25, log_patience: float = 30.0
+    ):
         self.client = client
         self.job = job  # the last answer, kept for the summary only
         self.poll_interval = poll_interval
+        # Seconds an ended job's log may stay incomplete with nothing new before `wait`
+        # stops following it (a cloud log can arrive after its job ended).
+        self.log_patience = log_patience
         self._display_ids: list[str] = []
         self._watcher: threading.Thread | None = None
 
@@ -64,7 +69,13 @@ class JobHandle:
 
     def logs(self) -> str:
         """The whole log so far."""
-        return "".join(text for text, _ in self.client.log_chunks(self.id))
+        return "".join(read.text for read in self.client.log_reads(self.id))
+
+    def print_logs(self, stream: TextIO) -> None:
+        """Write the whole log so far to `stream`, read by read."""
+        for read in self.client.log_reads(self.id):
+            _write(stream, read.text)
+        stream.flush()
 
     def cancel(self) -> JobHandle:
         self.job = self.client.cancel(self.id)
@@ -82,21 +93,20 @@ class JobHandle:
         Raises `JobFailed` when it ends FAILED or CANCELLED (unless told not to), and
         `TimeoutError` when `timeout` seconds pass first (the job keeps running)."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        offset = 0
+        cursor, complete, news_at = "", stream is None, time.monotonic()
         while True:
             job = self.refresh().job
-            if stream is not None:
-                for text, _ in self.client.log_chunks(self.id, offset):
-                    offset += len(text.encode("utf-8"))
-                    stream.write(text)
+            if stream is not None and not complete:
+                # The log is read after the state: once the job is seen ended, this read
+                # reaches the end of its log (or, for a cloud log, what has arrived of it).
+                for read in self.client.log_reads(self.id, cursor):
+                    cursor, complete = read.next_cursor, read.complete
+                    if read.text:
+                        news_at = time.monotonic()
+                        _write(stream, read.text)
                 stream.flush()
-            if job.state.terminal:
-                # One last read: the log may have grown between the look at the state and now.
-                if stream is not None:
-                    for text, _ in self.client.log_chunks(self.id, offset):
-                        offset += len(text.encode("utf-8"))
-                        stream.write(text)
-                    stream.flush()
+            gave_up = time.monotonic() - news_at > self.log_patience
+            if job.state.terminal and (complete or gave_up):
                 self._update_displays()
                 if raise_on_failure and job.state is not JobState.SUCCEEDED:
                     raise JobFailed(job)
@@ -172,6 +182,16 @@ class JobHandle:
         self._watcher = None
 
 
+def _write(stream: TextIO, text: str) -> None:
+    """Write log text as it is; what the stream's encoding cannot show is replaced, never lost
+    with the rest of the log."""
+    try:
+        stream.write(text)
+    except UnicodeEncodeError:
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        stream.write(text.encode(encoding, errors="replace").decode(encoding))
+
+
 def _in_kernel() -> bool:
     try:
         from IPython import get_ipython
@@ -186,7 +206,7 @@ class JobList:
 
     COLUMNS = ("id", "name", "kind", "backend", "state", "created", "message")
 
-    def __init__(self, jobs: list[Job]):
+    def __init__(self, jobs: list[JobSummary]):
         self.jobs = jobs
 
     def rows(self) -> list[tuple[str, ...]]:

@@ -10,21 +10,48 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from .manager import JobManager
-from .models import Job, JobKind, JobState, MLPError
+from .models import Job, JobKind, MLPError, parse_states
 from .openapi import openapi_document
 
 AUTH_RESOURCE = "mlp"
 LIST_LIMIT_MAX = 500
+# Request bodies larger than this are refused before they are read in full or parsed; a spec
+# is far smaller (see models.MAX_SPEC_BYTES), the rest belongs in files.
+MAX_BODY_BYTES = 2 * 2**20
 
 
 def job_json(job: Job) -> dict[str, Any]:
     return job.model_dump(mode="json")
 
 
+@web.stream_request_body
 class MLPHandler(APIHandler):
-    """Base: JSON errors `{message, errors}`; a caller's mistake is a 4xx, never a 500."""
+    """Base: JSON errors `{message, errors}`; a caller's mistake is a 4xx, never a 500.
+
+    Bodies are streamed in and capped at MAX_BODY_BYTES, so a huge body is refused early
+    instead of being buffered and echoed."""
 
     auth_resource = AUTH_RESOURCE
+    _body: bytearray
+    _body_too_large = False
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        self._body = bytearray()
+        declared = self.request.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            self._body_too_large = True
+            self.request.connection.set_max_body_size(int(declared))  # type: ignore[union-attr]
+        await super().prepare()
+        if self._body_too_large:
+            raise MLPError(413, _too_large(int(declared or 0)))
+
+    def data_received(self, chunk: bytes) -> None:
+        if self._body_too_large:
+            return  # already answered; drop the rest as it comes
+        self._body.extend(chunk)
+        if len(self._body) > MAX_BODY_BYTES:
+            self._body_too_large = True
+            self._body = bytearray()
 
     @property
     def manager(self) -> JobManager:
@@ -36,8 +63,10 @@ class MLPHandler(APIHandler):
         self.finish(json.dumps(payload))
 
     def body_json(self) -> dict[str, Any]:
+        if self._body_too_large:
+            raise MLPError(413, _too_large(None))
         try:
-            body = json.loads(self.request.body or b"{}")
+            body = json.loads(bytes(self._body) or b"{}")
         except ValueError as exc:
             raise MLPError(400, f"the request body is not valid JSON: {exc}") from None
         if not isinstance(body, dict):
@@ -87,19 +116,13 @@ class JobsHandler(MLPHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        states = []
-        for raw in filter(None, ",".join(self.get_query_arguments("state")).split(",")):
-            try:
-                states.append(JobState(raw.strip().upper()))
-            except ValueError:
-                valid = ", ".join(s.value for s in JobState)
-                raise MLPError.invalid("state", f"unknown state '{raw}'; one of: {valid}") from None
+        states = parse_states(self.get_query_arguments("state"))
         kind = self.get_query_argument("kind", None) or None
         if kind is not None and kind not in {k.value for k in JobKind}:
             raise MLPError.invalid("kind", f"unknown kind '{kind}'; one of: train, etl")
         limit = self.query_int("limit", 50, 1, LIST_LIMIT_MAX)
         cursor = self.query_int("cursor", None, 1)
-        jobs, next_cursor = self.manager.list_jobs(
+        jobs, next_cursor = await self.manager.list_jobs(
             states=states,
             backend=self.get_query_argument("backend", None) or None,
             kind=kind,
@@ -127,7 +150,7 @@ class JobHandler(MLPHandler):
     @web.authenticated
     @authorized
     async def get(self, job_id: str) -> None:
-        self.write_json(job_json(self.manager.get(job_id)))
+        self.write_json(job_json(await self.manager.get(job_id)))
 
     @web.authenticated
     @authorized
@@ -155,29 +178,29 @@ class JobLogsHandler(MLPHandler):
     @web.authenticated
     @authorized
     async def get(self, job_id: str) -> None:
-        offset = self.query_int("offset", 0, 0)
-        limit = self.query_int("limit", None, 1)
-        tail = self.query_int("tail", None, 1)
-        self.write_json(self.manager.read_log(job_id, offset=offset, limit=limit, tail=tail))
+        # `offset` is the byte cursor of local logs, kept for the clients written before cursors.
+        cursor = self.get_query_argument("cursor", None)
+        if cursor is None:
+            offset = self.query_int("offset", None, 0, 2**63 - 1)
+            cursor = None if offset is None else str(offset)
+        limit = self.query_int("limit", None, 1, 2**31)
+        tail = self.query_int("tail", None, 1, 2**31)
+        self.write_json(await self.manager.read_log(job_id, cursor=cursor, limit=limit, tail=tail))
 
 
 class JobOutputsHandler(MLPHandler):
     @web.authenticated
     @authorized
     async def get(self, job_id: str) -> None:
-        self.write_json(self.manager.list_outputs(job_id))
+        self.write_json(await self.manager.list_outputs(job_id))
 
 
 class BackendsHandler(MLPHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        statuses = []
-        for name, backend in sorted(self.manager.backends.items()):
-            status = backend.status()
-            status.default = name == self.manager.default_backend
-            statuses.append(status.model_dump())
-        self.write_json({"backends": statuses})
+        statuses = await self.manager.backend_statuses()
+        self.write_json({"backends": [status.model_dump() for status in statuses]})
 
 
 class CatalogHandler(MLPHandler):
@@ -186,23 +209,24 @@ class CatalogHandler(MLPHandler):
     async def get(self) -> None:
         backend = self.get_query_argument("backend", None) or self.manager.default_backend
         region = self.get_query_argument("region", None) or None
-        self.write_json(self.manager.catalog(backend, region))
+        self.write_json(await self.manager.catalog(backend, region))
 
 
 class ValidateHandler(MLPHandler):
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        checked = self.manager.check_spec(self.body_json())
+        checked = await self.manager.check_spec(self.body_json())
         spec = checked.spec
         # The price depends on the resources and region alone: the form shows it while other
         # fields (the source, a backend not yet installed) still have errors.
         priced = spec is not None and not any(
-            e.field == "region" or e.field.startswith("resources") for e in checked.errors
+            e.blocking and (e.field == "region" or e.field.startswith("resources"))
+            for e in checked.errors
         )
         self.write_json(
             {
-                "valid": not checked.errors,
+                "valid": checked.valid,
                 "errors": [e.model_dump() for e in checked.errors],
                 "spec": spec.model_dump(mode="json", exclude_none=True) if spec else None,
                 "estimate": self.manager.estimate(spec) if spec and priced else None,
@@ -214,7 +238,7 @@ class ConvertHandler(MLPHandler):
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        self.write_json(self.manager.preview(self.body_json()))
+        self.write_json(await self.manager.preview(self.body_json()))
 
 
 class OpenAPIHandler(MLPHandler):
@@ -233,6 +257,14 @@ class NotFoundHandler(MLPHandler):
         raise MLPError(404, f"no such endpoint: {self.request.path}; see /mlp/openapi.json")
 
     post = put = delete = patch = get
+
+
+def _too_large(size: int | None) -> str:
+    got = f" ({size / 2**20:.1f} MB)" if size else ""
+    return (
+        f"the request body{got} is over the {MAX_BODY_BYTES // 2**20} MB limit; "
+        "large inline code or data belongs in a file under the root dir"
+    )
 
 
 ID = r"(?P<job_id>[A-Za-z0-9_-]+)"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import inspect
+import shlex
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,7 +19,7 @@ from typing import Any
 import nbformat
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 
 from .client import Client, ServerClient, ServerUnreachable, connect, describe_error
 from .discovery import kernel_id_of, kernel_notebook
@@ -47,7 +48,7 @@ def _submit_arguments(function: Callable[..., Any]) -> Callable[..., Any]:
     notebook to take `mlp-include` cells from."""
     function.__doc__ = inspect.cleandoc(function.__doc__ or "") + "\n" + CELL_JOB_HELP
     for option in reversed(SUBMIT_OPTIONS):
-        function = argument(*option.flags, **option.kwargs)(function)
+        function = argument(option.flag, **option.argparse_kwargs())(function)
     function = argument(
         "--include-cells-from",
         metavar="NOTEBOOK",
@@ -103,7 +104,7 @@ class MLPMagics(Magics):
     @line_magic
     def mlp_jobs(self, line: str) -> JobList | None:
         """The most recent jobs, newest first."""
-        options = parse_argstring(self.mlp_jobs, line)
+        options = parse_line(self.mlp_jobs, line)
         with _friendly_errors():
             return JobList(self.client.list_jobs(states=options.state, limit=options.limit))
         return None
@@ -114,11 +115,11 @@ class MLPMagics(Magics):
     @line_magic
     def mlp_logs(self, line: str) -> None:
         """Print a job's log; with --follow, keep printing as it grows until the job ends."""
-        options = parse_argstring(self.mlp_logs, line)
+        options = parse_line(self.mlp_logs, line)
         with _friendly_errors():
             handle = JobHandle(self.client, self.client.get(options.job_id))
             if not options.follow:
-                sys.stdout.write(handle.logs())
+                handle.print_logs(sys.stdout)
                 return
             try:
                 handle.wait(stream=sys.stdout, raise_on_failure=False)
@@ -130,7 +131,7 @@ class MLPMagics(Magics):
     @line_magic
     def mlp_cancel(self, line: str) -> JobHandle | None:
         """Ask a job to stop."""
-        options = parse_argstring(self.mlp_cancel, line)
+        options = parse_line(self.mlp_cancel, line)
         with _friendly_errors():
             return JobHandle(self.client, self.client.cancel(options.job_id))
         return None
@@ -138,24 +139,10 @@ class MLPMagics(Magics):
     # ----- submitting -----
 
     def _submit(self, kind: str, line: str, cell: str | None, magic: str) -> JobHandle | None:
-        options = parse_argstring(getattr(self, magic), line)
+        options = parse_line(getattr(self, magic), line)
         with _friendly_errors():
-            if cell is None:
-                if not options.source:
-                    raise UsageError(
-                        f"give a file (%{magic} train.py) or use %%{magic} as a cell magic"
-                    )
-                source = {"path": self.client.source_path(Path(options.source))}
-            else:
-                if options.source:
-                    raise UsageError(
-                        f"%%{magic} runs the cell; '{options.source}' is not an option "
-                        f"(to run a file, use the line magic %{magic} {options.source})"
-                    )
-                source = {"code": self._cell_code(cell, options)}
-            handle = JobHandle(
-                self.client, self.client.submit(spec_body(options, kind=kind, source=source))
-            )
+            body = self.job_body(kind, options, cell)
+            handle = JobHandle(self.client, self.client.submit(body))
             if not options.wait:
                 return handle
             handle._ipython_display_()
@@ -165,6 +152,25 @@ class MLPMagics(Magics):
                 print(f"\n(stopped waiting; the job keeps running: %mlp_cancel {handle.id})")
             return handle
         return None
+
+    def job_body(self, kind: str, options: argparse.Namespace, cell: str | None) -> dict[str, Any]:
+        """The body of POST /mlp/jobs for `%mlp_<kind>` options and, for `%%mlp_<kind>`, its
+        cell (with the notebook's `mlp-include` cells and the parameters)."""
+        magic = f"mlp_{kind}"
+        if cell is None:
+            if not options.source:
+                raise UsageError(
+                    f"give a file (%{magic} train.py) or use %%{magic} as a cell magic"
+                )
+            source = {"path": self.client.source_path(Path(options.source))}
+        else:
+            if options.source:
+                raise UsageError(
+                    f"%%{magic} runs the cell; '{options.source}' is not an option "
+                    f"(to run a file, use the line magic %{magic} {options.source})"
+                )
+            source = {"code": self._cell_code(cell, options)}
+        return spec_body(options, kind=kind, source=source, server_path=self.client.source_path)
 
     def _cell_code(self, cell: str, options: argparse.Namespace) -> str:
         if options.include:
@@ -194,6 +200,18 @@ class MLPMagics(Magics):
                 return found
         vscode = self.shell.user_ns.get("__vsc_ipynb_file__") if self.shell else None
         return Path(vscode) if vscode and Path(vscode).is_file() else None
+
+
+def parse_line(magic: Callable[..., Any], line: str) -> argparse.Namespace:
+    """A magic's options, its line split as a POSIX shell splits a command (quotes removed),
+    so a line means what the same flags mean to `jupyter mlp submit` and to the panel's
+    "copy as %mlp_train"."""
+    try:
+        argv = shlex.split(line)
+    except ValueError as exc:
+        raise UsageError(f"cannot split the options: {exc} in {line!r}") from None
+    options: argparse.Namespace = magic.parser.parse_args(argv)  # type: ignore[attr-defined]
+    return options
 
 
 def include_cells(notebook: Path) -> list[str]:

@@ -2,6 +2,11 @@
 
 Every state change goes through `JobManager._move`, which stores the transition with its time
 and tells listeners (the server's event bus). Backends only report what they observe.
+
+Nothing here blocks the event loop it runs on (Jupyter Server's): store queries, file walks,
+bundle writing and folder removal run in the manager's thread pool. Each backend is watched by
+a task of its own, on the backend's own interval, and no lock is held across backend calls: the
+guarded UPDATEs of the store make every state change safe, so a cancel never waits for a round.
 """
 
 from __future__ import annotations
@@ -14,15 +19,16 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from .backends.base import Backend, Observation
-from .backends.local import LocalBackend
+from .backends.base import Backend, BackendStatus, Launch, Observation, Tracked
 from .bundle import (
     DEFAULT_MAX_INCLUDE_BYTES,
     JobFolder,
@@ -31,17 +37,33 @@ from .bundle import (
     pack_bundle,
     plan_source,
 )
-from .catalog.cloud import BACKENDS as CLOUD_BACKENDS
 from .catalog.cloud import catalog_view, estimate_hourly_cost
 from .catalog.validation import normalize_cloud_resources
-from .models import Cost, FieldError, Job, JobSpec, JobState, MLPError, Transition
-from .store import JobStore
+from .models import (
+    CLOUD_BACKENDS,
+    KNOWN_BACKENDS,
+    Cost,
+    FieldError,
+    Job,
+    JobSpec,
+    JobState,
+    MLPError,
+    Transition,
+    default_job_name,
+)
+from .store import ActiveJob, JobStore
 
 StateListener = Callable[[Job, JobState | None], None]
+T = TypeVar("T")
 
 LOG_READ_DEFAULT = 64 * 1024
 LOG_READ_MAX = 4 * 1024 * 1024
-OUTPUT_FILES_LISTED = 200
+# Queued jobs a round considers for admission; the rest wait for later rounds.
+ADMIT_BATCH = 64
+# A claimed job whose launch was never recorded (its starter died) is started again after this:
+# starting is idempotent on the job id, so this never makes a second job.
+LAUNCH_GRACE_SECONDS = 30.0
+STOP_TIMEOUT_SECONDS = 5.0
 
 
 def utcnow() -> datetime:
@@ -54,14 +76,14 @@ class JobManager:
     def __init__(
         self,
         store: JobStore,
-        backends: Mapping[str, Backend],
+        backends: Mapping[str, Backend[Any]],
         *,
         root_dir: Path,
         jobs_dir: Path,
         default_backend: str = "local",
         on_change: StateListener | None = None,
-        poll_interval: float = 0.5,
-        cancel_grace_seconds: float = 10.0,
+        poll_interval: float | None = None,
+        cancel_grace_seconds: float | None = None,
         max_include_bytes: int = DEFAULT_MAX_INCLUDE_BYTES,
         log: logging.Logger | None = None,
     ):
@@ -71,72 +93,117 @@ class JobManager:
         self.jobs_dir = jobs_dir.resolve()
         self.default_backend = default_backend
         self.on_change = on_change
-        self.poll_interval = poll_interval
-        self.cancel_grace_seconds = cancel_grace_seconds
         self.max_include_bytes = max_include_bytes
         self.log = log or logging.getLogger(__name__)
-        self._lock = asyncio.Lock()
-        self._wake = asyncio.Event()
-        self._loop_task: asyncio.Task[None] | None = None
+        # Server-wide settings given here override the backends' defaults, not their config.
+        for backend in self.backends.values():
+            if poll_interval is not None and not backend.trait_has_value("poll_interval"):
+                backend.poll_interval = poll_interval
+            if cancel_grace_seconds is not None and not backend.trait_has_value(
+                "cancel_grace_seconds"
+            ):
+                backend.cancel_grace_seconds = cancel_grace_seconds
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="jupyter-mlp")
+        self._wakes = {name: asyncio.Event() for name in self.backends}
+        self._round_locks = {name: asyncio.Lock() for name in self.backends}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        for name, backend in self.backends.items():
+            backend.bind(root_dir=self.root_dir, wake=partial(self._wake_threadsafe, name))
 
     # ----- life of the manager -----
 
     def start(self) -> None:
         """Reconcile jobs left by an earlier server and keep watching; needs a running loop."""
-        if self._loop_task is None:
-            self._loop_task = asyncio.get_running_loop().create_task(self._watch())
+        if self._tasks:
+            return
+        self._loop = asyncio.get_running_loop()
+        for name, backend in self.backends.items():
+            self._tasks.append(self._loop.create_task(self._watch(name, backend)))
 
     async def stop(self) -> None:
         """Stop watching. Running jobs keep running; the next manager picks them up."""
-        if self._loop_task is not None:
-            self._loop_task.cancel()
-            try:
-                await self._loop_task
-            except asyncio.CancelledError:
-                pass
-            self._loop_task = None
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            # A round stuck in a backend call must not hold up the server's shutdown.
+            _, stuck = await asyncio.wait(self._tasks, timeout=STOP_TIMEOUT_SECONDS)
+            if stuck:
+                self.log.warning("jupyter-mlp: %d watcher(s) did not stop in time", len(stuck))
+        self._tasks = []
         for backend in self.backends.values():
             backend.close()
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
-    async def _watch(self) -> None:
+    async def _watch(self, name: str, backend: Backend[Any]) -> None:
+        wake = self._wakes[name]
+        errors = 0
         while True:
             try:
-                await self.tick()
+                ok = await self._round(name, backend)
             except Exception:  # a broken round must not stop the watching of every other job
-                self.log.exception("jupyter-mlp: watching jobs failed; retrying")
+                self.log.exception("jupyter-mlp: watching %s jobs failed; retrying", name)
+                ok = False
+            errors = 0 if ok else errors + 1
+            # Back off after errors (a cloud API that is down is not asked twice a second).
+            interval = min(backend.poll_interval * 2**errors, backend.max_poll_interval)
             try:
-                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                await asyncio.wait_for(wake.wait(), max(interval, backend.poll_interval))
             except TimeoutError:
                 pass
-            self._wake.clear()
+            wake.clear()
 
     async def tick(self) -> None:
-        """One round: look at every started job, then start the queued jobs that fit."""
-        async with self._lock:
-            for job, runtime in self.store.unfinished():
-                if job.state.active:
-                    await self._observe(job, runtime)
-            unfinished = self.store.unfinished()
-            for name, backend in self.backends.items():
-                queued = [
-                    j for j, _ in unfinished if j.backend == name and j.state is JobState.QUEUED
-                ]
-                if not queued:
-                    continue
-                active = [(j, r) for j, r in unfinished if j.backend == name and j.state.active]
-                runtimes = {j.id: r for j, r in unfinished}
-                for job in backend.admit(queued, active):
-                    await self._start(backend, job, runtimes[job.id], active)
-                    active.append((job, runtimes[job.id]))
-            for job, _ in unfinished:
-                if job.backend not in self.backends:
-                    self._move(job, JobState.FAILED, f"backend '{job.backend}' is not installed")
+        """One round for every backend at once: observe started jobs, start queued ones."""
+        await asyncio.gather(*(self._round(n, b) for n, b in self.backends.items()))
+        for job in await self._db(self.store.unfinished_elsewhere, list(self.backends)):
+            await self._move(job, JobState.FAILED, f"backend '{job.backend}' is not installed")
+
+    def _wake_threadsafe(self, backend: str) -> None:
+        """Make a backend's watcher run a round now (callable from any thread)."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._wakes[backend].set)
+
+    async def _round(self, name: str, backend: Backend[Any]) -> bool:
+        """Observe a backend's started jobs, then start those of its queued jobs that fit.
+        False when the backend could not be asked (so the watcher backs off)."""
+        async with self._round_locks[name]:
+            active = await self._db(self.store.active, name)
+            launched = [a for a in active if a.launched]
+            ok = True
+            ended: set[str] = set()
+            if launched:
+                tracked = [self._tracked(backend, a) for a in launched]
+                seen = await backend.poll_many(tracked)
+                for item, stored in zip(tracked, launched, strict=True):
+                    result = seen.get(item.job.id)
+                    if isinstance(result, Exception):
+                        ok = False
+                        self.log.warning(
+                            "jupyter-mlp: could not look at job %s: %s", item.job.id, result
+                        )
+                    elif result is not None and await self._apply(backend, item, stored, result):
+                        ended.add(item.job.id)
+            for stored in active:
+                if not stored.launched:
+                    await self._restart_unrecorded(backend, stored)
+            queued = await self._db(self.store.queued, name, ADMIT_BATCH)
+            if queued:
+                running = [self._tracked(backend, a) for a in active if a.job.id not in ended]
+                for job in backend.admit(queued, running):
+                    started = await self._start(backend, job)
+                    if started is not None:
+                        running.append(started)
+            return ok
 
     # ----- what people ask for -----
 
     async def submit(self, request: JobSpec | Mapping[str, Any]) -> Job:
         """Validate a spec, write its bundle and queue it; 400 with field errors when invalid."""
-        checked = self.check_spec(request)
+        return await self._db(self._submit, request)
+
+    def _submit(self, request: JobSpec | Mapping[str, Any]) -> Job:
+        checked = self._check_spec(request)
         checked.raise_for_errors()
         assert checked.spec is not None and checked.plan is not None
         spec = checked.spec
@@ -151,7 +218,7 @@ class JobManager:
         now = utcnow()
         job = Job(
             id=job_id,
-            name=spec.name or _default_name(spec),
+            name=spec.name or default_job_name(spec),
             kind=spec.kind,
             backend=spec.backend or self.default_backend,
             state=JobState.QUEUED,
@@ -161,13 +228,16 @@ class JobManager:
             outputs=self._outputs(folder, manifest),
             transitions=[Transition(state=JobState.QUEUED, at=now, message="submitted")],
         )
-        self.store.add(job, runtime={"folder": str(folder.path)})
+        self.store.add(job, folder=str(folder.path))
         self._notify(job, None)
-        self._wake.set()
+        self._wake_threadsafe(job.backend)
         return job
 
-    def check_spec(self, request: JobSpec | Mapping[str, Any]) -> CheckedSpec:
+    async def check_spec(self, request: JobSpec | Mapping[str, Any]) -> CheckedSpec:
         """Every problem of a spec at once (for the submit form), with the normalised spec."""
+        return await self._db(self._check_spec, request)
+
+    def _check_spec(self, request: JobSpec | Mapping[str, Any]) -> CheckedSpec:
         try:
             spec = request if isinstance(request, JobSpec) else JobSpec.model_validate(request)
         except ValidationError as exc:
@@ -184,11 +254,13 @@ class JobManager:
             # The spec says what will be installed (the notebook's %pip packages), so a rerun
             # installs the same even if the notebook changed meanwhile.
             spec = spec.model_copy(update={"requirements": plan.requirements})
-        if backend_name in CLOUD_BACKENDS:
-            spec, resource_errors = normalize_cloud_resources(spec)
-            errors.extend(resource_errors)
         backend = self.backends.get(backend_name)
         if backend is None:
+            if backend_name in CLOUD_BACKENDS:
+                # Not installed here, but its resources can still be checked (the form shows
+                # where the choice is wrong before the backend is set up).
+                spec, resource_errors = normalize_cloud_resources(spec)
+                errors.extend(resource_errors)
             installed = ", ".join(sorted(self.backends))
             errors.append(
                 FieldError(
@@ -198,6 +270,8 @@ class JobManager:
                 )
             )
             return CheckedSpec(spec, plan, errors)
+        spec, resource_errors = backend.normalize(spec)
+        errors.extend(resource_errors)
         status = backend.status()
         if not status.available:
             errors.append(
@@ -208,9 +282,12 @@ class JobManager:
         errors.extend(backend.validate(spec, plan))
         return CheckedSpec(spec, plan, errors)
 
-    def preview(self, request: JobSpec | Mapping[str, Any]) -> dict[str, Any]:
+    async def preview(self, request: JobSpec | Mapping[str, Any]) -> dict[str, Any]:
         """What submitting would run: mode, parameters, requirements, script, bundle manifest."""
-        checked = self.check_spec(request)
+        return await self._db(self._preview, request)
+
+    def _preview(self, request: JobSpec | Mapping[str, Any]) -> dict[str, Any]:
+        checked = self._check_spec(request)
         checked.raise_for_errors()
         assert checked.spec is not None and checked.plan is not None
         plan = checked.plan
@@ -229,38 +306,52 @@ class JobManager:
             "bundle_sha256": digest,
         }
 
+    async def backend_statuses(self) -> list[BackendStatus]:
+        """Each installed backend's status (which may ask a cloud for credentials: off the loop)."""
+
+        def statuses() -> list[BackendStatus]:
+            found = []
+            for name, backend in sorted(self.backends.items()):
+                status = backend.status()
+                status.default = name == self.default_backend
+                found.append(status)
+            return found
+
+        return await self._db(statuses)
+
     def estimate(self, spec: JobSpec) -> dict[str, Any] | None:
-        """Estimated hourly cost of a cloud job (list prices); None locally or when unknown."""
-        if spec.backend not in CLOUD_BACKENDS:
-            return None
-        return estimate_hourly_cost(spec.backend, spec.resources.model_dump(), spec.region)
+        """Estimated hourly cost of a job by list prices; None locally or when unknown."""
+        backend = self.backends.get(spec.backend or self.default_backend)
+        if backend is not None:
+            return backend.estimate(spec)
+        if spec.backend in CLOUD_BACKENDS:
+            return estimate_hourly_cost(spec.backend, spec.resources.model_dump(), spec.region)
+        return None
 
-    def catalog(self, backend: str, region: str | None = None) -> dict[str, Any]:
+    async def catalog(self, backend_name: str, region: str | None = None) -> dict[str, Any]:
         """Machine types, accelerators and prices a backend offers; for `local`, this machine."""
-        if backend in CLOUD_BACKENDS:
-            try:
-                return catalog_view(backend, region)
-            except ValueError as exc:
-                raise MLPError.invalid("region" if region else "backend", str(exc)) from None
-        local = self.backends.get(backend)
-        if not isinstance(local, LocalBackend):
-            known = ", ".join(sorted({*CLOUD_BACKENDS, "local"}))
-            raise MLPError.invalid("backend", f"no catalog for '{backend}'; one of: {known}")
-        holders = {
-            gpu: job.id
-            for job, runtime in self.store.unfinished()
-            if job.backend == backend and job.state.active
-            for gpu in runtime.get("gpus", [])
-        }
-        return local.inventory(holders)
+        backend = self.backends.get(backend_name)
+        try:
+            if backend is None:
+                if backend_name not in CLOUD_BACKENDS:
+                    known = ", ".join(sorted({*KNOWN_BACKENDS, *self.backends}))
+                    raise MLPError.invalid(
+                        "backend", f"no catalog for '{backend_name}'; one of: {known}"
+                    )
+                return catalog_view(backend_name, region)
+            active = await self._db(self.store.active, backend_name)
+            tracked = [self._tracked(backend, a) for a in active if a.launched]
+            return await self._db(backend.catalog, region, tracked)
+        except ValueError as exc:
+            raise MLPError.invalid("region" if region else "backend", str(exc)) from None
 
-    def get(self, job_id: str) -> Job:
-        job = self.store.get(job_id)
+    async def get(self, job_id: str) -> Job:
+        job = await self._db(self.store.get, job_id)
         if job is None:
             raise MLPError(404, f"no job with id '{job_id}'")
-        return _with_cost(job)
+        return self._with_cost(job)
 
-    def list_jobs(
+    async def list_jobs(
         self,
         *,
         states: list[JobState] | None = None,
@@ -271,169 +362,213 @@ class JobManager:
         limit: int = 50,
         cursor: int | None = None,
     ) -> tuple[list[Job], int | None]:
-        jobs, next_cursor = self.store.find(
-            states=states or [],
-            backend=backend,
-            kind=kind,
-            name_prefix=name_prefix,
-            search=search,
-            limit=limit,
-            before_seq=cursor,
+        """A page of jobs, newest first, as summaries: the spec without its code or
+        parameters, no transitions (`get` has those)."""
+        jobs, next_cursor = await self._db(
+            partial(
+                self.store.find,
+                states=states or [],
+                backend=backend,
+                kind=kind,
+                name_prefix=name_prefix,
+                search=search,
+                limit=limit,
+                before_seq=cursor,
+            )
         )
-        return [_with_cost(job) for job in jobs], next_cursor
+        return [self._with_cost(job) for job in jobs], next_cursor
 
     async def cancel(self, job_id: str) -> Job:
         """Ask a job to stop: QUEUED ends at once, a started one goes through CANCELLING."""
-        async with self._lock:
-            job = self.get(job_id)
-            if job.state.terminal:
-                raise MLPError(409, f"job '{job_id}' already ended ({job.state.value})")
-            if job.state is JobState.QUEUED:
-                self._move(job, JobState.CANCELLED, "cancelled before it started")
-            elif job.state is not JobState.CANCELLING:
-                self._move(job, JobState.CANCELLING, "cancel requested")
-                await self.backends[job.backend].cancel(job, self.store.runtime(job_id))
-        self._wake.set()
-        return self.get(job_id)
+        job = await self.get(job_id)
+        if job.state.terminal:
+            raise MLPError(409, f"job '{job_id}' already ended ({job.state.value})")
+        if job.state is JobState.QUEUED:
+            if await self._move(
+                job, JobState.CANCELLED, "cancelled before it started", expected=JobState.QUEUED
+            ):
+                return await self.get(job_id)
+            job = await self.get(job_id)  # it started meanwhile: cancel the started job
+        if job.state.active and job.state is not JobState.CANCELLING:
+            moved = await self._move(
+                job,
+                JobState.CANCELLING,
+                "cancel requested",
+                expected=job.state,
+                cancel_requested_at=utcnow(),
+            )
+            backend = self.backends.get(job.backend)
+            if moved and backend is not None:
+                tracked = await self._tracked_by_id(backend, job)
+                if tracked is not None:
+                    await backend.cancel(tracked)
+        self._wake_threadsafe(job.backend)
+        return await self.get(job_id)
 
     async def rerun(self, job_id: str) -> Job:
         """A new job with the same spec (the source is read again as it is now)."""
-        return await self.submit(self.get(job_id).spec)
+        # As a new request, checked by today's rules (a stored spec was checked by its day's).
+        return await self.submit((await self.get(job_id)).spec.model_dump(mode="json"))
 
     async def delete(self, job_id: str) -> None:
         """Forget an ended job and remove its folder."""
-        async with self._lock:
-            job = self.get(job_id)
-            if not job.state.terminal:
-                raise MLPError(
-                    409, f"job '{job_id}' is {job.state.value}; cancel it before deleting"
-                )
-            folder = self._folder(job_id)
-            if folder is not None and folder.path.is_relative_to(self.jobs_dir):
-                shutil.rmtree(folder.path, ignore_errors=True)
-            self.store.delete(job_id)
+        job = await self.get(job_id)
+        if not job.state.terminal:
+            raise MLPError(409, f"job '{job_id}' is {job.state.value}; cancel it before deleting")
+        folder = await self._db(self.store.folder, job_id)
+        await self._db(self.store.delete, job_id)
+        if folder and Path(folder).resolve().is_relative_to(self.jobs_dir):
+            await self._db(shutil.rmtree, folder, True)
 
-    def list_outputs(self, job_id: str) -> dict[str, Any]:
-        """The job's outputs as they are on disk now: which exist, their sizes, and the files
-        of the output folders (the model), so a client can offer what there is to open."""
-        job = self.get(job_id)
-        listed = []
-        for name, shown in job.outputs.items():
-            path = Path(shown) if Path(shown).is_absolute() else self.root_dir / shown
-            entry: dict[str, Any] = {"name": name, "path": shown, "exists": path.exists()}
-            if path.is_dir():
-                files = sorted(p for p in path.rglob("*") if p.is_file() and ".mlp" not in p.parts)
-                entry.update(
-                    type="directory",
-                    size=sum(p.stat().st_size for p in files),
-                    files=[p.relative_to(path).as_posix() for p in files[:OUTPUT_FILES_LISTED]],
-                    file_count=len(files),
-                )
-            else:
-                entry.update(type="file", size=path.stat().st_size if path.exists() else 0)
-            listed.append(entry)
+    async def list_outputs(self, job_id: str) -> dict[str, Any]:
+        """The job's outputs as they are now (from its backend): which exist, their sizes, the
+        files of output folders (capped), local paths or cloud URIs."""
+        job = await self.get(job_id)
+        backend = self._backend_of(job)
+        tracked = await self._tracked_by_id(backend, job)
+        listed = await backend.list_outputs(tracked) if tracked is not None else []
         return {"job_id": job.id, "outputs": listed}
 
-    def read_log(
+    async def read_log(
         self,
         job_id: str,
-        offset: int | None = None,
+        cursor: str | None = None,
         limit: int | None = None,
         tail: int | None = None,
     ) -> dict[str, Any]:
-        """A byte range of the job's log, read without loading the rest of the file."""
-        job = self.get(job_id)
-        folder = self._folder(job_id)
-        path = folder.log if folder else None
-        size = path.stat().st_size if path and path.exists() else 0
+        """A piece of the job's log from an opaque cursor (the backend's), never the whole."""
+        job = await self.get(job_id)
+        backend = self._backend_of(job)
+        tracked = await self._tracked_by_id(backend, job)
+        if tracked is None:
+            return {"data": "", "cursor": "", "next_cursor": "", "complete": True}
         limit = min(limit or LOG_READ_DEFAULT, LOG_READ_MAX)
         if tail is not None:
-            offset = max(0, size - tail)
-            limit = min(tail, LOG_READ_MAX)
-        offset = min(offset or 0, size)
-        data = b""
-        if path and offset < size:
-            with open(path, "rb") as handle:
-                handle.seek(offset)
-                data = handle.read(min(limit, size - offset))
-        if tail is not None:
-            # Start on a character boundary: skip UTF-8 continuation bytes.
-            skip = next((i for i, b in enumerate(data[:4]) if b & 0xC0 != 0x80), 0)
-            offset, data = offset + skip, data[skip:]
-        data = _trim_partial_utf8(data)
-        next_offset = offset + len(data)
-        return {
-            "data": data.decode("utf-8", errors="replace"),
-            "offset": offset,
-            "next_offset": next_offset,
-            "size": size,
-            "complete": job.state.terminal and next_offset >= size,
-        }
+            tail = min(tail, LOG_READ_MAX)
+        chunk = await backend.read_log(tracked, cursor or None, limit, tail)
+        return chunk.to_json()
 
     # ----- internals -----
 
-    async def _start(
-        self,
-        backend: Backend,
-        job: Job,
-        runtime: dict[str, Any],
-        active: list[tuple[Job, dict[str, Any]]],
-    ) -> None:
-        # Claim the job first: of several managers sharing the database, only one starts it.
-        if not self._move(
-            job, JobState.STARTING, "starting", expected=JobState.QUEUED, started_at=utcnow()
-        ):
-            return
-        claimed = job.model_copy(update={"state": JobState.STARTING})
-        folder = JobFolder(Path(runtime["folder"]))
-        try:
-            launch = await backend.start(job, folder, active)
-        except Exception as exc:
-            self.log.warning("jupyter-mlp: job %s could not start: %s", job.id, exc)
-            self._move(claimed, JobState.FAILED, f"could not start: {exc}")
-            return
-        runtime.update(launch.runtime)
-        self.store.set_runtime(job.id, runtime)
-        self.store.set_fields(
-            job.id,
-            backend_job_id=launch.backend_job_id,
-            console_url=launch.console_url,
-            outputs={**job.outputs, **launch.outputs},
-        )
+    async def _db(self, function: Callable[..., T], *args: Any) -> T:
+        """Run something that blocks (the store, the file system) off the event loop."""
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop  # listeners are told on this loop, whichever thread moved a job
+        return await loop.run_in_executor(self._pool, function, *args)
 
-    async def _observe(self, job: Job, runtime: dict[str, Any]) -> None:
+    def _backend_of(self, job: Job) -> Backend[Any]:
         backend = self.backends.get(job.backend)
         if backend is None:
-            return
+            raise MLPError(409, f"job '{job.id}' ran on '{job.backend}', not installed here")
+        return backend
+
+    def _tracked(self, backend: Backend[Any], stored: ActiveJob) -> Tracked[Any]:
+        return Tracked(
+            job=stored.job,
+            folder=JobFolder(Path(stored.folder)),
+            runtime=backend.runtime_model.model_validate(stored.runtime),
+        )
+
+    async def _tracked_by_id(self, backend: Backend[Any], job: Job) -> Tracked[Any] | None:
+        folder = await self._db(self.store.folder, job.id)
+        if not folder:
+            return None
+        runtime = await self._db(self.store.runtime, job.id)
+        return Tracked(
+            job=job,
+            folder=JobFolder(Path(folder)),
+            runtime=backend.runtime_model.model_validate(runtime),
+        )
+
+    async def _start(self, backend: Backend[Any], job: Job) -> Tracked[Any] | None:
+        # Claim the job first: of several managers sharing the database, only one starts it.
+        if not await self._move(
+            job, JobState.STARTING, "starting", expected=JobState.QUEUED, started_at=utcnow()
+        ):
+            return None
+        claimed = job.model_copy(update={"state": JobState.STARTING})
+        folder = await self._db(self.store.folder, job.id)
+        return await self._launch(backend, claimed, JobFolder(Path(folder or "")))
+
+    async def _launch(
+        self, backend: Backend[Any], job: Job, folder: JobFolder
+    ) -> Tracked[Any] | None:
+        running = [
+            self._tracked(backend, a)
+            for a in await self._db(self.store.active, job.backend)
+            if a.launched and a.job.id != job.id
+        ]
         try:
-            observation = await backend.poll(job, runtime)
-        except Exception as exc:  # a transient backend error must not fail the job
-            self.log.warning("jupyter-mlp: could not look at job %s: %s", job.id, exc)
-            return
-        if observation.runtime is not None:
-            self.store.set_runtime(job.id, observation.runtime)
-        if self._apply(job, observation) is JobState.CANCELLING:
-            requested = next(
-                (t.at for t in reversed(job.transitions) if t.state is JobState.CANCELLING), None
+            launch = await backend.start(job, folder, running)
+        except Exception as exc:
+            self.log.warning("jupyter-mlp: job %s could not start: %s", job.id, exc)
+            await self._move(job, JobState.FAILED, f"could not start: {exc}")
+            return None
+        await self._record_launch(job, launch)
+        tracked = Tracked(job=job, folder=folder, runtime=launch.runtime)
+        current = await self._db(self.store.get, job.id)
+        if current is not None and current.state is JobState.CANCELLING:
+            # Cancelled while it was being started: the backend hears of it now.
+            await backend.cancel(tracked)
+        return tracked
+
+    async def _record_launch(self, job: Job, launch: Launch) -> None:
+        await self._db(
+            partial(
+                self.store.record_launch,
+                job.id,
+                launch.runtime.model_dump(mode="json"),
+                utcnow(),
+                backend_job_id=launch.backend_job_id,
+                console_url=launch.console_url,
+                outputs={**job.outputs, **launch.outputs},
             )
-            if requested and (utcnow() - requested).total_seconds() > self.cancel_grace_seconds:
-                await backend.cancel(job, runtime, force=True)
+        )
 
-    def _apply(self, job: Job, observation: Observation) -> JobState:
-        """Map what the backend saw onto the job's state machine; returns the state after."""
-        target, message = observation.state, observation.message
-        if target is None or (job.state is JobState.CANCELLING and target is JobState.RUNNING):
-            return job.state
+    async def _restart_unrecorded(self, backend: Backend[Any], stored: ActiveJob) -> None:
+        """A job claimed by a manager that died before recording its launch: start it again
+        (idempotent on the job id, so a job that did start is found, not doubled)."""
+        claimed_at = stored.job.started_at
+        if claimed_at is None or (utcnow() - claimed_at).total_seconds() < LAUNCH_GRACE_SECONDS:
+            return
+        self.log.info("jupyter-mlp: job %s was claimed, never recorded; starting it", stored.job.id)
+        await self._launch(backend, stored.job, JobFolder(Path(stored.folder)))
+
+    async def _apply(
+        self, backend: Backend[Any], tracked: Tracked[Any], stored: ActiveJob, seen: Observation
+    ) -> bool:
+        """Map what the backend saw onto the job's state machine; True when the job ended."""
+        job = tracked.job
+        updates: dict[str, Any] = dict(seen.fields)
+        if seen.runtime is not None:
+            updates["runtime"] = seen.runtime.model_dump(mode="json")
+        target, message = seen.state, seen.message
         if job.state is JobState.CANCELLING and target is JobState.FAILED:
-            target, message = JobState.CANCELLED, "cancelled"
-        if target is job.state:
-            if observation.backend_state and observation.backend_state != job.backend_state:
-                self.store.set_fields(job.id, backend_state=observation.backend_state)
-            return job.state
-        self._move(job, target, message, backend_state=observation.backend_state)
-        return target
+            target, message = JobState.CANCELLED, message or "cancelled"
+        if target is JobState.RUNNING and job.state is JobState.CANCELLING:
+            target = None
+        if target is not None and target is not job.state:
+            if updates:
+                await self._db(partial(self.store.set_fields, job.id, **updates))
+            moved = await self._move(job, target, message, backend_state=seen.backend_state)
+            return moved and target.terminal
+        if seen.backend_state and seen.backend_state != job.backend_state:
+            updates["backend_state"] = seen.backend_state
+        if updates:
+            await self._db(partial(self.store.set_fields, job.id, **updates))
+        requested = stored.cancel_requested_at
+        if (
+            job.state is JobState.CANCELLING
+            and requested is not None
+            and stored.force_cancel_at is None
+            and (utcnow() - requested).total_seconds() > backend.cancel_grace_seconds
+            and await self._db(self.store.claim_force_cancel, job.id, utcnow())
+        ):
+            await backend.cancel(tracked, force=True)
+        return False
 
-    def _move(
+    async def _move(
         self,
         job: Job,
         state: JobState,
@@ -448,28 +583,41 @@ class JobManager:
         now = utcnow()
         if state.terminal:
             fields.setdefault("ended_at", now)
-        if not self.store.transition(job.id, state, now, message, expected, **fields):
+
+        def move() -> Job | None:
+            if not self.store.transition(job.id, state, now, message, expected, **fields):
+                return None
+            return self.store.get(job.id)
+
+        updated = await self._db(move)
+        if updated is None:
             return False
-        updated = self.store.get(job.id)
-        if updated is not None:
-            self._notify(updated, job.state)
+        self._notify(updated, job.state)
         return True
 
     def _notify(self, job: Job, previous: JobState | None) -> None:
         if self.on_change is None:
             return
+        if self._loop is not None and self._loop.is_running():
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is not self._loop:  # from a pool thread: tell listeners on the loop
+                self._loop.call_soon_threadsafe(self._call_listener, job, previous)
+                return
+        self._call_listener(job, previous)
+
+    def _call_listener(self, job: Job, previous: JobState | None) -> None:
+        assert self.on_change is not None
         try:
             self.on_change(job, previous)
         except Exception:
             self.log.exception("jupyter-mlp: a job state listener failed")
 
     def _new_folder(self, spec: JobSpec) -> JobFolder:
-        slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", spec.name or _default_name(spec)).strip("-.")
+        slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", spec.name or default_job_name(spec)).strip("-.")
         return JobFolder(self.jobs_dir / f"{slug[:60] or 'job'}-{uuid.uuid4().hex[:12]}")
-
-    def _folder(self, job_id: str) -> JobFolder | None:
-        folder = self.store.runtime(job_id).get("folder")
-        return JobFolder(Path(folder)) if folder else None
 
     def _outputs(self, folder: JobFolder, manifest: dict[str, Any]) -> dict[str, str]:
         def shown(path: Path) -> str:
@@ -489,6 +637,21 @@ class JobManager:
             outputs["executed_notebook"] = shown(folder.path / manifest["output_notebook"])
         return outputs
 
+    def _with_cost(self, job: Job) -> Job:
+        """The job with its estimated cost, for jobs on a backend with list prices."""
+        estimate = self.estimate(job.spec.model_copy(update={"backend": job.backend}))
+        if estimate is None:
+            return job
+        hours = 0.0
+        if job.started_at is not None:
+            hours = ((job.ended_at or utcnow()) - job.started_at).total_seconds() / 3600
+        cost = Cost(
+            usd_per_hour=estimate["usd_per_hour"],
+            usd_so_far=round(estimate["usd_per_hour"] * hours, 4),
+            prices_as_of=estimate["as_of"],
+        )
+        return job.model_copy(update={"cost": cost})
+
 
 @dataclass
 class CheckedSpec:
@@ -498,42 +661,13 @@ class CheckedSpec:
     plan: SourcePlan | None
     errors: list[FieldError]
 
+    @property
+    def valid(self) -> bool:
+        """Runnable: no problem but warnings."""
+        return not any(e.blocking for e in self.errors)
+
     def raise_for_errors(self) -> None:
-        if self.errors or self.spec is None or self.plan is None:
-            summary = "; ".join(f"{e.field}: {e.message}" for e in self.errors)
-            raise MLPError(400, f"invalid job spec: {summary}", self.errors)
-
-
-def _with_cost(job: Job) -> Job:
-    """The job with its estimated cost, for jobs on a backend with list prices."""
-    if job.backend not in CLOUD_BACKENDS:
-        return job
-    estimate = estimate_hourly_cost(job.backend, job.spec.resources.model_dump(), job.spec.region)
-    if estimate is None:
-        return job
-    hours = 0.0
-    if job.started_at is not None:
-        hours = ((job.ended_at or utcnow()) - job.started_at).total_seconds() / 3600
-    cost = Cost(
-        usd_per_hour=estimate["usd_per_hour"],
-        usd_so_far=round(estimate["usd_per_hour"] * hours, 4),
-        prices_as_of=estimate["as_of"],
-    )
-    return job.model_copy(update={"cost": cost})
-
-
-def _default_name(spec: JobSpec) -> str:
-    return Path(spec.source.path).stem if spec.source.path else f"{spec.kind.value}-cell"
-
-
-def _trim_partial_utf8(data: bytes) -> bytes:
-    """Drop an incomplete UTF-8 sequence at the end; the next read starts with it whole."""
-    for back in range(1, min(4, len(data)) + 1):
-        byte = data[-back]
-        if byte & 0xC0 == 0x80:
-            continue  # continuation byte: keep looking for the lead byte
-        if byte & 0x80 == 0:
-            return data
-        needed = 2 if byte & 0xE0 == 0xC0 else 3 if byte & 0xF0 == 0xE0 else 4
-        return data if back >= needed else data[:-back]
-    return data
+        if not self.valid or self.spec is None or self.plan is None:
+            blocking = [e for e in self.errors if e.blocking]
+            summary = "; ".join(f"{e.field}: {e.message}" for e in blocking)
+            raise MLPError(400, f"invalid job spec: {summary}", blocking)

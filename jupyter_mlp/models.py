@@ -3,10 +3,38 @@
 from __future__ import annotations
 
 import enum
+import keyword
+import math
+import unicodedata
+from collections.abc import Iterable
 from datetime import datetime
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError, PydanticSerializationError
+
+#: The largest job spec accepted, serialized as JSON: a spec says what to run, and code or data
+#: larger than this belongs in a file (it is stored with every job and sent to every client).
+MAX_SPEC_BYTES = 256 * 1024
+
+#: Backends this package knows by name (others may be installed through the entry point group).
+LOCAL_BACKEND = "local"
+CLOUD_BACKENDS = ("vertex", "dataflow")
+KNOWN_BACKENDS = (LOCAL_BACKEND, *CLOUD_BACKENDS)
+
+#: Validation context for specs read back from storage: a rule added after a job was stored
+#: (allowed characters, names, sizes) must never make that job unreadable.
+STORED: dict[str, Any] = {"stored": True}
 
 
 class JobKind(enum.StrEnum):
@@ -32,10 +60,122 @@ class JobState(enum.StrEnum):
     @property
     def active(self) -> bool:
         """The job holds (or is about to hold) resources on its backend."""
-        return self in (JobState.STARTING, JobState.RUNNING, JobState.CANCELLING)
+        return self in ACTIVE_STATES
 
 
 TERMINAL_STATES = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED})
+ACTIVE_STATES = frozenset({JobState.STARTING, JobState.RUNNING, JobState.CANCELLING})
+
+
+def parse_state(text: str) -> JobState:
+    """A state as a person writes it ("running", " Failed ") as a JobState; an MLPError on
+    the field `state` lists the valid words otherwise."""
+    try:
+        return JobState(text.strip().upper())
+    except ValueError:
+        valid = ", ".join(s.value for s in JobState)
+        raise MLPError.invalid("state", f"unknown state '{text}'; one of: {valid}") from None
+
+
+def parse_states(texts: Iterable[str]) -> list[JobState]:
+    """States given as repeated and/or comma-separated words (`?state=running,queued`)."""
+    return [parse_state(word) for text in texts for word in text.split(",") if word.strip()]
+
+
+def _checking(info: ValidationInfo) -> bool:
+    return not (isinstance(info.context, dict) and info.context.get("stored"))
+
+
+def _without_nul(value: str, info: ValidationInfo) -> str:
+    if "\x00" in value and _checking(info):
+        raise ValueError("contains a NUL character")
+    return value
+
+
+def _entries_without_nul(entries: list[str], info: ValidationInfo) -> list[str]:
+    for index, entry in enumerate(entries):
+        if "\x00" in entry and _checking(info):
+            raise ValueError(f"entry {index + 1} ({entry!r}) contains a NUL character")
+    return entries
+
+
+def _python_name(name: str, info: ValidationInfo) -> str:
+    # Parameters become Python variables (papermill, inline code, scripts' --name=value).
+    if _checking(info) and (not name.isidentifier() or keyword.iskeyword(name)):
+        raise ValueError(
+            f"{name!r} is not a Python name (letters, digits and _, not starting with a digit, "
+            "not a keyword)"
+        )
+    return name
+
+
+def _finite(value: Any, info: ValidationInfo) -> Any:
+    if _checking(info):
+        where = _non_finite(value, "")
+        if where is not None:
+            path, number = where
+            at = f" at {path}" if path else ""
+            raise ValueError(
+                f"{number}{at} is not a JSON number; give a finite number, or a string "
+                f"('{number}') if that is what the job expects"
+            )
+    return value
+
+
+def _non_finite(value: Any, path: str) -> tuple[str, float] | None:
+    """Where a NaN or infinity hides in a JSON-like value, and which."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path, value
+    children: Iterable[tuple[Any, Any]]
+    if isinstance(value, dict):
+        children = value.items()
+    elif isinstance(value, list | tuple):
+        children = enumerate(value)
+    else:
+        return None
+    for key, child in children:
+        found = _non_finite(child, f"{path}[{key!r}]")
+        if found is not None:
+            return found
+    return None
+
+
+#: A string of the spec that can reach a file name, a process argument or a database.
+Text = Annotated[str, AfterValidator(_without_nul)]
+ParameterName = Annotated[str, AfterValidator(_python_name)]
+ParameterValue = Annotated[Any, AfterValidator(_finite)]
+
+
+def _field_error(field: str, message: str) -> PydanticCustomError:
+    """An error raised by a model-wide check that still names one field."""
+    return PydanticCustomError("mlp_field", "{message}", {"field": field, "message": message})
+
+
+_NOT_UNICODE = "is not valid Unicode text (it holds a lone surrogate, such as '\\ud800')"
+
+
+def _unencodable_field(model: BaseModel, prefix: str = "") -> str:
+    """The dotted name of the first field whose text cannot be written as UTF-8."""
+    for name in type(model).model_fields:
+        try:
+            model.model_dump_json(include={name})
+        except PydanticSerializationError:
+            value = getattr(model, name)
+            if isinstance(value, BaseModel):
+                return _unencodable_field(value, f"{prefix}{name}.")
+            return prefix + name
+    return prefix.rstrip(".") or "body"
+
+
+def _kib(size: int) -> int:
+    return math.ceil(size / 1024)
+
+
+def _code_too_large(size: int) -> str:
+    return (
+        f"inline code is {_kib(size)} KiB, over the {_kib(MAX_SPEC_BYTES)} KiB limit; "
+        "put it in a file and submit the file"
+    )
 
 
 class _Strict(BaseModel):
@@ -46,8 +186,8 @@ class _Strict(BaseModel):
 class Source(_Strict):
     """What to run: a file under the server's root dir, or inline code (from a magic)."""
 
-    path: str | None = Field(None, description="Path relative to the Jupyter root dir.")
-    code: str | None = Field(None, description="Inline Python code.")
+    path: Text | None = Field(None, description="Path relative to the Jupyter root dir.")
+    code: Text | None = Field(None, description="Inline Python code.")
     mode: Literal["notebook", "script"] | None = Field(
         None, description="For notebooks: execute as a notebook (default) or convert to a script."
     )
@@ -56,6 +196,29 @@ class Source(_Strict):
         description="Globs of files next to the source to ship with the job (helper modules, "
         "small data), relative to the source's folder.",
     )
+
+    @field_validator("code")
+    @classmethod
+    def _code_fits(cls, code: str | None, info: ValidationInfo) -> str | None:
+        if code is not None and _checking(info):
+            size = len(code.encode(errors="surrogatepass"))
+            if size > MAX_SPEC_BYTES:
+                raise ValueError(_code_too_large(size))
+        return code
+
+    @field_validator("include")
+    @classmethod
+    def _patterns(cls, patterns: list[str], info: ValidationInfo) -> list[str]:
+        _entries_without_nul(patterns, info)
+        for pattern in patterns:
+            if _checking(info) and (
+                not pattern.strip() or PurePosixPath(pattern) == PurePosixPath(".")
+            ):
+                raise ValueError(
+                    f"{pattern!r} names the source's folder itself, not files in it; "
+                    "give a glob such as '*.py' or 'data/*.csv'"
+                )
+        return patterns
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Source:
@@ -69,24 +232,42 @@ class Source(_Strict):
 class Resources(_Strict):
     """Where the job runs: machine type, accelerators and replicas (workers for ETL)."""
 
-    machine_type: str | None = None
-    accelerator_type: str | None = None
+    machine_type: Text | None = None
+    accelerator_type: Text | None = None
     accelerator_count: Annotated[int, Field(ge=0, le=64)] = 0
     replica_count: Annotated[int, Field(ge=1, le=1000)] = 1
     max_workers: Annotated[int, Field(ge=1, le=4000)] | None = None
+
+
+class Scheduling(_Strict):
+    """How a cloud backend schedules the job (Vertex AI honours all of these)."""
+
+    timeout_seconds: Annotated[int, Field(ge=60, le=30 * 24 * 3600)] | None = Field(
+        None, description="Stop the job after this long."
+    )
+    restart_on_worker_restart: bool = Field(
+        False, description="Restart the whole job when one of its workers restarts."
+    )
+    spot: bool = Field(False, description="Run on Spot capacity (cheaper, can be preempted).")
+    service_account: str | None = Field(
+        None, description="Service account the job runs as (default: the backend's setting)."
+    )
 
 
 class JobSpec(_Strict):
     """Everything needed to run a job; backend-neutral."""
 
     kind: JobKind = JobKind.TRAIN
-    backend: str | None = Field(None, description="Backend name; the configured default if unset.")
+    backend: Text | None = Field(None, description="Backend name; the configured default if unset.")
     name: Annotated[str, Field(min_length=1, max_length=128)] | None = None
     source: Source
     args: list[str] = Field(default_factory=list)
-    parameters: dict[str, Any] = Field(default_factory=dict)
+    parameters: dict[ParameterName, ParameterValue] = Field(
+        default_factory=dict,
+        description="Values by Python name; JSON values (no NaN or Infinity).",
+    )
     resources: Resources = Field(default_factory=Resources)
-    region: str | None = None
+    region: Text | None = None
     requirements: list[str] | str = Field(
         default_factory=list,
         description="Packages to install for the job, or the path of a requirements file.",
@@ -94,7 +275,74 @@ class JobSpec(_Strict):
     environment: str | None = Field(
         None, description="Container image on the cloud; Python interpreter path locally."
     )
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: dict[Text, Text] = Field(default_factory=dict)
+    scheduling: Scheduling = Field(default_factory=lambda: Scheduling.model_validate({}))
+
+    @field_validator("name")
+    @classmethod
+    def _one_line(cls, name: str | None, info: ValidationInfo) -> str | None:
+        # A name is shown in lists and written into commands: one line of printable text.
+        if name is not None and _checking(info):
+            _without_nul(name, info)
+            if any(unicodedata.category(c) == "Cc" for c in name):
+                raise ValueError("must be one line of text, without control characters")
+        return name
+
+    @field_validator("args")
+    @classmethod
+    def _args(cls, args: list[str], info: ValidationInfo) -> list[str]:
+        return _entries_without_nul(args, info)
+
+    @field_validator("requirements")
+    @classmethod
+    def _requirements(cls, value: list[str] | str, info: ValidationInfo) -> list[str] | str:
+        if isinstance(value, list):
+            return _entries_without_nul(value, info)
+        if _checking(info) and not value.strip():
+            raise ValueError("the requirements file path is empty; give a path or a list")
+        return _without_nul(value, info)
+
+    @field_validator("environment")
+    @classmethod
+    def _environment(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or not _checking(info):
+            return value
+        _without_nul(value, info)
+        if not value.strip():
+            raise ValueError(
+                "is empty; give a Python interpreter path (local) or a container image "
+                "(cloud), or leave it unset for the default"
+            )
+        if any(unicodedata.category(c) == "Cc" for c in value) or value != value.strip():
+            raise ValueError(
+                f"{value!r} is not a path or an image name: it has control characters or "
+                "surrounding spaces"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _fits(self, info: ValidationInfo) -> JobSpec:
+        if not _checking(info):
+            return self
+        try:
+            size = len(self.model_dump_json().encode())
+        except PydanticSerializationError:
+            raise _field_error(_unencodable_field(self), _NOT_UNICODE) from None
+        if size <= MAX_SPEC_BYTES:
+            return self
+        parts = {
+            name: len(self.model_dump_json(include={name}).encode())
+            for name in type(self).model_fields
+        }
+        largest = max(parts, key=lambda name: parts[name])
+        spec = f"the job spec is {_kib(size)} KiB, over the {_kib(MAX_SPEC_BYTES)} KiB limit"
+        if largest == "source" and self.source.code is not None:
+            raise _field_error(
+                "source.code",
+                f"{spec}; most of it is inline code ({_kib(parts[largest])} KiB): "
+                "put it in a file and submit the file",
+            )
+        raise _field_error(largest, f"{spec}; most of it is {largest} ({_kib(parts[largest])} KiB)")
 
 
 class Transition(BaseModel):
@@ -135,10 +383,84 @@ class Job(BaseModel):
     )
 
 
+class ResourcesSummary(BaseModel):
+    """The resources a job list shows."""
+
+    machine_type: str | None = None
+    accelerator_type: str | None = None
+    accelerator_count: int = 0
+    replica_count: int = 1
+
+
+class JobSummary(BaseModel):
+    """A job as a list shows it: its life and what runs where, never its code or its
+    history (those come with the whole job), so a page of jobs is small however large
+    their sources."""
+
+    id: str
+    name: str
+    kind: JobKind
+    backend: str
+    state: JobState
+    state_message: str = ""
+    backend_state: str | None = None
+    created_at: datetime
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    cost: Cost | None = None
+    source_path: str | None = Field(
+        default=None, description="The file it runs; None for inline code."
+    )
+    resources: ResourcesSummary = Field(default_factory=ResourcesSummary)
+    region: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    sweep_id: str | None = Field(default=None, description="The sweep this job is a trial of.")
+
+    @classmethod
+    def from_job(cls, job: Job) -> JobSummary:
+        spec = job.spec
+        resources = spec.resources
+        return cls(
+            id=job.id,
+            name=job.name,
+            kind=job.kind,
+            backend=job.backend,
+            state=job.state,
+            state_message=job.state_message,
+            backend_state=job.backend_state,
+            created_at=job.created_at,
+            started_at=job.started_at,
+            ended_at=job.ended_at,
+            cost=job.cost,
+            source_path=spec.source.path,
+            resources=ResourcesSummary(
+                machine_type=resources.machine_type,
+                accelerator_type=resources.accelerator_type,
+                accelerator_count=resources.accelerator_count,
+                replica_count=resources.replica_count,
+            ),
+            region=spec.region,
+            labels=dict(spec.labels),
+        )
+
+
+def default_job_name(spec: JobSpec) -> str:
+    """The name of a job whose spec gives none: its file's stem, or `<kind>-cell` for code."""
+    if spec.source.path:
+        return Path(spec.source.path).stem
+    return f"{spec.kind.value}-cell"
+
+
 class FieldError(BaseModel):
     field: str
     message: str
     suggestions: list[str] = Field(default_factory=list)
+    # A warning (a machine type's conditions, an unknown price) does not stop a job.
+    severity: Literal["error", "warning"] = "error"
+
+    @property
+    def blocking(self) -> bool:
+        return self.severity == "error"
 
 
 class MLPError(Exception):
@@ -159,7 +481,14 @@ class MLPError(Exception):
     def from_validation(cls, exc: ValidationError, prefix: str = "") -> MLPError:
         errors = []
         for item in exc.errors():
-            loc = [str(p) for p in item["loc"] if not str(p).startswith("function-")]
+            if item["type"] == "mlp_field":  # a model-wide check naming its field
+                loc = str(item["ctx"]["field"]).split(".")
+            else:
+                loc = [
+                    str(p)
+                    for p in item["loc"]
+                    if not str(p).startswith("function-") and p != "[key]"
+                ]
             field = ".".join(([prefix] if prefix else []) + loc) or prefix or "body"
             message = item["msg"].removeprefix("Value error, ")
             if item["type"] == "extra_forbidden":

@@ -11,12 +11,24 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+from packaging.requirements import InvalidRequirement, Requirement
 
 PARAMETERS_TAG = "parameters"
 INJECTED_TAG = "injected-parameters"
 JOB_MAGICS = ("%%mlp_train", "%%mlp_etl")
 _PIP_LINE = re.compile(r"^\s*[%!]\s*pip3?\s+install\s+(?P<args>.+)$", re.MULTILINE)
 _MAGIC_LINE = re.compile(r"^\s*(%|!)")
+ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".tgz", ".tar.bz2", ".zip")
+_SPACE_OR_NUL = re.compile(r"[\s\0]")
+# Options of `pip install` that take a value as the next word; what follows them is not a package.
+_PIP_VALUE_OPTIONS = frozenset(
+    """-r --requirement -c --constraint -e --editable -t --target --platform --python-version
+    --implementation --abi --root --prefix --src --upgrade-strategy -C --config-settings
+    --global-option --no-binary --only-binary --progress-bar --root-user-action --report --group
+    -i --index-url --extra-index-url -f --find-links --log --proxy --retries --timeout
+    --exists-action --trusted-host --cert --client-cert --cache-dir --use-feature
+    --use-deprecated --keyring-provider --python --resume-retries""".split()
+)
 
 
 @dataclass
@@ -94,9 +106,15 @@ def parse_parameters(source: str) -> list[Parameter]:
     return found
 
 
+def job_cell_indices(nb: nbformat.NotebookNode) -> list[int]:
+    """Where the cells a job runs are in the notebook: every cell but those launching jobs
+    themselves (`%%mlp_train`)."""
+    return [i for i, c in enumerate(nb.cells) if not c.source.lstrip().startswith(JOB_MAGICS)]
+
+
 def job_cells(nb: nbformat.NotebookNode) -> list[Any]:
-    """The cells a job runs: every cell but those launching jobs themselves (`%%mlp_train`)."""
-    return [c for c in nb.cells if not c.source.lstrip().startswith(JOB_MAGICS)]
+    """The cells a job runs (see `job_cell_indices`)."""
+    return [nb.cells[i] for i in job_cell_indices(nb)]
 
 
 def parameters_code(parameters: dict[str, Any]) -> str:
@@ -151,7 +169,32 @@ def to_script(nb: nbformat.NotebookNode, parameters: dict[str, Any]) -> str:
     return str(script)
 
 
+def requirement_problem(entry: str) -> str | None:
+    """Why pip must not be given `entry` as a requirement; None when it is one.
+
+    A requirement is a PEP 508 specifier (`pandas>=2`, `torch; sys_platform == 'linux'`,
+    `name @ https://...`) or the absolute path of a wheel or sdist. Anything else (an option such
+    as `-r FILE` or `--target DIR`, a folder) would change what pip does, not what it installs.
+    """
+    archive = entry.startswith("/") and entry.endswith(ARCHIVE_SUFFIXES)
+    if archive and not _SPACE_OR_NUL.search(entry):
+        return None
+    try:
+        Requirement(entry)
+    except InvalidRequirement:
+        pass
+    else:
+        return None
+    option = " (pip options are not accepted)" if entry.lstrip().startswith("-") else ""
+    return (
+        f"'{entry}' is not a requirement specifier{option}; give one such as 'pandas>=2' or "
+        "'name @ https://...', or the absolute path of a wheel or sdist"
+    )
+
+
 def _pip_packages(args: str) -> list[str]:
+    """The requirements a `%pip install` line names, leaving out its options (and their values)
+    and whatever is not a requirement (a folder, an expansion such as `{pkg}`)."""
     try:
         words = shlex.split(args, comments=True)
     except ValueError:
@@ -160,8 +203,8 @@ def _pip_packages(args: str) -> list[str]:
     for word in words:
         if skip_next:
             skip_next = False
-        elif word in ("-r", "--requirement", "-c", "--constraint", "-i", "--index-url", "-e"):
+        elif word in _PIP_VALUE_OPTIONS:
             skip_next = True
-        elif not word.startswith("-"):
+        elif not word.startswith("-") and requirement_problem(word) is None:
             packages.append(word)
     return packages

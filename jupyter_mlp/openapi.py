@@ -19,26 +19,35 @@ class ErrorBody(BaseModel):
 
 
 class JobList(BaseModel):
-    jobs: list[Job]
+    jobs: list[Job] = Field(
+        description="Summaries: each spec without its code, parameters, args or requirements, "
+        "and no transitions; GET /mlp/jobs/{job_id} has the whole job."
+    )
     next: str | None = Field(description="Cursor of the next (older) page; null on the last page.")
 
 
 class LogChunk(BaseModel):
     data: str
-    offset: int
-    next_offset: int
-    size: int
+    cursor: str = Field(description="Where this piece starts (opaque; the backend's own).")
+    next_cursor: str = Field(description="Pass as `cursor` to read on.")
     complete: bool = Field(description="True once the job has ended and the whole log was read.")
+    offset: int | None = Field(None, description="Local logs: byte offset of this piece.")
+    next_offset: int | None = Field(None, description="Local logs: byte offset after it.")
+    size: int | None = Field(None, description="Local logs: bytes in the log file now.")
+    error: str | None = Field(None, description="Why the log cannot be read, when it cannot.")
 
 
 class OutputEntry(BaseModel):
     name: str = Field(description="log, model_dir, executed_notebook, folder")
-    path: str = Field(description="Relative to the Jupyter root dir when under it.")
+    path: str = Field(description="Relative to the Jupyter root dir when under it, or a URI.")
     exists: bool
-    type: str = Field(description="file or directory")
-    size: int = Field(description="Bytes (for a directory, of all its files).")
+    type: str = Field(description="file, directory, or link (a link out of the job's folder)")
+    size: int | None = Field(None, description="Bytes (for a directory, of all its files).")
     files: list[str] | None = Field(None, description="A directory's first 200 files.")
     file_count: int | None = None
+    truncated: bool | None = Field(None, description="The listing stopped at its cap.")
+    note: str | None = None
+    console_url: str | None = Field(None, description="Cloud outputs: where to see them.")
 
 
 class OutputList(BaseModel):
@@ -89,6 +98,7 @@ ERRORS = {
     "400": _json("ErrorBody", "Invalid input; `errors` names each field and what would be valid."),
     "403": _json("ErrorBody", "Not authenticated or not authorized."),
     "404": _json("ErrorBody", "No such job."),
+    "413": _json("ErrorBody", "The request body is over the size limit."),
 }
 
 
@@ -202,14 +212,23 @@ def openapi_document() -> dict[str, Any]:
             "/mlp/jobs/{job_id}/logs": {
                 "parameters": [
                     JOB_ID,
-                    _query("offset", "Byte offset to read from", {"type": "integer", "minimum": 0}),
+                    _query(
+                        "cursor",
+                        "Where to read from: a next_cursor of an earlier read (default: start)",
+                        {"type": "string"},
+                    ),
+                    _query(
+                        "offset",
+                        "Local logs: a byte offset (the same as cursor)",
+                        {"type": "integer", "minimum": 0},
+                    ),
                     _query("limit", "Most bytes to read", {"type": "integer", "minimum": 1}),
                     _query(
                         "tail", "Read the last N bytes instead", {"type": "integer", "minimum": 1}
                     ),
                 ],
                 "get": {
-                    "summary": "A range of the job's log",
+                    "summary": "A piece of the job's log, from a cursor",
                     "responses": {"200": _json("LogChunk", "Log bytes."), **ERRORS},
                 },
             },

@@ -1,6 +1,7 @@
 """Standalone job runner, copied into every job bundle.
 
-Usage: python runner.py BUNDLE_DIR
+Usage: python runner.py [BUNDLE_DIR]   (default: the folder this file is in, so a packaged
+bundle runs as `python -m PACKAGE.runner`)
 
 It needs only the standard library (and papermill for notebook jobs), so it runs the same on
 this machine and inside a cloud container. It installs the bundle's requirements (locally into
@@ -8,14 +9,16 @@ a per-job environment layered on the launching Python, reused by jobs with the s
 requirements; with MLP_INSTALL_IN_PLACE=1, as in a container, into the running Python), runs
 the entrypoint as a child process, and records the job's phase and exit status in the file named
 by MLP_STATUS_FILE, so whoever watches the job, even a server started after the job was, can
-tell how it ended.
+tell how it ended. A failed notebook job also leaves why, next to that file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import site
@@ -23,12 +26,34 @@ import subprocess
 import sys
 import sysconfig
 import time
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+# Where a bundle keeps the user's files; its own (this runner, the manifest, the requirements)
+# are at its top, so a user's file of any name never replaces one of them.
+SOURCE_DIR = "src"
+# papermill's marks in an executed notebook: the cell it injected, the notes it added on failure.
+_INJECTED_TAG = "injected-parameters"
+_PAPERMILL_ERROR_TAG = "papermill-error-cell-tag"
+_ANSI_CODE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_MESSAGE_LIMIT = 4000
+
+
+# The pipe to the server that launched this runner, when there is one. Read once at start (a warm
+# runner replaces its environment later) and kept from the job's own processes (close_fds), so
+# what arrives on it comes from the runner alone; the status file is for a later server.
+_STATUS_FD = int(os.environ.pop("MLP_STATUS_FD", "-1") or -1)
+
 
 def write_status(record: dict[str, Any]) -> None:
-    """Replace the status file atomically, so a reader never sees half a record."""
+    """Tell the launching server (over the status pipe) and any later one (in the status file,
+    replaced atomically so a reader never sees half a record) what the job is doing."""
+    if _STATUS_FD >= 0:
+        try:
+            os.write(_STATUS_FD, json.dumps(record).encode() + b"\n")
+        except OSError:  # the server went away; the file still tells the next one
+            pass
     path = os.environ.get("MLP_STATUS_FILE")
     if not path:
         return
@@ -39,8 +64,15 @@ def write_status(record: dict[str, Any]) -> None:
 
 
 def error_file() -> Path | None:
+    """Where a job's failure is told in words; its content becomes the job's state message."""
     path = os.environ.get("MLP_STATUS_FILE")
     return Path(f"{path}.error") if path else None
+
+
+def error_details_file() -> Path | None:
+    """Where a failed notebook job records the failing cell (JSON), so the panel can open it."""
+    path = os.environ.get("MLP_STATUS_FILE")
+    return Path(f"{path}.error.json") if path else None
 
 
 def prepare_python(requirements: list[str]) -> str:
@@ -61,19 +93,23 @@ def prepare_python(requirements: list[str]) -> str:
         return str(python)
     print(f"[mlp] creating an environment in {target} for {' '.join(requirements)}", flush=True)
     building = cache / f"{target.name}.{os.getpid()}.partial"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(building)], check=True)
-    # Layer on the launching Python: its packages (pip included) stay importable behind the
-    # environment's own, so only what is missing or pinned differently is installed, and
-    # nothing is ever installed into the launching environment.
-    purelib = Path(
-        sysconfig.get_path("purelib", vars={"base": str(building), "platbase": str(building)})
-    )
-    parents = [p for p in site.getsitepackages() if os.path.isdir(p)]
-    (purelib / "_mlp_parent.pth").write_text(
-        "".join(f"import site; site.addsitedir({p!r})\n" for p in parents), encoding="utf-8"
-    )
-    subprocess.run([str(building / "bin" / "python"), *pip[1:], *requirements], check=True)
-    (building / ".complete").touch()
+    try:
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(building)], check=True)
+        # Layer on the launching Python: its packages (pip included) stay importable behind the
+        # environment's own, so only what is missing or pinned differently is installed, and
+        # nothing is ever installed into the launching environment.
+        purelib = Path(
+            sysconfig.get_path("purelib", vars={"base": str(building), "platbase": str(building)})
+        )
+        parents = [p for p in site.getsitepackages() if os.path.isdir(p)]
+        (purelib / "_mlp_parent.pth").write_text(
+            "".join(f"import site; site.addsitedir({p!r})\n" for p in parents), encoding="utf-8"
+        )
+        subprocess.run([str(building / "bin" / "python"), *pip[1:], *requirements], check=True)
+        (building / ".complete").touch()
+    except BaseException:  # a failed build is never found again: leave nothing of it behind
+        shutil.rmtree(building, ignore_errors=True)
+        raise
     try:
         building.rename(target)
     except OSError:  # another job built the same environment meanwhile: use that one
@@ -81,11 +117,24 @@ def prepare_python(requirements: list[str]) -> str:
     return str(python)
 
 
+def source_dir(manifest: dict[str, Any], bundle: Path) -> Path:
+    """The bundle's folder of user files (the bundle itself for bundles made before `src/`)."""
+    return bundle / manifest.get("source_dir", "")
+
+
+def job_env(env: Mapping[str, str], manifest: dict[str, Any], bundle: Path) -> dict[str, str]:
+    """`env` for the job's own code: helper modules shipped in the bundle import as they did
+    next to the source."""
+    paths = [str(source_dir(manifest, bundle)), env.get("PYTHONPATH")]
+    return {**env, "PYTHONPATH": os.pathsep.join(filter(None, paths))}
+
+
 def place_includes(manifest: dict[str, Any], bundle: Path) -> None:
     """Copy the files included next to the source into the working folder, so relative paths
     in the job mean what they meant next to the source."""
+    source = source_dir(manifest, bundle)
     for name in manifest.get("includes", []):
-        target = Path(name)
+        target = (bundle / name).relative_to(source)
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(bundle / name, target)
@@ -93,21 +142,39 @@ def place_includes(manifest: dict[str, Any], bundle: Path) -> None:
 
 def payload_command(manifest: dict[str, Any], bundle: Path, python: str) -> list[str]:
     entry = str(bundle / manifest["entrypoint"])
+    this = str(Path(__file__).resolve())
     if manifest["mode"] == "notebook":
-        return [python, "-u", str(Path(__file__).resolve()), "--execute-notebook", str(bundle)]
+        return [python, "-u", this, "--execute-notebook", str(bundle)]
     if manifest.get("ipython"):
         # IPython syntax (magics, !shell) was turned into get_ipython() calls: run under IPython.
-        return [
-            python,
-            "-m",
-            "IPython",
-            "--quick",
-            "--no-banner",
-            "--colors=nocolor",
-            entry,
-            *manifest["args"],
-        ]
+        return [python, "-u", this, "--ipython", entry, *manifest["args"]]
     return [python, "-u", entry, *manifest["args"]]
+
+
+def run_ipython_script(entry: str, args: list[str]) -> int:
+    """Run a script that calls get_ipython() as `python ENTRY ARGS...` would run it: the same
+    sys.argv and sys.path[0], and the same exit status, in an IPython shell (not its command
+    line, which would take the script's arguments as its own options)."""
+    import traceback
+
+    from IPython.core.interactiveshell import InteractiveShell
+
+    sys.argv = [entry, *args]
+    sys.path[0] = os.path.dirname(entry)  # not this runner's folder: the script's, as python does
+    shell = InteractiveShell.instance(colors="nocolor")  # a log file, not a terminal
+    shell.user_ns["__file__"] = entry
+    with open(entry, "rb") as handle:
+        code = compile(handle.read(), entry, "exec")
+    with shell.builtin_trap:
+        try:
+            exec(code, shell.user_ns)
+        except SystemExit:
+            raise
+        except BaseException as exc:  # shown as python shows it, without this function's frame
+            shown = exc.__traceback__.tb_next if exc.__traceback__ else None
+            traceback.print_exception(type(exc), exc, shown)
+            return 1
+    return 0
 
 
 def supervise(bundle: Path) -> int:
@@ -124,9 +191,10 @@ def supervise(bundle: Path) -> int:
         write_status({"phase": "exited", "exit_code": 1, "message": message})
         return 1
     place_includes(manifest, bundle)
-    env = dict(os.environ)
-    # Helper modules shipped in the bundle import as they did next to the source.
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(bundle), env.get("PYTHONPATH")]))
+    # A notebook's code runs in its kernel, which gets the job's environment; the runner that
+    # drives papermill keeps its own, so no user module can shadow one papermill imports.
+    notebook = manifest["mode"] == "notebook"
+    env = dict(os.environ) if notebook else job_env(os.environ, manifest, bundle)
     child = subprocess.Popen(
         payload_command(manifest, bundle, python), env=env, stdin=subprocess.DEVNULL
     )
@@ -140,7 +208,9 @@ def supervise(bundle: Path) -> int:
     return returncode if returncode >= 0 else 128 - returncode
 
 
-def start_kernel(kernel_name: str, cwd: str | None = None) -> Any:
+def start_kernel(
+    kernel_name: str, cwd: str | None = None, env: Mapping[str, str] | None = None
+) -> Any:
     """A started kernel for papermill to use, which a SIGTERM to this process takes down too.
 
     Kernels run in a process group of their own, so the job's group signal alone would not
@@ -150,7 +220,10 @@ def start_kernel(kernel_name: str, cwd: str | None = None) -> Any:
     from jupyter_core.utils import run_sync
 
     km = AsyncKernelManager(kernel_name=kernel_name)
-    run_sync(km.start_kernel)(**({"cwd": cwd} if cwd else {}))
+    options: dict[str, Any] = {"cwd": cwd} if cwd else {}
+    if env is not None:
+        options["env"] = dict(env)
+    run_sync(km.start_kernel)(**options)
 
     def stop_kernel(*_: Any) -> None:
         group = getattr(km.provisioner, "pgid", None) or getattr(km.provisioner, "pid", None)
@@ -162,6 +235,27 @@ def start_kernel(kernel_name: str, cwd: str | None = None) -> Any:
 
     signal.signal(signal.SIGTERM, stop_kernel)
     return km
+
+
+@contextlib.contextmanager
+def clients_stopped(km: Any) -> Iterator[None]:
+    """Stop every client made of `km` meanwhile. nbclient leaves running the client it makes of
+    a kernel manager it does not own, and that client's garbage collection would log "Could not
+    destroy zmq context" as the last line of every notebook job."""
+    made: list[Any] = []
+    make = km.client
+
+    def client(**kwargs: Any) -> Any:
+        made.append(make(**kwargs))
+        return made[-1]
+
+    km.client = client
+    try:
+        yield
+    finally:
+        del km.client  # the class's method again
+        for kc in made:
+            kc.stop_channels()
 
 
 def execute_notebook(bundle: Path, km: Any = None) -> int:
@@ -177,24 +271,26 @@ def execute_notebook(bundle: Path, km: Any = None) -> int:
     manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
     output = Path(os.environ.get("MLP_OUTPUT_DIR") or os.getcwd()) / manifest["output_notebook"]
     message = ""
+    details: dict[str, Any] | None = None
     owns_kernel = km is None
     try:
         if km is None:
-            km = start_kernel(manifest["kernel_name"], os.getcwd())
-        papermill.execute_notebook(
-            str(bundle / manifest["entrypoint"]),
-            str(output),
-            parameters=manifest["parameters"],
-            kernel_name=manifest["kernel_name"],
-            log_output=True,
-            progress_bar=False,
-            cwd=os.getcwd(),
-            km=km,
-        )
+            env = job_env(os.environ, manifest, bundle)
+            km = start_kernel(manifest["kernel_name"], os.getcwd(), env)
+        with clients_stopped(km):
+            papermill.execute_notebook(
+                str(bundle / manifest["entrypoint"]),
+                str(output),
+                parameters=manifest["parameters"],
+                kernel_name=manifest["kernel_name"],
+                log_output=True,
+                progress_bar=False,
+                cwd=os.getcwd(),
+                km=km,
+            )
     except papermill.PapermillExecutionError as exc:
-        message = (
-            f"cell {exc.cell_index + 1} (In [{exc.exec_count}]) raised {exc.ename}: {exc.evalue}"
-        )
+        details = cell_failure(exc, output, manifest)
+        message = failure_message(details)
     except Exception as exc:  # the kernel died (cancelled, out of memory) or could not start
         message = f"the notebook could not run to the end: {type(exc).__name__}: {exc}"
     finally:
@@ -202,11 +298,73 @@ def execute_notebook(bundle: Path, km: Any = None) -> int:
             run_sync(km.shutdown_kernel)(now=True)
     if not message:
         return 0
-    failure = error_file()
+    failure, failure_details = error_file(), error_details_file()
     if failure:
         failure.write_text(message, encoding="utf-8")
+    if failure_details and details:
+        failure_details.write_text(json.dumps(details, ensure_ascii=False), encoding="utf-8")
     print(f"[mlp] {message}", flush=True)
     return 1
+
+
+def cell_failure(error: Any, executed: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """The failing cell of a notebook job, from papermill's error (the cell's error output):
+    where it is in the user's notebook (`cell_index`, 0-based, counting every cell as JupyterLab
+    shows them; `cell_id`), and its error without colour codes."""
+    cell_index: int | None = error.cell_index
+    cell_id = None
+    try:
+        cells = json.loads(executed.read_text(encoding="utf-8"))["cells"]
+    except (OSError, ValueError, KeyError):
+        cells = None
+    if cells is not None:
+        # The cells as papermill counted them (before adding its notes), less the one it
+        # injected, are the job notebook's; the manifest maps those to the user's notebook.
+        ran = [c for c in cells if _PAPERMILL_ERROR_TAG not in _tags(c)]
+        failing = ran[error.cell_index] if error.cell_index < len(ran) else {}
+        cell_id = failing.get("id")
+        job_index = sum(_INJECTED_TAG not in _tags(c) for c in ran[: error.cell_index])
+        source_cells = manifest.get("source_cells") or []
+        if _INJECTED_TAG in _tags(failing):
+            cell_index = None
+        elif job_index < len(source_cells):
+            cell_index = source_cells[job_index]
+        else:
+            cell_index = job_index
+    return {
+        "cell_index": cell_index,
+        "cell_id": cell_id,
+        "ename": error.ename,
+        "evalue": error.evalue,
+        "traceback": [_ANSI_CODE.sub("", part) for part in error.traceback or []],
+    }
+
+
+def failure_message(failure: dict[str, Any]) -> str:
+    """`cell N raised KeyError: 'x'`, then the traceback's frames that matter: the cell's own
+    (with its source line) and the last ones, where the error was raised."""
+    index = failure["cell_index"]
+    where = f"cell {index + 1}" if index is not None else "the injected parameters"
+    head = f"{where} raised {failure['ename']}"
+    if failure["evalue"]:
+        head += f": {failure['evalue']}"
+    frames = [
+        part.strip("\n")
+        for part in failure["traceback"]
+        if part.strip()
+        and set(part.strip()) != {"-"}
+        and "Traceback (most recent call last)" not in part
+        and not part.startswith(f"{failure['ename']}:")
+        and part.strip() != failure["ename"]
+    ]
+    if len(frames) > 3:
+        frames = [frames[0], "...", *frames[-2:]]
+    message = "\n".join([head, *frames])
+    return message if len(message) <= _MESSAGE_LIMIT else message[: _MESSAGE_LIMIT - 3] + "..."
+
+
+def _tags(cell: dict[str, Any]) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
 
 
 def serve_warm(kernel_name: str) -> int:
@@ -242,10 +400,11 @@ def serve_warm(kernel_name: str) -> int:
     manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
     place_includes(manifest, bundle)
     write_status({"phase": "running", "pid": os.getpid()})
+    kernel_env = job_env(job["env"], manifest, bundle)
     setup = (
         "import os as _os, sys as _sys\n"
-        f"_os.chdir({job['cwd']!r})\n_os.environ.clear()\n_os.environ.update({job['env']!r})\n"
-        f"_sys.path.insert(0, {str(bundle)!r})\ndel _os, _sys\n"
+        f"_os.chdir({job['cwd']!r})\n_os.environ.clear()\n_os.environ.update({kernel_env!r})\n"
+        f"_sys.path.insert(0, {str(source_dir(manifest, bundle))!r})\ndel _os, _sys\n"
     )
     run_sync(client.execute_interactive)(setup, silent=True, store_history=False, timeout=60)
     client.stop_channels()
@@ -263,9 +422,15 @@ def serve_warm(kernel_name: str) -> int:
     return returncode
 
 
+def main(argv: list[str]) -> int:
+    if len(argv) == 2 and argv[0] == "--execute-notebook":
+        return execute_notebook(Path(argv[1]).resolve())
+    if len(argv) == 2 and argv[0] == "--warm":
+        return serve_warm(argv[1])
+    if len(argv) >= 2 and argv[0] == "--ipython":
+        return run_ipython_script(argv[1], argv[2:])
+    return supervise(Path(argv[0] if argv else os.path.dirname(__file__)).resolve())
+
+
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--execute-notebook":
-        sys.exit(execute_notebook(Path(sys.argv[2]).resolve()))
-    if len(sys.argv) == 3 and sys.argv[1] == "--warm":
-        sys.exit(serve_warm(sys.argv[2]))
-    sys.exit(supervise(Path(sys.argv[1]).resolve()))
+    sys.exit(main(sys.argv[1:]))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from sqlalchemy import (
     JSON,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -19,7 +21,9 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    inspect,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Dialect, Engine
@@ -32,7 +36,7 @@ from sqlalchemy.orm import (
     sessionmaker,
 )
 
-from .models import TERMINAL_STATES, Job, JobSpec, JobState, Transition
+from .models import ACTIVE_STATES, TERMINAL_STATES, Job, JobSpec, JobState, Transition
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -73,10 +77,25 @@ class JobRow(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     outputs: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
-    # Backend bookkeeping (PID, process start time, assigned GPUs, folders); never shown as state.
+    # The job's folder (bundle, log, outputs): the manager's own field.
+    folder: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The backend's bookkeeping (its typed `Runtime` model as JSON); empty until it started.
     runtime: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # What a list page shows of the spec (never inline code): kept apart so that a page of 50
+    # is the same size however large the jobs' sources are.
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Times a watch round needs, in columns rather than found by scanning transitions.
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    force_cancel_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # When the backend's start returned (the job exists there); NULL while only claimed.
+    launched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     transitions: Mapped[list[TransitionRow]] = relationship(
         order_by="TransitionRow.id", cascade="all, delete-orphan", lazy="raise"
+    )
+
+    __table_args__ = (
+        # A round reads the oldest queued jobs of one backend, and the active ones.
+        Index("ix_mlp_jobs_backend_state_seq", "backend", "state", "seq"),
     )
 
 
@@ -110,19 +129,76 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+# Specs read back were checked when they were submitted; checks added since must not refuse them.
+STORED = {"stored": True}
+
+# Columns added after the first release, with how to fill them in rows stored before.
+_ADDED_COLUMNS = {
+    "folder": "TEXT",
+    "summary": "JSON",
+    "cancel_requested_at": "DATETIME",
+    "force_cancel_at": "DATETIME",
+    "launched_at": "DATETIME",
+}
+
+
+def _upgrade(engine: Engine) -> None:
+    """Bring a database written by an earlier version up to this schema, keeping every job."""
+    present = {column["name"] for column in inspect(engine).get_columns("mlp_jobs")}
+    missing = [name for name in _ADDED_COLUMNS if name not in present]
+    if not missing:
+        return
+    with engine.begin() as connection:
+        for name in missing:
+            kind = _ADDED_COLUMNS[name]
+            connection.execute(text(f"ALTER TABLE mlp_jobs ADD COLUMN {name} {kind}"))
+    with sessionmaker(engine).begin() as session:
+        for row in session.scalars(select(JobRow)):
+            runtime = dict(row.runtime or {})
+            row.folder = row.folder or runtime.pop("folder", None)
+            row.runtime = runtime
+            if runtime.get("pid") is not None:  # started by an earlier version
+                row.launched_at = row.started_at
+            row.summary = summary_of(JobSpec.model_validate(row.spec, context=STORED))
+    for index in JobRow.__table__.indexes:  # type: ignore[attr-defined]
+        index.create(engine, checkfirst=True)
+
+
+def summary_of(spec: JobSpec) -> dict[str, Any]:
+    """The part of a spec a list page shows: what runs where, never the code itself."""
+    source: dict[str, Any] = {"path": spec.source.path} if spec.source.path else {"code": ""}
+    if spec.source.mode:
+        source["mode"] = spec.source.mode
+    return {
+        "kind": spec.kind.value,
+        "backend": spec.backend,
+        "name": spec.name,
+        "source": source,
+        "resources": spec.resources.model_dump(exclude_none=True),
+        "region": spec.region,
+        "labels": spec.labels,
+    }
+
+
 class JobStore:
-    """Reads and writes jobs. Knows nothing of backends; the JobManager decides what to write."""
+    """Reads and writes jobs. Knows nothing of backends; the JobManager decides what to write.
+
+    Every method blocks (it talks to the database): the manager calls them off the event loop.
+    """
 
     def __init__(self, url: str):
         self.engine = make_engine(url)
         Base.metadata.create_all(self.engine)
+        _upgrade(self.engine)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
 
     def close(self) -> None:
         self.engine.dispose()
 
-    def add(self, job: Job, runtime: dict[str, Any] | None = None) -> None:
-        """Store a new job, every field of it, with its backend bookkeeping."""
+    def add(
+        self, job: Job, runtime: dict[str, Any] | None = None, folder: str | None = None
+    ) -> None:
+        """Store a new job, every field of it, with its folder and backend bookkeeping."""
         row = JobRow(
             id=job.id,
             name=job.name,
@@ -138,7 +214,9 @@ class JobStore:
             started_at=job.started_at,
             ended_at=job.ended_at,
             outputs=job.outputs,
+            folder=folder,
             runtime=runtime or {},
+            summary=summary_of(job.spec),
         )
         row.transitions = [
             TransitionRow(state=t.state.value, at=t.at, message=t.message) for t in job.transitions
@@ -154,13 +232,40 @@ class JobStore:
             return None if row is None else _to_job(row)
 
     def runtime(self, job_id: str) -> dict[str, Any]:
+        """The backend's bookkeeping of a job; empty before it started (or for no such job)."""
         with self._session() as session:
             value = session.scalar(select(JobRow.runtime).where(JobRow.id == job_id))
             return dict(value or {})
 
+    def folder(self, job_id: str) -> str | None:
+        with self._session() as session:
+            return session.scalar(select(JobRow.folder).where(JobRow.id == job_id))
+
+    def claim_force_cancel(self, job_id: str, at: datetime) -> bool:
+        """Record that a job is being stopped by force; True only for the first to ask, so a
+        forced cancel is sent once, however many managers watch the job."""
+        with self._session.begin() as session:
+            result = session.execute(
+                update(JobRow)
+                .where(JobRow.id == job_id, JobRow.force_cancel_at.is_(None))
+                .values(force_cancel_at=at)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
     def set_runtime(self, job_id: str, runtime: dict[str, Any]) -> None:
         with self._session.begin() as session:
             session.execute(update(JobRow).where(JobRow.id == job_id).values(runtime=runtime))
+
+    def record_launch(
+        self, job_id: str, runtime: dict[str, Any], at: datetime, **fields: Any
+    ) -> None:
+        """The backend started the job: its bookkeeping and what it reported, in one write."""
+        with self._session.begin() as session:
+            session.execute(
+                update(JobRow)
+                .where(JobRow.id == job_id)
+                .values(runtime=runtime, launched_at=at, **fields)
+            )
 
     def set_fields(self, job_id: str, **fields: Any) -> None:
         """Update non-state fields (backend_job_id, outputs, console_url, backend_state...)."""
@@ -208,8 +313,9 @@ class JobStore:
         limit: int = 50,
         before_seq: int | None = None,
     ) -> tuple[list[Job], int | None]:
-        """Newest first; returns the page and the cursor (a seq) of the next page, if any."""
-        query = select(JobRow).options(selectinload(JobRow.transitions))
+        """Newest first, as summaries (no transitions, the spec's `summary_of` only); returns
+        the page and the cursor (a seq) of the next page, if any."""
+        query = select(*_SUMMARY_COLUMNS)
         state_values = [s.value for s in states]
         if state_values:
             query = query.where(JobRow.state.in_(state_values))
@@ -225,22 +331,51 @@ class JobStore:
             query = query.where(JobRow.seq < before_seq)
         query = query.order_by(JobRow.seq.desc()).limit(limit + 1)
         with self._session() as session:
-            rows: Sequence[JobRow] = session.scalars(query).all()
-            jobs = [_to_job(row) for row in rows[:limit]]
+            rows = session.execute(query).all()
+            jobs = [_summary_to_job(row) for row in rows[:limit]]
             next_seq = rows[limit - 1].seq if len(rows) > limit else None
         return jobs, next_seq
 
-    def unfinished(self) -> list[tuple[Job, dict[str, Any]]]:
-        """Every job not yet terminal with its runtime, oldest first (the admission order)."""
-        terminal = [s.value for s in TERMINAL_STATES]
+    def active(self, backend: str) -> list[ActiveJob]:
+        """A backend's started jobs (STARTING, RUNNING, CANCELLING), oldest first, each with
+        its folder, bookkeeping and cancel times: what a watch round observes."""
         query = (
             select(JobRow)
-            .where(JobRow.state.not_in(terminal))
-            .options(selectinload(JobRow.transitions))
+            .where(JobRow.backend == backend, JobRow.state.in_([s.value for s in ACTIVE_STATES]))
             .order_by(JobRow.seq)
         )
         with self._session() as session:
-            return [(_to_job(row), dict(row.runtime or {})) for row in session.scalars(query).all()]
+            return [
+                ActiveJob(
+                    job=_to_job(row, with_transitions=False),
+                    folder=row.folder or "",
+                    runtime=dict(row.runtime or {}),
+                    cancel_requested_at=row.cancel_requested_at,
+                    force_cancel_at=row.force_cancel_at,
+                    launched=row.launched_at is not None,
+                )
+                for row in session.scalars(query)
+            ]
+
+    def queued(self, backend: str, limit: int) -> list[Job]:
+        """The oldest `limit` queued jobs of a backend (the admission order)."""
+        query = (
+            select(JobRow)
+            .where(JobRow.backend == backend, JobRow.state == JobState.QUEUED.value)
+            .order_by(JobRow.seq)
+            .limit(limit)
+        )
+        with self._session() as session:
+            return [_to_job(row, with_transitions=False) for row in session.scalars(query)]
+
+    def unfinished_elsewhere(self, backends: Iterable[str]) -> list[Job]:
+        """Unfinished jobs whose backend is none of `backends` (not installed here)."""
+        query = select(JobRow).where(
+            JobRow.backend.not_in(list(backends)),
+            JobRow.state.not_in([s.value for s in TERMINAL_STATES]),
+        )
+        with self._session() as session:
+            return [_to_job(row, with_transitions=False) for row in session.scalars(query)]
 
     def delete(self, job_id: str) -> None:
         with self._session.begin() as session:
@@ -253,7 +388,61 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _to_job(row: JobRow) -> Job:
+@dataclass
+class ActiveJob:
+    """A started job as the store holds it, for a watch round."""
+
+    job: Job
+    folder: str
+    runtime: dict[str, Any]
+    cancel_requested_at: datetime | None
+    force_cancel_at: datetime | None
+    launched: bool
+
+
+_SUMMARY_COLUMNS = (
+    JobRow.seq,
+    JobRow.id,
+    JobRow.name,
+    JobRow.kind,
+    JobRow.backend,
+    JobRow.state,
+    JobRow.state_message,
+    JobRow.backend_state,
+    JobRow.backend_job_id,
+    JobRow.console_url,
+    JobRow.summary,
+    JobRow.created_at,
+    JobRow.started_at,
+    JobRow.ended_at,
+    JobRow.outputs,
+)
+
+
+def _summary_to_job(row: Any) -> Job:
+    # The summary holds no code: the list shows the spec with an empty source instead.
+    return Job.model_validate(
+        {
+            "id": row.id,
+            "name": row.name,
+            "kind": row.kind,
+            "backend": row.backend,
+            "state": row.state,
+            "state_message": row.state_message or "",
+            "backend_state": row.backend_state,
+            "backend_job_id": row.backend_job_id,
+            "console_url": row.console_url,
+            "spec": row.summary or {"source": {"code": ""}},
+            "created_at": row.created_at,
+            "started_at": row.started_at,
+            "ended_at": row.ended_at,
+            "outputs": row.outputs or {},
+        },
+        context=STORED,
+    )
+
+
+def _to_job(row: JobRow, with_transitions: bool = True) -> Job:
     return Job(
         id=row.id,
         name=row.name,
@@ -265,7 +454,7 @@ def _to_job(row: JobRow) -> Job:
         backend_job_id=row.backend_job_id,
         console_url=row.console_url,
         spec=JobSpec.model_validate(
-            row.spec if isinstance(row.spec, dict) else json.loads(row.spec)
+            row.spec if isinstance(row.spec, dict) else json.loads(row.spec), context=STORED
         ),
         created_at=row.created_at,
         started_at=row.started_at,
@@ -274,5 +463,7 @@ def _to_job(row: JobRow) -> Job:
         transitions=[
             Transition(state=JobState(t.state), at=t.at, message=t.message or "")
             for t in row.transitions
-        ],
+        ]
+        if with_transitions
+        else [],
     )

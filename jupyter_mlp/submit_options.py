@@ -1,7 +1,12 @@
-"""The submit options shared by the magics and the command line, and the JobSpec they make.
+"""The submit options shared by the magics, the command line and the panel, and the JobSpec
+they make.
 
-`%mlp_train` and `jupyter mlp submit` take the same flags, so they are declared once here
-(as argparse arguments) and turned into the JSON body of `POST /mlp/jobs` in one place.
+`%mlp_train`, `jupyter mlp submit` and the panel's "copy as command" speak the same flags, so
+each flag is declared once here with the spec field it fills and how its value is written.
+`spec_body` reads parsed flags into the body of `POST /mlp/jobs`; the panel writes a spec back
+as flags from the same table, which `vocabulary()` exports (with the backend, kind and state
+words) as `src/vocabularyData.ts` for the frontend. `python -m jupyter_mlp.submit_options`
+rewrites that file; a test keeps it in step.
 """
 
 from __future__ import annotations
@@ -9,92 +14,240 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from .catalog.cloud import normalize_accelerator
-from .models import MLPError
+from .models import (
+    CLOUD_BACKENDS,
+    KNOWN_BACKENDS,
+    LOCAL_BACKEND,
+    TERMINAL_STATES,
+    JobKind,
+    JobState,
+    MLPError,
+)
+
+#: Where the frontend's copy of the vocabulary lives, from the repository's root. A module
+#: of data rather than a .json file: the TypeScript project compiles only .ts files.
+VOCABULARY_FILE = Path("src") / "vocabularyData.ts"
+
+#: How a flag's value is written and read:
+#: text/choice/int: one value; switch: a flag alone (true); gpu: TYPE:COUNT for the
+#: accelerator type and count; param/label: NAME=VALUE, repeated; args: one shell-quoted
+#: string; requirements: comma-separated names, or a requirements file; repeat: repeated.
+ValueKind = Literal[
+    "text", "choice", "int", "switch", "gpu", "param", "label", "args", "requirements", "repeat"
+]
 
 
 @dataclass(frozen=True)
 class Option:
-    """One flag: argparse's positional names and keyword arguments."""
+    """One flag: the spec fields it fills (dotted) and how its value is written."""
 
-    flags: tuple[str, ...]
-    kwargs: dict[str, Any]
+    flag: str
+    help: str
+    fields: tuple[str, ...] = ()
+    value: ValueKind = "text"
+    metavar: str | None = None
+    choices: tuple[str, ...] = ()
+    #: The spec's own default: a spec holding it needs no flag.
+    default: Any = None
+
+    @property
+    def dest(self) -> str:
+        return self.flag.lstrip("-").replace("-", "_")
+
+    def argparse_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"dest": self.dest, "help": self.help}
+        if self.metavar:
+            kwargs["metavar"] = self.metavar
+        if self.choices:
+            kwargs["choices"] = list(self.choices)
+        if self.value == "int":
+            kwargs["type"] = int
+        elif self.value == "switch":
+            kwargs["action"] = "store_true"
+        elif self.value in ("param", "label", "repeat"):
+            kwargs.update(action="append", default=[])
+        return kwargs
+
+    def describe(self) -> dict[str, Any]:
+        """The option as the frontend reads it (see `vocabulary`)."""
+        return {
+            "flag": self.flag,
+            "fields": list(self.fields),
+            "value": self.value,
+            "choices": list(self.choices),
+            "default": self.default,
+        }
 
 
 SUBMIT_OPTIONS: list[Option] = [
-    Option(("--backend",), {"help": "Where the job runs: local (default), vertex, dataflow."}),
-    Option(("--name",), {"help": "The job's name (default: the file's or the cell's kind)."}),
-    Option(("--machine-type",), {"help": "Machine type on the cloud, e.g. n1-standard-8."}),
     Option(
-        ("--gpu",),
-        {
-            "metavar": "TYPE:COUNT",
-            "help": "Accelerators, by short name: T4:1, A100:2, H100:8. Locally a bare count "
-            "(--gpu 1) or any:COUNT asks for that many local GPUs of any type.",
-        },
+        "--backend",
+        f"Where the job runs: {', '.join(KNOWN_BACKENDS)} (default: the server's default, "
+        f"normally {LOCAL_BACKEND}).",
+        ("backend",),
     ),
-    Option(("--replicas",), {"type": int, "help": "Replica count (distributed training)."}),
-    Option(("--region",), {"help": "Cloud region, e.g. us-central1."}),
+    Option("--name", "The job's name (default: the file's stem, or KIND-cell).", ("name",)),
     Option(
-        ("--param",),
-        {
-            "action": "append",
-            "default": [],
-            "metavar": "NAME=VALUE",
-            "help": "A parameter (repeatable), typed like papermill: VALUE is read as a "
-            "Python/JSON literal when it is one (3, 0.1, true, [1,2]), else as a string.",
-        },
+        "--machine-type",
+        "Machine type on the cloud, e.g. n1-standard-8.",
+        ("resources.machine_type",),
     ),
     Option(
-        ("--args",),
-        {
-            "metavar": "'ARGS'",
-            "help": "Command-line arguments for a script, as one quoted string: "
-            "--args '--epochs 3 --lr 0.1' (or --args=--verbose for a single flag).",
-        },
+        "--gpu",
+        "Accelerators, by short name: T4:1, A100:2, H100:8. Locally a bare count "
+        "(--gpu 1) or any:COUNT asks for that many local GPUs of any type.",
+        ("resources.accelerator_type", "resources.accelerator_count"),
+        "gpu",
+        metavar="TYPE:COUNT",
     ),
     Option(
-        ("--requirements",),
-        {
-            "metavar": "PKGS|FILE",
-            "help": "Packages to install for the job: comma-separated, or a requirements file.",
-        },
+        "--replicas",
+        "Replica count (distributed training).",
+        ("resources.replica_count",),
+        "int",
+        default=1,
     ),
     Option(
-        ("--mode",),
-        {
-            "choices": ["notebook", "script"],
-            "help": "For notebooks: run as a notebook (default, keeps the executed notebook) "
-            "or converted to a script.",
-        },
+        "--max-workers",
+        "ETL on Dataflow: the most workers the pipeline may scale to.",
+        ("resources.max_workers",),
+        "int",
+    ),
+    Option("--region", "Cloud region, e.g. us-central1.", ("region",)),
+    Option(
+        "--param",
+        "A parameter (repeatable), typed like papermill: VALUE is read as a Python/JSON "
+        "literal when it is one (3, 0.1, true, [1,2]), else as a string.",
+        ("parameters",),
+        "param",
+        metavar="NAME=VALUE",
     ),
     Option(
-        ("--include",),
-        {
-            "action": "append",
-            "default": [],
-            "metavar": "GLOB",
-            "help": "Files next to the source to ship with the job (repeatable).",
-        },
+        "--args",
+        "Command-line arguments for a script, as one quoted string: "
+        "--args '--epochs 3 --lr 0.1' (or --args=--verbose for a single flag).",
+        ("args",),
+        "args",
+        metavar="'ARGS'",
     ),
     Option(
-        ("--wait",),
-        {
-            "action": "store_true",
-            "help": "Block until the job ends, streaming its log; fail if the job fails.",
-        },
+        "--requirements",
+        "Packages to install for the job: comma-separated (numpy>=1.26,<2 stays one), or a "
+        "requirements file.",
+        ("requirements",),
+        "requirements",
+        metavar="PKGS|FILE",
+    ),
+    Option(
+        "--environment",
+        "Locally the Python interpreter that runs the job; on the cloud its container image.",
+        ("environment",),
+        metavar="PYTHON|IMAGE",
+    ),
+    Option(
+        "--label",
+        "A label (repeatable), e.g. --label team=vision.",
+        ("labels",),
+        "label",
+        metavar="KEY=VALUE",
+    ),
+    Option(
+        "--mode",
+        "For notebooks: run as a notebook (default, keeps the executed notebook) "
+        "or converted to a script.",
+        ("source.mode",),
+        "choice",
+        choices=("notebook", "script"),
+    ),
+    Option(
+        "--include",
+        "Files next to the source to ship with the job (repeatable).",
+        ("source.include",),
+        "repeat",
+        metavar="GLOB",
+    ),
+    Option(
+        "--timeout",
+        "Cloud: stop the job after this many seconds.",
+        ("scheduling.timeout_seconds",),
+        "int",
+        metavar="SECONDS",
+    ),
+    Option(
+        "--spot",
+        "Cloud: run on Spot capacity (cheaper, can be preempted).",
+        ("scheduling.spot",),
+        "switch",
+        default=False,
+    ),
+    Option(
+        "--restart-on-worker-restart",
+        "Cloud: restart the whole job when one of its workers restarts.",
+        ("scheduling.restart_on_worker_restart",),
+        "switch",
+        default=False,
+    ),
+    Option(
+        "--service-account",
+        "Cloud: the service account the job runs as.",
+        ("scheduling.service_account",),
+    ),
+    Option(
+        "--wait",
+        "Block until the job ends, streaming its log; fail if the job fails.",
+        value="switch",
+        default=False,
     ),
 ]
 
 
 def add_submit_options(parser: argparse.ArgumentParser) -> None:
     for option in SUBMIT_OPTIONS:
-        parser.add_argument(*option.flags, **option.kwargs)
+        parser.add_argument(option.flag, **option.argparse_kwargs())
+
+
+def vocabulary() -> dict[str, Any]:
+    """What the frontend shares with the Python side: the submit flags, the backend names, the
+    job kinds and states. Written to `src/vocabularyData.ts` by `write_vocabulary`."""
+    return {
+        "submit_options": [option.describe() for option in SUBMIT_OPTIONS],
+        "backends": {
+            "known": list(KNOWN_BACKENDS),
+            "cloud": list(CLOUD_BACKENDS),
+            "local": LOCAL_BACKEND,
+        },
+        "kinds": [kind.value for kind in JobKind],
+        "states": {
+            "all": [state.value for state in JobState],
+            "terminal": [state.value for state in JobState if state in TERMINAL_STATES],
+            "active": [state.value for state in JobState if state.active],
+        },
+    }
+
+
+def vocabulary_text() -> str:
+    """`vocabulary()` as a TypeScript module (its JSON, left as it is by prettier)."""
+    return (
+        "// Written by `python -m jupyter_mlp.submit_options` from jupyter_mlp/submit_options.py\n"
+        "// and jupyter_mlp/models.py: do not edit. src/vocabulary.ts gives it types.\n"
+        "// prettier-ignore\n"
+        f"export const VOCABULARY = {json.dumps(vocabulary(), indent=2)};\n"
+    )
+
+
+def write_vocabulary(path: Path = VOCABULARY_FILE) -> None:
+    path.write_text(vocabulary_text(), encoding="utf-8")
+
+
+# ----- reading the flags -----
 
 
 def parse_value(text: str) -> Any:
@@ -125,6 +278,16 @@ def parse_params(items: list[str]) -> dict[str, Any]:
     return params
 
 
+def parse_labels(items: list[str]) -> dict[str, str]:
+    labels: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise MLPError.invalid("label", f"'{item}' is not KEY=VALUE")
+        labels[key.strip()] = value
+    return labels
+
+
 def parse_gpu(text: str) -> tuple[str | None, int]:
     """`T4:2` -> ("NVIDIA_TESLA_T4", 2); `2` or `any:2` -> (None, 2); `T4` -> (..., 1)."""
     text = text.strip()
@@ -150,54 +313,104 @@ def parse_gpu(text: str) -> tuple[str | None, int]:
         raise MLPError.invalid("gpu", str(exc)) from None
 
 
-def parse_requirements(text: str, base: Path) -> list[str]:
-    """The lines of a requirements file (when `text` names one), else comma-separated names."""
+# A comma starts a new requirement only outside brackets and parentheses, and only before a
+# name: `numpy>=1.26,<2` and `pkg[a,b]` stay one requirement each.
+_REQUIREMENT_COMMA = re.compile(r",\s*(?:(?=[A-Za-z0-9])|$)")
+
+
+def split_requirements(text: str) -> list[str]:
+    """`--requirements` names: comma-separated, version ranges and extras kept whole."""
+    entries: list[str] = []
+    depth, start = 0, 0
+    for index, char in enumerate(text):
+        if char in "[(":
+            depth += 1
+        elif char in "])":
+            depth = max(0, depth - 1)
+        elif char == "," and depth == 0 and _REQUIREMENT_COMMA.match(text, index):
+            entries.append(text[start:index])
+            start = index + 1
+    entries.append(text[start:])
+    return [entry.strip() for entry in entries if entry.strip()]
+
+
+def parse_requirements(
+    text: str, base: Path, server_path: Callable[[Path], str] | None = None
+) -> list[str] | str:
+    """A requirements file as the server names it (it reads it with pip's rules, `-r` included),
+    else the file's lines when the server cannot see it; or comma-separated names."""
     candidate = base / text
-    if candidate.is_file():
-        lines = candidate.read_text(encoding="utf-8").splitlines()
-        return [ln.strip() for ln in lines if ln.strip() and not ln.strip().startswith("#")]
-    return [r.strip() for r in text.split(",") if r.strip()]
+    if not candidate.is_file():
+        return split_requirements(text)
+    if server_path is not None:
+        try:
+            return server_path(candidate)
+        except MLPError:
+            pass  # not under the server's root dir: send what it holds instead
+    lines = candidate.read_text(encoding="utf-8").splitlines()
+    return [ln.strip() for ln in lines if ln.strip() and not ln.strip().startswith("#")]
 
 
-def spec_body(options: argparse.Namespace, *, kind: str, source: dict[str, Any]) -> dict[str, Any]:
+def split_args(text: str) -> list[str]:
+    try:
+        return shlex.split(text)
+    except ValueError as exc:
+        raise MLPError.invalid("args", f"cannot split {text!r}: {exc}") from None
+
+
+def spec_body(
+    options: argparse.Namespace,
+    *,
+    kind: str,
+    source: dict[str, Any],
+    server_path: Callable[[Path], str] | None = None,
+) -> dict[str, Any]:
     """The JSON body of POST /mlp/jobs for parsed submit options and a source.
 
-    A requirements file is read here and sent as a list, so it need not be under the root dir.
+    `server_path` names a local file as the server does (relative to its root dir): a
+    requirements file under that root is sent by name, any other is read here and sent as a
+    list.
     """
     body: dict[str, Any] = {"kind": kind, "source": dict(source)}
-    if options.backend:
-        body["backend"] = options.backend
-    if options.name:
-        body["name"] = options.name
-    if options.region:
-        body["region"] = options.region
-    params = parse_params(options.param)
-    if params:
-        body["parameters"] = params
-    resources: dict[str, Any] = {}
-    if options.machine_type:
-        resources["machine_type"] = options.machine_type
-    if options.gpu:
-        accelerator, count = parse_gpu(options.gpu)
-        if accelerator:
-            resources["accelerator_type"] = accelerator
-        resources["accelerator_count"] = count
-    if options.replicas is not None:
-        resources["replica_count"] = options.replicas
-    if resources:
-        body["resources"] = resources
-    if options.args:
-        text = options.args
-        if len(text) > 1 and text[0] == text[-1] and text[0] in "'\"":
-            text = text[1:-1]  # IPython's magic parser keeps the quotes a shell would remove
-        try:
-            body["args"] = shlex.split(text)
-        except ValueError as exc:
-            raise MLPError.invalid("args", f"cannot split {options.args!r}: {exc}") from None
-    if options.requirements:
-        body["requirements"] = parse_requirements(options.requirements, Path.cwd())
-    if options.mode:
-        body["source"]["mode"] = options.mode
-    if options.include:
-        body["source"]["include"] = list(options.include)
+    for option in SUBMIT_OPTIONS:
+        given = getattr(options, option.dest, None)
+        if given is None or given is False or given == []:
+            continue
+        for field, value in _read(option, given, server_path).items():
+            _put(body, field, value)
     return body
+
+
+def _read(option: Option, given: Any, server_path: Callable[[Path], str] | None) -> dict[str, Any]:
+    """The spec fields one given flag fills."""
+    fields = option.fields
+    if not fields:
+        return {}
+    if option.value == "switch":
+        return {fields[0]: True}
+    if option.value == "gpu":
+        accelerator, count = parse_gpu(given)
+        return {fields[0]: accelerator, fields[1]: count} if accelerator else {fields[1]: count}
+    if option.value == "param":
+        return {fields[0]: parse_params(given)}
+    if option.value == "label":
+        return {fields[0]: parse_labels(given)}
+    if option.value == "args":
+        return {fields[0]: split_args(given)}
+    if option.value == "requirements":
+        return {fields[0]: parse_requirements(given, Path.cwd(), server_path)}
+    if option.value == "repeat":
+        return {fields[0]: list(given)}
+    return {fields[0]: given}
+
+
+def _put(body: dict[str, Any], field: str, value: Any) -> None:
+    *parents, name = field.split(".")
+    for parent in parents:
+        body = body.setdefault(parent, {})
+    body[name] = value
+
+
+if __name__ == "__main__":
+    write_vocabulary()
+    print(f"wrote {VOCABULARY_FILE}")

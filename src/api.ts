@@ -85,6 +85,10 @@ export interface ITransition {
   message?: string | null;
 }
 
+/**
+ * A job as `GET /mlp/jobs/{id}` answers it: the whole spec and every state
+ * change.
+ */
 export interface IJob {
   id: string;
   name: string;
@@ -113,8 +117,17 @@ export interface IJobCost {
   estimate: boolean;
 }
 
+/**
+ * A job as `GET /mlp/jobs` lists it: the same fields, but a slim `spec` (kind,
+ * backend, name, `source` as `{path, mode}` or `{code: ""}`, resources, region,
+ * labels; never code, parameters, args or requirements) and no `transitions`.
+ * Only its live fields (state, times, cost, outputs) are the job's: fetch the
+ * whole job for the rest.
+ */
+export type JobSummary = IJob;
+
 export interface IJobPage {
-  jobs: IJob[];
+  jobs: JobSummary[];
   next: string | null;
 }
 
@@ -128,32 +141,71 @@ export interface IJobFilter {
   cursor?: string;
 }
 
-/** A slice of a job's log file. */
+/**
+ * A piece of a job's log. Cursors are opaque (byte offsets locally, page
+ * tokens or times in the cloud): read on from `next_cursor`.
+ */
 export interface ILogChunk {
   data: string;
-  offset: number;
-  next_offset: number;
-  size: number;
+  /** Where this piece starts. */
+  cursor: string;
+  /** Where the next read starts; the same as `cursor` when nothing new came. */
+  next_cursor: string;
   /** True once the job is terminal and nothing is left to read. */
   complete: boolean;
+  /** Why the log cannot be read (now, or at all when `complete`). */
+  error?: string;
+  /** Byte offsets, for logs that are files (the local backend) only. */
+  offset?: number;
+  next_offset?: number;
+  size?: number;
 }
 
-/** Which part of a log to read: from a byte offset, or the last `tail` bytes. */
-export type LogRange = { offset: number; limit?: number } | { tail: number };
+/**
+ * Which part of a log to read: on from a cursor (none: the start), a byte
+ * range of a log that has byte offsets, or about the last `tail` bytes.
+ */
+export type LogRange =
+  | { cursor?: string; limit?: number }
+  | { offset: number; limit?: number }
+  | { tail: number };
 
+/** A server-side setting a backend still needs, and how to set it. */
+export interface IMissingSetting {
+  /** `VertexBackend.staging_bucket` (a traitlets setting), or `credentials`. */
+  setting: string;
+  message: string;
+}
+
+/** `GET /mlp/backends`: one backend, whether it can take jobs, and its server settings. */
 export interface IBackendInfo {
   name: string;
+  /** Installed with what it needs to run. */
   available: boolean;
+  /** Nothing is `missing`. */
   configured: boolean;
   reason?: string | null;
   default: boolean;
+  /** The backend's settings on the server (project, location, staging_bucket…), shown, never edited. */
+  settings: Record<string, unknown>;
+  missing: IMissingSetting[];
 }
 
-/** One problem of a spec: which field (`resources.accelerator_count`), what, and what would do. */
+/**
+ * One problem of a spec: which field (`resources.accelerator_count`), what,
+ * and what would do. An `error` stops the job; a `warning` does not.
+ */
 export interface IFieldError {
   field: string;
   message: string;
   suggestions?: string[];
+  /** Absent: an error. */
+  severity?: 'error' | 'warning';
+}
+
+/** Whether a problem stops the job (an error, not a warning). */
+export function isBlocking(problem: IFieldError): boolean {
+  return problem.severity !== 'warning';
 }
 
 /** A machine type of a cloud catalog, with the accelerators it takes and in which counts. */
@@ -163,7 +215,11 @@ export interface ICatalogMachineType {
   vcpus: number;
   memory_gb: number;
   accelerators: { type: string; counts: number[] }[];
+  /** What the service requires before it runs this type (`reservation, Flex-start or Spot only`). */
+  conditions: string | null;
   hourly_usd: number | null;
+  /** Why there is no price (`price not known: …`), or how it was derived; null when quoted. */
+  price_note: string | null;
 }
 
 export interface ICatalogAccelerator {
@@ -172,6 +228,7 @@ export interface ICatalogAccelerator {
   memory_gb?: number;
   regions: string[];
   hourly_usd: number | null;
+  price_note: string | null;
 }
 
 /** `GET /mlp/catalog?backend=vertex|dataflow`: what the cloud offers, with list prices. */
@@ -180,6 +237,8 @@ export interface ICloudCatalog {
   region: string | null;
   machine_types: ICatalogMachineType[];
   accelerators: ICatalogAccelerator[];
+  /** Accelerators deliberately left out, with why. */
+  not_offered: { type: string; reason: string }[];
   regions: string[];
   default_region: string;
   as_of: string;
@@ -224,6 +283,8 @@ export interface IEstimate {
   region?: string;
   breakdown: { item: string; usd_per_hour: number }[];
   note: string;
+  /** Prices derived rather than read from Google's pages (`item: how`). */
+  caveats: string[];
 }
 
 /** `POST /mlp/validate`: every problem of a spec at once. */
@@ -306,6 +367,7 @@ export class MLPClient {
     await this._request<null>(['jobs', id], { method: 'DELETE' });
   }
 
+  /** A piece of a job's log; follow it by passing back `next_cursor`. */
   getLogs(id: string, range: LogRange): Promise<ILogChunk> {
     return this._request<ILogChunk>(['jobs', id, 'logs'], {
       query: { ...range }

@@ -341,9 +341,7 @@ function readDefaults(settings: ISettingRegistry.ISettings): ISubmitDefaults {
     region: text('defaultRegion'),
     machineType: resources.machine_type ?? '',
     acceleratorType: resources.accelerator_type ?? '',
-    acceleratorCount: resources.accelerator_count ?? 0,
-    project: text('gcpProject'),
-    stagingBucket: text('stagingBucket')
+    acceleratorCount: resources.accelerator_count ?? 0
   };
 }
 

@@ -26,6 +26,17 @@ def machine_types(backend: str) -> list[dict[str, Any]]:
     return [m for fam in load(f"{backend}.json")["families"].values() for m in fam["machine_types"]]
 
 
+def source_ids(name: str) -> set[str]:
+    return {s["id"] for f in (name, "gpus.json") for s in load(f)["sources"]}
+
+
+def assert_cited(entry: dict[str, Any], ids: set[str]) -> None:
+    """A corrected or checked entry names its source pages and the date they were read."""
+    assert entry["source"] and set(entry["source"]) <= ids, entry
+    assert DATE.match(entry["read_on"]), entry
+    assert isinstance(entry["verified"], bool), entry
+
+
 @pytest.mark.parametrize("name", FILES)
 def test_every_file_cites_sources_with_url_and_date(name: str) -> None:
     data = load(name)
@@ -52,6 +63,27 @@ def test_accelerator_keys_are_aiplatform_enum_members() -> None:
     assert set(load("gpus.json")["accelerators"]) <= members
     for backend in ("vertex", "dataflow"):
         assert set(load(f"{backend}.json")["accelerators"]) <= members
+        assert set(load(f"{backend}.json")["not_offered"]) <= members
+
+
+def test_every_installed_accelerator_type_is_offered_or_deliberately_left_out() -> None:
+    vertex = load("vertex.json")
+    accounted = set(vertex["accelerators"]) | set(vertex["not_offered"])
+    members = set(AcceleratorType.__members__) - {"ACCELERATOR_TYPE_UNSPECIFIED"}
+    assert members - accounted == set(), "add these to vertex.json accelerators or not_offered"
+
+
+def test_no_accelerator_is_both_offered_and_left_out() -> None:
+    for backend in ("vertex", "dataflow"):
+        data = load(f"{backend}.json")
+        assert set(data["accelerators"]) & set(data["not_offered"]) == set()
+
+
+@pytest.mark.parametrize("backend", ["vertex", "dataflow"])
+def test_left_out_accelerators_say_why_with_a_cited_source(backend: str) -> None:
+    for key, entry in load(f"{backend}.json")["not_offered"].items():
+        assert len(entry["reason"]) > 20, key
+        assert_cited(entry, source_ids(f"{backend}.json"))
 
 
 @pytest.mark.parametrize("backend", ["vertex", "dataflow"])
@@ -101,6 +133,21 @@ def test_backend_regions_cover_the_required_regions(backend: str) -> None:
     assert set(data["regions"]) <= set(load("gpus.json")["regions"])
 
 
+@pytest.mark.parametrize("backend", ["vertex", "dataflow"])
+def test_machine_conditions_are_defined_and_cited(backend: str) -> None:
+    data = load(f"{backend}.json")
+    named = {m["conditions"] for m in machine_types(backend) if "conditions" in m}
+    assert named <= set(data.get("conditions", {}))
+    for condition in data.get("conditions", {}).values():
+        assert condition["text"]
+        assert_cited(condition, source_ids(f"{backend}.json"))
+
+
+def test_vertex_marks_a3_mega_a3_ultra_and_a4_with_conditions() -> None:
+    conditional = {m["name"] for m in machine_types("vertex") if "conditions" in m}
+    assert {"a3-megagpu-8g", "a3-ultragpu-8g", "a4-highgpu-8g"} <= conditional
+
+
 def test_n1_limits_grow_with_the_gpu_count() -> None:
     gpus = load("gpus.json")
     for key, rows in gpus["n1_attachable"]["limits"].items():
@@ -108,6 +155,33 @@ def test_n1_limits_grow_with_the_gpu_count() -> None:
         counts = [r[0] for r in rows]
         assert counts == sorted(counts)
         assert all(b[1] >= a[1] and b[2] >= a[2] for a, b in pairwise(rows))
+
+
+def test_zonal_n1_limits_are_smaller_and_name_zones_offering_the_gpu() -> None:
+    gpus = load("gpus.json")
+    n1 = gpus["n1_attachable"]
+    for key, zonal_limits in n1["zonal_limits"].items():
+        defaults = {row[0]: row for row in n1["limits"][key]}
+        zones = set(gpus["accelerators"][key]["zones"])
+        for zonal in zonal_limits:
+            _, max_vcpus, max_memory_gb = defaults[zonal["count"]]
+            assert zonal["max_vcpus"] <= max_vcpus and zonal["max_memory_gb"] <= max_memory_gb
+            assert zonal["max_vcpus"] < max_vcpus or zonal["max_memory_gb"] < max_memory_gb
+            assert set(zonal["zones"]) <= zones
+            assert_cited(zonal, source_ids("gpus.json"))
+
+
+def test_accelerator_zones_lie_in_its_regions() -> None:
+    for key, acc in load("gpus.json")["accelerators"].items():
+        for zone in acc.get("zones", []):
+            assert zone.rsplit("-", 1)[0] in acc["regions"], (key, zone)
+
+
+def test_every_n1_limit_says_whether_it_was_checked() -> None:
+    n1 = load("gpus.json")["n1_attachable"]
+    assert set(n1["checked"]) == set(n1["limits"])
+    for entry in n1["checked"].values():
+        assert isinstance(entry["verified"], bool) and DATE.match(entry["read_on"])
 
 
 def test_every_price_refers_to_a_known_machine_or_accelerator() -> None:
@@ -122,10 +196,51 @@ def test_every_price_refers_to_a_known_machine_or_accelerator() -> None:
     for value in [
         *prices["vertex"]["machine_types"].values(),
         *prices["vertex"]["accelerators"].values(),
+        *prices["dataflow"]["accelerators"].values(),
     ]:
         assert value > 0
 
 
+def priced_items(backend: str) -> set[str]:
+    prices = load("prices.json")[backend]
+    if backend == "dataflow":
+        return {"batch_vcpu_hour", "batch_memory_gb_hour", *prices["accelerators"]}
+    return {*prices["machine_types"], *prices["accelerators"]}
+
+
+def unknown_items(backend: str) -> list[str]:
+    return [item for group in load("prices.json")[backend]["unknown"] for item in group["items"]]
+
+
+@pytest.mark.parametrize("backend", ["vertex", "dataflow"])
+def test_every_offered_item_is_priced_or_explicitly_unknown(backend: str) -> None:
+    data = load(f"{backend}.json")
+    unknown = unknown_items(backend)
+    assert len(unknown) == len(set(unknown))
+    assert set(unknown) & priced_items(backend) == set()
+    accounted = priced_items(backend) | set(unknown)
+    assert set(data["accelerators"]) <= accounted
+    if backend == "vertex":
+        assert {m["name"] for m in machine_types(backend)} <= accounted
+
+
+@pytest.mark.parametrize("backend", ["vertex", "dataflow"])
+def test_every_price_has_exactly_one_cited_provenance(backend: str) -> None:
+    groups = load("prices.json")[backend]["provenance"]
+    listed = [item for group in groups for item in group["items"]]
+    assert sorted(listed) == sorted(priced_items(backend))
+    for group in groups:
+        assert group["kind"] in {"quoted", "derived", "unchecked"} and group["how"]
+        assert_cited(group, source_ids("prices.json"))
+
+
+@pytest.mark.parametrize("backend", ["vertex", "dataflow"])
+def test_unknown_prices_say_why_and_when(backend: str) -> None:
+    for group in load("prices.json")[backend]["unknown"]:
+        assert group["reason"] and DATE.match(group["read_on"])
+
+
 def test_short_names_are_unique() -> None:
     short = [a["short_name"].upper() for a in load("gpus.json")["accelerators"].values()]
+    short += [a["short_name"].upper() for a in load("vertex.json")["not_offered"].values()]
     assert len(short) == len(set(short))

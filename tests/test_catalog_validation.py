@@ -9,11 +9,20 @@ import pytest
 
 from jupyter_mlp.catalog import cloud
 from jupyter_mlp.catalog.cloud import catalog_view, estimate_hourly_cost, normalize_accelerator
-from jupyter_mlp.catalog.validation import validate_resources
+from jupyter_mlp.catalog.validation import normalize_cloud_resources, validate_resources
+from jupyter_mlp.models import JobSpec
 
 
 def res(machine: str, acc: str | None = None, count: int = 0, **extra: Any) -> dict[str, Any]:
     return {"machine_type": machine, "accelerator_type": acc, "accelerator_count": count, **extra}
+
+
+def errors(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [p for p in problems if p["severity"] == "error"]
+
+
+def warnings(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [p for p in problems if p["severity"] == "warning"]
 
 
 VALID = [
@@ -27,6 +36,8 @@ VALID = [
     ("vertex", res("n1-standard-8", "V100", 1), "us-central1"),
     ("vertex", res("n1-highmem-64", "V100", 8), "europe-west4"),
     ("vertex", res("n1-standard-16", "P100", 1), "us-east1"),
+    ("vertex", res("n1-standard-96", "P100", 4), "us-central1"),
+    ("vertex", res("n1-standard-32", "P100", 4), "europe-west1"),
     ("vertex", res("a2-highgpu-2g", "A100", 2), "us-central1"),
     ("vertex", res("a2-megagpu-16g", "A100", 16), "europe-west4"),
     ("vertex", res("a2-ultragpu-8g", "A100-80GB", 8), "us-east4"),
@@ -42,6 +53,8 @@ VALID = [
     ("dataflow", res("n1-standard-4", "nvidia-tesla-t4", 1, max_workers=10), "us-east1"),
     ("dataflow", res("g2-standard-4", "nvidia-l4", 1), "us-central1"),
     ("dataflow", res("a2-highgpu-1g", "nvidia-tesla-a100", 1), "us-central1"),
+    ("dataflow", res("a3-megagpu-8g", "nvidia-h100-mega-80gb", 8), "us-central1"),
+    ("dataflow", res("ct5lp-hightpu-4t", "TPU-V5E", 4), "us-west4"),
     ("dataflow", res("e2-standard-4", max_workers=None), "asia-southeast1"),
 ]
 
@@ -50,7 +63,7 @@ VALID = [
 def test_valid_combinations_have_no_errors(
     backend: str, resources: dict[str, Any], region: str | None
 ) -> None:
-    assert validate_resources(backend, resources, region) == []
+    assert errors(validate_resources(backend, resources, region)) == []
 
 
 INVALID = [
@@ -106,10 +119,23 @@ INVALID = [
     (
         "vertex",
         res("n1-standard-64", "P100", 4),
-        "us-central1",
+        "europe-west1",
         "resources.accelerator_count",
-        ["at most 208 GB memory with 4 P100"],
+        [
+            "n1-standard-64 cannot take 4 NVIDIA_TESLA_P100 in europe-west1",
+            "at most 208 GB memory with 4 P100 in europe-west1's P100 zones "
+            "(europe-west1-b, europe-west1-d)",
+            "regions where n1-standard-64 takes 4 P100: us-central1, us-east1, us-west1",
+        ],
         "n1-standard-32",
+    ),
+    (
+        "vertex",
+        res("n1-highcpu-96", "P100", 4),
+        "europe-west1",
+        "resources.accelerator_count",
+        ["at most 64 vCPUs with 4 P100 in europe-west1's P100 zones"],
+        "n1-highcpu-64",
     ),
     (
         "vertex",
@@ -258,10 +284,26 @@ INVALID = [
     ),
     (
         "dataflow",
-        res("ct5lp-hightpu-1t"),
+        res("a4-highgpu-8g"),
         "us-central1",
         "resources.machine_type",
-        ["unknown machine type 'ct5lp-hightpu-1t' for dataflow"],
+        ["unknown machine type 'a4-highgpu-8g' for dataflow"],
+        None,
+    ),
+    (
+        "vertex",
+        res("n1-standard-8", "NVIDIA_GB200", 4),
+        "us-central1",
+        "resources.accelerator_type",
+        ["NVIDIA_GB200 is not offered for vertex: ", "Arm"],
+        "T4",
+    ),
+    (
+        "vertex",
+        res("cloud-tpu", "tpu-v4-pod", 8),
+        "us-central1",
+        "resources.accelerator_type",
+        ["TPU_V4_POD is not offered for vertex: ", "Pod slices"],
         None,
     ),
 ]
@@ -289,14 +331,79 @@ def test_invalid_combinations_name_the_field_value_and_fix(
 
 
 def test_errors_are_json_serializable_lists_of_strings() -> None:
-    errors = validate_resources("vertex", res("a2-highgpu-2g", "A100", 1), "europe-west2")
-    assert {e["field"] for e in errors} == {"resources.accelerator_count", "region"}
-    json.dumps(errors)
-    assert all(isinstance(s, str) for e in errors for s in e["suggestions"])
+    problems = validate_resources("vertex", res("a2-highgpu-2g", "A100", 1), "europe-west2")
+    assert {e["field"] for e in problems} == {"resources.accelerator_count", "region"}
+    assert {e["severity"] for e in problems} == {"error"}
+    json.dumps(problems)
+    assert all(isinstance(s, str) for e in problems for s in e["suggestions"])
 
 
 def test_no_region_means_the_default_region() -> None:
     assert validate_resources("vertex", res("n1-standard-4", "V100", 1), None) == []
+
+
+def test_a_shape_too_large_for_some_zones_of_the_region_is_a_warning_naming_them() -> None:
+    problems = validate_resources("vertex", res("n1-standard-96", "P100", 4), "us-east1")
+
+    assert errors(problems) == []
+    [warning] = warnings(problems)
+    assert warning["field"] == "resources.accelerator_count"
+    expected = "fits only some us-east1 zones: in us-east1-c, 4 P100 allow at most 64 vCPUs"
+    assert expected in warning["message"]
+    assert "n1-standard-16" in warning["suggestions"]
+
+
+def test_a_shape_that_fits_every_zone_of_the_region_has_no_warning() -> None:
+    assert validate_resources("vertex", res("n1-standard-96", "P100", 4), "us-central1") == []
+
+
+@pytest.mark.parametrize("machine", ["a3-megagpu-8g", "a3-ultragpu-8g", "a4-highgpu-8g"])
+def test_a_machine_type_with_conditions_is_a_warning_saying_them(machine: str) -> None:
+    built_in = cloud.load_catalog("vertex").machine_types[machine].built_in
+    [(accelerator, [count])] = built_in.items()
+    problems = validate_resources("vertex", res(machine, accelerator, count), "us-central1")
+
+    assert errors(problems) == []
+    conditions = [w for w in warnings(problems) if w["field"] == "resources.machine_type"]
+    assert any("reservation" in w["message"] and machine in w["message"] for w in conditions)
+
+
+def test_an_unpriced_valid_choice_warns_that_its_price_is_not_known() -> None:
+    resources = res("a3-ultragpu-8g", "H200", 8)
+    problems = validate_resources("vertex", resources, "us-central1")
+
+    price = [w for w in warnings(problems) if "price not known" in w["message"]]
+    assert {w["field"] for w in price} == {"resources.machine_type", "resources.accelerator_type"}
+    assert estimate_hourly_cost("vertex", resources, "us-central1") is None
+
+
+def test_an_invalid_choice_does_not_warn_about_prices() -> None:
+    problems = validate_resources("vertex", res("a3-ultragpu-8g", "H200", 4), "us-central1")
+    assert not any("price not known" in p["message"] for p in problems)
+
+
+def spec(**resources: Any) -> JobSpec:
+    return JobSpec.model_validate(
+        {"backend": "vertex", "source": {"code": "pass"}, "resources": resources}
+    )
+
+
+def test_warnings_do_not_stop_a_job() -> None:
+    checked, problems = normalize_cloud_resources(
+        spec(machine_type="a4-highgpu-8g", accelerator_type="B200", accelerator_count=8)
+    )
+    assert [p for p in problems if p.blocking] == []
+    assert problems and {p.severity for p in problems} == {"warning"}
+    assert checked.resources.accelerator_type == "NVIDIA_B200"
+
+
+def test_normalizing_an_unknown_accelerator_keeps_it_and_reports_every_error() -> None:
+    checked, problems = normalize_cloud_resources(
+        spec(machine_type="n1-standrd-8", accelerator_type="NVIDIA_GB200", accelerator_count=4)
+    )
+    assert checked.resources.accelerator_type == "NVIDIA_GB200"
+    assert {p.field for p in problems} == {"resources.accelerator_type", "resources.machine_type"}
+    assert "not offered for vertex" in problems[0].message
 
 
 @pytest.mark.parametrize(
@@ -353,6 +460,46 @@ def test_catalog_view_lists_machines_accelerators_and_sources() -> None:
     assert all(s["url"] and s["read_on"] for s in view["sources"])
 
 
+def test_catalog_view_shows_each_machine_types_conditions() -> None:
+    names = {m["name"]: m for m in catalog_view("vertex")["machine_types"]}
+    assert "reservation" in names["a4-highgpu-8g"]["conditions"]
+    assert names["n1-standard-4"]["conditions"] is None
+
+
+def test_catalog_view_lists_the_accelerators_left_out_and_why() -> None:
+    left_out = {a["type"]: a["reason"] for a in catalog_view("vertex")["not_offered"]}
+    assert {"NVIDIA_GB200", "NVIDIA_RTX_PRO_6000", "TPU_V4_POD"} <= set(left_out)
+    assert "G4" in left_out["NVIDIA_RTX_PRO_6000"]
+    offered = {a["type"] for a in catalog_view("vertex")["accelerators"]}
+    assert offered & set(left_out) == set()
+
+
+def test_catalog_view_says_when_a_price_is_not_known() -> None:
+    view = catalog_view("vertex")
+    names = {m["name"]: m for m in view["machine_types"]}
+    assert names["a4-highgpu-8g"]["hourly_usd"] is None
+    assert names["a4-highgpu-8g"]["price_note"].startswith("price not known: ")
+    accelerators = {a["type"]: a for a in view["accelerators"]}
+    assert accelerators["TPU_V5_LITEPOD"]["price_note"].startswith("price not known: ")
+
+
+def test_catalog_view_marks_prices_derived_by_rule() -> None:
+    names = {m["name"]: m for m in catalog_view("vertex")["machine_types"]}
+    assert names["n1-standard-8"]["price_note"].startswith("derived: Compute Engine")
+    assert names["n1-standard-4"]["price_note"] is None  # quoted from Vertex's page
+
+
+def test_catalog_view_gives_the_n1_counts_that_fit_the_region() -> None:
+    def p100_counts(region: str) -> list[int]:
+        view = catalog_view("vertex", region)
+        machine = next(m for m in view["machine_types"] if m["name"] == "n1-standard-96")
+        options = {a["type"]: a["counts"] for a in machine["accelerators"]}
+        return options.get("NVIDIA_TESLA_P100", [])
+
+    assert p100_counts("us-central1") == [4]
+    assert p100_counts("europe-west1") == []
+
+
 def test_catalog_view_for_a_region_shows_only_what_it_offers() -> None:
     view = catalog_view("vertex", "europe-west2")
     assert [a["type"] for a in view["accelerators"]] == ["NVIDIA_TESLA_T4"]
@@ -364,6 +511,38 @@ def test_catalog_view_for_a_region_shows_only_what_it_offers() -> None:
 def test_catalog_view_for_dataflow_gives_worker_gpu_names() -> None:
     view = catalog_view("dataflow")
     assert {"nvidia-tesla-t4", "nvidia-l4"} <= {a["compute_name"] for a in view["accelerators"]}
+
+
+def test_dataflow_offers_h100_mega_and_tpu_workers() -> None:
+    names = {m["name"]: m for m in catalog_view("dataflow")["machine_types"]}
+    assert names["a3-megagpu-8g"]["accelerators"] == [
+        {"type": "NVIDIA_H100_MEGA_80GB", "counts": [8]}
+    ]
+    assert names["ct5lp-hightpu-8t"]["accelerators"] == [{"type": "TPU_V5_LITEPOD", "counts": [8]}]
+    assert "allowlist" in names["ct5lp-hightpu-8t"]["conditions"]
+
+
+def test_dataflow_tpu_workers_are_billed_for_the_tpus_only() -> None:
+    names = {m["name"]: m for m in catalog_view("dataflow")["machine_types"]}
+    assert names["ct5lp-hightpu-4t"]["hourly_usd"] == 0.0
+    assert "TPU chip-hours" in names["ct5lp-hightpu-4t"]["price_note"]
+
+
+def test_dataflow_gpu_prices_are_dataflows_own() -> None:
+    view = catalog_view("dataflow", "us-central1")
+    prices = {a["type"]: a["hourly_usd"] for a in view["accelerators"]}
+    assert prices == {
+        "NVIDIA_TESLA_T4": 0.42,
+        "NVIDIA_L4": 0.672,
+        "NVIDIA_TESLA_P4": 0.72,
+        "NVIDIA_TESLA_P100": 1.752,
+        "NVIDIA_TESLA_V100": 2.976,
+        "NVIDIA_TESLA_A100": 3.72,
+        "NVIDIA_A100_80GB": 4.714,
+        "NVIDIA_H100_80GB": 11.756,
+        "NVIDIA_H100_MEGA_80GB": None,
+        "TPU_V5_LITEPOD": None,
+    }
 
 
 @pytest.mark.parametrize(("backend", "region"), [("gke", None), ("vertex", "mars-north1")])
@@ -384,6 +563,20 @@ def test_vertex_estimate_multiplies_machine_and_gpus_by_replicas() -> None:
     assert cost["usd_per_hour"] == pytest.approx((0.2185 + 0.805) * 3, abs=1e-4)
 
 
+def test_vertex_prices_h100_from_the_vertex_pricing_page() -> None:
+    cost = estimate_hourly_cost("vertex", res("a3-highgpu-1g", "H100", 1), "us-central1")
+    assert cost is not None
+    assert {"item": "1 x NVIDIA_H100_80GB", "usd_per_hour": 9.79655} in cost["breakdown"]
+
+
+def test_estimate_names_prices_derived_rather_than_read() -> None:
+    cost = estimate_hourly_cost("vertex", res("n1-standard-8", "T4", 1), "us-central1")
+    assert cost is not None
+    assert [c.split(":")[0] for c in cost["caveats"]] == ["n1-standard-8", "NVIDIA_TESLA_T4"]
+    quoted = estimate_hourly_cost("vertex", res("n1-standard-4"), "us-central1")
+    assert quoted is not None and quoted["caveats"] == []
+
+
 def test_estimate_applies_the_region_multiplier() -> None:
     base = estimate_hourly_cost("vertex", res("a2-highgpu-1g", "A100", 1), "us-central1")
     tokyo = estimate_hourly_cost("vertex", res("a2-highgpu-1g", "A100", 1), "asia-northeast1")
@@ -396,14 +589,22 @@ def test_dataflow_estimate_is_an_upper_bound_over_max_workers() -> None:
         "dataflow", res("n1-standard-4", "nvidia-tesla-t4", 1, max_workers=5), "us-central1"
     )
     assert cost is not None
-    per_worker = 4 * 0.056 + 15 * 0.003557 + 0.35
+    per_worker = 4 * 0.056 + 15 * 0.003557 + 0.42
     assert cost["usd_per_hour"] == pytest.approx(per_worker * 5, abs=1e-3)
     assert "upper bound" in cost["note"]
 
 
 @pytest.mark.parametrize(
     "resources",
-    [res("n1-standrd-4"), res("n1-standard-4", "X100", 1), res("cloud-tpu", "TPU_V3", 8)],
+    [
+        res("n1-standrd-4"),
+        res("n1-standard-4", "X100", 1),
+        res("cloud-tpu", "TPU_V3", 8),
+        res("a3-megagpu-8g", "NVIDIA_H100_MEGA_80GB", 8),
+        res("a3-ultragpu-8g", "H200", 8),
+        res("a4-highgpu-8g", "B200", 8),
+        res("ct5lp-hightpu-4t", "TPU-V5E", 4),
+    ],
 )
 def test_estimate_is_none_when_unknown_or_unpriced(resources: dict[str, Any]) -> None:
     assert estimate_hourly_cost("vertex", resources, "us-central1") is None

@@ -3,22 +3,38 @@ dir (or named by URL), and with no server (the CLI runs the jobs itself)."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from jupyter_processes import TOKEN, JupyterServer, isolated_env
 
-from jupyter_mlp.models import JobState
+from jupyter_mlp.client import Client, LogRead
+from jupyter_mlp.handle import JobHandle
+from jupyter_mlp.models import Job, JobState
 from jupyter_mlp.store import JobStore
 
 BIN = Path(sys.executable).parent
+GARBLED_LINES = 400
+# Lines after bytes that are not UTF-8, in two halves with a pause between, so that a
+# follower reads the first half while the job runs and reads on from there.
+GARBLED = f"""\
+import sys, time
+for i in range({GARBLED_LINES}):
+    if i == {GARBLED_LINES // 2}:
+        sys.stdout.buffer.flush()
+        time.sleep(3)
+    sys.stdout.buffer.write(b"\\xff\\xfe line %05d\\n" % i)
+"""
 
 
 def mlp(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -30,6 +46,12 @@ def mlp(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProce
         text=True,
         timeout=90,
     )
+
+
+def job_named(server: JupyterServer, name: str) -> dict[str, Any]:
+    """The whole job (the list shows summaries) of the one job with this name."""
+    [summary] = [j for j in server.jobs() if j["name"] == name]
+    return server.call("GET", f"mlp/jobs/{summary['id']}")  # type: ignore[no-any-return]
 
 
 def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
@@ -46,6 +68,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
     (work / "ok.py").write_text("import sys\nprint('ok', *sys.argv[1:])\n")
     (work / "bad.py").write_text("print('failing', flush=True)\nraise SystemExit(5)\n")
     (work / "sleeper.py").write_text("import time\nprint('up', flush=True)\ntime.sleep(60)\n")
+    (work / "garbled.py").write_text(GARBLED)
     server = JupyterServer(base / "root", base / "mlp.db", isolated_env(base), base / "server.log")
     yield server
     server.stop()
@@ -70,7 +93,7 @@ def test_submit_wait_streams_the_log_through_the_server_and_exits_0(server, run)
     assert "ok --n=2" in result.stdout
     assert "SUCCEEDED" in result.stdout.splitlines()[-1]
     assert "the Jupyter server at http://127.0.0.1" in result.stderr
-    [job] = [j for j in server.jobs() if j["name"] == "cli-ok"]
+    job = job_named(server, "cli-ok")
     assert job["spec"]["source"]["path"] == "work/ok.py"
 
 
@@ -116,6 +139,65 @@ def test_status_list_logs_and_cancel_of_a_running_job(server, run):
     again = run("cancel", job_id)
     assert again.returncode == 2
     assert "already ended (CANCELLED)" in one_line_error(again)
+
+
+def garbled_lines(text: str) -> list[int]:
+    return [int(n) for n in re.findall(r"\ufffd\ufffd line (\d{5})\n", text)]
+
+
+def test_submit_wait_prints_every_line_of_a_log_with_bytes_that_are_not_utf8(run):
+    waited = run("submit", "garbled.py", "--wait")
+    assert waited.returncode == 0, waited.stderr
+    assert garbled_lines(waited.stdout) == list(range(GARBLED_LINES))
+
+
+def test_logs_follow_prints_every_line_of_a_log_with_bytes_that_are_not_utf8(server, run):
+    submitted = run("submit", "garbled.py", "--json")
+    job_id = json.loads(submitted.stdout)["id"]
+    followed = run("logs", job_id, "-f")
+    assert server.call("GET", f"mlp/jobs/{job_id}")["state"] == "SUCCEEDED"
+    assert garbled_lines(followed.stdout) == list(range(GARBLED_LINES))
+    assert run("logs", job_id).stdout == followed.stdout
+
+
+def test_submit_by_url_from_a_subfolder_names_the_file_from_the_servers_root(server, tmp_path):
+    env = isolated_env(tmp_path)  # no record of the server here: its root dir is unknown
+    by_url = ("--url", server.url, "--token", TOKEN)
+    result = mlp("submit", "ok.py", *by_url, "--json", cwd=server.root / "work", env=env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["spec"]["source"]["path"] == "work/ok.py"
+
+
+def test_identical_copies_on_the_server_are_told_apart_by_root_dir(server, tmp_path):
+    for folder in (server.root, server.root / "work"):
+        (folder / "twin.py").write_text("print('a twin')\n")
+    env = isolated_env(tmp_path)
+    by_url = ("--url", server.url, "--token", TOKEN)
+    unsure = mlp("submit", "twin.py", *by_url, cwd=server.root / "work", env=env)
+    assert unsure.returncode == 2
+    assert "identical copies on the server at twin.py, work/twin.py" in one_line_error(unsure)
+    root_dir = ("--root-dir", str(server.root))
+    told = mlp("submit", "twin.py", *by_url, *root_dir, "--json", cwd=server.root / "work", env=env)
+    assert told.returncode == 0, told.stderr
+    assert json.loads(told.stdout)["spec"]["source"]["path"] == "work/twin.py"
+
+
+def test_a_requirements_file_is_sent_by_its_path_for_the_server_to_read(server, run):
+    work = server.root / "work"
+    (work / "base.txt").write_text("numpy  # arrays\n")
+    (work / "reqs.txt").write_text("-r base.txt\npandas>=2\n")
+    submitted = run("submit", "ok.py", "--requirements", "reqs.txt", "--json")
+    assert submitted.returncode == 0, submitted.stderr
+    job = json.loads(submitted.stdout)
+    assert job["spec"]["requirements"] == "work/reqs.txt"
+    run("cancel", job["id"])
+
+
+def test_list_shows_summaries_without_code(run):
+    listed = run("list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    jobs = json.loads(listed.stdout)["jobs"]
+    assert jobs and all("spec" not in j and "source_path" in j for j in jobs)
 
 
 def test_catalog_shows_machine_types_accelerators_and_prices(run):
@@ -187,6 +269,66 @@ def test_jupyter_mlp_is_a_jupyter_subcommand(server):
     )
     assert result.returncode == 0, result.stderr
     assert "jobs" in json.loads(result.stdout)
+
+
+# ----- following a log by cursor -----
+
+
+class ScriptedLog(Client):
+    """A client whose job and log answer from a script, counting the reads."""
+
+    def __init__(self, job: Job, reads: list[LogRead]):
+        self.job, self.reads, self.asked = job, reads, []
+
+    def get(self, job_id: str) -> Job:
+        return self.job
+
+    def read_log(self, job_id: str, cursor: str = "", limit: int | None = None) -> LogRead:
+        self.asked.append(cursor)
+        return self.reads.pop(0) if self.reads else LogRead("", cursor, False)
+
+
+def scripted_job(state: str) -> Job:
+    return Job.model_validate(
+        {
+            "id": "j1",
+            "name": "scripted",
+            "kind": "train",
+            "backend": "fake",
+            "state": state,
+            "created_at": "2026-01-01T00:00:00Z",
+            "spec": {"source": {"code": "pass"}},
+        }
+    )
+
+
+def test_a_follower_reads_on_from_the_cursor_the_server_gave():
+    reads = [LogRead("a\ufffd", "page-2", False), LogRead("b\n", "page-3", True)]
+    client = ScriptedLog(scripted_job("SUCCEEDED"), reads)
+    out = io.StringIO()
+    JobHandle(client, client.job, poll_interval=0.01).wait(stream=out)
+    assert out.getvalue() == "a\ufffdb\n"
+    assert client.asked == ["", "page-2"]
+
+
+def test_a_follower_waits_between_reads_that_bring_nothing():
+    client = ScriptedLog(scripted_job("RUNNING"), [])
+    with pytest.raises(TimeoutError):
+        JobHandle(client, client.job, poll_interval=0.1).wait(timeout=1.0, stream=io.StringIO())
+    assert 5 <= len(client.asked) <= 12
+
+
+def test_an_ended_jobs_log_that_never_completes_is_left_after_a_while():
+    client = ScriptedLog(scripted_job("FAILED"), [LogRead("last words\n", "7", False)])
+    out = io.StringIO()
+    handle = JobHandle(client, client.job, poll_interval=0.05, log_patience=0.5)
+    assert handle.wait(stream=out, raise_on_failure=False).state is JobState.FAILED
+    assert out.getvalue() == "last words\n"
+
+
+def test_log_answers_of_servers_from_before_cursors_are_read_by_offset():
+    answer = {"data": "x", "offset": 0, "next_offset": 1, "size": 1, "complete": True}
+    assert LogRead.from_answer(answer) == LogRead("x", "1", True)
 
 
 # ----- without a server -----

@@ -4,9 +4,11 @@ go through that server), one started on its own (jobs go straight into the job d
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from jupyter_client.manager import KernelManager
@@ -18,8 +20,27 @@ from jupyter_mlp.store import JobStore
 from jupyter_mlp.submit_options import parse_gpu, parse_value
 
 NOTEBOOK = "work/experiment.ipynb"
+REPO = Path(__file__).resolve().parent.parent
+COPIED = json.loads((REPO / "src" / "__tests__" / "fixtures" / "commands.json").read_text())
+GARBLED_LINES = 400
+# Lines after bytes that are not UTF-8, in two halves with a pause between, so that a
+# follower reads the first half while the job runs and reads on from there.
+GARBLED = f"""\
+import sys, time
+for i in range({GARBLED_LINES}):
+    if i == {GARBLED_LINES // 2}:
+        sys.stdout.buffer.flush()
+        time.sleep(3)
+    sys.stdout.buffer.write(b"\\xff\\xfe line %05d\\n" % i)
+"""
 HELPERS = "import json\n\ndef double(x):\n    return 2 * x\n"
 DEFAULTS = "lr = 0.5\nlayers = [1]\nname = 'default'\n"
+
+
+def job_named(server: JupyterServer, name: str) -> dict[str, Any]:
+    """The whole job (the list shows summaries) of the one job with this name."""
+    [summary] = [j for j in server.jobs() if j["name"] == name]
+    return server.call("GET", f"mlp/jobs/{summary['id']}")  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +150,7 @@ def test_a_cell_job_goes_through_the_kernels_server(server, kernel):
     outcome = kernel.run("%%mlp_train --name from-cell --wait\nprint('ran in a job')")
     assert outcome.status == "ok", outcome.error
     assert "ran in a job" in outcome.stdout
-    [job] = [j for j in server.jobs() if j["name"] == "from-cell"]
+    job = job_named(server, "from-cell")
     assert job["state"] == "SUCCEEDED"
     assert job["kind"] == "train"
 
@@ -153,7 +174,7 @@ def test_a_cell_job_sees_included_cells_and_typed_parameters_but_not_the_kernel(
         "name": "resnet",
         "secret": False,
     }
-    [job] = [j for j in server.jobs() if j["name"] == "sees"]
+    job = job_named(server, "sees")
     assert job["spec"]["parameters"] == {
         "lr": 0.1,
         "layers": [1, 2],
@@ -226,6 +247,39 @@ def test_jobs_logs_and_cancel_magics(server, kernel):
     assert logs.stdout.startswith("up")
     missing = kernel.run("%mlp_logs nosuchjob")
     assert missing.error == ("UsageError", "no job with id 'nosuchjob'")
+
+
+def garbled_lines(text: str) -> list[int]:
+    return [int(n) for n in re.findall(r"\ufffd\ufffd line (\d{5})\n", text)]
+
+
+def test_wait_prints_every_line_of_a_log_with_bytes_that_are_not_utf8(kernel):
+    waited = kernel.run(f"%%mlp_train --name garbled-wait --wait\n{GARBLED}")
+    assert waited.status == "ok", waited.error
+    assert garbled_lines(waited.stdout) == list(range(GARBLED_LINES))
+
+
+def test_logs_follow_prints_every_line_of_a_log_with_bytes_that_are_not_utf8(server, kernel):
+    assert kernel.run(f"%%mlp_train --name garbled-follow\n{GARBLED}").status == "ok"
+    job_id = job_named(server, "garbled-follow")["id"]
+    followed = kernel.run(f"%mlp_logs {job_id} --follow")
+    assert server.call("GET", f"mlp/jobs/{job_id}")["state"] == "SUCCEEDED"
+    assert garbled_lines(followed.stdout) == list(range(GARBLED_LINES))
+
+
+def test_a_cell_copied_from_the_panel_submits_the_spec_it_was_copied_from(server, kernel):
+    [copied] = [c for c in COPIED["commands"] if c["title"].startswith("cell code")]
+    spec = copied["spec"]
+    # Names the copied line mentions as {x} and $x: IPython must not put these in.
+    assert kernel.run("x = 'EXPANDED'; HOME = 'EXPANDED'").status == "ok"
+    outcome = kernel.run(copied["magic"])
+    assert outcome.status == "ok", outcome.error
+    job = server.wait(job_named(server, spec["name"])["id"])
+    assert job["state"] == "SUCCEEDED", job["state_message"]
+    shown = {k: job["spec"][k] for k in ("name", "backend", "args", "parameters", "labels")}
+    assert shown == {k: spec[k] for k in shown}
+    assert job["spec"]["source"]["code"].endswith(spec["source"]["code"])
+    assert "0.01 costs $1" in server.call("GET", f"mlp/jobs/{job['id']}/logs")["data"]
 
 
 # ----- without a server -----

@@ -49,7 +49,7 @@ async def test_two_managers_on_one_database_start_each_job_once(tmp_path):
 
     started = runs.read_text().split()
     assert sorted(started) == sorted(job.id for job in jobs)
-    assert {first.get(job.id).state.value for job in jobs} == {"SUCCEEDED"}
+    assert {(await first.get(job.id)).state.value for job in jobs} == {"SUCCEEDED"}
 
 
 async def test_a_job_submitted_without_a_server_is_seen_and_finished_by_another_manager(tmp_path):
@@ -58,9 +58,9 @@ async def test_a_job_submitted_without_a_server_is_seen_and_finished_by_another_
 
     server_side = make_manager(tmp_path)
     deadline = time.monotonic() + 30
-    while not server_side.get(job.id).state.terminal and time.monotonic() < deadline:
+    while not (await server_side.get(job.id)).state.terminal and time.monotonic() < deadline:
         await server_side.tick()
         await asyncio.sleep(0.05)
 
-    assert server_side.get(job.id).state.value == "SUCCEEDED"
-    assert [j.name for j in server_side.list_jobs()[0]] == ["from-a-kernel"]
+    assert (await server_side.get(job.id)).state.value == "SUCCEEDED"
+    assert [j.name for j in (await server_side.list_jobs())[0]] == ["from-a-kernel"]

@@ -201,6 +201,7 @@ async def test_an_include_that_matches_nothing_is_refused(api, write_notebook):
         "field": "source.include",
         "message": "'*.csv' matches no file next to the source",
         "suggestions": [],
+        "severity": "error",
     }
 
 
@@ -253,7 +254,7 @@ async def test_convert_previews_parameters_requirements_and_the_script(api, writ
         "%pip install -q 'scikit-learn>=1.5' pandas"
     ]
     files = {f["path"] for f in preview["manifest"]["files"]}
-    assert files == {"preview.py", "requirements.txt", "runner.py"}
+    assert files == {"src/preview.py", "requirements.txt", "runner.py"}
     assert len(preview["bundle_sha256"]) == 64
 
 

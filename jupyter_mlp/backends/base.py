@@ -1,15 +1,26 @@
 """The one small interface every backend implements.
 
 A backend runs jobs somewhere and reports what it observes; it never writes a job's state.
-The JobManager asks it to admit, start, poll and cancel jobs, and owns every state change.
+The JobManager asks it to admit, start, observe and cancel jobs, and owns every state change.
+The contract is shaped so that a backend's jobs may live elsewhere (a cloud service):
+
+- it observes many jobs at once (`poll_many`), on its own interval, with backoff after errors;
+- it serves its jobs' logs by an opaque cursor and its outputs (local paths or `gs://` URIs);
+- it normalises resources, shows its catalog and estimates cost from the shared catalog data;
+- it keeps its bookkeeping in a typed model of its own (`Runtime`), next to the manager's fields;
+- `start` is idempotent on our job id: a job created before a crash is found, never made twice.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
+from traitlets import Float, Int
 from traitlets.config import LoggingConfigurable
 
 from ..bundle import JobFolder, SourcePlan
@@ -22,6 +33,28 @@ class BackendStatus(BaseModel):
     configured: bool
     reason: str = ""
     default: bool = False
+    # The server-side settings of this backend (project, bucket...), shown, never edited, by UIs.
+    settings: dict[str, Any] = {}
+    # What is missing before the backend can take jobs: [{"setting", "message"}].
+    missing: list[dict[str, str]] = []
+
+
+class Runtime(BaseModel):
+    """A backend's own bookkeeping of one job, stored with it. Subclass per backend."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+R = TypeVar("R", bound=Runtime)
+
+
+@dataclass
+class Tracked(Generic[R]):
+    """A started (or starting) job as a backend sees it: the job, its folder, its bookkeeping."""
+
+    job: Job
+    folder: JobFolder
+    runtime: R
 
 
 @dataclass
@@ -31,27 +64,83 @@ class Observation:
     state: JobState | None = None
     backend_state: str | None = None
     message: str = ""
-    runtime: dict[str, Any] | None = None  # updated bookkeeping to store, if any
+    runtime: Runtime | None = None  # updated bookkeeping to store, if any
+    fields: dict[str, Any] = field(default_factory=dict)  # backend_job_id, console_url, outputs
 
 
 @dataclass
 class Launch:
     """What a backend reports after starting a job."""
 
-    runtime: dict[str, Any]
+    runtime: Runtime
     backend_job_id: str | None = None
     console_url: str | None = None
     outputs: dict[str, str] = field(default_factory=dict)
 
 
-class Backend(LoggingConfigurable):
+@dataclass
+class LogChunk:
+    """A piece of a job's log. Cursors are opaque to everyone but the backend."""
+
+    data: str
+    cursor: str
+    next_cursor: str
+    complete: bool
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. byte offsets for local logs
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "data": self.data,
+            "cursor": self.cursor,
+            "next_cursor": self.next_cursor,
+            "complete": self.complete,
+            **self.extra,
+        }
+
+
+class Backend(LoggingConfigurable, Generic[R]):
     """Where jobs run. Subclasses are found through the `jupyter_mlp.backends` entry points."""
 
     name: ClassVar[str]
+    runtime_model: ClassVar[type[Runtime]] = Runtime
+
+    poll_interval = Float(
+        0.5, config=True, help="Seconds between two looks at this backend's running jobs."
+    )
+    max_poll_interval = Float(
+        30.0, config=True, help="Longest wait between looks after repeated errors (backoff)."
+    )
+    poll_concurrency = Int(
+        8, config=True, help="Most jobs looked at at once when a backend polls job by job."
+    )
+    cancel_grace_seconds = Float(
+        10.0,
+        config=True,
+        help="Seconds a cancelled job may take to stop before it is stopped by force.",
+    )
+
+    root_dir: Path = Path.cwd()
+
+    def bind(self, *, root_dir: Path, wake: Callable[[], None]) -> None:
+        """Called by the manager: its root dir, and `wake`, which makes the manager look at
+        this backend's jobs now (for a backend that learns of changes as they happen)."""
+        self.root_dir = root_dir
+        self._wake = wake
+
+    def wake(self) -> None:
+        wake = getattr(self, "_wake", None)
+        if wake is not None:
+            wake()
+
+    # ----- what the backend is and offers -----
 
     def status(self) -> BackendStatus:
         """Whether this backend can take jobs now, and if not, which setting to fill in."""
         raise NotImplementedError
+
+    def normalize(self, spec: JobSpec) -> tuple[JobSpec, list[FieldError]]:
+        """The spec with its resources in this backend's terms, and what cannot run here."""
+        return spec, []
 
     def validate(self, spec: JobSpec, plan: SourcePlan | None) -> list[FieldError]:
         """Backend-specific checks of a spec, run at submit; empty when it can run.
@@ -59,26 +148,64 @@ class Backend(LoggingConfigurable):
         `plan` is what the source becomes (None when the source itself is wrong)."""
         return []
 
-    def admit(self, queued: list[Job], active: list[tuple[Job, dict[str, Any]]]) -> list[Job]:
-        """Of the queued jobs (oldest first), those that may start now; all of them by default.
+    def catalog(self, region: str | None, active: list[Tracked[R]]) -> dict[str, Any]:
+        """Machine types, accelerators and prices offered (for `local`, this machine)."""
+        raise NotImplementedError
 
-        `active` holds the jobs this backend is running now with their stored runtime.
-        """
+    def estimate(self, spec: JobSpec) -> dict[str, Any] | None:
+        """Estimated hourly cost by list prices; None when the backend has none."""
+        return None
+
+    # ----- the life of jobs -----
+
+    def admit(self, queued: list[Job], active: list[Tracked[R]]) -> list[Job]:
+        """Of the queued jobs (oldest first), those that may start now; all of them by default."""
         return list(queued)
 
-    async def start(
-        self, job: Job, folder: JobFolder, active: list[tuple[Job, dict[str, Any]]]
-    ) -> Launch:
-        """Start an admitted job; raise to fail it with the exception's message."""
+    async def start(self, job: Job, folder: JobFolder, active: list[Tracked[R]]) -> Launch:
+        """Start an admitted job; raise to fail it with the exception's message.
+
+        Idempotent on `job.id`: when a job for this id already exists (a crash between creating
+        and recording it), return that one instead of creating a second."""
         raise NotImplementedError
 
-    async def poll(self, job: Job, runtime: dict[str, Any]) -> Observation:
-        """Look at a started job (also one started by an earlier server process)."""
+    async def poll(self, tracked: Tracked[R]) -> Observation:
+        """Look at one started job (also one started by an earlier server process)."""
         raise NotImplementedError
 
-    async def cancel(self, job: Job, runtime: dict[str, Any], force: bool = False) -> None:
-        """Ask the job to stop; `force` after the grace period has passed."""
+    async def poll_many(self, tracked: list[Tracked[R]]) -> dict[str, Observation | Exception]:
+        """Look at many jobs in one round: {job id: what was seen, or the error met}.
+
+        By default, per-job polls run at most `poll_concurrency` at a time; a remote backend
+        overrides this to answer a whole round with one list call."""
+        gate = asyncio.Semaphore(max(1, self.poll_concurrency))
+
+        async def one(item: Tracked[R]) -> Observation | Exception:
+            async with gate:
+                try:
+                    return await self.poll(item)
+                except Exception as exc:
+                    return exc
+
+        seen = await asyncio.gather(*(one(item) for item in tracked))
+        return {item.job.id: result for item, result in zip(tracked, seen, strict=True)}
+
+    async def cancel(self, tracked: Tracked[R], force: bool = False) -> None:
+        """Ask the job to stop; `force` once, after `cancel_grace_seconds`."""
         raise NotImplementedError
+
+    # ----- what jobs leave -----
+
+    async def read_log(
+        self, tracked: Tracked[R], cursor: str | None, limit: int, tail: int | None = None
+    ) -> LogChunk:
+        """Up to `limit` bytes of the job's log from `cursor` (None: the beginning; with
+        `tail`: about the last `tail` bytes). `complete` once the job ended and all was read."""
+        raise NotImplementedError
+
+    async def list_outputs(self, tracked: Tracked[R]) -> list[dict[str, Any]]:
+        """The job's outputs as they are now: [{name, path or uri, type, exists, ...}]."""
+        return []
 
     def close(self) -> None:
         """Release what the backend holds while idle (never the jobs: they outlive the server)."""

@@ -1,163 +1,54 @@
 """The embedded default backend: jobs run as child processes on this machine.
 
-Each job is the bundle's standalone runner in its own process group, writing to a log file,
-with free local GPUs assigned through CUDA_VISIBLE_DEVICES. Jobs outlive the server: the
-runner records the exit status next to the log, and `poll` reads it back for jobs that
-an earlier server process started.
+Each job is the bundle's standalone runner in a session of its own, writing to a log file, with
+free local GPUs assigned through CUDA_VISIBLE_DEVICES. How a job ended comes from what the
+supervising side observed: the runner's report on its status pipe and its exit code, for jobs
+this server started; the status file the runner writes, for jobs an earlier server started
+(they outlive the server). When a job ends, whatever it left running is ended too, and its GPUs
+are handed out again only once that is gone.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
-from datetime import UTC, datetime
+import time
 from pathlib import Path
 from typing import Any, ClassVar
 
 from jupyter_core.paths import jupyter_data_dir
+from pydantic import Field
 from traitlets import Int, List, Unicode, default
 
-from .. import runner
-from ..bundle import JobFolder, SourcePlan, notebook_errors
+from ..bundle import JobFolder, SourcePlan, kernel_spec_name, notebook_errors
 from ..catalog.local import LocalGpu, gpu_inventory, machine_summary
-from ..models import FieldError, Job, JobSpec, JobState
-from .base import Backend, BackendStatus, Launch, Observation
+from ..models import FieldError, Job, JobSpec, JobState, MLPError
+from .base import Backend, BackendStatus, Launch, LogChunk, Observation, Runtime, Tracked
+from .local_files import list_local_outputs, read_local_log
+from .processes import Drain, ProcessLauncher, job_processes, process_start_ticks
 
-LAUNCH_GRACE_SECONDS = 30.0
+__all__ = ["LocalBackend", "LocalRuntime", "process_start_ticks"]
 
-
-class ProcessLauncher:
-    """Starts job processes: the one small piece between a started job and its process.
-
-    With `warm_runners` > 0 it keeps that many runner processes waiting, each with papermill
-    imported and a kernel started, and hands a notebook job that needs nothing special (no
-    requirements, the default interpreter and kernel) to one of them instead of starting a
-    process; everything around the launch stays the same.
-    """
-
-    def __init__(
-        self,
-        python: str,
-        warm_runners: int = 0,
-        warm_kernel: str = "python3",
-        warm_log: Path | None = None,
-    ) -> None:
-        self.python = python
-        self.warm_runners = warm_runners
-        self.warm_kernel = warm_kernel
-        self.warm_log = warm_log
-        self._children: dict[int, subprocess.Popen[bytes]] = {}
-        self._warm: list[subprocess.Popen[bytes]] = []
-
-    def launch(
-        self,
-        command: list[str],
-        cwd: Path,
-        env: dict[str, str],
-        log: Path,
-        notebook: dict[str, Any] | None = None,
-    ) -> int:
-        """Start the job; `notebook` ({bundle, kernel}) lets a warm runner take it."""
-        child = self._take_warm(notebook, cwd, env, log) if notebook else None
-        if child is None:
-            with open(log, "ab") as log_file:
-                child = subprocess.Popen(
-                    command,
-                    cwd=cwd,
-                    env=env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log_file,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,  # its own process group: cancel reaches grandchildren
-                )
-        self._children[child.pid] = child
-        return child.pid
-
-    def reap(self, pid: int) -> int | None:
-        """The exit code of a child this launcher started and that has ended, else None.
-
-        Every ended child is reaped on the way, also those whose job already ended on the
-        runner's word (a warm runner tidying up), so none is left a zombie.
-        """
-        ended = {p: c.returncode for p, c in self._children.items() if c.poll() is not None}
-        for done in ended:
-            del self._children[done]
-        return ended.get(pid)
-
-    def fill_warm(self) -> None:
-        """Start warm runners until `warm_runners` are waiting."""
-        self._warm = [runner for runner in self._warm if runner.poll() is None]
-        while len(self._warm) < self.warm_runners:
-            log = open(self.warm_log, "ab") if self.warm_log else subprocess.DEVNULL
-            try:
-                self._warm.append(
-                    subprocess.Popen(
-                        [self.python, "-u", runner.__file__, "--warm", self.warm_kernel],
-                        stdin=subprocess.PIPE,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        start_new_session=True,
-                    )
-                )
-            finally:
-                if log is not subprocess.DEVNULL:
-                    log.close()  # type: ignore[union-attr]
-
-    def warm_pids(self) -> list[int]:
-        """Process ids of the warm runners waiting for a job."""
-        return [runner.pid for runner in self._warm if runner.poll() is None]
-
-    def close(self) -> None:
-        """Let the waiting warm runners go: they shut their kernels down and exit."""
-        for waiting in self._warm:
-            if waiting.stdin:
-                waiting.stdin.close()
-        self._warm = []
-
-    def _take_warm(
-        self, notebook: dict[str, Any], cwd: Path, env: dict[str, str], log: Path
-    ) -> subprocess.Popen[bytes] | None:
-        if notebook["kernel"] != self.warm_kernel:
-            return None
-        self._warm = [runner for runner in self._warm if runner.poll() is None]
-        if not self._warm:
-            self.fill_warm()  # for the next job; this one starts cold
-            return None
-        chosen = self._warm.pop(0)
-        assignment = {"bundle": notebook["bundle"], "cwd": str(cwd), "env": env, "log": str(log)}
-        assert chosen.stdin is not None
-        try:
-            chosen.stdin.write(json.dumps(assignment).encode() + b"\n")
-            chosen.stdin.close()
-        except OSError:  # it died between the check and the write
-            return None
-        finally:
-            self.fill_warm()
-        return chosen
+KERNELS_TTL_SECONDS = 30.0
 
 
-def process_start_ticks(pid: int) -> int | None:
-    """Kernel start time of a live (non-zombie) process; None when it is gone.
+class LocalRuntime(Runtime):
+    """What the local backend keeps of a job: its runner process and the GPUs it holds."""
 
-    Stored at launch and compared later, so a recycled PID is never mistaken for the job.
-    """
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[1].split()
-    if fields[0] in ("Z", "X"):
-        return None
-    return int(fields[19])
+    pid: int | None = None
+    start_ticks: int | None = None
+    gpus: list[str] = Field(default_factory=list)
 
 
-class LocalBackend(Backend):
+class LocalBackend(Backend[LocalRuntime]):
     """Runs jobs as child processes on the machine the Jupyter server runs on."""
 
     name: ClassVar[str] = "local"
+    runtime_model: ClassVar[type[Runtime]] = LocalRuntime
 
     max_concurrent_jobs = Int(
         help="How many local jobs may run at once; more wait in QUEUED.",
@@ -204,9 +95,14 @@ class LocalBackend(Backend):
         super().__init__(**kwargs)
         warm_log = Path(self.env_cache_dir).parent / "warm-runners.log"
         warm_log.parent.mkdir(parents=True, exist_ok=True)
-        self.launcher = ProcessLauncher(self.python, self.warm_runners, self.warm_kernel, warm_log)
+        self.launcher = ProcessLauncher(
+            self.python, self.warm_runners, self.warm_kernel, warm_log, on_report=self.wake
+        )
         self.launcher.fill_warm()
+        self.drain = Drain(lambda: self.cancel_grace_seconds, self.launcher.reap)
         self._gpus: tuple[list[LocalGpu], str] | None = None
+        self._kernels: tuple[float, list[str]] | None = None
+        self._interpreters: dict[tuple[str, float], str] = {}
 
     def gpus(self) -> list[LocalGpu]:
         """The GPU inventory, looked up once per backend (NVML is slow to initialise)."""
@@ -215,10 +111,13 @@ class LocalBackend(Backend):
         return self._gpus[0]
 
     def kernels(self) -> list[str]:
-        """Names of the Jupyter kernels installed for the job's Python."""
-        from jupyter_client.kernelspec import KernelSpecManager
+        """Names of the Jupyter kernels installed here (rescanned at most every 30 s)."""
+        now = time.monotonic()
+        if self._kernels is None or now - self._kernels[0] > KERNELS_TTL_SECONDS:
+            from jupyter_client.kernelspec import KernelSpecManager
 
-        return sorted(KernelSpecManager().find_kernel_specs())
+            self._kernels = (now, sorted(KernelSpecManager().find_kernel_specs()))
+        return self._kernels[1]
 
     def status(self) -> BackendStatus:
         gpus = self.gpus()
@@ -228,13 +127,13 @@ class LocalBackend(Backend):
             available=True,
             configured=True,
             reason=f"runs jobs on this machine; {len(gpus)} GPU(s) ({how})",
+            settings={"max_concurrent_jobs": self.max_concurrent_jobs, "python": self.python},
         )
 
-    def inventory(self, holders: dict[str, str]) -> dict[str, Any]:
-        """This machine for GET /mlp/catalog?backend=local: GPUs (with the job holding each),
-        CPUs and memory. `holders` maps GPU ids to the ids of the jobs using them.
-
-        Looked up afresh (unlike admission's cached list), so memory and utilization are now's."""
+    def catalog(self, region: str | None, active: list[Tracked[LocalRuntime]]) -> dict[str, Any]:
+        """This machine: GPUs (with the job holding each), CPUs and memory, looked up afresh
+        (unlike admission's cached list), so memory and utilization are now's."""
+        holders = {gpu: t.job.id for t in active for gpu in t.runtime.gpus}
         found, how = gpu_inventory(self.gpu_ids)
         gpus = [{**gpu.to_json(), "job_id": holders.get(gpu.id)} for gpu in found]
         return {
@@ -246,7 +145,7 @@ class LocalBackend(Backend):
         }
 
     def validate(self, spec: JobSpec, plan: SourcePlan | None) -> list[FieldError]:
-        errors = notebook_errors(plan, spec.parameters, self.kernels()) if plan else []
+        errors = notebook_errors(plan, self.kernels()) if plan else []
         wanted = spec.resources.accelerator_count
         gpus = self.gpus()
         if wanted > len(gpus):
@@ -266,22 +165,20 @@ class LocalBackend(Backend):
                     suggestions=["1"],
                 )
             )
-        if spec.environment and not os.access(spec.environment, os.X_OK):
-            errors.append(
-                FieldError(
-                    field="environment",
-                    message=f"'{spec.environment}' is not an executable Python interpreter here",
-                    suggestions=[self.python],
+        if spec.environment:
+            problem = self._interpreter_problem(spec.environment)
+            if problem:
+                errors.append(
+                    FieldError(field="environment", message=problem, suggestions=[self.python])
                 )
-            )
         return errors
 
-    def admit(self, queued: list[Job], active: list[tuple[Job, dict[str, Any]]]) -> list[Job]:
+    def admit(self, queued: list[Job], active: list[Tracked[LocalRuntime]]) -> list[Job]:
         # First come, first served: a job that does not fit blocks the GPU jobs behind it, so a
         # job asking for many GPUs is never starved by a stream of small ones. Jobs that need no
         # GPU only wait for a concurrency slot.
         slots = self.max_concurrent_jobs - len(active)
-        free = len(self.gpus()) - sum(len(runtime.get("gpus", [])) for _, runtime in active)
+        free = len(self._free_gpus(active))
         admitted: list[Job] = []
         gpu_queue_blocked = False
         for job in queued:
@@ -297,11 +194,12 @@ class LocalBackend(Backend):
         return admitted
 
     async def start(
-        self, job: Job, folder: JobFolder, active: list[tuple[Job, dict[str, Any]]]
+        self, job: Job, folder: JobFolder, active: list[Tracked[LocalRuntime]]
     ) -> Launch:
-        busy = {gpu for _, runtime in active for gpu in runtime.get("gpus", [])}
-        free = [gpu.id for gpu in self.gpus() if gpu.id not in busy]
-        gpus = free[: job.spec.resources.accelerator_count]
+        adopted = self._already_running(folder)
+        if adopted is not None:
+            return adopted
+        gpus = self._free_gpus(active)[: job.spec.resources.accelerator_count]
         if len(gpus) < job.spec.resources.accelerator_count:
             raise RuntimeError("not enough free GPUs (admission should have kept it queued)")
         env = dict(os.environ)
@@ -316,11 +214,11 @@ class LocalBackend(Backend):
                 "MLP_STATUS_FILE": str(folder.status_file),
                 "MLP_ENV_CACHE": self.env_cache_dir,
                 "PYTHONUNBUFFERED": "1",
+                # Also for jobs that asked for none, also with no GPU here: a job sees only the
+                # GPUs it was given.
+                "CUDA_VISIBLE_DEVICES": ",".join(gpus),
             }
         )
-        if self.gpus():
-            # Also for jobs that asked for none: they must not touch another job's GPUs.
-            env["CUDA_VISIBLE_DEVICES"] = ",".join(gpus)
         python = job.spec.environment or self.python
         command = [python, "-u", str(folder.bundle / "runner.py"), str(folder.bundle)]
         manifest = json.loads((folder.bundle / "manifest.json").read_text(encoding="utf-8"))
@@ -330,74 +228,172 @@ class LocalBackend(Backend):
             and not manifest["requirements"]
             and python == self.python
         ):
-            notebook = {"bundle": str(folder.bundle), "kernel": manifest["kernel_name"]}
+            kernel = kernel_spec_name(manifest["kernel_name"])
+            notebook = {"bundle": str(folder.bundle), "kernel": kernel}
         pid = self.launcher.launch(command, folder.path, env, folder.log, notebook)
-        runtime = {"pid": pid, "start_ticks": process_start_ticks(pid), "gpus": gpus}
+        runtime = LocalRuntime(pid=pid, start_ticks=process_start_ticks(pid), gpus=gpus)
         return Launch(runtime=runtime, backend_job_id=str(pid))
 
-    async def poll(self, job: Job, runtime: dict[str, Any]) -> Observation:
-        pid = runtime.get("pid")
-        folder = JobFolder(Path(runtime["folder"]))
-        status = folder.read_status()
+    async def poll(self, tracked: Tracked[LocalRuntime]) -> Observation:
+        pid = tracked.runtime.pid
         if pid is None:
-            # Claimed by a manager that is launching it right now, or by one that died trying.
-            claimed_at = next(
-                (t.at for t in reversed(job.transitions) if t.state is JobState.STARTING), None
-            )
-            if (
-                claimed_at
-                and (datetime.now(UTC) - claimed_at).total_seconds() < LAUNCH_GRACE_SECONDS
-            ):
-                return Observation()
             return Observation(JobState.FAILED, message="the job's process was never recorded")
-        exit_code = self.launcher.reap(pid)
-        # A success the runner recorded is final even while it still tidies up (a kernel
-        # shutting down). A failure or a cancel waits until the process is gone.
-        succeeded = status.get("phase") == "exited" and status.get("exit_code") == 0
-        if exit_code is None and not succeeded and self._alive(pid, runtime.get("start_ticks")):
+        seen = (
+            self._observe_own(tracked, pid)
+            if self.launcher.started(pid)
+            else self._observe_adopted(tracked, pid)
+        )
+        if seen.state is not None and seen.state.terminal:
+            # What the job left running is found (a walk of /proc) off the event loop.
+            leftovers = await asyncio.to_thread(job_processes, tracked.job.id, pid)
+            self.drain.add(tracked.job.id, leftovers, tracked.runtime.gpus)
+        return seen
+
+    async def cancel(self, tracked: Tracked[LocalRuntime], force: bool = False) -> None:
+        pid = tracked.runtime.pid
+        if pid is None:
+            return
+        if force:
+            # A forced stop reaches everything of the job, also what left its session.
+            leftovers = await asyncio.to_thread(job_processes, tracked.job.id, pid)
+            for target in leftovers:
+                try:
+                    os.kill(target, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            return
+        if not self._alive(pid, tracked.runtime.start_ticks):
+            return
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+
+    async def read_log(
+        self,
+        tracked: Tracked[LocalRuntime],
+        cursor: str | None,
+        limit: int,
+        tail: int | None = None,
+    ) -> LogChunk:
+        offset = _byte_cursor(cursor)
+        return await asyncio.to_thread(
+            read_local_log, tracked.folder, offset, limit, tail, tracked.job.state.terminal
+        )
+
+    async def list_outputs(self, tracked: Tracked[LocalRuntime]) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(
+            list_local_outputs, tracked.job.outputs, tracked.folder, self.root_dir
+        )
+
+    def close(self) -> None:
+        self.launcher.close()
+
+    # ----- internals -----
+
+    def _free_gpus(self, active: list[Tracked[LocalRuntime]]) -> list[str]:
+        busy = {gpu for t in active for gpu in t.runtime.gpus} | self.drain.gpus()
+        return [gpu.id for gpu in self.gpus() if gpu.id not in busy]
+
+    def _observe_own(self, tracked: Tracked[LocalRuntime], pid: int) -> Observation:
+        """A job this server started: the runner's report on its pipe and its exit code."""
+        report = self.launcher.report(pid)
+        exit_code = self.launcher.exit_code(pid)
+        # A success the runner reported is final even while it still tidies up (a kernel
+        # shutting down). A failure or a cancel waits until the runner is gone.
+        succeeded = report.get("phase") == "exited" and report.get("exit_code") == 0
+        if exit_code is None and not succeeded:
+            if report.get("phase") == "running":
+                return Observation(JobState.RUNNING, backend_state="running")
+            return Observation()
+        if report.get("phase") == "exited":
+            exit_code = int(report["exit_code"])
+        assert exit_code is not None
+        self.launcher.forget(pid)
+        return _outcome(exit_code, report.get("message", ""))
+
+    def _observe_adopted(self, tracked: Tracked[LocalRuntime], pid: int) -> Observation:
+        """A job an earlier server started: its runner's status file, trusted once the runner
+        is gone (a job cannot end its own accounting while its runner lives)."""
+        status = tracked.folder.read_status()
+        if self._alive(pid, tracked.runtime.start_ticks):
             if status.get("phase") == "running":
                 return Observation(JobState.RUNNING, backend_state="running")
             return Observation()
-        # The process has ended: the runner's record says how the job itself ended.
-        if status.get("phase") == "exited":
-            exit_code = int(status["exit_code"])
-        if exit_code is None:
+        if status.get("phase") != "exited" or not isinstance(status.get("exit_code"), int):
             return Observation(
                 JobState.FAILED,
                 backend_state="vanished",
                 message="the job's process is gone and recorded no exit status "
                 "(killed, or the machine restarted)",
             )
-        if exit_code == 0:
-            return Observation(JobState.SUCCEEDED, backend_state="exit 0")
-        if status.get("message"):
-            return Observation(
-                JobState.FAILED, backend_state=f"exit {exit_code}", message=status["message"]
-            )
-        if exit_code < 0:
-            name = signal.Signals(-exit_code).name if -exit_code in signal.valid_signals() else ""
-            return Observation(
-                JobState.FAILED,
-                backend_state=f"signal {-exit_code}",
-                message=f"killed by signal {-exit_code} {name}".strip(),
-            )
-        return Observation(
-            JobState.FAILED, backend_state=f"exit {exit_code}", message=f"exit code {exit_code}"
-        )
+        return _outcome(status["exit_code"], status.get("message", ""))
 
-    async def cancel(self, job: Job, runtime: dict[str, Any], force: bool = False) -> None:
-        pid = runtime.get("pid")
-        # A forced stop goes to the group even when the runner is gone: a grandchild may linger.
-        if pid is None or not (force or self._alive(pid, runtime.get("start_ticks"))):
-            return
+    def _already_running(self, folder: JobFolder) -> Launch | None:
+        """A runner already started for this job (by a manager that died before recording it):
+        found through the status file, so a job is never started twice."""
+        status = folder.read_status()
+        pid = status.get("pid")
+        if not isinstance(pid, int) or process_start_ticks(pid) is None:
+            return None
         try:
-            os.killpg(pid, signal.SIGKILL if force else signal.SIGTERM)
-        except ProcessLookupError:
-            pass
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return None
+        if str(folder.bundle).encode() not in command and str(folder.path).encode() not in command:
+            return None
+        runtime = LocalRuntime(pid=pid, start_ticks=process_start_ticks(pid), gpus=[])
+        return Launch(runtime=runtime, backend_job_id=str(pid))
 
-    def close(self) -> None:
-        self.launcher.close()
+    def _interpreter_problem(self, environment: str) -> str:
+        """Why `environment` cannot run a job ("" when it is a Python 3 interpreter)."""
+        try:
+            key = (environment, os.stat(environment).st_mtime)
+        except (OSError, ValueError):
+            return f"'{environment}' does not exist here; give the path of a Python interpreter"
+        if key not in self._interpreters:
+            try:
+                result = subprocess.run(
+                    [environment, "-c", "import sys; print(sys.version_info[0])"],
+                    capture_output=True,
+                    timeout=20,
+                    stdin=subprocess.DEVNULL,
+                )
+                ok = result.returncode == 0 and result.stdout.strip() == b"3"
+            except (OSError, subprocess.SubprocessError):
+                ok = False
+            self._interpreters[key] = "" if ok else f"'{environment}' is not a Python 3 interpreter"
+        return self._interpreters[key]
 
     def _alive(self, pid: int, start_ticks: int | None) -> bool:
         ticks = process_start_ticks(pid)
         return ticks is not None and (start_ticks is None or ticks == start_ticks)
+
+
+def _outcome(exit_code: int, message: str) -> Observation:
+    if exit_code == 0:
+        return Observation(JobState.SUCCEEDED, backend_state="exit 0")
+    if message:
+        return Observation(JobState.FAILED, backend_state=f"exit {exit_code}", message=message)
+    if exit_code < 0:
+        number = -exit_code
+        name = signal.Signals(number).name if number in signal.valid_signals() else ""
+        return Observation(
+            JobState.FAILED,
+            backend_state=f"signal {number}",
+            message=f"killed by signal {number} {name}".strip(),
+        )
+    return Observation(
+        JobState.FAILED, backend_state=f"exit {exit_code}", message=f"exit code {exit_code}"
+    )
+
+
+def _byte_cursor(cursor: str | None) -> int:
+    """A local log's cursor is a byte offset; anything else is the caller's mistake."""
+    if cursor is None or cursor == "":
+        return 0
+    if not cursor.isdigit() or len(cursor) > 19 or int(cursor) >= 2**63:
+        raise MLPError.invalid(
+            "cursor", f"'{cursor[:40]}' is not a cursor of this log; use the last next_cursor"
+        )
+    return int(cursor)

@@ -16,7 +16,9 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-BACKENDS = ("vertex", "dataflow")
+from ..models import CLOUD_BACKENDS
+
+BACKENDS = CLOUD_BACKENDS
 
 # Filled lazily from data/gpus.json by the module __getattr__ below.
 ACCELERATOR_ALIASES: dict[str, str]
@@ -31,15 +33,28 @@ class Accelerator:
     compute_name: str
     memory_gb: float
     regions: tuple[str, ...]
+    zones: tuple[str, ...] = ()
+
+    def zones_in(self, region: str) -> tuple[str, ...]:
+        """The zones of ``region`` known to offer this accelerator (empty when not recorded)."""
+        return tuple(zone for zone in self.zones if zone.rsplit("-", 1)[0] == region)
 
 
 @dataclass(frozen=True)
 class N1Limit:
-    """The largest N1 shape that a given number of one GPU model supports."""
+    """The largest N1 shape that a given number of one GPU model supports.
+
+    ``zones`` empty: the limit holds in every zone offering the GPU; otherwise only in those
+    zones, where it is smaller.
+    """
 
     count: int
     max_vcpus: int
     max_memory_gb: float
+    zones: tuple[str, ...] = ()
+
+    def fits(self, machine: MachineType) -> bool:
+        return machine.vcpus <= self.max_vcpus and machine.memory_gb <= self.max_memory_gb
 
 
 @dataclass(frozen=True)
@@ -52,6 +67,7 @@ class MachineType:
     memory_gb: float
     built_in: dict[str, tuple[int, ...]]
     takes_n1_gpus: bool
+    conditions: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +82,9 @@ class BackendCatalog:
     default_region: str
     as_of: str
     sources: tuple[dict[str, Any], ...]
+    zonal_limits: dict[str, tuple[N1Limit, ...]]
+    not_offered: dict[str, str]
+    not_offered_names: dict[str, str]
 
     def machines_taking(self, accelerator: str) -> list[str]:
         """Machine types that can run with ``accelerator``, built in or attached."""
@@ -73,22 +92,60 @@ class BackendCatalog:
             return [m.name for m in self.machine_types.values() if self.n1_counts(m, accelerator)]
         return [m.name for m in self.machine_types.values() if accelerator in m.built_in]
 
-    def n1_counts(self, machine: MachineType, accelerator: str) -> list[int]:
-        """Counts of an N1-attachable GPU that fit this machine's vCPUs and memory."""
-        if not machine.takes_n1_gpus:
-            return []
+    def n1_limit(self, accelerator: str, count: int, region: str | None = None) -> N1Limit | None:
+        """The largest N1 shape ``count`` x ``accelerator`` allows in some zone of ``region``.
+
+        Without a region, anywhere. A zonal limit applies when it covers every zone of the region
+        that offers the GPU; None when the GPU does not attach ``count`` times.
+        """
+        limits = self.n1_limits.get(accelerator, ())
+        limit = next((lim for lim in limits if lim.count == count), None)
+        if limit is None or region is None:
+            return limit
+        zones = set(self.accelerators[accelerator].zones_in(region))
+        for zonal in self.zonal_limits.get(accelerator, ()):
+            if zonal.count == count and zones and zones <= set(zonal.zones):
+                return zonal
+        return limit
+
+    def zonal_exceptions(self, accelerator: str, count: int, region: str) -> list[N1Limit]:
+        """Smaller limits than :meth:`n1_limit` that hold in only some zones of ``region``."""
+        zones = set(self.accelerators[accelerator].zones_in(region))
         return [
-            lim.count
-            for lim in self.n1_limits.get(accelerator, ())
-            if machine.vcpus <= lim.max_vcpus and machine.memory_gb <= lim.max_memory_gb
+            zonal
+            for zonal in self.zonal_limits.get(accelerator, ())
+            if zonal.count == count and zones & set(zonal.zones) and not zones <= set(zonal.zones)
         ]
 
-    def accelerator_options(self, machine: MachineType) -> dict[str, list[int]]:
-        """Every accelerator this machine takes, with the counts allowed."""
+    def n1_counts(
+        self, machine: MachineType, accelerator: str, region: str | None = None
+    ) -> list[int]:
+        """Counts of an N1-attachable GPU that fit this machine's vCPUs and memory in ``region``."""
+        if not machine.takes_n1_gpus:
+            return []
+        counts = [lim.count for lim in self.n1_limits.get(accelerator, ())]
+        return [
+            count
+            for count in counts
+            if (limit := self.n1_limit(accelerator, count, region)) and limit.fits(machine)
+        ]
+
+    def accelerator_options(
+        self, machine: MachineType, region: str | None = None
+    ) -> dict[str, list[int]]:
+        """Every accelerator this machine takes (in ``region``), with the counts allowed."""
         if machine.takes_n1_gpus:
-            options = {a: self.n1_counts(machine, a) for a in self.n1_limits}
+            options = {a: self.n1_counts(machine, a, region) for a in self.n1_limits}
             return {a: counts for a, counts in options.items() if counts}
         return {a: list(counts) for a, counts in machine.built_in.items()}
+
+    def left_out(self, name: str) -> tuple[str, str] | None:
+        """The enum name of an accelerator deliberately not offered, and why; else None.
+
+        ``name`` is an enum name or short name in any case, with ``-`` or ``_``.
+        """
+        key = self.not_offered_names.get(name.strip().upper().replace("-", "_"))
+        return None if key is None else (key, self.not_offered[key])
 
 
 def _read_json(name: str) -> dict[str, Any]:
@@ -139,15 +196,25 @@ def load_catalog(backend: str) -> BackendCatalog:
             compute_name=facts["accelerators"][key]["compute_name"],
             memory_gb=facts["accelerators"][key]["memory_gb"],
             regions=tuple(facts["accelerators"][key]["regions"]),
+            zones=tuple(facts["accelerators"][key].get("zones", ())),
         )
         for key in data["accelerators"]
     }
-    limits = facts["n1_attachable"]["limits"]
+    n1 = facts["n1_attachable"]
     n1_limits = {
         key: tuple(N1Limit(*row) for row in rows)
-        for key, rows in limits.items()
+        for key, rows in n1["limits"].items()
         if key in accelerators
     }
+    zonal_limits = {
+        key: tuple(
+            N1Limit(z["count"], z["max_vcpus"], z["max_memory_gb"], tuple(z["zones"])) for z in rows
+        )
+        for key, rows in n1.get("zonal_limits", {}).items()
+        if key in accelerators
+    }
+    conditions = data.get("conditions", {})
+    not_offered = data.get("not_offered", {})
     machines: dict[str, MachineType] = {}
     for family, spec in data["families"].items():
         for m in spec["machine_types"]:
@@ -158,6 +225,7 @@ def load_catalog(backend: str) -> BackendCatalog:
                 memory_gb=m["memory_gb"],
                 built_in={a["type"]: tuple(a["counts"]) for a in m.get("accelerators", [])},
                 takes_n1_gpus=spec.get("gpus") == "attachable",
+                conditions=conditions[m["conditions"]]["text"] if "conditions" in m else None,
             )
     sources = {s["url"]: s for f in (data, facts, _prices()) for s in f["sources"]}
     return BackendCatalog(
@@ -169,6 +237,13 @@ def load_catalog(backend: str) -> BackendCatalog:
         default_region=data["default_region"],
         as_of=data["as_of"],
         sources=tuple(sources.values()),
+        zonal_limits=zonal_limits,
+        not_offered={key: entry["reason"] for key, entry in not_offered.items()},
+        not_offered_names={
+            name.upper().replace("-", "_"): key
+            for key, entry in not_offered.items()
+            for name in (key, entry["short_name"])
+        },
     )
 
 
@@ -211,11 +286,41 @@ def _price_multiplier(region: str) -> float | None:
     return float(multiplier) if multiplier is not None else None
 
 
+def _billed_for_accelerators_only(catalog: BackendCatalog, machine: MachineType) -> str | None:
+    """Why this machine's own vCPUs and memory are not billed (Dataflow TPU workers), or None."""
+    rule = _prices()[catalog.backend].get("billed_for_accelerators_only", {}).get(machine.family)
+    return None if rule is None else str(rule["why"])
+
+
+def _price_key(catalog: BackendCatalog, machine: MachineType) -> str:
+    """The key of a machine's price in prices.json: its name, or Dataflow's vCPU rate."""
+    return "batch_vcpu_hour" if catalog.backend == "dataflow" else machine.name
+
+
+def _unknown_reason(backend: str, item: str) -> str | None:
+    """Why prices.json has no price for ``item``, when it says so."""
+    groups = _prices()[backend].get("unknown", [])
+    return next((str(g["reason"]) for g in groups if item in g["items"]), None)
+
+
+def _price_caveat(backend: str, item: str) -> str | None:
+    """What the user should know of a price: not known, or not read from Google's page."""
+    reason = _unknown_reason(backend, item)
+    if reason is not None:
+        return f"price not known: {reason}"
+    group = next((g for g in _prices()[backend]["provenance"] if item in g["items"]), None)
+    if group is None or group["kind"] == "quoted":
+        return None
+    return f"{group['kind']}: {group['how']}"
+
+
 def _machine_price(catalog: BackendCatalog, machine: MachineType, region: str) -> float | None:
     """Hourly price of the machine without accelerators, or None where unknown."""
     multiplier = _price_multiplier(region)
     if multiplier is None:
         return None
+    if _billed_for_accelerators_only(catalog, machine):
+        return 0.0
     if catalog.backend == "dataflow":
         rates = _prices()["dataflow"]
         base = (
@@ -225,6 +330,12 @@ def _machine_price(catalog: BackendCatalog, machine: MachineType, region: str) -
         return round(base * multiplier, 5)
     price = _prices()["vertex"]["machine_types"].get(machine.name)
     return None if price is None else round(price * multiplier, 5)
+
+
+def _machine_caveat(catalog: BackendCatalog, machine: MachineType) -> str | None:
+    return _billed_for_accelerators_only(catalog, machine) or _price_caveat(
+        catalog.backend, _price_key(catalog, machine)
+    )
 
 
 def _accelerator_price(catalog: BackendCatalog, accelerator: str, region: str) -> float | None:
@@ -240,8 +351,12 @@ def catalog_view(backend: str, region: str | None = None) -> dict[str, Any]:
     """The JSON answer of ``GET /mlp/catalog?backend=&region=``.
 
     With ``region``, only the accelerators offered there (and machine types whose built-in
-    accelerators are offered there) are listed; prices are for ``region`` or the default region.
-    Raises ``ValueError`` for an unknown backend or region.
+    accelerators are offered there) are listed, with the counts that fit there; prices are for
+    ``region`` or the default region. Each machine type carries ``conditions`` (what the service
+    requires before it runs it, or None) and each price a ``price_note`` (None when quoted from
+    Google's page; otherwise "price not known: ..." or how it was derived). ``not_offered`` lists
+    the accelerators deliberately left out, with why. Raises ``ValueError`` for an unknown
+    backend or region.
     """
     catalog = load_catalog(backend)
     if region is not None and region not in catalog.regions:
@@ -255,7 +370,7 @@ def catalog_view(backend: str, region: str | None = None) -> dict[str, Any]:
 
     machine_types = []
     for machine in catalog.machine_types.values():
-        options = catalog.accelerator_options(machine)
+        options = catalog.accelerator_options(machine, region)
         if machine.built_in and not any(offered(a) for a in options):
             continue
         machine_types.append(
@@ -267,7 +382,9 @@ def catalog_view(backend: str, region: str | None = None) -> dict[str, Any]:
                 "accelerators": [
                     {"type": a, "counts": counts} for a, counts in options.items() if offered(a)
                 ],
+                "conditions": machine.conditions,
                 "hourly_usd": _machine_price(catalog, machine, price_region),
+                "price_note": _machine_caveat(catalog, machine),
             }
         )
     accelerators = [
@@ -278,6 +395,7 @@ def catalog_view(backend: str, region: str | None = None) -> dict[str, Any]:
             "memory_gb": acc.memory_gb,
             "regions": list(acc.regions),
             "hourly_usd": _accelerator_price(catalog, acc.type, price_region),
+            "price_note": _price_caveat(backend, acc.type),
         }
         for acc in catalog.accelerators.values()
         if offered(acc.type)
@@ -287,6 +405,9 @@ def catalog_view(backend: str, region: str | None = None) -> dict[str, Any]:
         "region": region,
         "machine_types": machine_types,
         "accelerators": accelerators,
+        "not_offered": [
+            {"type": key, "reason": reason} for key, reason in catalog.not_offered.items()
+        ],
         "regions": list(catalog.regions),
         "default_region": catalog.default_region,
         "as_of": catalog.as_of,
@@ -296,6 +417,32 @@ def catalog_view(backend: str, region: str | None = None) -> dict[str, Any]:
     }
 
 
+def unpriced(backend: str, resources: dict[str, Any]) -> dict[str, str]:
+    """What in ``resources`` has no known price, each with why.
+
+    Empty when everything is priced, or when the machine type or accelerator is unknown
+    (validation says so).
+    """
+    catalog = load_catalog(backend)
+    machine = catalog.machine_types.get(str(resources.get("machine_type")))
+    try:
+        accelerator = accelerator_of(resources)
+    except ValueError:
+        return {}
+    if machine is None:
+        return {}
+    missing: dict[str, str] = {}
+    if not _billed_for_accelerators_only(catalog, machine):
+        reason = _unknown_reason(backend, _price_key(catalog, machine))
+        if reason is not None:
+            missing[machine.name] = reason
+    if accelerator in catalog.accelerators and resources.get("accelerator_count"):
+        reason = _unknown_reason(backend, accelerator)
+        if reason is not None:
+            missing[accelerator] = reason
+    return missing
+
+
 def estimate_hourly_cost(
     backend: str, resources: dict[str, Any], region: str | None
 ) -> dict[str, Any] | None:
@@ -303,8 +450,10 @@ def estimate_hourly_cost(
 
     Vertex AI: (machine + accelerators) x replica_count. Dataflow: (worker vCPU and memory at
     batch rates + accelerators) x max_workers, an upper bound since Dataflow scales between
-    1 and max_workers. None when the machine type or accelerator is unknown or has no price;
-    whether the combination is allowed is for ``validation.validate_resources`` to say.
+    1 and max_workers. ``caveats`` names the items whose price was derived rather than read
+    from Google's page. None when the machine type or accelerator is unknown or has no price
+    (:func:`unpriced` says why); whether the combination is allowed is for
+    ``validation.validate_resources`` to say.
     """
     catalog = load_catalog(backend)
     region = region_or_default(catalog, region)
@@ -320,11 +469,13 @@ def estimate_hourly_cost(
     if machine_price is None:
         return None
     items: list[tuple[str, float]] = [(machine.name, machine_price)]
+    caveats = {machine.name: _machine_caveat(catalog, machine)}
     if accelerator and count:
         unit = _accelerator_price(catalog, accelerator, region)
         if unit is None:
             return None
         items.append((f"{count} x {accelerator}", round(unit * count, 5)))
+        caveats[accelerator] = _price_caveat(backend, accelerator)
     per_node = sum(price for _, price in items)
     if backend == "vertex":
         nodes = int(resources.get("replica_count", 1))
@@ -342,4 +493,5 @@ def estimate_hourly_cost(
         "region": region,
         "breakdown": [{"item": item, "usd_per_hour": price} for item, price in items],
         "note": note,
+        "caveats": [f"{item}: {caveat}" for item, caveat in caveats.items() if caveat],
     }

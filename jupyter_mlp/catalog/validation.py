@@ -1,7 +1,9 @@
 """Checks a job's machine, accelerator, region and scale against the cloud catalog.
 
-Each problem is reported as ``{"field", "message", "suggestions"}`` so the resource picker can
-point at the field, say what is wrong with the value, and offer what would be valid.
+Each problem is reported as ``{"field", "message", "suggestions", "severity"}`` so the resource
+picker can point at the field, say what is wrong with the value, and offer what would be valid.
+An "error" stops the job; a "warning" (a condition the service attaches to a machine type, a zone
+the shape may not fit, a price not known) does not.
 """
 
 from __future__ import annotations
@@ -16,11 +18,27 @@ from .cloud import (
     load_catalog,
     normalize_accelerator,
     region_or_default,
+    unpriced,
 )
 
 
+def _problem(
+    severity: str, field: str, message: str, suggestions: list[Any] | None
+) -> dict[str, Any]:
+    return {
+        "field": field,
+        "message": message,
+        "suggestions": [str(s) for s in suggestions or []],
+        "severity": severity,
+    }
+
+
 def _error(field: str, message: str, suggestions: list[Any] | None = None) -> dict[str, Any]:
-    return {"field": field, "message": message, "suggestions": [str(s) for s in suggestions or []]}
+    return _problem("error", field, message, suggestions)
+
+
+def _warning(field: str, message: str, suggestions: list[Any] | None = None) -> dict[str, Any]:
+    return _problem("warning", field, message, suggestions)
 
 
 def _whole_number(value: Any) -> int | None:
@@ -30,11 +48,14 @@ def _whole_number(value: Any) -> int | None:
 
 
 def _check_machine(
-    catalog: BackendCatalog, machine: MachineType, accelerator: str | None, count: int
+    catalog: BackendCatalog,
+    machine: MachineType,
+    accelerator: str | None,
+    count: int,
+    region: str,
 ) -> list[dict[str, Any]]:
-    """Errors for an accelerator (or none) on a known machine type."""
-    options = catalog.accelerator_options(machine)
-    short = catalog.accelerators[accelerator].short_name if accelerator else ""
+    """Problems of an accelerator (or none) on a known machine type in ``region``."""
+    options = catalog.accelerator_options(machine, region)
     if machine.built_in:
         takes = " or ".join(
             f"{'/'.join(map(str, counts))} {a}" for a, counts in machine.built_in.items()
@@ -97,59 +118,114 @@ def _check_machine(
                 catalog.machines_taking(accelerator),
             )
         ]
-    limits = {lim.count: lim for lim in catalog.n1_limits[accelerator]}
-    if count not in limits:
+    attachable = [lim.count for lim in catalog.n1_limits[accelerator]]
+    if count not in attachable:
         return [
             _error(
                 "resources.accelerator_count",
-                f"{accelerator} attaches to N1 in counts of {', '.join(map(str, limits))}, "
+                f"{accelerator} attaches to N1 in counts of {', '.join(map(str, attachable))}, "
                 f"not {count}",
                 options.get(accelerator, []),
             )
         ]
-    lim = limits[count]
-    if machine.vcpus <= lim.max_vcpus and machine.memory_gb <= lim.max_memory_gb:
-        return []
-    fits = options.get(accelerator, [])
+    return _check_n1_shape(catalog, machine, accelerator, count, region)
+
+
+def _check_n1_shape(
+    catalog: BackendCatalog, machine: MachineType, accelerator: str, count: int, region: str
+) -> list[dict[str, Any]]:
+    """Problems of an N1 machine too large for ``count`` GPUs in all or some zones of ``region``."""
+    short = catalog.accelerators[accelerator].short_name
+    zones = catalog.accelerators[accelerator].zones_in(region)
     smaller = [
         m.name
         for m in catalog.machine_types.values()
-        if m.family == machine.family and count in catalog.n1_counts(m, accelerator)
+        if m.family == machine.family
+        and count in catalog.n1_counts(m, accelerator, region)
+        and not _tight_zones(catalog, m, accelerator, count, region)
     ]
-    if machine.vcpus > lim.max_vcpus:
-        reason = f"at most {lim.max_vcpus} vCPUs with {count} {short}"
-    else:
-        reason = f"at most {lim.max_memory_gb:g} GB memory with {count} {short}"
-    hint = (
-        f"; use {'/'.join(map(str, fits))} {short}"
-        if fits
-        else f"; with {count} {short} use a smaller machine type"
+    lim = catalog.n1_limit(accelerator, count, region)
+    assert lim is not None
+    if not lim.fits(machine):
+        fits = catalog.accelerator_options(machine, region).get(accelerator, [])
+        if machine.vcpus > lim.max_vcpus:
+            reason = f"at most {lim.max_vcpus} vCPUs with {count} {short}"
+        else:
+            reason = f"at most {lim.max_memory_gb:g} GB memory with {count} {short}"
+        if lim.zones:
+            roomier = [
+                r
+                for r in catalog.accelerators[accelerator].regions
+                if r in catalog.regions
+                and (other := catalog.n1_limit(accelerator, count, r)) is not None
+                and other.fits(machine)
+            ]
+            reason += (
+                f" in {region}'s {short} zones ({', '.join(zones)}); regions where "
+                f"{machine.name} takes {count} {short}: {', '.join(roomier) or 'none'}"
+            )
+        hint = (
+            f"; use {'/'.join(map(str, fits))} {short}"
+            if fits
+            else f"; with {count} {short} use a smaller machine type"
+        )
+        return [
+            _error(
+                "resources.accelerator_count",
+                f"{machine.name} cannot take {count} {accelerator} in {region}: {reason}{hint}",
+                fits or smaller,
+            )
+        ]
+    tight = _tight_zones(catalog, machine, accelerator, count, region)
+    if not tight:
+        return []
+    zonal = next(
+        z for z in catalog.zonal_exceptions(accelerator, count, region) if not z.fits(machine)
     )
     return [
-        _error(
+        _warning(
             "resources.accelerator_count",
-            f"{machine.name} cannot take {count} {accelerator}: {reason}{hint}",
-            fits or smaller,
+            f"{machine.name} with {count} {short} fits only some {region} zones: in "
+            f"{', '.join(tight)}, {count} {short} allow at most {zonal.max_vcpus} vCPUs / "
+            f"{zonal.max_memory_gb:g} GB memory; the service picks the zone, so the job can "
+            "fail there",
+            smaller,
         )
     ]
+
+
+def _tight_zones(
+    catalog: BackendCatalog, machine: MachineType, accelerator: str, count: int, region: str
+) -> list[str]:
+    """Zones of ``region`` where a zonal limit is too small for ``machine``."""
+    in_region = set(catalog.accelerators[accelerator].zones_in(region))
+    return sorted(
+        zone
+        for zonal in catalog.zonal_exceptions(accelerator, count, region)
+        if not zonal.fits(machine)
+        for zone in zonal.zones
+        if zone in in_region
+    )
 
 
 def validate_resources(
     backend: str, resources: dict[str, Any], region: str | None
 ) -> list[dict[str, Any]]:
-    """Everything wrong with ``resources`` for ``backend`` in ``region``; empty when valid.
+    """Everything wrong or doubtful with ``resources`` for ``backend`` in ``region``.
 
     ``resources`` keys: ``machine_type``, ``accelerator_type`` (enum or short name),
     ``accelerator_count`` (default 0), ``replica_count`` (Vertex, default 1) and
     ``max_workers`` (Dataflow, optional). ``region=None`` means the backend's default region.
-    Each error is ``{"field", "message", "suggestions"}``.
+    Each problem is ``{"field", "message", "suggestions", "severity"}``; the resources are valid
+    when no problem has severity "error". Warnings: the machine type's conditions, a shape that
+    fits only some zones of the region, and "price not known" for items without a price.
     """
     catalog = load_catalog(backend)
-    errors: list[dict[str, Any]] = []
+    problems: list[dict[str, Any]] = []
     region = region_or_default(catalog, region)
     if region not in catalog.regions:
         close = difflib.get_close_matches(region, catalog.regions, n=5, cutoff=0.5)
-        errors.append(
+        problems.append(
             _error(
                 "region",
                 f"{region!r} is not a {backend} region in the catalog; known: "
@@ -165,11 +241,17 @@ def validate_resources(
         try:
             accelerator = normalize_accelerator(str(raw_type))
         except ValueError as exc:
-            errors.append(_error("resources.accelerator_type", str(exc), _short_names(catalog)))
+            left_out = catalog.left_out(str(raw_type))
+            message = (
+                f"{left_out[0]} is not offered for {backend}: {left_out[1]}"
+                if left_out
+                else str(exc)
+            )
+            problems.append(_error("resources.accelerator_type", message, _short_names(catalog)))
             accelerator_rejected = True
         else:
             if accelerator not in catalog.accelerators:
-                errors.append(
+                problems.append(
                     _error(
                         "resources.accelerator_type",
                         f"{accelerator} is not offered for {backend}; offered: "
@@ -181,7 +263,7 @@ def validate_resources(
                 accelerator_rejected = True
     count = _whole_number(resources.get("accelerator_count", 0) or 0)
     if count is None or count < 0:
-        errors.append(
+        problems.append(
             _error(
                 "resources.accelerator_count",
                 f"accelerator_count must be a whole number >= 0, "
@@ -189,27 +271,32 @@ def validate_resources(
             )
         )
         count = 0
-    errors.extend(_check_scale(backend, resources))
+    problems.extend(_check_scale(backend, resources))
 
     machine_name = str(resources.get("machine_type") or "")
     machine = catalog.machine_types.get(machine_name)
     if machine is None:
         close = difflib.get_close_matches(machine_name, catalog.machine_types, n=5, cutoff=0.6)
         what = f"unknown machine type {machine_name!r}" if machine_name else "no machine_type set"
-        errors.append(
+        problems.append(
             _error(
                 "resources.machine_type",
                 f"{what} for {backend}" + (f"; did you mean {', '.join(close)}?" if close else ""),
                 close or (catalog.machines_taking(accelerator) if accelerator else []),
             )
         )
-    elif not accelerator_rejected:
-        errors.extend(_check_machine(catalog, machine, accelerator, count))
+    else:
+        if not accelerator_rejected:
+            problems.extend(_check_machine(catalog, machine, accelerator, count, region))
+        if machine.conditions:
+            problems.append(
+                _warning("resources.machine_type", f"{machine.name}: {machine.conditions}")
+            )
 
     if accelerator and region in catalog.regions:
         offered_in = catalog.accelerators[accelerator].regions
         if region not in offered_in:
-            errors.append(
+            problems.append(
                 _error(
                     "region",
                     f"{accelerator} is not offered in {region}; offered in: "
@@ -217,7 +304,22 @@ def validate_resources(
                     list(offered_in),
                 )
             )
-    return errors
+    if not any(e["severity"] == "error" for e in problems):
+        problems.extend(_price_warnings(backend, resources))
+    return problems
+
+
+def _price_warnings(backend: str, resources: dict[str, Any]) -> list[dict[str, Any]]:
+    """One warning per item of valid resources whose price is not known: no estimate."""
+    return [
+        _warning(
+            "resources.machine_type"
+            if item == resources.get("machine_type")
+            else "resources.accelerator_type",
+            f"price not known for {item}: {why}; no cost estimate for this job",
+        )
+        for item, why in unpriced(backend, resources).items()
+    ]
 
 
 def _short_names(catalog: BackendCatalog) -> list[str]:
@@ -252,14 +354,24 @@ def _check_scale(backend: str, resources: dict[str, Any]) -> list[dict[str, Any]
 
 
 def normalize_cloud_resources(spec: JobSpec) -> tuple[JobSpec, list[FieldError]]:
-    """The spec with its accelerator named by its enum name, and every resource problem."""
+    """The spec with its accelerator named by its enum name, and every resource problem:
+    errors, and warnings (severity "warning"), which do not stop a job."""
     assert spec.backend is not None
     resources = spec.resources
     if resources.accelerator_type:
         try:
             canonical = normalize_accelerator(resources.accelerator_type)
-        except ValueError as exc:
-            return spec, [FieldError(field="resources.accelerator_type", message=str(exc))]
+        except ValueError:
+            canonical = resources.accelerator_type  # validate_resources says what is wrong
         resources = resources.model_copy(update={"accelerator_type": canonical})
     problems = validate_resources(spec.backend, resources.model_dump(), spec.region)
-    return spec.model_copy(update={"resources": resources}), [FieldError(**p) for p in problems]
+    errors = [
+        FieldError(
+            field=p["field"],
+            message=p["message"],
+            suggestions=p["suggestions"],
+            severity=p["severity"],
+        )
+        for p in problems
+    ]
+    return spec.model_copy(update={"resources": resources}), errors

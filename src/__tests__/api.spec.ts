@@ -1,6 +1,6 @@
 import { ServerConnection } from '@jupyterlab/services';
 
-import { MLPApiError, MLPClient } from '../api';
+import { MLPApiError, MLPClient, isBlocking } from '../api';
 
 interface IRecorded {
   url: string;
@@ -74,16 +74,84 @@ describe('MLPClient', () => {
   it('reads the end of a log with tail', async () => {
     const chunk = {
       data: 'x',
+      cursor: '9',
+      next_cursor: '10',
+      complete: true,
       offset: 9,
       next_offset: 10,
-      size: 10,
-      complete: true
+      size: 10
     };
     const { client, requests } = clientAnswering(200, chunk);
     expect(await client.getLogs('j1', { tail: 1 })).toEqual(chunk);
     const url = new URL(requests[0].url);
     expect(url.pathname).toBe('/base/mlp/jobs/j1/logs');
     expect(url.searchParams.get('tail')).toBe('1');
+  });
+
+  it('reads on from an opaque cursor, passed back as given', async () => {
+    const cursor = 'eyJhZnRlciI6IjIwMjYtMTEtMjdUMTA6MDA6MDBaIn0';
+    const { client, requests } = clientAnswering(200, {
+      data: 'line\n',
+      cursor,
+      next_cursor: 'next+/=',
+      complete: false
+    });
+    const chunk = await client.getLogs('j1', { cursor, limit: 4096 });
+    expect(chunk.next_cursor).toBe('next+/=');
+    expect(chunk.offset).toBeUndefined();
+    const url = new URL(requests[0].url);
+    expect(url.searchParams.get('cursor')).toBe(cursor);
+    expect(url.searchParams.get('limit')).toBe('4096');
+    expect(url.searchParams.has('offset')).toBe(false);
+  });
+
+  it('reads from the start when the cursor is empty', async () => {
+    const { client, requests } = clientAnswering(200, {
+      data: '',
+      cursor: '',
+      next_cursor: '',
+      complete: false
+    });
+    await client.getLogs('j1', { cursor: '', limit: 10 });
+    const url = new URL(requests[0].url);
+    expect(url.searchParams.has('cursor')).toBe(false);
+    expect(url.searchParams.get('limit')).toBe('10');
+  });
+
+  it('reads a byte range of a log that has byte offsets', async () => {
+    const { client, requests } = clientAnswering(200, {
+      data: 'abc',
+      cursor: '100',
+      next_cursor: '103',
+      complete: false,
+      offset: 100,
+      next_offset: 103,
+      size: 500
+    });
+    await client.getLogs('j1', { offset: 100, limit: 3 });
+    const url = new URL(requests[0].url);
+    expect(url.searchParams.get('offset')).toBe('100');
+    expect(url.searchParams.get('limit')).toBe('3');
+  });
+
+  it('lists backends with their server settings and what they miss', async () => {
+    const vertex = {
+      name: 'vertex',
+      available: true,
+      configured: false,
+      reason: 'not configured: set the Cloud Storage bucket',
+      default: false,
+      settings: { project: 'p1', location: 'us-central1' },
+      missing: [
+        {
+          setting: 'VertexBackend.staging_bucket',
+          message: 'set the Cloud Storage bucket'
+        }
+      ]
+    };
+    const { client, requests } = clientAnswering(200, { backends: [vertex] });
+    expect(await client.listBackends()).toEqual([vertex]);
+    expect(new URL(requests[0].url).pathname).toBe('/base/mlp/backends');
   });
 
   it('accepts an empty 204 answer to DELETE', async () => {
@@ -117,5 +185,17 @@ describe('MLPClient', () => {
         }
       ]
     });
+  });
+});
+
+describe('field problems', () => {
+  it('tells errors from warnings by severity', () => {
+    expect(isBlocking({ field: 'f', message: 'm' })).toBe(true);
+    expect(isBlocking({ field: 'f', message: 'm', severity: 'error' })).toBe(
+      true
+    );
+    expect(isBlocking({ field: 'f', message: 'm', severity: 'warning' })).toBe(
+      false
+    );
   });
 });

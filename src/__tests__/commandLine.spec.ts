@@ -1,5 +1,18 @@
+import {
+  IJobSubmission,
+  JobKind,
+  TERMINAL_STATES as API_TERMINAL_STATES
+} from '../api';
 import { asCommandLine, asMagic } from '../panel/commandLine';
 import { describeSpec } from '../panel/describe';
+import {
+  CLOUD_BACKENDS,
+  KNOWN_BACKENDS,
+  SUBMIT_OPTIONS,
+  TERMINAL_STATES,
+  defaultJobName
+} from '../vocabulary';
+import fixture from './fixtures/commands.json';
 
 const notebookJob = {
   kind: 'train' as const,
@@ -14,7 +27,8 @@ const notebookJob = {
     replica_count: 3
   },
   region: 'us-central1',
-  requirements: ['pandas', 'torch']
+  requirements: ['pandas', 'torch'],
+  args: ['--epochs', '3']
 };
 
 describe('a job as a command', () => {
@@ -22,15 +36,32 @@ describe('a job as a command', () => {
     expect(asMagic(notebookJob)).toBe(
       "%mlp_train nb/train.ipynb --backend vertex --name 'my run' " +
         '--machine-type n1-standard-8 --gpu T4:2 --replicas 3 ' +
-        '--region us-central1 --mode script --param lr=0.1 ' +
+        '--region us-central1 --param lr=0.1 ' +
         "--param 'tag=\"3\"' --param 'layers=[64,32]' " +
-        '--requirements pandas,torch'
+        "'--args=--epochs 3' --requirements pandas,torch --mode script"
     );
   });
 
   it('writes the same options after jupyter mlp submit', () => {
     expect(asCommandLine(notebookJob)).toMatch(
       /^jupyter mlp submit nb\/train.ipynb --backend vertex /
+    );
+  });
+
+  it('keeps the script arguments', () => {
+    expect(asCommandLine(notebookJob)).toContain("'--args=--epochs 3'");
+  });
+
+  it('writes the most workers of a Dataflow job with the flag that sets them', () => {
+    const etl = {
+      kind: 'etl' as const,
+      backend: 'dataflow',
+      source: { path: 'wc.py' },
+      resources: { machine_type: 'n1-standard-4', max_workers: 10 }
+    };
+    expect(asCommandLine(etl)).toBe(
+      'jupyter mlp submit wc.py --kind etl --backend dataflow ' +
+        '--machine-type n1-standard-4 --max-workers 10'
     );
   });
 
@@ -52,6 +83,69 @@ describe('a job as a command', () => {
     };
     expect(asMagic(job)).toContain('--gpu NVIDIA_A100_80GB:1');
   });
+
+  it('keeps IPython from expanding braces and dollars in a magic line', () => {
+    const job = {
+      kind: 'train' as const,
+      source: { path: 'train.py' },
+      parameters: { config: { note: '{x}' } },
+      name: 'costs $x'
+    };
+    expect(asMagic(job)).toBe(
+      "%mlp_train train.py --name 'costs $$x' " +
+        '--param \'config={{"note":"{{x}}"}}\''
+    );
+  });
+});
+
+describe('the commands the Python side parses back', () => {
+  it.each(fixture.commands.map(c => [c.title, c] as const))(
+    'writes %s as the fixture says',
+    (_, example) => {
+      const spec = example.spec as IJobSubmission;
+      expect(asMagic(spec)).toBe(example.magic);
+      expect(asCommandLine(spec)).toBe(example.command_line);
+    }
+  );
+});
+
+describe('the vocabulary shared with the Python side', () => {
+  it.each(fixture.default_names.map(c => [c.path, c] as const))(
+    'names a job from %s as the server does',
+    (_, example) => {
+      expect(defaultJobName(example.kind as JobKind, example.path)).toBe(
+        example.name
+      );
+    }
+  );
+
+  it('knows the same terminal states as the API client', () => {
+    expect([...TERMINAL_STATES].sort()).toEqual(
+      [...API_TERMINAL_STATES].sort()
+    );
+  });
+
+  it('knows every backend by name, the cloud ones among them', () => {
+    expect(KNOWN_BACKENDS).toEqual(['local', 'vertex', 'dataflow']);
+    expect(CLOUD_BACKENDS.every(b => KNOWN_BACKENDS.includes(b))).toBe(true);
+  });
+
+  it('writes every flag it knows the value of', () => {
+    const values = new Set(SUBMIT_OPTIONS.map(option => option.value));
+    const known = [
+      'text',
+      'choice',
+      'int',
+      'switch',
+      'gpu',
+      'param',
+      'label',
+      'args',
+      'requirements',
+      'repeat'
+    ];
+    expect([...values].filter(v => !known.includes(v))).toEqual([]);
+  });
 });
 
 describe('a job in plain words', () => {
@@ -60,7 +154,8 @@ describe('a job in plain words', () => {
       'Runs the notebook nb/train.ipynb converted to a script (training).',
       'On vertex in us-central1: n1-standard-8 with 2 × T4, 3 replicas.',
       'Parameters: lr = 0.1, tag = "3", layers = [64,32].',
-      'Installs pandas, torch.'
+      'Installs pandas, torch.',
+      'Arguments: --epochs 3.'
     ]);
   });
 });

@@ -1,8 +1,8 @@
 import type { Event } from '@jupyterlab/services';
 import { Signal } from '@lumino/signaling';
 
-import type { IJobPage, MLPClient } from '../api';
-import { JOB_STATE_SCHEMA, JobsModel } from '../panel/model';
+import type { IJob, IJobPage, JobSummary, MLPClient } from '../api';
+import { JOB_STATE_SCHEMA, JobsModel, jobToShow } from '../panel/model';
 
 /** A stand-in for the server's event stream: a plain signal. */
 class FakeStream extends Signal<unknown, Event.Emission> {
@@ -160,5 +160,75 @@ describe('JobsModel pages and filters', () => {
     });
     expect(model.filtered).toBe(true);
     model.dispose();
+  });
+});
+
+describe('the job shown in detail', () => {
+  /** The whole job, as `GET /mlp/jobs/{id}` answers it. */
+  const whole: IJob = {
+    id: 'j1',
+    name: 'train',
+    kind: 'train',
+    backend: 'local',
+    state: 'RUNNING',
+    state_message: 'running',
+    spec: {
+      kind: 'train',
+      source: { path: 'train.py' },
+      parameters: { epochs: 5 },
+      args: ['--fast'],
+      requirements: ['pandas']
+    },
+    created_at: '2026-11-27T10:00:00Z',
+    started_at: '2026-11-27T10:00:01Z',
+    outputs: { log: 'jobs/j1/log.txt' },
+    transitions: [
+      { state: 'QUEUED', at: '2026-11-27T10:00:00Z' },
+      { state: 'RUNNING', at: '2026-11-27T10:00:01Z' }
+    ]
+  };
+  /** The same job as `GET /mlp/jobs` lists it, later. */
+  const summary = (patch: Partial<JobSummary>): JobSummary => ({
+    ...whole,
+    spec: { kind: 'train', source: { path: 'train.py' } },
+    transitions: [],
+    ...patch
+  });
+
+  it('shows nothing until the whole job is fetched', () => {
+    expect(jobToShow(null, summary({}))).toBeNull();
+  });
+
+  it("takes the listed job's live fields when it is further along", () => {
+    const listed = summary({
+      state: 'SUCCEEDED',
+      state_message: 'exit code 0',
+      ended_at: '2026-11-27T10:05:00Z',
+      outputs: { log: 'jobs/j1/log.txt', folder: 'jobs/j1/outputs' }
+    });
+    const shown = jobToShow(whole, listed)!;
+    expect(shown.state).toBe('SUCCEEDED');
+    expect(shown.state_message).toBe('exit code 0');
+    expect(shown.ended_at).toBe('2026-11-27T10:05:00Z');
+    expect(shown.outputs.folder).toBe('jobs/j1/outputs');
+  });
+
+  it("keeps the whole job's spec and timeline, never the summary's", () => {
+    const shown = jobToShow(whole, summary({ state: 'SUCCEEDED' }))!;
+    expect(shown.spec).toBe(whole.spec);
+    expect(shown.spec.parameters).toEqual({ epochs: 5 });
+    expect(shown.spec.args).toEqual(['--fast']);
+    expect(shown.transitions).toBe(whole.transitions);
+  });
+
+  it('keeps the fetched job when the list is behind it', () => {
+    const fetched: IJob = { ...whole, state: 'SUCCEEDED' };
+    const shown = jobToShow(fetched, summary({ state: 'RUNNING' }))!;
+    expect(shown.state).toBe('SUCCEEDED');
+  });
+
+  it('keeps the fetched job when the list holds another one', () => {
+    const shown = jobToShow(whole, summary({ id: 'j2', state: 'FAILED' }));
+    expect(shown).toBe(whole);
   });
 });

@@ -1,4 +1,4 @@
-import type { ICloudCatalog } from '../api';
+import type { IBackendInfo, ICloudCatalog } from '../api';
 import {
   changedParameters,
   parameterRows,
@@ -7,8 +7,13 @@ import {
 } from '../submit/parameters';
 import {
   acceleratorChoices,
+  backendSettings,
+  backendSetup,
+  choiceNotes,
   countChoices,
-  fillForMachine
+  fillForMachine,
+  machineGroups,
+  unsaidWarnings
 } from '../submit/picker';
 
 const catalog = {
@@ -26,7 +31,9 @@ const catalog = {
       vcpus: 4,
       memory_gb: 16,
       accelerators: [],
-      hourly_usd: 0.15
+      conditions: null,
+      hourly_usd: 0.15,
+      price_note: null
     },
     {
       name: 'n1-standard-8',
@@ -34,7 +41,9 @@ const catalog = {
       vcpus: 8,
       memory_gb: 30,
       accelerators: [{ type: 'NVIDIA_TESLA_T4', counts: [1, 2, 4] }],
-      hourly_usd: 0.44
+      conditions: null,
+      hourly_usd: 0.44,
+      price_note: null
     },
     {
       name: 'a2-highgpu-2g',
@@ -42,7 +51,19 @@ const catalog = {
       vcpus: 24,
       memory_gb: 170,
       accelerators: [{ type: 'NVIDIA_TESLA_A100', counts: [2] }],
-      hourly_usd: 1.7
+      conditions: null,
+      hourly_usd: 1.7,
+      price_note: null
+    },
+    {
+      name: 'a3-megagpu-8g',
+      family: 'a3',
+      vcpus: 208,
+      memory_gb: 1872,
+      accelerators: [{ type: 'NVIDIA_H100_MEGA_80GB', counts: [8] }],
+      conditions: 'reservation, Flex-start or Spot only',
+      hourly_usd: null,
+      price_note: 'price not known: no Vertex AI training price read'
     }
   ],
   accelerators: [
@@ -50,15 +71,25 @@ const catalog = {
       type: 'NVIDIA_TESLA_T4',
       short_name: 'T4',
       regions: ['us-central1', 'europe-west4'],
-      hourly_usd: 0.4
+      hourly_usd: 0.4,
+      price_note: null
     },
     {
       type: 'NVIDIA_TESLA_A100',
       short_name: 'A100',
       regions: ['us-central1'],
-      hourly_usd: 2.9
+      hourly_usd: 2.9,
+      price_note: null
+    },
+    {
+      type: 'NVIDIA_H100_MEGA_80GB',
+      short_name: 'H100 Mega',
+      regions: ['us-central1'],
+      hourly_usd: null,
+      price_note: 'price not known: no Vertex AI training price read'
     }
-  ]
+  ],
+  not_offered: [{ type: 'NVIDIA_TESLA_K80', reason: 'end of support' }]
 } as ICloudCatalog;
 
 describe('the resource picker', () => {
@@ -107,6 +138,140 @@ describe('the resource picker', () => {
       accelerator_count: 1
     };
     expect(fillForMachine(catalog, 'a2-highgpu-2g', chosen)).toBe(chosen);
+  });
+});
+
+describe('what the picker says of a choice', () => {
+  const mega = {
+    machine_type: 'a3-megagpu-8g',
+    accelerator_type: 'NVIDIA_H100_MEGA_80GB',
+    accelerator_count: 8
+  };
+
+  it('labels a machine type without a price, and gives its conditions as its title', () => {
+    const a3 = machineGroups(catalog).find(g => g.family === 'a3')!.machines[0];
+    expect(a3.label).toBe(
+      'a3-megagpu-8g · 208 vCPU · 1872 GB · price not known'
+    );
+    expect(a3.reason).toBe(
+      'Takes H100 Mega×8. reservation, Flex-start or Spot only'
+    );
+  });
+
+  it("notes the chosen machine's conditions", () => {
+    expect(choiceNotes(catalog, mega).conditions).toBe(
+      'reservation, Flex-start or Spot only'
+    );
+    const n1 = { ...mega, machine_type: 'n1-standard-8' };
+    expect(choiceNotes(catalog, n1).conditions).toBeNull();
+  });
+
+  it('notes each chosen item without a price, with why', () => {
+    expect(choiceNotes(catalog, mega).unpriced).toEqual([
+      { item: 'a3-megagpu-8g', why: 'no Vertex AI training price read' },
+      { item: 'H100 Mega', why: 'no Vertex AI training price read' }
+    ]);
+    const priced = {
+      machine_type: 'n1-standard-8',
+      accelerator_type: 'NVIDIA_TESLA_T4',
+      accelerator_count: 1
+    };
+    expect(choiceNotes(catalog, priced).unpriced).toEqual([]);
+  });
+
+  it('leaves out an accelerator counted zero times', () => {
+    const none = { ...mega, accelerator_count: 0 };
+    expect(choiceNotes(catalog, none).unpriced.map(u => u.item)).toEqual([
+      'a3-megagpu-8g'
+    ]);
+  });
+
+  it('shows only the warnings its notes do not already say', () => {
+    const conditions = {
+      field: 'resources.machine_type',
+      message: 'a3-megagpu-8g: reservation, Flex-start or Spot only',
+      severity: 'warning' as const
+    };
+    const price = {
+      field: 'resources.machine_type',
+      message:
+        'price not known for a3-megagpu-8g: no Vertex AI training price read; no cost estimate for this job',
+      severity: 'warning' as const
+    };
+    const zones = {
+      field: 'resources.accelerator_count',
+      message: 'fits only some us-central1 zones',
+      severity: 'warning' as const
+    };
+    expect(
+      unsaidWarnings([conditions, price, zones], choiceNotes(catalog, mega))
+    ).toEqual([zones]);
+  });
+});
+
+describe('what a backend needs before it takes jobs', () => {
+  const vertex: IBackendInfo = {
+    name: 'vertex',
+    available: true,
+    configured: false,
+    reason: 'not configured',
+    default: false,
+    settings: {
+      project: 'my-project',
+      location: 'us-central1',
+      staging_bucket: null,
+      api_endpoint: ''
+    },
+    missing: [
+      {
+        setting: 'VertexBackend.staging_bucket',
+        message: 'set the Cloud Storage bucket for job packages and outputs'
+      },
+      {
+        setting: 'credentials',
+        message: 'no Application Default Credentials: run `gcloud auth ...`'
+      }
+    ]
+  };
+
+  it('says which server setting to set, and where', () => {
+    expect(backendSetup('vertex', vertex)).toEqual([
+      'Set c.VertexBackend.staging_bucket in jupyter_server_config.py: set the Cloud Storage bucket for job packages and outputs',
+      'no Application Default Credentials: run `gcloud auth ...`'
+    ]);
+  });
+
+  it('says nothing of a backend that is ready', () => {
+    const ready = { ...vertex, configured: true, missing: [] };
+    expect(backendSetup('vertex', ready)).toEqual([]);
+  });
+
+  it('names the extra that installs a backend the server lacks', () => {
+    expect(backendSetup('dataflow', undefined)).toEqual([
+      'The dataflow backend is not installed on this server: pip install jupyter_mlp[dataflow]'
+    ]);
+    expect(backendSetup('vertex', undefined)).toEqual([
+      'The vertex backend is not installed on this server.'
+    ]);
+  });
+
+  it('says why an installed backend cannot run', () => {
+    const broken = {
+      ...vertex,
+      available: false,
+      reason: 'google-cloud-aiplatform is not installed'
+    };
+    expect(backendSetup('vertex', broken)).toEqual([
+      'The vertex backend cannot run: google-cloud-aiplatform is not installed'
+    ]);
+  });
+
+  it("shows the backend's settings that are set", () => {
+    expect(backendSettings(vertex)).toEqual([
+      'project my-project',
+      'location us-central1'
+    ]);
+    expect(backendSettings(undefined)).toEqual([]);
   });
 });
 

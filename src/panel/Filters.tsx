@@ -6,18 +6,11 @@ import * as React from 'react';
 import { useEffect, useState } from 'react';
 
 import { JobKind, JobState } from '../api';
+import { JOB_STATES } from '../vocabulary';
 import { formatState } from './format';
 import { JobListFilter } from './model';
 
-const STATES: JobState[] = [
-  'QUEUED',
-  'STARTING',
-  'RUNNING',
-  'CANCELLING',
-  'SUCCEEDED',
-  'FAILED',
-  'CANCELLED'
-];
+const STATES = JOB_STATES;
 const SEARCH_DELAY_MS = 300;
 
 export interface IFiltersProps {

@@ -10,6 +10,7 @@ import {
   CANCELLABLE_STATES,
   IJob,
   IJobOutputs,
+  JobSummary,
   MLPClient,
   TERMINAL_STATES
 } from '../api';
@@ -19,13 +20,17 @@ import { formatJobCost, formatJobDuration, formatTime } from './format';
 import { useNow } from './hooks';
 import { LogView } from './LogView';
 import { IconButton } from './IconButton';
+import { jobToShow } from './model';
 import { StateBadge } from './StateBadge';
 
 export interface IJobDetailProps {
   client: MLPClient;
   jobId: string;
-  /** The job as last listed, when the list has it; fresher than a fetch. */
-  listed: IJob | undefined;
+  /**
+   * The job as last listed, when the list has it: a summary, whose live
+   * fields (state, times, cost, outputs) may be fresher than the fetched job.
+   */
+  listed: JobSummary | undefined;
   /** Bumped whenever the server announces a change of this job. */
   revision: number;
   onBack: () => void;
@@ -51,6 +56,8 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
   const { client, jobId, listed, revision } = props;
   const [fetched, setFetched] = useState<IJob | null>(null);
   const [error, setError] = useState<string | null>(null);
+  // A new listed state means new transitions (and maybe outputs): fetch again.
+  const listedState = listed?.state;
 
   useEffect(() => {
     let cancelled = false;
@@ -70,9 +77,9 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
     return () => {
       cancelled = true;
     };
-  }, [client, jobId, revision]);
+  }, [client, jobId, revision, listedState]);
 
-  const job = newer(listed, fetched);
+  const job = jobToShow(fetched?.id === jobId ? fetched : null, listed);
   const live = job !== null && !TERMINAL_STATES.has(job.state);
   const now = useNow(live && !!job?.started_at);
 
@@ -86,7 +93,7 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
           onClick={props.onBack}
         />
         <h3 className="jp-mlp-JobDetail-title" title={job?.name ?? jobId}>
-          {job?.name || jobId}
+          {job?.name || listed?.name || jobId}
         </h3>
         {job && CANCELLABLE_STATES.has(job.state) && (
           <IconButton
@@ -109,6 +116,9 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
         <div className="jp-mlp-Error" role="alert">
           Could not load the job: {error}
         </div>
+      )}
+      {error === null && job === null && (
+        <div className="jp-mlp-JobDetail-loading">Loading the job…</div>
       )}
       {job !== null && (
         <>
@@ -223,22 +233,6 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
       )}
     </div>
   );
-}
-
-/** Of two copies of the same job, the one most recently changed. */
-function newer(a: IJob | undefined, b: IJob | null): IJob | null {
-  if (!a) {
-    return b;
-  }
-  if (!b) {
-    return a;
-  }
-  return lastChange(a) >= lastChange(b) ? a : b;
-}
-
-function lastChange(job: IJob): number {
-  const times = (job.transitions ?? []).map(t => Date.parse(t.at));
-  return Math.max(0, ...times.filter(t => !Number.isNaN(t)));
 }
 
 /** A time of day with seconds (the timeline's dates are in the title). */

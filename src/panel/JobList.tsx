@@ -7,7 +7,7 @@ import { stopIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 
-import { CANCELLABLE_STATES, IJob } from '../api';
+import { CANCELLABLE_STATES, JobSummary } from '../api';
 import {
   formatGpu,
   formatJobCost,
@@ -26,15 +26,16 @@ const OVERSCAN = 8;
 const PREFETCH_ROWS = 20;
 
 export interface IJobListProps {
-  jobs: readonly IJob[];
+  /** Summaries: what a row shows, never a job's code or timeline. */
+  jobs: readonly JobSummary[];
   loaded: boolean;
   error: string | null;
   hasMore: boolean;
   loadingMore: boolean;
   /** Whether filters are set (for the empty state's wording). */
   filtered: boolean;
-  onOpen: (job: IJob) => void;
-  onCancel: (job: IJob) => void;
+  onOpen: (job: JobSummary) => void;
+  onCancel: (job: JobSummary) => void;
   onLoadMore: () => void;
   onClearFilters: () => void;
   onLaunch: () => void;
@@ -228,12 +229,12 @@ function EmptyState(props: {
 }
 
 interface IJobRowProps {
-  job: IJob;
+  job: JobSummary;
   index: number;
   total: number;
   now: number;
-  onOpen: (job: IJob) => void;
-  onCancel: (job: IJob) => void;
+  onOpen: (job: JobSummary) => void;
+  onCancel: (job: JobSummary) => void;
 }
 
 function JobRow(props: IJobRowProps): JSX.Element {

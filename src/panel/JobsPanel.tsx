@@ -18,6 +18,7 @@ import { JobDetail } from './JobDetail';
 import { IconButton } from './IconButton';
 import { JobList } from './JobList';
 import { JobListFilter, JobsModel } from './model';
+import { KNOWN_BACKENDS } from '../vocabulary';
 
 /** What the panel asks of the application (commands, opening files). */
 export interface IPanelActions {
@@ -30,9 +31,6 @@ export interface IPanelActions {
   launch: () => void;
   openPath: (path: string, isFolder: boolean) => void;
 }
-
-/** Backends offered by the filter besides those the server lists. */
-const KNOWN_BACKENDS = ['local', 'vertex', 'dataflow'];
 
 export class JobsPanel extends ReactWidget {
   constructor(
@@ -91,7 +89,7 @@ export class JobsPanel extends ReactWidget {
   }
 
   private _selected: string | null = null;
-  private _backends: string[] = KNOWN_BACKENDS;
+  private _backends: string[] = [...KNOWN_BACKENDS];
 }
 
 function PanelBody({

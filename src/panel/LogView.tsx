@@ -4,13 +4,14 @@
 import * as React from 'react';
 import { useEffect, useRef, useState } from 'react';
 
-import { MLPApiError, MLPClient } from '../api';
+import { ILogChunk, MLPApiError, MLPClient } from '../api';
 
 /** How much of the log to show at first, and to fetch per follow-up read. */
 const CHUNK_BYTES = 64 * 1024;
 /** The most text kept on the page; older lines are dropped from the top. */
 const MAX_CHARS = 512 * 1024;
-const FOLLOW_INTERVAL_MS = 1000;
+/** The wait between reads once nothing more is waiting. */
+export const FOLLOW_INTERVAL_MS = 1000;
 
 export interface ILogViewProps {
   client: MLPClient;
@@ -19,18 +20,39 @@ export interface ILogViewProps {
   live: boolean;
 }
 
-/** A piece of the log and the byte offset it starts at. */
+/**
+ * When to read the log again after `chunk`: never once it is complete, at
+ * once while a log with byte offsets says more bytes are waiting, otherwise
+ * after the follow interval (nothing new came, or a cloud log, which cannot
+ * say whether more is waiting).
+ */
+export function nextReadDelay(chunk: ILogChunk): number | null {
+  if (chunk.complete) {
+    return null;
+  }
+  const moved = chunk.next_cursor !== chunk.cursor;
+  const waiting =
+    chunk.next_offset !== undefined &&
+    chunk.size !== undefined &&
+    chunk.next_offset < chunk.size;
+  return moved && waiting ? 0 : FOLLOW_INTERVAL_MS;
+}
+
+/** A piece of the log and the byte offset it starts at (null: the log has none). */
 interface IPiece {
-  offset: number;
+  offset: number | null;
   data: string;
 }
 
 export function LogView({ client, jobId, live }: ILogViewProps): JSX.Element {
   const [pieces, setPieces] = useState<IPiece[]>([]);
   const [status, setStatus] = useState<string | null>('Loading log…');
+  /** Why the server cannot read the log, as it said in the last chunk. */
+  const [logError, setLogError] = useState<string | null>(null);
   const [complete, setComplete] = useState(false);
   const [loadingEarlier, setLoadingEarlier] = useState(false);
-  const nextOffset = useRef<number | null>(null);
+  /** Where the next read starts; null before the first read (which takes the tail). */
+  const nextCursor = useRef<string | null>(null);
   const liveRef = useRef(live);
   liveRef.current = live;
   const preRef = useRef<HTMLPreElement>(null);
@@ -41,17 +63,19 @@ export function LogView({ client, jobId, live }: ILogViewProps): JSX.Element {
   useEffect(() => {
     let cancelled = false;
     let timer: number | undefined;
-    nextOffset.current = null;
+    nextCursor.current = null;
     setPieces([]);
     setComplete(false);
+    setLogError(null);
     setStatus('Loading log…');
 
-    const append = (offset: number, data: string) => {
-      if (!data) {
+    const append = (chunk: ILogChunk) => {
+      if (!chunk.data) {
         return;
       }
+      const piece = { offset: chunk.offset ?? null, data: chunk.data };
       setPieces(previous => {
-        const next = [...previous, { offset, data }];
+        const next = [...previous, piece];
         // Drop the oldest pieces past the limit; "load earlier" brings them back.
         let total = next.reduce((sum, piece) => sum + piece.data.length, 0);
         while (total > MAX_CHARS && next.length > 1) {
@@ -62,33 +86,30 @@ export function LogView({ client, jobId, live }: ILogViewProps): JSX.Element {
     };
 
     const read = async (): Promise<void> => {
-      // Whether the job was still live before this read: a read that starts
-      // after the job ended sees everything it wrote.
+      // Whether the job was still live before this read: only then is a
+      // failed read tried again.
       const wasLive = liveRef.current;
       try {
         const chunk =
-          nextOffset.current === null
+          nextCursor.current === null
             ? await client.getLogs(jobId, { tail: CHUNK_BYTES })
             : await client.getLogs(jobId, {
-                offset: nextOffset.current,
+                cursor: nextCursor.current,
                 limit: CHUNK_BYTES
               });
         if (cancelled) {
           return;
         }
-        append(chunk.offset, chunk.data);
-        nextOffset.current = chunk.next_offset;
+        append(chunk);
+        nextCursor.current = chunk.next_cursor;
         setStatus(null);
-        const caughtUp = chunk.next_offset >= chunk.size;
-        if (chunk.complete || (!wasLive && caughtUp)) {
+        setLogError(chunk.error || null);
+        const delay = nextReadDelay(chunk);
+        if (delay === null) {
           setComplete(true);
           return;
         }
-        // More is waiting: read it at once rather than after the interval.
-        timer = window.setTimeout(
-          () => void read(),
-          caughtUp ? FOLLOW_INTERVAL_MS : 0
-        );
+        timer = window.setTimeout(() => void read(), delay);
       } catch (error) {
         if (cancelled) {
           return;
@@ -112,22 +133,23 @@ export function LogView({ client, jobId, live }: ILogViewProps): JSX.Element {
     };
   }, [client, jobId]);
 
-  const start = pieces.length ? pieces[0].offset : 0;
+  // Only a log with byte offsets (a file) can be read backwards from where the view starts.
+  const start = pieces.length ? pieces[0].offset : null;
   const text = pieces.map(piece => piece.data).join('');
 
-  const loadEarlier = async () => {
-    const from = Math.max(0, start - CHUNK_BYTES);
+  const loadEarlier = async (before: number) => {
+    const from = Math.max(0, before - CHUNK_BYTES);
     setLoadingEarlier(true);
     try {
       const chunk = await client.getLogs(jobId, {
         offset: from,
-        limit: start - from
+        limit: before - from
       });
       const pre = preRef.current;
       keepPlace.current = pre ? pre.scrollHeight - pre.scrollTop : null;
       setPieces(previous =>
-        previous.length && previous[0].offset === start
-          ? [{ offset: chunk.offset, data: chunk.data }, ...previous]
+        previous.length && previous[0].offset === before
+          ? [{ offset: chunk.offset ?? from, data: chunk.data }, ...previous]
           : previous
       );
     } catch (error) {
@@ -162,20 +184,25 @@ export function LogView({ client, jobId, live }: ILogViewProps): JSX.Element {
 
   return (
     <div className="jp-mlp-LogView">
-      {start > 0 && (
+      {start !== null && start > 0 && (
         <div className="jp-mlp-LogView-note">
           Showing the end of the log.{' '}
           <button
             type="button"
             className="jp-mlp-LinkButton"
             disabled={loadingEarlier}
-            onClick={() => void loadEarlier()}
+            onClick={() => void loadEarlier(start)}
           >
             {loadingEarlier ? 'Loading…' : 'Load earlier'}
           </button>
         </div>
       )}
       {status !== null && <div className="jp-mlp-LogView-note">{status}</div>}
+      {logError !== null && (
+        <div className="jp-mlp-LogView-note jp-mlp-LogView-error" role="alert">
+          {capitalize(logError)}
+        </div>
+      )}
       <pre
         ref={preRef}
         className="jp-mlp-LogView-text"
@@ -185,9 +212,13 @@ export function LogView({ client, jobId, live }: ILogViewProps): JSX.Element {
       >
         {text}
       </pre>
-      {!complete && live && status === null && (
+      {!complete && live && status === null && logError === null && (
         <div className="jp-mlp-LogView-note">Following…</div>
       )}
     </div>
   );
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }

@@ -1,49 +1,22 @@
 /**
  * A job's spec written back as the `%mlp_train` magic or the
  * `jupyter mlp submit` command that would launch it again.
+ *
+ * The flags come from the submit options the Python side declares
+ * (`SUBMIT_OPTIONS`, from `jupyter_mlp/submit_options.py`): a flag it adds
+ * is written here too, and a test parses the written commands back with the
+ * Python parsers.
  */
 import { IJobSubmission } from '../api';
+import { ISubmitOption, SUBMIT_OPTIONS } from '../vocabulary';
 
-/** The flags shared by the magic and the command line, in their order. */
+/** The flags shared by the magic and the command line, shell-quoted. */
 export function submitFlags(spec: IJobSubmission): string[] {
-  const flags: string[] = [];
-  const add = (flag: string, value: string | number | null | undefined) => {
-    if (value !== null && value !== undefined && value !== '') {
-      flags.push(flag, quote(String(value)));
-    }
-  };
-  const resources = spec.resources ?? {};
-  add('--backend', spec.backend);
-  add('--name', spec.name);
-  add('--machine-type', resources.machine_type);
-  const count = resources.accelerator_count ?? 0;
-  if (count > 0) {
-    const type = resources.accelerator_type
-      ? shortAccelerator(resources.accelerator_type)
-      : 'any';
-    add('--gpu', `${type}:${count}`);
-  }
-  if ((resources.replica_count ?? 1) > 1) {
-    add('--replicas', resources.replica_count);
-  }
-  add('--region', spec.region);
-  if (spec.source.path) {
-    add('--mode', spec.source.mode);
-    for (const glob of spec.source.include ?? []) {
-      add('--include', glob);
-    }
-  }
-  for (const [name, value] of Object.entries(spec.parameters ?? {})) {
-    add('--param', `${name}=${paramText(value)}`);
-  }
-  const requirements = spec.requirements;
-  if (Array.isArray(requirements) ? requirements.length > 0 : requirements) {
-    add(
-      '--requirements',
-      Array.isArray(requirements) ? requirements.join(',') : requirements
-    );
-  }
-  return flags;
+  const fromFile = Boolean(spec.source.path);
+  return SUBMIT_OPTIONS.filter(
+    // Source options (mode, include) are a file's; a cell job has none.
+    option => fromFile || !option.fields.some(f => f.startsWith('source.'))
+  ).flatMap(option => optionWords(option, spec));
 }
 
 /**
@@ -54,9 +27,12 @@ export function asMagic(spec: IJobSubmission): string {
   const magic = spec.kind === 'etl' ? 'mlp_etl' : 'mlp_train';
   const flags = submitFlags(spec);
   if (!spec.source.path) {
-    return [`%%${magic}`, ...flags].join(' ') + '\n' + (spec.source.code ?? '');
+    const line = magicLine(flags.join(' '));
+    return `%%${magic}${line ? ' ' + line : ''}\n${spec.source.code ?? ''}`;
   }
-  return [`%${magic}`, quote(spec.source.path), ...flags].join(' ');
+  return (
+    `%${magic} ` + magicLine([quote(spec.source.path), ...flags].join(' '))
+  );
 }
 
 /**
@@ -85,15 +61,98 @@ export function shortAccelerator(type: string): string {
 }
 
 /**
+ * Quote for a POSIX shell (the magics split their line the same way): bare
+ * when safe, else in single quotes, or double quotes around a single quote.
+ */
+export function quote(text: string): string {
+  if (/^[\w@%+=:,./-]+$/.test(text)) {
+    return text;
+  }
+  if (!text.includes("'")) {
+    return `'${text}'`;
+  }
+  if (!/["$`\\!]/.test(text)) {
+    return `"${text}"`;
+  }
+  return `'${text.replace(/'/g, `'"'"'`)}'`;
+}
+
+/** The words one option adds for a spec: none when the spec holds its default. */
+function optionWords(option: ISubmitOption, spec: IJobSubmission): string[] {
+  const values = option.fields.map(field => valueAt(spec, field));
+  const [value] = values;
+  const flag = option.flag;
+  switch (option.value) {
+    case 'switch':
+      return option.fields.length > 0 && value === true ? [flag] : [];
+    case 'gpu': {
+      const type = values[0] as string | null | undefined;
+      const count = Number(values[1] ?? 0);
+      return type || count > 0
+        ? flagged(flag, `${type ? shortAccelerator(type) : 'any'}:${count}`)
+        : [];
+    }
+    case 'param':
+      return Object.entries((value ?? {}) as Record<string, unknown>).flatMap(
+        ([name, item]) => flagged(flag, `${name}=${paramText(item)}`)
+      );
+    case 'label':
+      return Object.entries((value ?? {}) as Record<string, string>).flatMap(
+        ([key, item]) => flagged(flag, `${key}=${item}`)
+      );
+    case 'args': {
+      const args = (value ?? []) as string[];
+      // One word, `--args=...`: the arguments may start with `-` themselves.
+      return args.length > 0
+        ? [quote(`${flag}=${args.map(quote).join(' ')}`)]
+        : [];
+    }
+    case 'requirements': {
+      const listed = Array.isArray(value) ? value.join(',') : value;
+      return listed ? flagged(flag, String(listed)) : [];
+    }
+    case 'repeat':
+      return ((value ?? []) as string[]).flatMap(item => flagged(flag, item));
+    default:
+      return value === null ||
+        value === undefined ||
+        value === '' ||
+        value === option.default
+        ? []
+        : flagged(flag, String(value));
+  }
+}
+
+/** `--flag value`, or `--flag=value` for a value argparse would take for a flag. */
+function flagged(flag: string, value: string): string[] {
+  return value.startsWith('-')
+    ? [quote(`${flag}=${value}`)]
+    : [flag, quote(value)];
+}
+
+function valueAt(spec: IJobSubmission, field: string): unknown {
+  let value: unknown = spec;
+  for (const key of field.split('.')) {
+    value =
+      value !== null && typeof value === 'object'
+        ? (value as Record<string, unknown>)[key]
+        : undefined;
+  }
+  return value;
+}
+
+/**
  * A parameter value as `--param` reads it back (a Python/JSON literal, else
  * a string): strings stay bare unless they would read as something else.
  */
 function paramText(value: unknown): string {
   if (typeof value === 'string') {
     const literal =
-      /^(True|False|None|true|false|null)$/.test(value) ||
+      /^(True|False|None|true|false|null|NaN|-?Infinity)$/.test(value) ||
       /^[-+]?[\d.]/.test(value) ||
       /^[[{("']/.test(value) ||
+      // eslint-disable-next-line no-control-regex
+      /[\u0000-\u001f\u007f]/.test(value) ||
       value.trim() !== value ||
       value === '';
     return literal ? JSON.stringify(value) : value;
@@ -101,10 +160,24 @@ function paramText(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** Quote for a POSIX shell (and IPython's magic argument splitting). */
-export function quote(text: string): string {
-  if (/^[\w@%+=:,./-]+$/.test(text)) {
-    return text;
-  }
-  return `'${text.replace(/'/g, `'"'"'`)}'`;
+/**
+ * A magic's line written so that IPython, which expands `{expr}` and `$name`
+ * in it before the magic sees it, gives back `text`: braces doubled, and one
+ * more `$` before a name wherever IPython would read one.
+ */
+function magicLine(text: string): string {
+  // string.Formatter ends a stretch of text after each `{{` or `}}`; within a
+  // stretch, IPython's DollarFormatter reads `$name` when an even number of
+  // `'` follows it (outside single quotes, as it counts them), and gives
+  // `$$name` back as `$name`.
+  return text
+    .split(/(?<=[{}])/)
+    .map(stretch =>
+      stretch.replace(/\$+(?=[\p{L}\p{N}\p{M}_.])/gu, (run, at: number) => {
+        const quotes = stretch.slice(at + run.length).split("'").length - 1;
+        return quotes % 2 === 0 ? run + '$' : run;
+      })
+    )
+    .join('')
+    .replace(/[{}]/g, char => char + char);
 }

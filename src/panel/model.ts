@@ -7,7 +7,14 @@ import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 import type { IDisposable } from '@lumino/disposable';
 
-import { IJob, IJobFilter, MLPClient } from '../api';
+import {
+  IJob,
+  IJobFilter,
+  JobState,
+  JobSummary,
+  MLPClient,
+  TERMINAL_STATES
+} from '../api';
 
 /** The list's filters: server-side query parameters (`name`: any part of the name). */
 export type JobListFilter = Omit<IJobFilter, 'limit' | 'cursor'>;
@@ -69,8 +76,8 @@ export class JobsModel implements IDisposable {
 
   readonly client: MLPClient;
 
-  /** The loaded jobs matching the filter, newest first. */
-  get jobs(): readonly IJob[] {
+  /** The loaded jobs matching the filter, newest first (summaries: see `JobSummary`). */
+  get jobs(): readonly JobSummary[] {
     return this._jobs;
   }
 
@@ -219,8 +226,8 @@ export class JobsModel implements IDisposable {
     return this._loadingMore;
   }
 
-  /** Find a listed job by id. */
-  find(id: string): IJob | undefined {
+  /** Find a listed job (a summary) by id. */
+  find(id: string): JobSummary | undefined {
     return this._jobs.find(job => job.id === id);
   }
 
@@ -319,7 +326,7 @@ export class JobsModel implements IDisposable {
     void this.refresh();
   }
 
-  private _jobs: IJob[] = [];
+  private _jobs: JobSummary[] = [];
   private _error: string | null = null;
   private _loaded = false;
   private _isDisposed = false;
@@ -337,4 +344,50 @@ export class JobsModel implements IDisposable {
   private _poll: Poll;
   private _changed = new Signal<this, void>(this);
   private _jobStateChanged = new Signal<this, IJobStateEvent>(this);
+}
+
+/** The fields of a job that change while it lives; a summary carries them all. */
+const LIVE_FIELDS = [
+  'state',
+  'state_message',
+  'backend_state',
+  'backend_job_id',
+  'console_url',
+  'started_at',
+  'ended_at',
+  'cost',
+  'outputs'
+] as const satisfies readonly (keyof IJob)[];
+
+/** How far along its life a job is; a job never goes back. */
+function progress(state: JobState): number {
+  if (TERMINAL_STATES.has(state)) {
+    return 4;
+  }
+  return ['QUEUED', 'STARTING', 'RUNNING', 'CANCELLING'].indexOf(state);
+}
+
+/**
+ * The job to show in detail: the fetched whole job (its spec, its timeline),
+ * with the live fields of the listed summary when that is as far along or
+ * further (the list is refreshed more often than the job is fetched). A
+ * summary's slim spec and empty timeline are never shown as the job's: until
+ * the job is fetched there is nothing to show.
+ */
+export function jobToShow(
+  fetched: IJob | null,
+  listed: JobSummary | undefined
+): IJob | null {
+  if (
+    fetched === null ||
+    listed === undefined ||
+    listed.id !== fetched.id ||
+    progress(listed.state) < progress(fetched.state)
+  ) {
+    return fetched;
+  }
+  const live = Object.fromEntries(
+    LIVE_FIELDS.filter(key => key in listed).map(key => [key, listed[key]])
+  ) as Partial<IJob>;
+  return { ...fetched, ...live };
 }

@@ -2,6 +2,8 @@
  * The resource picker: region, machine type, accelerator and count for a cloud
  * backend (choices from its catalog, invalid ones disabled with the reason),
  * or this machine's GPUs for the local backend; plus the hourly estimate.
+ * Errors stop the job and show under their field; warnings (a machine's
+ * conditions, an unknown price) show there too, but do not stop it.
  */
 import * as React from 'react';
 
@@ -16,13 +18,26 @@ import {
 import { Field } from './Field';
 import {
   IChoice,
+  IChoiceNotes,
   acceleratorChoices,
+  choiceNotes,
   countChoices,
   formatUsd,
   localCountChoices,
   machineGroups,
-  shortName
+  shortName,
+  unsaidWarnings
 } from './picker';
+
+/** The fields the picker shows; the form lists problems of other fields itself. */
+export const PICKER_FIELDS: ReadonlySet<string> = new Set([
+  'region',
+  'resources.machine_type',
+  'resources.accelerator_type',
+  'resources.accelerator_count',
+  'resources.replica_count',
+  'resources.max_workers'
+]);
 
 /** The resource fields the form edits. */
 export interface IResourceChoice {
@@ -39,7 +54,10 @@ export interface IResourcePickerProps {
   catalog: Catalog | null;
   catalogError: string | null;
   value: IResourceChoice;
+  /** Problems that stop the job. */
   errors: readonly IFieldError[];
+  /** Problems that do not (shown next to their field all the same). */
+  warnings: readonly IFieldError[];
   estimate: IEstimate | null;
   /** Whether the last validation answer is for the current choice. */
   validating: boolean;
@@ -93,6 +111,16 @@ function CloudPicker(
       : `${machine.name} takes no accelerators.`
     : undefined;
   const isDataflow = props.backend === 'dataflow';
+  const notes = choiceNotes(catalog, value);
+  const warnings = unsaidWarnings(props.warnings, notes);
+  const hint = (field: string, text?: React.ReactNode) =>
+    withWarnings(
+      text,
+      warnings.filter(w => w.field === field)
+    );
+  const fits = !errors.some(
+    e => e.field === 'region' || e.field.startsWith('resources.')
+  );
   return (
     <>
       <Field
@@ -100,6 +128,7 @@ function CloudPicker(
         label="Region"
         errors={errors}
         onSuggest={region => onChange({ region })}
+        hint={hint('region')}
       >
         {input => (
           <select
@@ -123,7 +152,18 @@ function CloudPicker(
         label={isDataflow ? 'Worker machine type' : 'Machine type'}
         errors={errors}
         onSuggest={props.onMachineType}
-        hint={`Prices shown for ${catalog.default_region}, as of ${catalog.prices_as_of}.`}
+        hint={hint(
+          'resources.machine_type',
+          <>
+            {notes.conditions && (
+              <span className="jp-mlp-Conditions">
+                Conditions: {notes.conditions}
+              </span>
+            )}
+            Prices shown for {catalog.default_region}, as of{' '}
+            {catalog.prices_as_of}.
+          </>
+        )}
       >
         {input => (
           <select
@@ -155,7 +195,7 @@ function CloudPicker(
           errors={errors}
           onSuggest={props.onAcceleratorType}
           suggestionLabel={short}
-          hint={takes}
+          hint={hint('resources.accelerator_type', takes)}
         >
           {input => (
             <select
@@ -174,16 +214,32 @@ function CloudPicker(
           value={value.accelerator_count}
           counts={counts}
           errors={errors}
+          hint={hint('resources.accelerator_count')}
           onChange={count => onChange({ accelerator_count: count })}
         />
       </div>
+      {catalog.not_offered.length > 0 && (
+        <details className="jp-mlp-NotOffered">
+          <summary>Accelerators not offered here</summary>
+          <ul>
+            {catalog.not_offered.map(item => (
+              <li key={item.type}>
+                <code>{item.type}</code>: {item.reason}
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
       {isDataflow ? (
         <Field
           field="resources.max_workers"
           label="Max workers"
           errors={errors}
           onSuggest={n => onChange({ max_workers: Number(n) })}
-          hint="Dataflow scales between 1 and this many workers."
+          hint={hint(
+            'resources.max_workers',
+            'Dataflow scales between 1 and this many workers.'
+          )}
         >
           {input => (
             <input
@@ -209,6 +265,7 @@ function CloudPicker(
           label="Replicas"
           errors={errors}
           onSuggest={n => onChange({ replica_count: Number(n) })}
+          hint={hint('resources.replica_count')}
         >
           {input => (
             <input
@@ -223,8 +280,48 @@ function CloudPicker(
           )}
         </Field>
       )}
-      <Estimate estimate={props.estimate} validating={props.validating} />
+      <Estimate
+        estimate={props.estimate}
+        validating={props.validating}
+        fits={fits}
+        notes={notes}
+      />
     </>
+  );
+}
+
+/** A field's help text with its warnings (which never stop the job) under it; undefined when neither. */
+function withWarnings(
+  text: React.ReactNode,
+  warnings: readonly IFieldError[]
+): React.ReactNode {
+  if (warnings.length === 0) {
+    return text || undefined;
+  }
+  return (
+    <>
+      {text}
+      <WarningList warnings={warnings} />
+    </>
+  );
+}
+
+/** Warnings: said next to the field, in a colour that does not say "error". */
+export function WarningList(props: {
+  warnings: readonly IFieldError[];
+  showField?: boolean;
+}): JSX.Element {
+  return (
+    <ul className="jp-mlp-FieldWarnings" aria-label="Warnings">
+      {props.warnings.map((warning, index) => (
+        <li key={index} className="jp-mlp-FieldWarning">
+          {props.showField && (
+            <span className="jp-mlp-FieldError-field">{warning.field}: </span>
+          )}
+          {warning.message}
+        </li>
+      ))}
+    </ul>
   );
 }
 
@@ -270,6 +367,10 @@ function LocalPicker(
         value={value.accelerator_count}
         counts={counts}
         errors={errors}
+        hint={withWarnings(
+          undefined,
+          props.warnings.filter(w => w.field === 'resources.accelerator_count')
+        )}
         onChange={count => onChange({ accelerator_count: count })}
       />
       <div className="jp-mlp-Estimate">
@@ -279,20 +380,48 @@ function LocalPicker(
   );
 }
 
-/** The estimated hourly cost, with its date and that it is an estimate. */
+/**
+ * The estimated hourly cost, with its date and that it is an estimate; or
+ * why there is none: the choice does not fit yet, or a price is not known.
+ */
 function Estimate({
   estimate,
-  validating
+  validating,
+  fits,
+  notes
 }: {
   estimate: IEstimate | null;
   validating: boolean;
+  /** No error on the region or the resources. */
+  fits: boolean;
+  notes: IChoiceNotes;
 }): JSX.Element {
   if (estimate === null) {
+    if (!validating && fits && notes.unpriced.length > 0) {
+      return (
+        <div className="jp-mlp-Estimate" aria-live="polite">
+          <span className="jp-mlp-Estimate-cost">Price not known</span>
+          <span className="jp-mlp-Estimate-note">
+            {' '}
+            (no cost estimate for this job)
+          </span>
+          <ul className="jp-mlp-Estimate-caveats">
+            {unpricedByReason(notes).map(([why, items]) => (
+              <li key={why}>
+                {items.join(', ')}: {why}
+              </li>
+            ))}
+          </ul>
+        </div>
+      );
+    }
     return (
       <div className="jp-mlp-Estimate" aria-live="polite">
         {validating
           ? 'Estimating the cost…'
-          : 'No cost estimate until the machine and accelerators fit.'}
+          : fits
+            ? 'No cost estimate for this choice.'
+            : 'No cost estimate until the machine and accelerators fit.'}
       </div>
     );
   }
@@ -312,8 +441,27 @@ function Estimate({
         (estimate, prices as of {estimate.as_of}
         {estimate.region ? `, ${estimate.region}` : ''})
       </span>
+      {estimate.caveats.length > 0 && (
+        <details className="jp-mlp-Estimate-details">
+          <summary>How these prices were found</summary>
+          <ul className="jp-mlp-Estimate-caveats">
+            {estimate.caveats.map(caveat => (
+              <li key={caveat}>{caveat}</li>
+            ))}
+          </ul>
+        </details>
+      )}
     </div>
   );
+}
+
+/** The unpriced items by why, so one reason is said once (`[why, [items]]`). */
+function unpricedByReason(notes: IChoiceNotes): [string, string[]][] {
+  const byReason = new Map<string, string[]>();
+  for (const { item, why } of notes.unpriced) {
+    byReason.set(why, [...(byReason.get(why) ?? []), item]);
+  }
+  return [...byReason];
 }
 
 /** The accelerator count: the valid counts, plus the current one if it is not. */
@@ -322,6 +470,7 @@ function CountField(props: {
   value: number;
   counts: IChoice<number>[];
   errors: readonly IFieldError[];
+  hint: React.ReactNode;
   onChange: (count: number) => void;
 }): JSX.Element {
   const { value, counts, onChange } = props;
@@ -331,6 +480,7 @@ function CountField(props: {
       label={props.label}
       errors={props.errors}
       onSuggest={count => onChange(Number(count))}
+      hint={props.hint}
     >
       {input => (
         <select

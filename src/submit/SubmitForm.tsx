@@ -19,22 +19,35 @@ import {
   MLPApiError,
   MLPClient,
   NotebookMode,
+  isBlocking,
   isLocalCatalog
 } from '../api';
 import { ErrorList, Field } from './Field';
 import { IParameterRow, changedParameters, parameterRows } from './parameters';
-import { countForAccelerator, fillForMachine } from './picker';
-import { IResourceChoice, ResourcePicker } from './ResourcePicker';
+import {
+  backendSettings,
+  backendSetup,
+  countForAccelerator,
+  fillForMachine
+} from './picker';
+import {
+  IResourceChoice,
+  PICKER_FIELDS,
+  ResourcePicker,
+  WarningList
+} from './ResourcePicker';
+import { CLOUD_BACKENDS, defaultJobName } from '../vocabulary';
 
-/** Defaults from the settings registry (empty strings: not set). */
+/**
+ * Defaults from the settings registry (empty strings: not set). Where cloud
+ * jobs run (project, bucket) is the server's to say: see `GET /mlp/backends`.
+ */
 export interface ISubmitDefaults {
   backend: string;
   region: string;
   machineType: string;
   acceleratorType: string;
   acceleratorCount: number;
-  project: string;
-  stagingBucket: string;
 }
 
 export const NO_DEFAULTS: ISubmitDefaults = {
@@ -42,9 +55,7 @@ export const NO_DEFAULTS: ISubmitDefaults = {
   region: '',
   machineType: '',
   acceleratorType: '',
-  acceleratorCount: 0,
-  project: '',
-  stagingBucket: ''
+  acceleratorCount: 0
 };
 
 export interface ISubmitFormProps {
@@ -57,7 +68,6 @@ export interface ISubmitFormProps {
 }
 
 /** The backends the form always offers, installed or not. */
-const CLOUD_BACKENDS = ['vertex', 'dataflow'];
 const VALIDATE_DELAY_MS = 300;
 
 /** Fields with an input of their own; errors for any other field are listed at the end. */
@@ -112,7 +122,7 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
 
   const isNotebook = sourceKind === 'path' && path.endsWith('.ipynb');
 
-  // The backends: the server's, plus the cloud ones it lacks (shown as not configured).
+  // The backends: the server's, plus the cloud ones it lacks (shown as not installed).
   useEffect(() => {
     let cancelled = false;
     client
@@ -122,24 +132,16 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
         if (cancelled) {
           return;
         }
-        const all = [...list];
-        for (const cloud of CLOUD_BACKENDS) {
-          if (!all.some(b => b.name === cloud)) {
-            all.push({
-              name: cloud,
-              available: false,
-              configured: false,
-              reason: 'not installed on this Jupyter server',
-              default: false
-            });
-          }
-        }
-        setBackends(all);
+        setBackends(list);
+        const all = [
+          ...list.map(b => b.name),
+          ...CLOUD_BACKENDS.filter(name => !list.some(b => b.name === name))
+        ];
         const preferred =
-          all.find(b => b.name === defaults.backend) ??
-          all.find(b => b.default) ??
+          all.find(name => name === defaults.backend) ??
+          list.find(b => b.default)?.name ??
           all[0];
-        setBackend(current => current || preferred.name);
+        setBackend(current => current || preferred);
       });
     return () => {
       cancelled = true;
@@ -325,10 +327,12 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
   }, [client, specKey, backend, catalogEntry, sourceKind]);
 
   const noPath = sourceKind === 'path' && !path.trim();
+  const problems = (submitErrors ?? validation?.errors ?? []).filter(
+    e => !(noPath && e.field.startsWith('source'))
+  );
+  const warnings = problems.filter(e => !isBlocking(e));
   const errors: IFieldError[] = [
-    ...(submitErrors ?? validation?.errors ?? []).filter(
-      e => !(noPath && e.field.startsWith('source'))
-    ),
+    ...problems.filter(isBlocking),
     ...(noPath
       ? [{ field: 'source.path', message: 'Give a notebook or script to run.' }]
       : []),
@@ -341,7 +345,7 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
   const blocked =
     noPath ||
     Object.keys(parameterCheck.errors).length > 0 ||
-    (fresh && validation !== null && !validation.valid);
+    (fresh && validation !== null && validation.errors.some(isBlocking));
 
   const submit = async () => {
     setSubmitting(true);
@@ -360,13 +364,22 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
   };
 
   const chosenBackend = backends?.find(b => b.name === backend);
+  // Until the server answered, nothing is known of the backend: say nothing yet.
+  const setup = backends === null ? [] : backendSetup(backend, chosenBackend);
+  const settings = backendSettings(chosenBackend);
+  // The server also refuses the spec for each missing setting: the setup lines say those.
+  const backendErrors = errors.filter(
+    e =>
+      e.field !== 'backend' ||
+      !(chosenBackend?.missing ?? []).some(m => e.message.includes(m.message))
+  );
   const setResource = (patch: Partial<IResourceChoice>) =>
     setResources(current => ({ ...current, ...patch }));
   const cloudCatalog = catalog && !isLocalCatalog(catalog) ? catalog : null;
-  const isCloud = CLOUD_BACKENDS.includes(backend);
   const otherErrors = errors.filter(
     e => !SHOWN_FIELDS.has(e.field) && !e.field.startsWith('parameters.')
   );
+  const otherWarnings = warnings.filter(e => !PICKER_FIELDS.has(e.field));
 
   return (
     <form
@@ -463,7 +476,10 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
                 {...input}
                 type="text"
                 value={name}
-                placeholder={defaultName(sourceKind, path, kind)}
+                placeholder={defaultJobName(
+                  kind,
+                  sourceKind === 'code' ? null : path
+                )}
                 onChange={event => setName(event.target.value)}
               />
             )}
@@ -488,12 +504,18 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
         <Field
           field="backend"
           label="Backend"
-          errors={errors}
+          errors={backendErrors}
           onSuggest={setBackend}
           hint={
-            chosenBackend && !chosenBackend.configured
-              ? `Not configured: ${chosenBackend.reason ?? 'no reason given'}`
-              : (chosenBackend?.reason ?? undefined)
+            setup.length > 0 ? (
+              <ul className="jp-mlp-BackendSetup" aria-label="Setup needed">
+                {setup.map(line => (
+                  <li key={line}>{line}</li>
+                ))}
+              </ul>
+            ) : (
+              chosenBackend?.reason || undefined
+            )
           }
         >
           {input => (
@@ -509,13 +531,20 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
                   {b.configured ? '' : ' — not configured'}
                 </option>
               ))}
+              {backends !== null &&
+                CLOUD_BACKENDS.filter(
+                  name => !backends.some(b => b.name === name)
+                ).map(name => (
+                  <option key={name} value={name}>
+                    {name} — not installed
+                  </option>
+                ))}
             </select>
           )}
         </Field>
-        {isCloud && (defaults.project || defaults.stagingBucket) && (
-          <div className="jp-mlp-Field-hint">
-            Google Cloud project {defaults.project || '(not set)'}, staging
-            bucket {defaults.stagingBucket || '(not set)'} (from Settings).
+        {settings.length > 0 && (
+          <div className="jp-mlp-Field-hint jp-mlp-BackendSettings">
+            Server settings: {settings.join(' · ')}
           </div>
         )}
         {backend && (
@@ -525,6 +554,7 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
             catalogError={catalogError}
             value={resources}
             errors={errors}
+            warnings={warnings}
             estimate={fresh ? (validation?.estimate ?? null) : null}
             validating={!fresh}
             onMachineType={machine_type =>
@@ -631,9 +661,14 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
         )}
       </section>
 
-      {otherErrors.length > 0 && (
+      {(otherErrors.length > 0 || otherWarnings.length > 0) && (
         <section className="jp-mlp-SubmitForm-section">
-          <ErrorList errors={otherErrors} showField />
+          {otherErrors.length > 0 && (
+            <ErrorList errors={otherErrors} showField />
+          )}
+          {otherWarnings.length > 0 && (
+            <WarningList warnings={otherWarnings} showField />
+          )}
         </section>
       )}
       {submitMessage !== null && (
@@ -726,19 +761,6 @@ function ParametersTable(props: {
       </tbody>
     </table>
   );
-}
-
-/** What the server names a job left unnamed (shown as the placeholder). */
-function defaultName(
-  sourceKind: 'path' | 'code',
-  path: string,
-  kind: JobKind
-): string {
-  if (sourceKind === 'code' || !path) {
-    return `${kind}-cell`;
-  }
-  const file = path.split('/').pop() ?? path;
-  return file.replace(/\.(ipynb|py)$/, '');
 }
 
 function splitList(text: string): string[] {

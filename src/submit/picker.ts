@@ -1,12 +1,16 @@
 /**
- * The resource picker's choices, worked out from a cloud catalog: which
- * accelerators a machine type takes and in what counts, and why the others
- * are not offered. Pure functions; the server's validation stays the judge.
+ * The launch form's choices, worked out from what the server reports: which
+ * accelerators a machine type takes and in what counts, why the others are
+ * not offered, what a choice comes with (conditions, unknown prices), and
+ * what a backend still needs before it takes jobs. Pure functions; the
+ * server's validation stays the judge.
  */
 import {
+  IBackendInfo,
   ICatalogAccelerator,
   ICatalogMachineType,
   ICloudCatalog,
+  IFieldError,
   ILocalCatalog
 } from '../api';
 
@@ -30,15 +34,16 @@ export function machineGroups(
       .join(', ');
     const price =
       machine.hourly_usd === null
-        ? ''
+        ? ' · price not known'
         : ` · ${formatUsd(machine.hourly_usd)}/h`;
     const label = `${machine.name} · ${machine.vcpus} vCPU · ${machine.memory_gb} GB${price}`;
+    const takes = gpus ? `Takes ${gpus}` : 'Takes no accelerators';
     const list = groups.get(machine.family) ?? [];
     list.push({
       value: machine.name,
       label,
       disabled: false,
-      reason: gpus ? `Takes ${gpus}` : 'Takes no accelerators'
+      reason: machine.conditions ? `${takes}. ${machine.conditions}` : takes
     });
     groups.set(machine.family, list);
   }
@@ -178,6 +183,104 @@ export function localCountChoices(catalog: ILocalCatalog): IChoice<number>[] {
   return choices;
 }
 
+/** What the picker says of a choice beyond its price. */
+export interface IChoiceNotes {
+  /** What the service requires before it runs the chosen machine type, if anything. */
+  conditions: string | null;
+  /** The chosen machine and accelerator without a known price, each with why. */
+  unpriced: { item: string; why: string }[];
+}
+
+/** The notes of a machine/accelerator choice, from the catalog. */
+export function choiceNotes(
+  catalog: ICloudCatalog,
+  choice: {
+    machine_type: string;
+    accelerator_type: string;
+    accelerator_count: number;
+  }
+): IChoiceNotes {
+  const machine = findMachine(catalog, choice.machine_type);
+  const accelerator = catalog.accelerators.find(
+    a => a.type === choice.accelerator_type
+  );
+  const unpriced: IChoiceNotes['unpriced'] = [];
+  const why = (note: string | null) =>
+    (note ?? '').replace(/^price not known:\s*/, '') || 'no list price';
+  if (machine && machine.hourly_usd === null) {
+    unpriced.push({ item: machine.name, why: why(machine.price_note) });
+  }
+  if (
+    accelerator &&
+    choice.accelerator_count > 0 &&
+    accelerator.hourly_usd === null
+  ) {
+    unpriced.push({
+      item: accelerator.short_name,
+      why: why(accelerator.price_note)
+    });
+  }
+  return { conditions: machine?.conditions ?? null, unpriced };
+}
+
+/**
+ * The warnings the picker's own notes do not already say: the server warns of
+ * a machine's conditions and of unknown prices with the catalog's words,
+ * which the picker shows under the machine type and in the estimate.
+ */
+export function unsaidWarnings(
+  warnings: readonly IFieldError[],
+  notes: IChoiceNotes
+): IFieldError[] {
+  const said = [
+    ...(notes.conditions ? [notes.conditions] : []),
+    ...notes.unpriced.map(entry => entry.why)
+  ];
+  return warnings.filter(
+    warning => !said.some(text => warning.message.includes(text))
+  );
+}
+
+/** The Python extra that installs a backend the server lacks (none: it comes with the package). */
+const BACKEND_EXTRAS: Record<string, string> = {
+  dataflow: 'jupyter_mlp[dataflow]'
+};
+
+/**
+ * What a person must do before `name` takes jobs, one line each; empty when
+ * it is ready. `info` is the server's status of it (undefined: not installed).
+ */
+export function backendSetup(
+  name: string,
+  info: IBackendInfo | undefined
+): string[] {
+  if (info === undefined) {
+    const extra = BACKEND_EXTRAS[name];
+    return [
+      `The ${name} backend is not installed on this server` +
+        (extra ? `: pip install ${extra}` : '.')
+    ];
+  }
+  if (!info.available) {
+    return [
+      `The ${name} backend cannot run: ${info.reason || 'not available'}`
+    ];
+  }
+  return (info.missing ?? []).map(missing =>
+    // `VertexBackend.staging_bucket` is a traitlets setting of the server; others (credentials) say how themselves.
+    /^\w+\.\w+$/.test(missing.setting)
+      ? `Set c.${missing.setting} in jupyter_server_config.py: ${missing.message}`
+      : missing.message
+  );
+}
+
+/** A backend's server settings worth showing (`project my-proj`), unset ones left out. */
+export function backendSettings(info: IBackendInfo | undefined): string[] {
+  return Object.entries(info?.settings ?? {})
+    .filter(([, value]) => value !== null && value !== '' && value !== false)
+    .map(([key, value]) => `${key.replace(/_/g, ' ')} ${String(value)}`);
+}
+
 /** `NVIDIA_TESLA_T4` as the catalog's short name (`T4`). */
 export function shortName(catalog: ICloudCatalog | null, type: string): string {
   const known = catalog?.accelerators.find(a => a.type === type)?.short_name;
@@ -193,7 +296,7 @@ function acceleratorLabel(accelerator: ICatalogAccelerator): string {
   const memory = accelerator.memory_gb ? ` · ${accelerator.memory_gb} GB` : '';
   const price =
     accelerator.hourly_usd === null
-      ? ''
+      ? ' · price not known'
       : ` · ${formatUsd(accelerator.hourly_usd)}/h each`;
   return `${accelerator.short_name}${memory}${price}`;
 }

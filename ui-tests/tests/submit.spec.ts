@@ -64,10 +64,10 @@ test.describe('Launch form: resource picker', () => {
       'aria-invalid',
       'true'
     );
-    // The backend is not installed here: said next to the backend, not the count.
-    await expect(
-      field(form, 'backend').locator('.jp-mlp-FieldError')
-    ).toContainText('not installed');
+    // The backend is not configured here: said next to the backend, not the count.
+    await expect(field(form, 'backend')).toContainText(
+      'Set c.VertexBackend.staging_bucket in jupyter_server_config.py'
+    );
 
     await count.getByRole('button', { name: 'Use 2' }).click();
     await expect(form.getByLabel('Count')).toHaveValue('2');
@@ -101,6 +101,112 @@ test.describe('Launch form: resource picker', () => {
 
     await page.screenshot({
       path: test.info().outputPath('submit-form-dark.png')
+    });
+  });
+
+  test('a backend that is not set up says what to set or install', async ({
+    page
+  }) => {
+    const form = await openLaunchForm(page);
+    const backend = field(form, 'backend');
+    await form.getByLabel('Backend').selectOption('vertex');
+    await expect(backend.locator('.jp-mlp-BackendSetup')).toContainText(
+      'Set c.VertexBackend.staging_bucket in jupyter_server_config.py'
+    );
+    // What the server has set is shown, never asked for.
+    await expect(form.locator('.jp-mlp-BackendSettings')).toContainText(
+      'location us-central1'
+    );
+    await page.screenshot({
+      path: '/tmp/jupyter-mlp-ui-shots/backend-vertex.png'
+    });
+
+    await form.getByLabel('Backend').selectOption('dataflow');
+    await expect(backend.locator('.jp-mlp-BackendSetup')).toContainText(
+      'The dataflow backend is not installed on this server: pip install jupyter_mlp[dataflow]'
+    );
+  });
+
+  test('a machine with conditions and no price says so, without an error', async ({
+    page
+  }) => {
+    const form = await openLaunchForm(page);
+    await form.getByLabel('Backend').selectOption('vertex');
+    const machine = form.getByLabel('Machine type');
+    await expect(
+      machine.locator('option[value="a3-megagpu-8g"]')
+    ).toContainText('price not known');
+    await machine.selectOption('a3-megagpu-8g');
+    const machineField = field(form, 'resources.machine_type');
+    await expect(machineField.locator('.jp-mlp-Conditions')).toContainText(
+      'reservation, Flex-start or Spot'
+    );
+    const estimate = form.locator('.jp-mlp-Estimate');
+    await expect(estimate).toContainText('Price not known', {
+      timeout: 10000
+    });
+    await expect(estimate).toContainText('a3-megagpu-8g');
+    // Warnings are not errors: nothing is marked invalid on the resources.
+    await expect(machine).toHaveAttribute('aria-invalid', 'false');
+    await expect(
+      form.locator('.jp-mlp-Field[data-field^="resources."] .jp-mlp-FieldError')
+    ).toHaveCount(0);
+    await estimate.scrollIntoViewIfNeeded();
+    await page.screenshot({
+      path: '/tmp/jupyter-mlp-ui-shots/picker-conditions.png'
+    });
+
+    // A priced choice shows the estimate, with how its prices were found.
+    await machine.selectOption('a3-highgpu-8g');
+    await form.getByLabel('Accelerator').selectOption('NVIDIA_H100_80GB');
+    await expect(estimate).toContainText(/≈ \$\d+\.\d+ per hour/, {
+      timeout: 10000
+    });
+    await estimate.locator('summary').click();
+    await expect(estimate.locator('.jp-mlp-Estimate-caveats')).toContainText(
+      'a3-highgpu-8g'
+    );
+    await estimate.scrollIntoViewIfNeeded();
+    await page.screenshot({
+      path: '/tmp/jupyter-mlp-ui-shots/picker-caveats.png'
+    });
+  });
+
+  test('a warning shows next to its field and does not stop the job', async ({
+    page,
+    request
+  }) => {
+    await putFile(request, 'warned_job.py', "print('warned')\n");
+    // The server's own answer, with one warning added (as for a GPU count that fits only some zones).
+    await page.route('**/mlp/validate*', async route => {
+      const response = await route.fetch();
+      const answer = await response.json();
+      answer.errors.push({
+        field: 'resources.accelerator_count',
+        message: 'fits only some zones of the region',
+        suggestions: [],
+        severity: 'warning'
+      });
+      await route.fulfill({ response, json: answer });
+    });
+    const form = await openLaunchForm(page);
+    await form.getByLabel('Notebook or script').fill('warned_job.py');
+    const count = field(form, 'resources.accelerator_count');
+    await expect(count.locator('.jp-mlp-FieldWarning')).toHaveText(
+      'fits only some zones of the region',
+      { timeout: 10000 }
+    );
+    await expect(count.locator('.jp-mlp-FieldError')).toHaveCount(0);
+    await expect(form.getByLabel('GPUs')).toHaveAttribute(
+      'aria-invalid',
+      'false'
+    );
+    await expect(
+      form.getByRole('button', { name: 'Submit job' })
+    ).toBeEnabled();
+    await count.scrollIntoViewIfNeeded();
+    await page.screenshot({
+      path: '/tmp/jupyter-mlp-ui-shots/field-warning.png'
     });
   });
 

@@ -1,0 +1,665 @@
+"""Vertex AI custom training: each job runs as a `CustomJob` in Google Cloud.
+
+Starting a job stages its bundle as an installable package in the staging bucket
+(`staging.py`), picks the prebuilt training container of the job's ML framework
+(`catalog/containers.py`) and creates the CustomJob (`vertex_jobs.py`). Every CustomJob carries
+our job id as a label: one ListCustomJobs call per round answers for all active jobs, and a job
+created just before a crash is found again instead of being created twice. Logs come from Cloud
+Logging (`cloud_logging.py`); outputs live under `gs://<bucket>/mlp/<job id>/`, and a notebook
+job's executed notebook is copied into its local folder when it ends.
+
+Google's libraries are imported only inside the functions that use them, so a server that never
+runs a Vertex job never pays for them. Their calls block, so they run in threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from datetime import UTC, datetime
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from traitlets import Enum, Float, Unicode, default, observe
+
+from ..bundle import JobFolder, SourcePlan
+from ..catalog.cloud import catalog_view, estimate_hourly_cost
+from ..catalog.containers import accelerator_kind, choose_container, containers_view
+from ..catalog.validation import normalize_cloud_resources
+from ..models import FieldError, Job, JobKind, JobSpec, JobState
+from ..staging import build_package, upload_package
+from . import vertex_jobs
+from .base import Backend, BackendStatus, Launch, LogChunk, Observation, Runtime, Tracked
+from .cloud_logging import LogsUnavailable, read_entries
+from .google_cloud import GoogleCloud, google_message, local_http, retry, transient
+from .vertex_jobs import CONSOLE, ENDED_AT_VERTEX, LABEL_JOB_ID, LABEL_MANAGED, STATES, label
+
+LIST_PAGE_SIZE = 500
+OUTPUT_FILES_LISTED = 200
+
+
+class VertexRuntime(Runtime):
+    """What the backend keeps about one job, next to the manager's fields."""
+
+    resource_name: str | None = None  # projects/<number>/locations/<location>/customJobs/<id>
+    location: str | None = None
+    package_uri: str | None = None
+    executor_image: str | None = None
+    executor_image_reason: str | None = None  # why that image (shown to the user)
+    output_dir: str | None = None  # gs://<bucket>/mlp/<job id>/
+    notebook_copied: bool = False
+
+
+class VertexBackend(Backend[VertexRuntime]):
+    """Runs training jobs as Vertex AI CustomJobs."""
+
+    name: ClassVar[str] = "vertex"
+    runtime_model: ClassVar[type[Runtime]] = VertexRuntime
+
+    project = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help="Google Cloud project of the jobs (default: Application Default Credentials').",
+    )
+    location = Unicode("us-central1", config=True, help="Region of jobs whose spec names none.")
+    default_machine_type = Unicode(
+        "n1-standard-4", config=True, help="Machine type of jobs whose spec names none."
+    )
+    staging_bucket = Unicode(
+        "",
+        config=True,
+        help="Cloud Storage bucket, optionally with a path (gs://bucket/path), for the jobs' "
+        "packages and outputs. Required.",
+    )
+    service_account = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help="Service account jobs run as unless their spec names one (default: Vertex AI's).",
+    )
+    api_endpoint = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help="Vertex AI API endpoint (default: <region>-aiplatform.googleapis.com). A plain "
+        "http:// loopback address (a local stand-in) is used without credentials.",
+    )
+    transport = Enum(["rest", "grpc"], "rest", config=True, help="How the API is spoken to.")
+    logging_endpoint = Unicode(
+        "https://logging.googleapis.com", config=True, help="Cloud Logging API endpoint."
+    )
+    retry_timeout = Float(
+        60.0, config=True, help="Seconds a call failing with 429 or 5xx is retried for."
+    )
+    retry_initial_delay = Float(1.0, config=True, help="First wait before a retry (doubles).")
+    log_settle_seconds = Float(
+        30.0,
+        config=True,
+        help="Seconds after a job ends during which its log may still grow (Cloud Logging "
+        "shows the last entries a little later).",
+    )
+
+    @default("poll_interval")
+    def _default_poll_interval(self) -> float:
+        return 10.0
+
+    @default("max_poll_interval")
+    def _default_max_poll_interval(self) -> float:
+        return 120.0
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.cloud = GoogleCloud(self.project)
+
+    @observe("project")
+    def _project_changed(self, change: dict[str, Any]) -> None:
+        self.cloud = GoogleCloud(change["new"])
+
+    # ----- what the backend is and offers -----
+
+    def status(self) -> BackendStatus:
+        settings: dict[str, Any] = {
+            "project": self.project,
+            "location": self.location,
+            "staging_bucket": self.staging_bucket,
+            "service_account": self.service_account,
+            "api_endpoint": self.api_endpoint,
+            "transport": self.transport,
+            "logging_endpoint": self.logging_endpoint,
+        }
+        if find_spec("google.cloud.aiplatform_v1") is None:
+            return BackendStatus(
+                name=self.name,
+                available=False,
+                configured=False,
+                reason="google-cloud-aiplatform is not installed",
+                settings=settings,
+            )
+        missing = self._missing()
+        if self.staging_bucket:
+            settings["project"] = self.cloud.project()
+        reason = (
+            "not configured: " + "; ".join(m["message"] for m in missing)
+            if missing
+            else f"runs jobs on Vertex AI in project {settings['project']}, {self.location}"
+        )
+        return BackendStatus(
+            name=self.name,
+            available=True,
+            configured=not missing,
+            reason=reason,
+            settings=settings,
+            missing=missing,
+        )
+
+    def normalize(self, spec: JobSpec) -> tuple[JobSpec, list[FieldError]]:
+        resources = spec.resources
+        if not resources.machine_type:
+            resources = resources.model_copy(update={"machine_type": self.default_machine_type})
+        update = {"backend": self.name, "region": spec.region or self.location}
+        return normalize_cloud_resources(spec.model_copy(update={**update, "resources": resources}))
+
+    def validate(self, spec: JobSpec, plan: SourcePlan | None) -> list[FieldError]:
+        errors = [
+            FieldError(field="backend", message=f"{m['setting']}: {m['message']}")
+            for m in self._missing()
+        ]
+        if spec.kind is JobKind.ETL:
+            errors.append(
+                FieldError(
+                    field="kind",
+                    message="Vertex AI runs training jobs; run a pipeline on dataflow or local",
+                    suggestions=["train"],
+                )
+            )
+        if spec.environment and not vertex_jobs.looks_like_image(spec.environment):
+            errors.append(
+                FieldError(
+                    field="environment",
+                    message="on Vertex AI the environment is a container image, such as "
+                    f"{vertex_jobs.EXAMPLE_IMAGE}; '{spec.environment}' is not one",
+                    suggestions=[vertex_jobs.EXAMPLE_IMAGE],
+                )
+            )
+        notebook = plan.notebook if plan is not None and plan.mode == "notebook" else None
+        if notebook is not None and notebook.language != "python":
+            errors.append(
+                FieldError(
+                    field="source.mode",
+                    message=f"Vertex AI runs Python notebooks; this one is {notebook.language}",
+                    suggestions=["script"],
+                )
+            )
+        for index, requirement in enumerate(plan.requirements if plan else []):
+            if requirement.startswith(("/", "./", "~")):
+                errors.append(
+                    FieldError(
+                        field=f"requirements[{index}]",
+                        message=f"'{requirement}' is a file on this machine, which a job on "
+                        "Vertex AI cannot install; publish it or give 'name @ https://...'",
+                    )
+                )
+        if len(spec.labels) > 62:
+            errors.append(FieldError(field="labels", message="Vertex AI takes 62 labels at most"))
+        return errors
+
+    def catalog(self, region: str | None, active: list[Tracked[VertexRuntime]]) -> dict[str, Any]:
+        """The shared catalog, the prebuilt containers, and the ones a job with no
+        requirements would get now (by what is installed here)."""
+        view = catalog_view(self.name, region)
+        view.update(containers_view(region or self.location))
+        chosen = {kind: choose_container([], kind) for kind in ("cpu", "gpu")}
+        view["default_containers"] = {
+            kind: {"uri": c.container.uri_in(region or self.location), "reason": c.reason}
+            for kind, c in chosen.items()
+        }
+        return view
+
+    def estimate(self, spec: JobSpec) -> dict[str, Any] | None:
+        resources = spec.resources.model_dump()
+        return estimate_hourly_cost(self.name, resources, spec.region or self.location)
+
+    # ----- the life of jobs -----
+
+    async def start(
+        self, job: Job, folder: JobFolder, active: list[Tracked[VertexRuntime]]
+    ) -> Launch:
+        try:
+            return await asyncio.to_thread(self._start, job, folder)
+        except RuntimeError:
+            raise
+        except Exception as exc:  # an API error met on the way: Google's words, not a trace
+            raise RuntimeError(f"Vertex AI: {google_message(exc)}") from exc
+
+    def _start(self, job: Job, folder: JobFolder) -> Launch:
+        missing = self._missing()
+        if missing:
+            raise RuntimeError("; ".join(f"{m['setting']}: {m['message']}" for m in missing))
+        location = job.spec.region or self.location
+        parent = self._parent(location)
+        existing = self._find(location, job.id)
+        if existing is not None:
+            self.log.info("jupyter-mlp: job %s already exists as %s", job.id, existing.name)
+            image, package_uri = vertex_jobs.image_and_package(existing)
+            runtime = VertexRuntime(
+                executor_image=image,
+                package_uri=package_uri,
+                executor_image_reason="found at Vertex AI, created before a restart",
+            )
+            return self._launch(job, existing, location, runtime)
+        package = build_package(folder.bundle)
+        try:
+            package_uri, uploaded = upload_package(
+                package, self._bucket(), self.cloud.storage(), prefix=self._in_bucket("packages")
+            )
+        except Exception as exc:
+            raise RuntimeError(
+                f"staging the job's package in gs://{self._bucket()} failed: {google_message(exc)}"
+            ) from exc
+        self.log.info("jupyter-mlp: %s %s", "uploaded" if uploaded else "reusing", package_uri)
+        resources = job.spec.resources
+        if job.spec.environment:
+            image, reason = job.spec.environment, "the job's environment"
+        else:
+            hardware = accelerator_kind(resources.accelerator_type, resources.accelerator_count)
+            choice = choose_container(list(package.requirements), hardware)
+            image, reason = choice.container.uri_in(location), choice.reason
+        request = vertex_jobs.custom_job(
+            job, package_uri, image, self._bucket_path(), self.service_account
+        )
+        created = self._create(location, parent, request, job.id)
+        runtime = VertexRuntime(
+            package_uri=package_uri, executor_image=image, executor_image_reason=reason
+        )
+        return self._launch(job, created, location, runtime)
+
+    def _launch(self, job: Job, vertex_job: Any, location: str, runtime: VertexRuntime) -> Launch:
+        runtime.resource_name = vertex_job.name
+        runtime.location = location
+        runtime.output_dir = self._output_dir(job.id)
+        return Launch(
+            runtime=runtime,
+            backend_job_id=vertex_job.name,
+            console_url=vertex_jobs.console_url(vertex_job.name, self._project()),
+            outputs={"output_dir": runtime.output_dir, "model_dir": f"{runtime.output_dir}model/"},
+        )
+
+    def _create(self, location: str, parent: str, request: Any, job_id: str) -> Any:
+        """Create the CustomJob. After a transient error, look for it first (the failed call
+        may have created it), then try again, until `retry_timeout`."""
+        deadline = time.monotonic() + self.retry_timeout
+        delay = self.retry_initial_delay
+        while True:
+            try:
+                return self._jobs(location).create_custom_job(
+                    parent=parent, custom_job=request, retry=None, timeout=60
+                )
+            except Exception as exc:
+                if not transient(exc) or time.monotonic() + delay > deadline:
+                    raise RuntimeError(
+                        f"Vertex AI did not create the job: {google_message(exc)}"
+                    ) from exc
+                self.log.warning("jupyter-mlp: creating job %s: %s; retrying", job_id, exc)
+            time.sleep(delay)
+            delay = min(delay * 2, 10.0)
+            found = self._find(location, job_id)
+            if found is not None:
+                return found
+
+    def _find(self, location: str, job_id: str) -> Any:
+        """The CustomJob labelled with our job id, or None."""
+        request = {
+            "parent": self._parent(location),
+            "filter": f'labels.{LABEL_JOB_ID}="{label(job_id)}"',
+        }
+        pager = self._jobs(location).list_custom_jobs(
+            request=request, retry=self._retry(), timeout=60
+        )
+        return next(iter(pager), None)
+
+    async def poll(self, tracked: Tracked[VertexRuntime]) -> Observation:
+        seen = (await self.poll_many([tracked]))[tracked.job.id]
+        if isinstance(seen, Exception):
+            raise seen
+        return seen
+
+    async def poll_many(
+        self, tracked: list[Tracked[VertexRuntime]]
+    ) -> dict[str, Observation | Exception]:
+        return await asyncio.to_thread(self._poll_many, tracked)
+
+    def _poll_many(
+        self, tracked: list[Tracked[VertexRuntime]]
+    ) -> dict[str, Observation | Exception]:
+        by_location: dict[str, list[Tracked[VertexRuntime]]] = {}
+        for item in tracked:
+            by_location.setdefault(self._location_of(item), []).append(item)
+        seen: dict[str, Observation | Exception] = {}
+        for location, items in by_location.items():
+            try:
+                listed = self._list_active(location)
+            except Exception as exc:
+                seen.update({item.job.id: exc for item in items})
+                continue
+            for item in items:
+                try:
+                    seen[item.job.id] = self._observe(item, listed.get(label(item.job.id)))
+                except Exception as exc:
+                    seen[item.job.id] = exc
+        return seen
+
+    def _list_active(self, location: str) -> dict[str, Any]:
+        """Every CustomJob of ours in `location` that has not ended, by our job id label."""
+        terms = [f'labels.{LABEL_MANAGED}="true"'] + [f'state!="{s}"' for s in ENDED_AT_VERTEX]
+        request = {
+            "parent": self._parent(location),
+            "filter": " AND ".join(terms),
+            "page_size": LIST_PAGE_SIZE,
+        }
+        pager = self._jobs(location).list_custom_jobs(
+            request=request, retry=self._retry(), timeout=60
+        )
+        return {job.labels.get(LABEL_JOB_ID, ""): job for job in pager}
+
+    def _observe(self, tracked: Tracked[VertexRuntime], listed: Any) -> Observation:
+        """What a job's CustomJob says; one not among the active ones (it ended, or is not
+        listed yet) is asked for alone."""
+        from google.api_core import exceptions
+        from google.cloud.aiplatform_v1 import types
+
+        vertex_job = listed
+        name = tracked.runtime.resource_name
+        if vertex_job is None and name:
+            try:
+                vertex_job = self._jobs(self._location_of(tracked)).get_custom_job(
+                    name=name, retry=self._retry(), timeout=60
+                )
+            except exceptions.NotFound:
+                return Observation(
+                    JobState.FAILED,
+                    backend_state="NOT_FOUND",
+                    message="Vertex AI no longer knows this job (deleted in the console?)",
+                )
+        if vertex_job is None:
+            return Observation()
+        raw = types.JobState(vertex_job.state).name
+        state = STATES.get(raw)
+        message, runtime = "", None
+        if state is not None and state.terminal:
+            message = vertex_job.error.message
+            if state is JobState.FAILED:
+                message = self._failure_message(tracked, message or raw.removeprefix("JOB_STATE_"))
+            runtime = tracked.runtime.model_copy()
+            runtime.notebook_copied = tracked.runtime.notebook_copied or self._copy_notebook(
+                tracked
+            )
+        fields: dict[str, Any] = {}
+        if tracked.job.backend_job_id != vertex_job.name:
+            fields["backend_job_id"] = vertex_job.name
+            fields["console_url"] = vertex_jobs.console_url(vertex_job.name, self._project())
+        return Observation(
+            state=state, backend_state=raw, message=message, runtime=runtime, fields=fields
+        )
+
+    async def cancel(self, tracked: Tracked[VertexRuntime], force: bool = False) -> None:
+        # Vertex has no harder way to stop a job: a forced cancel asks again.
+        await asyncio.to_thread(self._cancel, tracked)
+
+    def _cancel(self, tracked: Tracked[VertexRuntime]) -> None:
+        from google.api_core import exceptions
+
+        location = self._location_of(tracked)
+        name = tracked.runtime.resource_name
+        if name is None:  # cancelled while starting: find what was made meanwhile, if anything
+            found = self._find(location, tracked.job.id)
+            if found is None:
+                return
+            name = found.name
+        try:
+            self._jobs(location).cancel_custom_job(name=name, retry=self._retry(), timeout=60)
+        except (exceptions.FailedPrecondition, exceptions.BadRequest, exceptions.NotFound):
+            pass  # it ended, or went away, meanwhile: nothing to stop
+
+    # ----- what jobs leave -----
+
+    async def read_log(
+        self,
+        tracked: Tracked[VertexRuntime],
+        cursor: str | None,
+        limit: int,
+        tail: int | None = None,
+    ) -> LogChunk:
+        return await asyncio.to_thread(self._read_log, tracked, cursor, limit, tail)
+
+    def _read_log(
+        self, tracked: Tracked[VertexRuntime], cursor: str | None, limit: int, tail: int | None
+    ) -> LogChunk:
+        name = tracked.runtime.resource_name
+        at = cursor or ""
+        if name is None:
+            ended = tracked.job.state.terminal
+            return LogChunk("", at, at, ended, {"source": "cloud-logging"})
+        number = name.rsplit("/", 1)[1]
+        log_filter = f'resource.type="ml_job" AND resource.labels.job_id="{number}"'
+        several = tracked.job.spec.resources.replica_count > 1
+
+        def replica(entry: dict[str, Any]) -> str:
+            task = entry.get("resource", {}).get("labels", {}).get("task_name")
+            return f"[{task}] " if several and task else ""
+
+        try:
+            piece = read_entries(
+                self.cloud.post_json,
+                self.logging_endpoint,
+                self._project(),
+                log_filter,
+                cursor,
+                limit,
+                tail,
+                replica,
+            )
+        except LogsUnavailable as exc:
+            return LogChunk("", at, at, False, {"source": "cloud-logging", "error": str(exc)})
+        ended_at = tracked.job.ended_at
+        settled = ended_at is not None and (
+            (datetime.now(UTC) - ended_at).total_seconds() >= self.log_settle_seconds
+        )
+        complete = piece.at_end and settled
+        return LogChunk(piece.text, at, piece.next_cursor, complete, {"source": "cloud-logging"})
+
+    async def list_outputs(self, tracked: Tracked[VertexRuntime]) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(self._list_outputs, tracked)
+
+    def _list_outputs(self, tracked: Tracked[VertexRuntime]) -> list[dict[str, Any]]:
+        bucket, prefix = self._blob_of(tracked, "")
+        error = ""
+        try:
+            blobs = self.cloud.storage().list_blobs(bucket, prefix=prefix, max_results=2000)
+            names = [blob.name for blob in blobs]
+        except Exception as exc:
+            names, error = [], f"Cloud Storage could not be listed: {google_message(exc)}"
+        model = f"{prefix}model/"
+        model_files = [n.removeprefix(model) for n in names if n.startswith(model)]
+        outputs: list[dict[str, Any]] = [
+            {
+                "name": "model_dir",
+                "uri": f"gs://{bucket}/{model}",
+                "console_url": f"{CONSOLE}/storage/browser/{bucket}/{model}",
+                "type": "directory",
+                "exists": bool(model_files),
+                "files": model_files[:OUTPUT_FILES_LISTED],
+                "file_count": len(model_files),
+            },
+            {
+                "name": "output_dir",
+                "uri": f"gs://{bucket}/{prefix}",
+                "console_url": f"{CONSOLE}/storage/browser/{bucket}/{prefix}",
+                "type": "directory",
+                "exists": bool(names),
+            },
+        ]
+        notebook = self._notebook_name(tracked)
+        if notebook is not None:
+            if tracked.job.state.terminal and not tracked.runtime.notebook_copied:
+                self._copy_notebook(tracked)
+            local = tracked.folder.path / notebook
+            outputs.append(
+                {
+                    "name": "executed_notebook",
+                    "uri": f"gs://{bucket}/{prefix}{notebook}",
+                    "console_url": f"{CONSOLE}/storage/browser/_details/{bucket}/"
+                    f"{prefix}{notebook}",
+                    "path": self._shown(local),
+                    "type": "file",
+                    "exists": local.exists() or f"{prefix}{notebook}" in names,
+                }
+            )
+        if error:
+            for output in outputs:
+                output["error"] = error
+        return outputs
+
+    # ----- internals -----
+
+    def _missing(self) -> list[dict[str, str]]:
+        """The settings still needed before jobs can run: [{setting, message}].
+
+        Credentials are looked for only once a bucket says the backend is meant to be used:
+        looking for them may ask the Compute Engine metadata server over the network."""
+        if not self.staging_bucket:
+            return [
+                {
+                    "setting": "VertexBackend.staging_bucket",
+                    "message": "set the Cloud Storage bucket for job packages and outputs, "
+                    "e.g. c.VertexBackend.staging_bucket = 'gs://my-bucket'",
+                }
+            ]
+        missing = []
+        if not local_http(self.api_endpoint) and not self.cloud.has_credentials():
+            missing.append(
+                {
+                    "setting": "credentials",
+                    "message": "no Application Default Credentials: run `gcloud auth "
+                    "application-default login` or set GOOGLE_APPLICATION_CREDENTIALS",
+                }
+            )
+        if not self.cloud.project():
+            missing.append(
+                {
+                    "setting": "VertexBackend.project",
+                    "message": "set the Google Cloud project (the credentials name none)",
+                }
+            )
+        return missing
+
+    def _jobs(self, location: str) -> Any:
+        """The JobService client of a region's endpoint (made once)."""
+        endpoint = self.api_endpoint or f"{location}-aiplatform.googleapis.com"
+
+        def make() -> Any:
+            from google.api_core.client_options import ClientOptions
+            from google.auth.credentials import AnonymousCredentials
+            from google.cloud import aiplatform_v1
+
+            if not local_http(endpoint):
+                return aiplatform_v1.JobServiceClient(
+                    credentials=self.cloud.credentials(),
+                    transport=self.transport,
+                    client_options=ClientOptions(api_endpoint=endpoint),
+                )
+            if self.transport == "grpc":  # gRPC opens TLS unless handed a plain channel
+                import grpc
+                from google.cloud.aiplatform_v1.services.job_service.transports import (
+                    JobServiceGrpcTransport,
+                )
+
+                channel = grpc.insecure_channel(urlsplit(endpoint).netloc)
+                return aiplatform_v1.JobServiceClient(
+                    transport=JobServiceGrpcTransport(channel=channel)
+                )
+            return aiplatform_v1.JobServiceClient(
+                credentials=AnonymousCredentials(),
+                transport="rest",
+                client_options=ClientOptions(api_endpoint=endpoint),
+            )
+
+        return self.cloud.client(f"jobs {endpoint}", make)
+
+    def _retry(self) -> Any:
+        # A round's look at the jobs retries briefly: the manager backs off between rounds.
+        return retry(self.retry_initial_delay, min(self.retry_timeout, 15.0))
+
+    def _project(self) -> str:
+        project = self.cloud.project()
+        if not project:
+            raise RuntimeError("VertexBackend.project is not set and the credentials name none")
+        return project
+
+    def _parent(self, location: str) -> str:
+        return f"projects/{self._project()}/locations/{location}"
+
+    def _location_of(self, tracked: Tracked[VertexRuntime]) -> str:
+        return tracked.runtime.location or tracked.job.spec.region or self.location
+
+    def _bucket_path(self) -> str:
+        """The staging bucket and its path, without gs:// or a trailing slash."""
+        return self.staging_bucket.removeprefix("gs://").strip("/")
+
+    def _bucket(self) -> str:
+        return self._bucket_path().split("/", 1)[0]
+
+    def _in_bucket(self, path: str) -> str:
+        """`mlp/<path>` under the staging bucket's own path, if it has one."""
+        inside = self._bucket_path().partition("/")[2]
+        return f"{inside}/mlp/{path}" if inside else f"mlp/{path}"
+
+    def _output_dir(self, job_id: str) -> str:
+        return f"gs://{self._bucket_path()}/mlp/{job_id}/"
+
+    def _blob_of(self, tracked: Tracked[VertexRuntime], name: str) -> tuple[str, str]:
+        """(bucket, object name) of `name` in the job's output directory."""
+        output_dir = tracked.runtime.output_dir or self._output_dir(tracked.job.id)
+        bucket, prefix = output_dir.removeprefix("gs://").split("/", 1)
+        return bucket, prefix + name
+
+    def _notebook_name(self, tracked: Tracked[VertexRuntime]) -> str | None:
+        try:
+            manifest = json.loads((tracked.folder.bundle / "manifest.json").read_text("utf-8"))
+        except (OSError, ValueError):
+            return None
+        name = manifest.get("output_notebook")
+        return str(name) if name else None
+
+    def _copy_notebook(self, tracked: Tracked[VertexRuntime]) -> bool:
+        """Copy the executed notebook into the job's local folder; True once it is there."""
+        notebook = self._notebook_name(tracked)
+        if notebook is None:
+            return False
+        bucket, name = self._blob_of(tracked, notebook)
+        target = tracked.folder.path / notebook
+        try:
+            self.cloud.storage().bucket(bucket).blob(name).download_to_filename(str(target))
+        except Exception as exc:  # not written (the job failed early), or not readable
+            self.log.info("jupyter-mlp: no executed notebook for %s: %s", tracked.job.id, exc)
+            target.unlink(missing_ok=True)
+            return False
+        return True
+
+    def _failure_message(self, tracked: Tracked[VertexRuntime], vertex_message: str) -> str:
+        """Vertex's message, after the runner's own account of the failure if it left one."""
+        bucket, name = self._blob_of(tracked, "status.json")
+        try:
+            status = json.loads(self.cloud.storage().bucket(bucket).blob(name).download_as_bytes())
+        except Exception:  # no status written (the container never started the runner)
+            return vertex_message
+        told = status.get("message") if isinstance(status, dict) else None
+        return f"{told} (Vertex AI: {vertex_message})" if told else vertex_message
+
+    def _shown(self, path: Path) -> str:
+        """A path relative to the Jupyter root dir when inside it, so it opens in JupyterLab."""
+        root = self.root_dir.resolve()
+        return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)

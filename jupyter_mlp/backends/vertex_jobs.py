@@ -1,0 +1,153 @@
+"""What a job becomes at Vertex AI: the CustomJob asked for, and how Vertex's words map to ours.
+
+A job is one worker pool (or, with more than one replica, a chief pool of one and a worker pool
+of the rest, for which Vertex sets CLUSTER_SPEC and TF_CONFIG). Each pool installs the job's
+package and runs its runner: through `python_package_spec` in a prebuilt training container, or
+in any other image by pip-installing the package from the bucket's Cloud Storage FUSE mount
+(Vertex takes only its prebuilt containers for `python_package_spec`). Vertex sets AIP_MODEL_DIR
+and friends from the base output directory `gs://<bucket>/mlp/<job id>/`, mounted in the job at
+`/gcs/<bucket>/mlp/<job id>/`, where the runner writes the executed notebook and its status.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..models import Job, JobState
+from ..staging import RUNNER_MODULE
+
+LABEL_JOB_ID = "mlp-job-id"
+LABEL_MANAGED = "mlp-managed"
+PREBUILT_PATH = "-docker.pkg.dev/vertex-ai/training/"
+EXAMPLE_IMAGE = "us-docker.pkg.dev/vertex-ai/training/pytorch-gpu.2-4.py310:latest"
+CONSOLE = "https://console.cloud.google.com"
+_LABEL_CHARS = re.compile(r"[^a-z0-9_-]")
+
+# Vertex's JobState -> ours. None: nothing to change (queued or pending at Vertex is our
+# STARTING, which a started job already is; paused or updating keeps what it was).
+STATES: dict[str, JobState | None] = {
+    "JOB_STATE_QUEUED": None,
+    "JOB_STATE_PENDING": None,
+    "JOB_STATE_RUNNING": JobState.RUNNING,
+    "JOB_STATE_UPDATING": None,
+    "JOB_STATE_PAUSED": None,
+    "JOB_STATE_CANCELLING": JobState.CANCELLING,
+    "JOB_STATE_SUCCEEDED": JobState.SUCCEEDED,
+    "JOB_STATE_FAILED": JobState.FAILED,
+    "JOB_STATE_CANCELLED": JobState.CANCELLED,
+    "JOB_STATE_EXPIRED": JobState.FAILED,
+    "JOB_STATE_PARTIALLY_SUCCEEDED": JobState.FAILED,
+}
+ENDED_AT_VERTEX = [name for name, state in STATES.items() if state is not None and state.terminal]
+
+
+def custom_job(
+    job: Job, package_uri: str, image: str, bucket_path: str, service_account: str | None
+) -> Any:
+    """The `CustomJob` that runs `job`'s package (at `package_uri`) in `image`, with its
+    outputs under `gs://<bucket_path>/mlp/<job id>/`."""
+    from google.cloud.aiplatform_v1 import types
+
+    spec, resources = job.spec, job.spec.resources
+    machine: dict[str, Any] = {"machine_type": resources.machine_type}
+    if resources.accelerator_type and resources.accelerator_count:
+        machine["accelerator_type"] = resources.accelerator_type
+        machine["accelerator_count"] = resources.accelerator_count
+    mounted = f"/gcs/{bucket_path}/mlp/{job.id}/"
+    env = {
+        "MLP_JOB_ID": job.id,
+        "MLP_INSTALL_IN_PLACE": "1",
+        "MLP_OUTPUT_DIR": mounted,
+        "PYTHONUNBUFFERED": "1",
+    }
+    # Only the chief records the job's status: one writer for one file.
+    chief_env = {**env, "MLP_STATUS_FILE": f"{mounted}status.json"}
+    pools = [
+        {"machine_spec": machine, "replica_count": 1, **code_spec(image, package_uri, chief_env)}
+    ]
+    if resources.replica_count > 1:
+        pools.append(
+            {
+                "machine_spec": machine,
+                "replica_count": resources.replica_count - 1,
+                **code_spec(image, package_uri, env),
+            }
+        )
+    scheduling: dict[str, Any] = {
+        "restart_job_on_worker_restart": spec.scheduling.restart_on_worker_restart
+    }
+    if spec.scheduling.timeout_seconds:
+        scheduling["timeout"] = {"seconds": spec.scheduling.timeout_seconds}
+    if spec.scheduling.spot:
+        scheduling["strategy"] = types.Scheduling.Strategy.SPOT
+    job_spec: dict[str, Any] = {
+        "worker_pool_specs": pools,
+        "base_output_directory": {"output_uri_prefix": f"gs://{bucket_path}/mlp/{job.id}/"},
+        "scheduling": scheduling,
+    }
+    account = spec.scheduling.service_account or service_account
+    if account:
+        job_spec["service_account"] = account
+    labels = {label(key, key=True): label(value) for key, value in spec.labels.items()}
+    labels.update({LABEL_JOB_ID: label(job.id), LABEL_MANAGED: "true"})
+    return types.CustomJob(display_name=job.name[:128], job_spec=job_spec, labels=labels)
+
+
+def code_spec(image: str, package_uri: str, env: dict[str, str]) -> dict[str, Any]:
+    """How a pool runs the package in `image`."""
+    env_list = [{"name": k, "value": v} for k, v in env.items()]
+    if PREBUILT_PATH in image:
+        return {
+            "python_package_spec": {
+                "executor_image_uri": image,
+                "package_uris": [package_uri],
+                "python_module": RUNNER_MODULE,
+                "args": [],
+                "env": env_list,
+            }
+        }
+    mounted = "/gcs/" + package_uri.removeprefix("gs://")
+    script = (
+        f"python3 -m pip install --no-input --disable-pip-version-check {mounted} "
+        f"&& exec python3 -m {RUNNER_MODULE}"
+    )
+    return {
+        "container_spec": {"image_uri": image, "command": ["sh", "-c", script], "env": env_list}
+    }
+
+
+def image_and_package(vertex_job: Any) -> tuple[str, str | None]:
+    """The image and package URI a CustomJob was created with (read back after a crash)."""
+    pool = vertex_job.job_spec.worker_pool_specs[0]
+    if pool.python_package_spec.executor_image_uri:
+        uris = pool.python_package_spec.package_uris
+        return pool.python_package_spec.executor_image_uri, uris[0] if uris else None
+    return pool.container_spec.image_uri, None
+
+
+def console_url(resource_name: str, project: str) -> str:
+    """The Cloud console page of a CustomJob, as Google's own SDK (`aiplatform.CustomJob`)
+    gives it."""
+    parts = resource_name.split("/")
+    return f"{CONSOLE}/agent-platform/locations/{parts[3]}/training/{parts[-1]}?project={project}"
+
+
+def label(value: str, key: bool = False) -> str:
+    """A valid label value (or key, which must start with a letter): lowercase letters,
+    digits, - and _, at most 63 characters."""
+    cleaned = _LABEL_CHARS.sub("-", value.lower())
+    if key and not cleaned[:1].isalpha():
+        cleaned = "l-" + cleaned
+    return cleaned[:63]
+
+
+def looks_like_image(value: str) -> bool:
+    """A container image reference (`host/path[:tag|@digest]`), not a path on this machine."""
+    host = value.split("/", 1)[0]
+    return (
+        "/" in value
+        and not value.startswith(("/", ".", "~"))
+        and ("." in host or ":" in host or host == "localhost")
+        and not any(c.isspace() for c in value)
+    )

@@ -1,0 +1,72 @@
+/**
+ * The words the panel shares with the Python side: the submit flags (and the
+ * spec fields each fills), the backend names, the job kinds and states.
+ *
+ * `vocabularyData.ts` is written from `jupyter_mlp/submit_options.py` by
+ * `python -m jupyter_mlp.submit_options`; a Python test keeps it in step.
+ */
+import { JobKind, JobState } from './api';
+import { VOCABULARY as vocabulary } from './vocabularyData';
+
+/**
+ * How a flag's value is written: one value (`text`, `choice`, `int`), the
+ * flag alone (`switch`), `TYPE:COUNT` (`gpu`), repeated `NAME=VALUE`
+ * (`param`, `label`), one shell-quoted string (`args`), comma-separated names
+ * or a file (`requirements`), or repeated (`repeat`).
+ */
+export type OptionValue =
+  | 'text'
+  | 'choice'
+  | 'int'
+  | 'switch'
+  | 'gpu'
+  | 'param'
+  | 'label'
+  | 'args'
+  | 'requirements'
+  | 'repeat';
+
+/** One submit flag, as `jupyter_mlp.submit_options.Option.describe` gives it. */
+export interface ISubmitOption {
+  flag: string;
+  /** The dotted spec fields it fills; none for flags such as `--wait`. */
+  fields: string[];
+  value: OptionValue;
+  choices: string[];
+  /** The spec's own default: a spec holding it needs no flag. */
+  default: unknown;
+}
+
+/** The submit flags, in the order they are written. */
+export const SUBMIT_OPTIONS: readonly ISubmitOption[] =
+  vocabulary.submit_options as ISubmitOption[];
+
+/** Backends known by name (others may be installed on the server). */
+export const KNOWN_BACKENDS: readonly string[] = vocabulary.backends.known;
+
+/** Backends that run jobs on a cloud (catalog, regions, prices). */
+export const CLOUD_BACKENDS: readonly string[] = vocabulary.backends.cloud;
+
+export const JOB_KINDS: readonly JobKind[] = vocabulary.kinds as JobKind[];
+
+/** Every state, in the order of a job's life. */
+export const JOB_STATES: readonly JobState[] = vocabulary.states
+  .all as JobState[];
+
+/** States that never change again. */
+export const TERMINAL_STATES: ReadonlySet<JobState> = new Set(
+  vocabulary.states.terminal as JobState[]
+);
+
+/**
+ * The name the server gives a job whose spec names none
+ * (`jupyter_mlp.models.default_job_name`): the file's stem, or `KIND-cell`.
+ */
+export function defaultJobName(kind: JobKind, path?: string | null): string {
+  if (!path) {
+    return `${kind}-cell`;
+  }
+  const file = path.split('/').pop() ?? path;
+  const dot = file.lastIndexOf('.');
+  return dot > 0 && dot < file.length - 1 ? file.slice(0, dot) : file;
+}

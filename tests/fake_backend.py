@@ -1,0 +1,126 @@
+"""A backend for the contract suite that can be told what to observe.
+
+Its jobs "live elsewhere": in a `FakeCloud` shared by every backend instance made from it, the
+way a cloud service outlives a Jupyter server. A test scripts what the cloud says of each job
+and reads back what the backend was asked to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from jupyter_mlp.backends.base import (
+    Backend,
+    BackendStatus,
+    Launch,
+    LogChunk,
+    Observation,
+    Runtime,
+    Tracked,
+)
+from jupyter_mlp.bundle import JobFolder
+from jupyter_mlp.models import Job, JobState
+
+
+@dataclass
+class FakeCloud:
+    """What the far side knows: its jobs by our id, and every request it received."""
+
+    states: dict[str, JobState] = field(default_factory=dict)
+    messages: dict[str, str] = field(default_factory=dict)
+    creates: list[str] = field(default_factory=list)
+    cancels: list[tuple[str, bool]] = field(default_factory=list)
+    polls: int = 0
+    in_flight: int = 0
+    most_in_flight: int = 0
+    list_calls: int = 0
+    # While set, polls wait on it (a slow API); cleared polls answer at once.
+    hold: asyncio.Event | None = None
+    # After a cancel, the state the cloud reports (None: it ignores cancels).
+    on_cancel: JobState | None = JobState.CANCELLED
+    logs: dict[str, list[str]] = field(default_factory=dict)
+
+    def finish(self, job_id: str, state: JobState, message: str = "") -> None:
+        self.states[job_id] = state
+        self.messages[job_id] = message
+
+
+class FakeRuntime(Runtime):
+    remote_id: str | None = None
+
+
+class FakeBackend(Backend[FakeRuntime]):
+    name: ClassVar[str] = "fake"
+    runtime_model: ClassVar[type[Runtime]] = FakeRuntime
+
+    def __init__(self, cloud: FakeCloud, one_list_call: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.cloud = cloud
+        self.one_list_call = one_list_call
+
+    def status(self) -> BackendStatus:
+        return BackendStatus(name=self.name, available=True, configured=True)
+
+    def catalog(self, region: str | None, active: list[Tracked[FakeRuntime]]) -> dict[str, Any]:
+        return {"backend": self.name, "running": [t.job.id for t in active]}
+
+    async def start(
+        self, job: Job, folder: JobFolder, active: list[Tracked[FakeRuntime]]
+    ) -> Launch:
+        # Idempotent on our id: a job the cloud already has is found again, not made twice.
+        if job.id not in self.cloud.states:
+            self.cloud.creates.append(job.id)
+            self.cloud.states[job.id] = JobState.RUNNING
+        return Launch(runtime=FakeRuntime(remote_id=f"remote-{job.id}"), backend_job_id=job.id)
+
+    async def poll(self, tracked: Tracked[FakeRuntime]) -> Observation:
+        self.cloud.polls += 1
+        self.cloud.in_flight += 1
+        self.cloud.most_in_flight = max(self.cloud.most_in_flight, self.cloud.in_flight)
+        try:
+            await asyncio.sleep(0.005)  # an API call takes a while
+            if self.cloud.hold is not None:
+                await self.cloud.hold.wait()
+        finally:
+            self.cloud.in_flight -= 1
+        state = self.cloud.states[tracked.job.id]
+        return Observation(
+            state, backend_state=state.value, message=self.cloud.messages.get(tracked.job.id, "")
+        )
+
+    async def poll_many(
+        self, tracked: list[Tracked[FakeRuntime]]
+    ) -> dict[str, Observation | Exception]:
+        if not self.one_list_call:
+            return await super().poll_many(tracked)
+        self.cloud.list_calls += 1
+        return {
+            t.job.id: Observation(self.cloud.states[t.job.id], backend_state="listed")
+            for t in tracked
+        }
+
+    async def cancel(self, tracked: Tracked[FakeRuntime], force: bool = False) -> None:
+        self.cloud.cancels.append((tracked.job.id, force))
+        if self.cloud.on_cancel is not None:
+            self.cloud.states[tracked.job.id] = self.cloud.on_cancel
+
+    async def read_log(
+        self,
+        tracked: Tracked[FakeRuntime],
+        cursor: str | None,
+        limit: int,
+        tail: int | None = None,
+    ) -> LogChunk:
+        # Paged by entry index, the way cloud logs are paged by token.
+        lines = self.cloud.logs.get(tracked.job.id, [])
+        start = int(cursor or 0)
+        page = lines[start : start + 2]
+        end = start + len(page)
+        return LogChunk(
+            data="".join(page),
+            cursor=str(start),
+            next_cursor=str(end),
+            complete=tracked.job.state.terminal and end >= len(lines),
+        )

@@ -1,0 +1,282 @@
+"""A stand-in for Vertex AI's JobService on 127.0.0.1, spoken to over its real REST protocol.
+
+`google.cloud.aiplatform_v1.JobServiceClient(transport="rest")` talks to it unchanged: request
+bodies are parsed with the real protobuf types, answers are real `CustomJob` messages in the
+service's JSON (camelCase, names with the project *number*, as the service gives them), and
+errors have the service's shape. A test drives the jobs through their states and makes calls
+fail on purpose, then asserts on what the stand-in received.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from google.cloud.aiplatform_v1 import types
+from google.protobuf import json_format
+
+JobState = types.JobState
+_PARENT = r"/v1/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/customJobs"
+_ROUTES = [
+    ("POST", re.compile(_PARENT + r"$"), "create"),
+    ("GET", re.compile(_PARENT + r"$"), "list"),
+    ("GET", re.compile(_PARENT + r"/(?P<id>[^/:]+)$"), "get"),
+    ("POST", re.compile(_PARENT + r"/(?P<id>[^/:]+):cancel$"), "cancel"),
+]
+_STATUS = {
+    400: "INVALID_ARGUMENT",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+}
+_TERM = re.compile(r'^(?P<field>[\w.-]+)\s*(?P<op>!=|=)\s*"(?P<value>[^"]*)"$')
+
+
+@dataclass
+class Call:
+    """One request the stand-in received."""
+
+    method: str
+    path: str
+    route: str
+    query: dict[str, list[str]]
+    body: dict[str, Any] | None
+
+
+@dataclass
+class Fault:
+    route: str
+    code: int
+    message: str
+    times: int
+
+
+@dataclass
+class FakeVertex:
+    """The JobService's custom jobs of one project, in memory."""
+
+    project_number: str = "123456789012"
+    jobs: dict[str, Any] = field(default_factory=dict)  # name -> types.CustomJob
+    calls: list[Call] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+    next_id: int = 1000
+    created_state: Any = JobState.JOB_STATE_PENDING  # what a new job is in
+    ignore_cancel: bool = False  # a job that goes on running when cancelled
+    settle_cancels: bool = False  # a cancelling job is cancelled once it was seen cancelling
+    _seen_cancelling: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # ----- driving it from a test -----
+
+    def fail_next(self, route: str, code: int, message: str, times: int = 1) -> None:
+        """Answer the next `times` calls of `route` (create, list, get, cancel) with an error."""
+        with self.lock:
+            self.faults.append(Fault(route, code, message, times))
+
+    def set_state(self, name: str, state: Any, error: str | None = None) -> None:
+        """Move a job to `state` (a `JobState`), with Vertex's `error.message` if given."""
+        with self.lock:
+            job = self.jobs[name]
+            job.state = state
+            now = datetime.now(UTC)
+            job.update_time = now
+            if state == JobState.JOB_STATE_RUNNING and not job.start_time:
+                job.start_time = now
+            if state in (
+                JobState.JOB_STATE_SUCCEEDED,
+                JobState.JOB_STATE_FAILED,
+                JobState.JOB_STATE_CANCELLED,
+            ):
+                job.end_time = now
+            if error is not None:
+                job.error = {"code": 13, "message": error}
+
+    def add_job(self, job: Any, location: str = "us-central1") -> Any:
+        """Hold a job as if it had been created earlier (by a server that then crashed)."""
+        with self.lock:
+            return self._store(job, location)
+
+    def created(self) -> list[Any]:
+        """The CustomJobs received by create calls, in order, as parsed from their bodies."""
+        return [
+            types.CustomJob.from_json(json.dumps(c.body), ignore_unknown_fields=False)
+            for c in self.calls
+            if c.route == "create"
+        ]
+
+    def count(self, route: str) -> int:
+        return sum(1 for c in self.calls if c.route == route)
+
+    def labelled(self, job_id: str) -> Any:
+        """The job labelled with our job id."""
+        return next(j for j in self.jobs.values() if j.labels.get("mlp-job-id") == job_id)
+
+    def only(self) -> Any:
+        """The one job held."""
+        (job,) = self.jobs.values()
+        return job
+
+    # ----- answering -----
+
+    def handle(self, method: str, raw_path: str, body: bytes) -> tuple[int, dict[str, Any]]:
+        url = urlsplit(raw_path)
+        found = next(
+            (
+                (route, match)
+                for route_method, pattern, route in _ROUTES
+                if route_method == method and (match := pattern.match(url.path))
+            ),
+            None,
+        )
+        if found is None:
+            return _error(404, f"no route for {method} {url.path}")
+        route, match = found
+        parsed = json.loads(body) if body else None
+        with self.lock:
+            self.calls.append(Call(method, url.path, route, parse_qs(url.query), parsed))
+            for fault in self.faults:
+                if fault.route == route and fault.times > 0:
+                    fault.times -= 1
+                    return _error(fault.code, fault.message)
+            return getattr(self, f"_{route}")(match, parse_qs(url.query), body)
+
+    def _create(self, match: re.Match[str], query: Any, body: bytes) -> tuple[int, dict[str, Any]]:
+        job = types.CustomJob()
+        json_format.Parse(body, types.CustomJob.pb(job))  # refuses fields the API does not have
+        if not job.display_name:
+            return _error(400, "display_name is required")
+        if not job.job_spec.worker_pool_specs:
+            return _error(400, "job_spec.worker_pool_specs is required")
+        stored = self._store(job, match["location"])
+        return 200, _json(stored)
+
+    def _store(self, job: Any, location: str) -> Any:
+        job.name = f"projects/{self.project_number}/locations/{location}/customJobs/{self.next_id}"
+        self.next_id += 1
+        now = datetime.now(UTC)
+        job.create_time = now
+        job.update_time = now
+        if not job.state:
+            job.state = self.created_state
+        self.jobs[job.name] = job
+        return job
+
+    def _settle(self) -> None:
+        """With `settle_cancels`, Vertex finishes a cancel between two looks at the job."""
+        for job in self.jobs.values():
+            if not self.settle_cancels or job.state != JobState.JOB_STATE_CANCELLING:
+                continue
+            if job.name in self._seen_cancelling:
+                job.state = JobState.JOB_STATE_CANCELLED
+                job.end_time = datetime.now(UTC)
+            else:
+                self._seen_cancelling.add(job.name)
+
+    def _get(self, match: re.Match[str], query: Any, body: bytes) -> tuple[int, dict[str, Any]]:
+        self._settle()
+        job = self._find(match)
+        if job is None:
+            return _error(404, f"CustomJob {match['id']} not found")
+        return 200, _json(job)
+
+    def _list(self, match: re.Match[str], query: Any, body: bytes) -> tuple[int, dict[str, Any]]:
+        self._settle()
+        terms = [t.strip() for t in query.get("filter", [""])[0].split(" AND ") if t.strip()]
+        selected = [j for j in self.jobs.values() if all(_matches(j, t) for t in terms)]
+        size = int(query.get("pageSize", ["100"])[0] or 100)
+        start = int(query.get("pageToken", ["0"])[0] or 0)
+        page = selected[start : start + size]
+        answer: dict[str, Any] = {"customJobs": [_json(j) for j in page]}
+        if start + size < len(selected):
+            answer["nextPageToken"] = str(start + size)
+        return 200, answer
+
+    def _cancel(self, match: re.Match[str], query: Any, body: bytes) -> tuple[int, dict[str, Any]]:
+        job = self._find(match)
+        if job is None:
+            return _error(404, f"CustomJob {match['id']} not found")
+        if job.state in (
+            JobState.JOB_STATE_SUCCEEDED,
+            JobState.JOB_STATE_FAILED,
+            JobState.JOB_STATE_CANCELLED,
+        ):
+            return _error(400, f"CustomJob {match['id']} is already in a terminal state")
+        if not self.ignore_cancel:
+            job.state = JobState.JOB_STATE_CANCELLING
+        return 200, {}
+
+    def _find(self, match: re.Match[str]) -> Any:
+        return next((j for j in self.jobs.values() if j.name.endswith(f"/{match['id']}")), None)
+
+
+def _json(job: Any) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(types.CustomJob.to_json(job))
+    return data
+
+
+def _error(code: int, message: str) -> tuple[int, dict[str, Any]]:
+    return code, {"error": {"code": code, "message": message, "status": _STATUS.get(code, "")}}
+
+
+def _matches(job: Any, term: str) -> bool:
+    """One `field = "value"` or `field != "value"` term of a ListCustomJobs filter."""
+    found = _TERM.match(term)
+    if found is None:
+        raise ValueError(f"filter term the stand-in does not understand: {term!r}")
+    name, value = found["field"], found["value"]
+    if name.startswith("labels."):
+        actual = job.labels.get(name.removeprefix("labels."))
+    elif name == "state":
+        actual = JobState(job.state).name
+    else:
+        raise ValueError(f"filter field the stand-in does not understand: {name!r}")
+    return (actual == value) == (found["op"] == "=")
+
+
+class FakeVertexServer:
+    """Serves a `FakeVertex` over HTTP on 127.0.0.1 from a thread."""
+
+    def __init__(self, fake: FakeVertex | None = None) -> None:
+        self.fake = fake or FakeVertex()
+        fake_ = self.fake
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                code, payload = fake_.handle(self.command, self.path, self.rfile.read(length))
+                data = json.dumps(payload).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def __enter__(self) -> FakeVertexServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -1,0 +1,170 @@
+"""One source for the words the panel, the magics and the command line share.
+
+The submit flags, backend names, kinds and states are declared in Python and exported to the
+frontend as `src/vocabulary.json`. The commands the panel copies (written by
+`src/panel/commandLine.ts`, checked by jest against `src/__tests__/fixtures/commands.json`)
+are parsed back here by the magics' and the command line's own parsers, which must give the
+spec they were written from.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+
+from jupyter_mlp.cli import build_parser, submit_body
+from jupyter_mlp.client import Client
+from jupyter_mlp.magics import MLPMagics, parse_line
+from jupyter_mlp.models import (
+    JobSpec,
+    JobState,
+    MLPError,
+    Resources,
+    Scheduling,
+    Source,
+    default_job_name,
+    parse_state,
+    parse_states,
+)
+from jupyter_mlp.submit_options import (
+    SUBMIT_OPTIONS,
+    VOCABULARY_FILE,
+    split_requirements,
+    vocabulary_text,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURE = json.loads(
+    (REPO / "src" / "__tests__" / "fixtures" / "commands.json").read_text(encoding="utf-8")
+)
+CASES = FIXTURE["commands"]
+# Fields a flag does not carry: the kind is the magic's name or --kind, the source the
+# magic's file or cell, the command's FILE.
+NOT_FLAGS = {"kind", "source.path", "source.code"}
+
+
+def spec_fields(model: type[Any] = JobSpec, prefix: str = "") -> set[str]:
+    fields = set()
+    nested = {"source": Source, "resources": Resources, "scheduling": Scheduling}
+    for name in model.model_fields:
+        if prefix == "" and name in nested:
+            fields |= spec_fields(nested[name], f"{name}.")
+        else:
+            fields.add(prefix + name)
+    return fields
+
+
+@pytest.fixture
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A root dir holding the files the fixture's specs name, as the working dir."""
+    for case in CASES:
+        for name in (case["spec"]["source"].get("path"), case["spec"].get("requirements")):
+            if isinstance(name, str):
+                (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+                (tmp_path / name).write_text("pass\n")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def rooted_client(root: Path) -> Client:
+    client = Client()
+    client.root_dir = root
+    return client
+
+
+def same_spec(body: dict[str, Any], spec: dict[str, Any]) -> None:
+    assert JobSpec.model_validate(body).model_dump() == JobSpec.model_validate(spec).model_dump()
+
+
+# ----- the frontend's copy -----
+
+
+def test_the_frontend_vocabulary_is_written_from_the_python_one():
+    committed = (REPO / VOCABULARY_FILE).read_text(encoding="utf-8")
+    assert committed == vocabulary_text(), (
+        "src/vocabulary.json is out of date: run `python -m jupyter_mlp.submit_options`"
+    )
+
+
+def test_every_spec_field_has_a_flag_and_every_flag_a_spec_field():
+    filled = {field for option in SUBMIT_OPTIONS for field in option.fields}
+    assert spec_fields() - NOT_FLAGS - filled == set(), "spec fields no flag can set"
+    assert filled - spec_fields() == set(), "flags for fields the spec does not have"
+
+
+def test_the_copied_commands_use_every_flag():
+    written = " ".join(f"{case['magic']} {case['command_line']}" for case in CASES)
+    unused = [o.flag for o in SUBMIT_OPTIONS if o.fields and f"{o.flag}" not in written]
+    assert unused == [], "add a case using these flags to src/__tests__/fixtures/commands.json"
+
+
+# ----- the round trip -----
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c["command_line"]], ids=lambda c: c["title"])
+def test_a_copied_command_line_submits_the_spec_it_was_written_from(root, case):
+    argv = shlex.split(case["command_line"])
+    assert argv[:3] == ["jupyter", "mlp", "submit"]
+    options = build_parser().parse_args(argv[2:])
+    same_spec(submit_body(rooted_client(root), options), case["spec"])
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c["title"])
+def test_a_copied_magic_submits_the_spec_it_was_written_from(root, case):
+    shell = InteractiveShell.instance()
+    # What IPython would put in place of {x} and $x if the copy let it expand them.
+    shell.user_ns["x"] = "EXPANDED"
+    magics = MLPMagics(shell, client=rooted_client(root))
+    first, _, cell = case["magic"].partition("\n")
+    name, _, line = first.lstrip("%").partition(" ")
+    options = parse_line(getattr(magics, name), shell.var_expand(line))
+    body = magics.job_body(
+        name.removeprefix("mlp_"), options, cell if first.startswith("%%") else None
+    )
+    spec = case["spec"]
+    if "code" in spec["source"]:
+        # A cell job's program is the cell after this run's parameters (see cell_job_code).
+        assert body["source"]["code"].endswith(spec["source"]["code"])
+        body["source"]["code"] = spec["source"]["code"]
+    same_spec(body, spec)
+
+
+@pytest.mark.parametrize(
+    ("text", "entries"),
+    [
+        ("pandas,torch", ["pandas", "torch"]),
+        ("numpy>=1.26,<2, scipy", ["numpy>=1.26,<2", "scipy"]),
+        ("torch[cuda,extra]>=2,pandas", ["torch[cuda,extra]>=2", "pandas"]),
+        ("a , b ,", ["a", "b"]),
+    ],
+)
+def test_requirements_split_at_commas_between_requirements_only(text, entries):
+    assert split_requirements(text) == entries
+
+
+# ----- one rule each -----
+
+
+@pytest.mark.parametrize("case", FIXTURE["default_names"], ids=lambda c: c["name"])
+def test_the_default_job_name_is_the_files_stem_or_kind_cell(case):
+    source = {"path": case["path"]} if case["path"] else {"code": "pass"}
+    spec = JobSpec.model_validate({"kind": case["kind"], "source": source})
+    assert default_job_name(spec) == case["name"]
+
+
+def test_states_are_read_whatever_their_case_and_spacing():
+    assert parse_state(" running ") is JobState.RUNNING
+    assert parse_states(["queued,Failed", "", "cancelled"]) == [
+        JobState.QUEUED,
+        JobState.FAILED,
+        JobState.CANCELLED,
+    ]
+    with pytest.raises(MLPError) as refused:
+        parse_state("done")
+    assert refused.value.errors[0].field == "state"
+    assert "unknown state 'done'; one of: QUEUED, STARTING" in refused.value.message
