@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import notebooks, runner
-from .models import FieldError, JobSpec, MLPError
+from . import etl, notebooks, runner
+from .models import LOCAL_BACKEND, FieldError, JobKind, JobSpec, MLPError
 
 MANIFEST_VERSION = 2
 RUNNABLE_SUFFIXES = (".py", ".ipynb")
@@ -163,7 +163,9 @@ def _plan_notebook(spec: JobSpec, source: Path) -> SourcePlan:
             "source.path", f"'{spec.source.path}' is not a readable notebook: {exc}"
         ) from None
     info = notebooks.inspect_notebook(nb)
-    mode = spec.source.mode or "notebook"
+    # A pipeline takes its options on the command line, which a kernel has not: an ETL
+    # notebook runs as a script unless its spec says otherwise.
+    mode = spec.source.mode or ("script" if spec.kind is JobKind.ETL else "notebook")
     if mode == "script":
         if info.language != "python":
             raise MLPError.invalid(
@@ -401,6 +403,9 @@ def build_bundle(spec: JobSpec, plan: SourcePlan, dest: Path) -> dict[str, Any]:
             f"--{key}={value if isinstance(value, str) else json.dumps(value)}"
             for key, value in spec.parameters.items()
         ]
+    if spec.kind is JobKind.ETL and spec.backend in (None, LOCAL_BACKEND):
+        # Beam's runner named explicitly (its default first tries to download Prism).
+        manifest["args"] += etl.pipeline_args(spec, where="local")
     manifest["files"] = [
         {
             "path": path.relative_to(dest).as_posix(),

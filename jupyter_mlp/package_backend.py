@@ -65,6 +65,9 @@ def build_wheel(
         for path in sorted(Path(stem).rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts:
                 add(path.as_posix(), path.read_bytes())
+        # The user's files import each other by their own names wherever the package is
+        # installed (a Dataflow worker unpickling a pipeline's functions, too).
+        add(stem + ".pth", f"{stem}/src\n".encode())
         add(dist_info + "/METADATA", text.encode("utf-8"))
         wheel_file = "Wheel-Version: 1.0\nGenerator: mlp-package-backend\n"
         add(

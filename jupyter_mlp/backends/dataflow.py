@@ -1,0 +1,683 @@
+"""Dataflow: each ETL job is an Apache Beam pipeline submitted by Beam's own DataflowRunner.
+
+Starting a job runs its pipeline file in a submitting process of its own
+(`python -m jupyter_mlp.etl --submit`, see `etl.py`) with the options its spec means on
+Dataflow: project, region, locations, a job name made from our job's name and id, our id as a
+label, workers and their accelerators, the requirements, and the job's package (the bundle as
+an installable package, as for Vertex AI) for the files included next to the pipeline. That
+process ends as soon as Dataflow returned the job's id, which it records in the job's folder
+next to the record of the process itself, so a restarted server knows where a submission
+stands. From then on the backend watches the job (`dataflow_jobs.py`): one ListJobs call per
+round for all active jobs, a GetJob only for those not listed (ended, or not listed yet), the
+job messages as the job's log after the submission's own output. The job's name ends with our
+id and its labels carry it: a job submitted just before a crash is found, never made twice.
+
+Beam and Google's libraries are imported only inside the functions that use them (the
+submission runs Beam in its own process); their calls block, so they run in threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from datetime import UTC, datetime
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from traitlets import Bool, Enum, Float, Unicode, default, observe
+
+from .. import etl, runner
+from ..bundle import JobFolder, SourcePlan
+from ..catalog.cloud import catalog_view, estimate_hourly_cost
+from ..catalog.validation import normalize_cloud_resources
+from ..models import FieldError, Job, JobKind, JobSpec, JobState
+from ..staging import PACKAGE, VERSION, build_package
+from .base import Backend, BackendStatus, Launch, LogChunk, Observation, Runtime, Tracked
+from .dataflow_jobs import ENDINGS, IMPORTANCES, STATES, DataflowApi, JobLog, Place, console_url
+from .google_cloud import GoogleCloud, google_message, local_http, retry
+from .processes import process_start_ticks
+
+# Seconds the submitting process may take to end by itself once Dataflow has the job.
+SUBMITTER_LINGER_SECONDS = 5.0
+OUTPUT_FILES_LISTED = 200
+
+
+class DataflowRuntime(Runtime):
+    """What the backend keeps about one job, next to the manager's fields."""
+
+    dataflow_job_id: str | None = None
+    job_name: str | None = None  # ends with our job id: Dataflow finds the job by it
+    project: str | None = None
+    region: str | None = None
+    streaming: bool = False
+    submitter_pid: int | None = None  # the submitting process, until Dataflow has the job
+    submitter_start_ticks: int | None = None
+
+
+class DataflowBackend(Backend[DataflowRuntime]):
+    """Runs ETL jobs (Apache Beam pipelines) on Google Cloud Dataflow."""
+
+    name: ClassVar[str] = "dataflow"
+    runtime_model: ClassVar[type[Runtime]] = DataflowRuntime
+
+    project = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help="Google Cloud project of the jobs (default: Application Default Credentials').",
+    )
+    region = Unicode("us-central1", config=True, help="Region of jobs whose spec names none.")
+    temp_location = Unicode(
+        "",
+        config=True,
+        help="Where pipelines keep temporary files: gs://bucket/path (a local folder only with "
+        "a local stand-in of the API). Required.",
+    )
+    staging_location = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help="Where the jobs' code and packages are staged (default: the temp location).",
+    )
+    dataflow_endpoint = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help="Dataflow API endpoint (default: https://dataflow.googleapis.com). A plain "
+        "http://localhost address (a local stand-in) is used without credentials.",
+    )
+    service_account = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help="Service account the workers run as unless a spec names one (default: "
+        "Compute Engine's default service account).",
+    )
+    default_machine_type = Unicode(
+        "n1-standard-1", config=True, help="Worker machine type of jobs whose spec names none."
+    )
+    drain_on_cancel = Bool(
+        False,
+        config=True,
+        help="Cancel a streaming job by draining it (it stops reading and finishes what it "
+        "read) rather than at once. A drain can take minutes: after cancel_grace_seconds the "
+        "job is cancelled at once.",
+    )
+    log_importance = Enum(
+        list(IMPORTANCES),
+        "JOB_MESSAGE_BASIC",
+        config=True,
+        help="The least important job messages shown in a job's log.",
+    )
+    submit_timeout = Float(
+        1800.0,
+        config=True,
+        help="Seconds a pipeline's submission (building the graph, staging files) may take "
+        "before it is stopped and the job fails.",
+    )
+    retry_timeout = Float(
+        60.0, config=True, help="Seconds a call failing with 429 or 5xx is retried for."
+    )
+    retry_initial_delay = Float(1.0, config=True, help="First wait before a retry (doubles).")
+    log_settle_seconds = Float(
+        30.0,
+        config=True,
+        help="Seconds after a job ends during which its messages may still grow.",
+    )
+
+    @default("poll_interval")
+    def _default_poll_interval(self) -> float:
+        return 10.0
+
+    @default("max_poll_interval")
+    def _default_max_poll_interval(self) -> float:
+        return 120.0
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.cloud = GoogleCloud(self.project)
+        # Submitting processes this server started, kept to be reaped when they end.
+        self._children: dict[int, subprocess.Popen[bytes]] = {}
+
+    @observe("project")
+    def _project_changed(self, change: dict[str, Any]) -> None:
+        self.cloud = GoogleCloud(change["new"])
+
+    @property
+    def api(self) -> DataflowApi:
+        # A round's look at the jobs retries briefly: the manager backs off between rounds.
+        return DataflowApi(
+            self.cloud,
+            self.dataflow_endpoint,
+            lambda: retry(self.retry_initial_delay, min(self.retry_timeout, 15.0)),
+        )
+
+    # ----- what the backend is and offers -----
+
+    def status(self) -> BackendStatus:
+        settings: dict[str, Any] = {
+            "project": self.project,
+            "region": self.region,
+            "temp_location": self.temp_location,
+            "staging_location": self.staging_location,
+            "dataflow_endpoint": self.dataflow_endpoint,
+            "service_account": self.service_account,
+        }
+        if find_spec("apache_beam") is None:
+            return BackendStatus(
+                name=self.name,
+                available=False,
+                configured=False,
+                reason="Apache Beam is not installed: install jupyter_mlp[dataflow]",
+                settings=settings,
+                missing=[{"setting": "apache-beam", "message": "install jupyter_mlp[dataflow]"}],
+            )
+        missing = self._missing()
+        if self.temp_location:
+            settings["project"] = self.cloud.project()
+        reason = (
+            "not configured: " + "; ".join(m["message"] for m in missing)
+            if missing
+            else f"runs pipelines on Dataflow in project {settings['project']}, {self.region}"
+        )
+        return BackendStatus(
+            name=self.name,
+            available=True,
+            configured=not missing,
+            reason=reason,
+            settings=settings,
+            missing=missing,
+        )
+
+    def normalize(self, spec: JobSpec) -> tuple[JobSpec, list[FieldError]]:
+        resources = spec.resources
+        if not resources.machine_type:
+            resources = resources.model_copy(update={"machine_type": self.default_machine_type})
+        update: dict[str, Any] = {"backend": self.name, "region": spec.region or self.region}
+        if "kind" not in spec.model_fields_set:  # every job on Dataflow is a pipeline
+            update["kind"] = JobKind.ETL
+        return normalize_cloud_resources(spec.model_copy(update={**update, "resources": resources}))
+
+    def validate(self, spec: JobSpec, plan: SourcePlan | None) -> list[FieldError]:
+        errors = [
+            FieldError(field="backend", message=f"{m['setting']}: {m['message']}")
+            for m in self._missing()
+        ]
+        if spec.kind is not JobKind.ETL:
+            errors.append(
+                FieldError(
+                    field="kind",
+                    message="Dataflow runs Apache Beam pipelines (kind 'etl'); run training "
+                    "on vertex or local",
+                    suggestions=["etl"],
+                )
+            )
+        if plan is not None and plan.mode == "notebook":
+            errors.append(
+                FieldError(
+                    field="source.mode",
+                    message="a notebook's pipeline is submitted as a script, which takes its "
+                    "options from the command line; use mode 'script'",
+                    suggestions=["script"],
+                )
+            )
+        if spec.environment and (
+            "/" not in spec.environment or spec.environment.startswith(("/", ".", "~"))
+        ):
+            errors.append(
+                FieldError(
+                    field="environment",
+                    message="on Dataflow the environment is the workers' SDK container image, "
+                    f"such as apache/beam_python3.11_sdk:2.77.0; '{spec.environment}' is not one",
+                )
+            )
+        if len(spec.labels) > 62:
+            errors.append(FieldError(field="labels", message="Dataflow takes 62 labels at most"))
+        return errors
+
+    def catalog(self, region: str | None, active: list[Tracked[DataflowRuntime]]) -> dict[str, Any]:
+        return catalog_view(self.name, region)
+
+    def estimate(self, spec: JobSpec) -> dict[str, Any] | None:
+        resources = spec.resources.model_dump()
+        return estimate_hourly_cost(self.name, resources, spec.region or self.region)
+
+    # ----- the life of jobs -----
+
+    async def start(
+        self, job: Job, folder: JobFolder, active: list[Tracked[DataflowRuntime]]
+    ) -> Launch:
+        try:
+            return await asyncio.to_thread(self._start, job, folder)
+        except RuntimeError:
+            raise
+        except Exception as exc:  # an API error met on the way: Google's words, not a trace
+            raise RuntimeError(f"Dataflow: {google_message(exc)}") from exc
+
+    def _start(self, job: Job, folder: JobFolder) -> Launch:
+        missing = self._missing()
+        if missing:
+            raise RuntimeError("; ".join(f"{m['setting']}: {m['message']}" for m in missing))
+        runtime = DataflowRuntime(
+            job_name=etl.dataflow_job_name(job.name, job.id),
+            project=self._project(),
+            region=job.spec.region or self.region,
+            streaming=etl.is_streaming(job.spec),
+        )
+        # Idempotent on our id: a job Dataflow already has, or a submission under way (both
+        # started before a crash), is taken up rather than submitted again.
+        found = self._find(runtime, job.id)
+        if found is not None:
+            self.log.info("jupyter-mlp: job %s is already Dataflow job %s", job.id, found.id)
+            return self._launch(runtime, found.id)
+        files = submission_of(folder)
+        reported = files.reported_job()
+        if reported:
+            return self._launch(runtime, reported)
+        submitter = files.read(files.submitter)
+        if self._alive(submitter.get("pid"), submitter.get("start_ticks")):
+            runtime.submitter_pid = submitter["pid"]
+            runtime.submitter_start_ticks = submitter["start_ticks"]
+            return Launch(runtime=runtime)
+        return self._submit(job, folder, runtime)
+
+    def _submit(self, job: Job, folder: JobFolder, runtime: DataflowRuntime) -> Launch:
+        """Start the process that submits the job's pipeline, and record it."""
+        files = submission_of(folder)
+        files.dir.mkdir(parents=True, exist_ok=True)
+        files.report.unlink(missing_ok=True)
+        package = files.dir / f"{PACKAGE}-{VERSION}.tar.gz"
+        package.write_bytes(build_package(folder.bundle).data)
+        manifest = json.loads((folder.bundle / "manifest.json").read_text(encoding="utf-8"))
+        # Beam gives each job a folder of its own under gs:// locations; in a local folder (a
+        # local stand-in's) it stages into the folder as it is, so the job's folder is named.
+        temp, staging = (
+            str(Path(location) / (runtime.job_name or job.id))
+            if location and "://" not in location
+            else location
+            for location in (self.temp_location, self.staging_location)
+        )
+        for location in (temp, staging):
+            if location and "://" not in location:
+                os.makedirs(location, exist_ok=True)
+        target = etl.DataflowTarget(
+            project=runtime.project or "",
+            region=runtime.region or self.region,
+            temp_location=temp or "",
+            staging_location=staging,
+            endpoint=self.dataflow_endpoint,
+            no_auth=local_http(self.dataflow_endpoint),
+            service_account=self.service_account,
+        )
+        options = etl.pipeline_args(
+            job.spec,
+            where="dataflow",
+            job_id=job.id,
+            job_name=job.name,
+            target=target,
+            requirements_file=(
+                str(folder.bundle / "requirements.txt") if manifest["requirements"] else None
+            ),
+            extra_package=str(package),
+        )
+        # As for a local job: helper modules next to the pipeline import as they did there.
+        env = runner.job_env(
+            {**os.environ, "MLP_JOB_ID": job.id, "PYTHONUNBUFFERED": "1"}, manifest, folder.bundle
+        )
+        command = [sys.executable, "-u", "-m", "jupyter_mlp.etl", "--submit"]
+        command += [str(files.report), str(folder.bundle), *options]
+        with open(folder.log, "ab") as log:
+            log.write(f"[mlp] submitting the pipeline to Dataflow as {runtime.job_name}\n".encode())
+            log.flush()
+            child = subprocess.Popen(
+                command,
+                cwd=folder.path,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # it outlives this server; stopped as a group
+            )
+        self._children[child.pid] = child
+        runtime.submitter_pid = child.pid
+        runtime.submitter_start_ticks = process_start_ticks(child.pid)
+        etl.write_json(
+            files.submitter, {"pid": child.pid, "start_ticks": runtime.submitter_start_ticks}
+        )
+        return Launch(runtime=runtime)
+
+    def _launch(self, runtime: DataflowRuntime, dataflow_id: str) -> Launch:
+        runtime.dataflow_job_id = dataflow_id
+        return Launch(
+            runtime=runtime,
+            backend_job_id=dataflow_id,
+            console_url=console_url(self._place(runtime)),
+        )
+
+    async def poll(self, tracked: Tracked[DataflowRuntime]) -> Observation:
+        seen = (await self.poll_many([tracked]))[tracked.job.id]
+        if isinstance(seen, Exception):
+            raise seen
+        return seen
+
+    async def poll_many(
+        self, tracked: list[Tracked[DataflowRuntime]]
+    ) -> dict[str, Observation | Exception]:
+        return await asyncio.to_thread(self._poll_many, tracked)
+
+    def _poll_many(
+        self, tracked: list[Tracked[DataflowRuntime]]
+    ) -> dict[str, Observation | Exception]:
+        self._reap()
+        by_region: dict[tuple[str, str], list[Tracked[DataflowRuntime]]] = {}
+        for item in tracked:
+            place = self._place(item.runtime, item.job)
+            by_region.setdefault((place.project, place.region), []).append(item)
+        seen: dict[str, Observation | Exception] = {}
+        for (project, region), items in by_region.items():
+            try:
+                listed = self.api.list_active(project, region)
+            except Exception as exc:
+                seen.update({item.job.id: exc for item in items})
+                continue
+            for item in items:
+                try:
+                    seen[item.job.id] = self._observe(item, listed)
+                except Exception as exc:
+                    seen[item.job.id] = exc
+        return seen
+
+    def _observe(self, tracked: Tracked[DataflowRuntime], listed: dict[str, Any]) -> Observation:
+        """What Dataflow says of a job; for one still being submitted, how that goes."""
+        from google.api_core import exceptions
+        from google.cloud import dataflow_v1beta3 as dataflow
+
+        runtime = tracked.runtime
+        if runtime.dataflow_job_id is None:
+            submitted = self._submission(tracked, listed)
+            if isinstance(submitted, Observation):
+                return submitted
+            runtime = submitted
+        if runtime.submitter_pid is not None:
+            # Dataflow has the job: the submitting process ends by itself; what is left of it
+            # a while later is stopped.
+            if not self._alive(runtime.submitter_pid, runtime.submitter_start_ticks):
+                runtime = runtime.model_copy(update={"submitter_pid": None})
+            elif submission_of(tracked.folder).seconds_since_report() > SUBMITTER_LINGER_SECONDS:
+                self._stop_submitter(runtime)
+        place = self._place(runtime, tracked.job)
+        fields: dict[str, Any] = {}
+        if tracked.job.backend_job_id != place.job_id:
+            fields = {"backend_job_id": place.job_id, "console_url": console_url(place)}
+        changed = runtime if runtime != tracked.runtime else None
+        job = listed.get(place.job_id)
+        if job is None:  # not active: it ended, or is not listed yet
+            try:
+                job = self.api.get(place)
+            except exceptions.NotFound:
+                return Observation(
+                    JobState.FAILED,
+                    backend_state="NOT_FOUND",
+                    message="Dataflow no longer knows this job (deleted?)",
+                    runtime=changed,
+                    fields=fields,
+                )
+        raw = dataflow.JobState(job.current_state).name
+        state = STATES.get(raw)
+        message = ""
+        if state is JobState.FAILED:
+            message = self._failure_message(place)
+        elif state is not None and state.terminal:
+            message = ENDINGS.get(raw, "")
+        return Observation(
+            state=state, backend_state=raw, message=message, runtime=changed, fields=fields
+        )
+
+    def _submission(
+        self, tracked: Tracked[DataflowRuntime], listed: dict[str, Any]
+    ) -> DataflowRuntime | Observation:
+        """A job not yet known to be at Dataflow: its runtime with the Dataflow id once the
+        submission got one, else what to say of the submission."""
+        runtime = tracked.runtime
+        files = submission_of(tracked.folder)
+        reported = files.reported_job()
+        if reported:
+            return runtime.model_copy(update={"dataflow_job_id": reported})
+        named = listed.get(f"name:{runtime.job_name}")
+        if named is not None:  # at Dataflow before the submission said so
+            return runtime.model_copy(update={"dataflow_job_id": named.id})
+        if self._alive(runtime.submitter_pid, runtime.submitter_start_ticks):
+            started = tracked.job.started_at
+            waited = (datetime.now(UTC) - started).total_seconds() if started else 0.0
+            if waited <= self.submit_timeout:
+                return Observation(backend_state="SUBMITTING")
+            self._stop_submitter(runtime)
+            return Observation(
+                JobState.FAILED,
+                backend_state="NOT_SUBMITTED",
+                message=f"submitting the pipeline took over {self.submit_timeout:g} s and "
+                "was stopped; see the log",
+            )
+        found = self._find(runtime, tracked.job.id)  # a submission that ended unheard
+        if found is not None:
+            return runtime.model_copy(update={"dataflow_job_id": found.id})
+        error = files.read(files.report).get("error") or "the submitting process ended silently"
+        return Observation(
+            JobState.FAILED,
+            backend_state="NOT_SUBMITTED",
+            message=f"the pipeline was not submitted: {error}",
+        )
+
+    async def cancel(self, tracked: Tracked[DataflowRuntime], force: bool = False) -> None:
+        await asyncio.to_thread(self._cancel, tracked, force)
+
+    def _cancel(self, tracked: Tracked[DataflowRuntime], force: bool) -> None:
+        runtime = tracked.runtime
+        dataflow_id = runtime.dataflow_job_id
+        if dataflow_id is None:  # still submitting: stop that, and the job if it was made
+            self._stop_submitter(runtime)
+            dataflow_id = submission_of(tracked.folder).reported_job()
+            if dataflow_id is None:
+                found = self._find(runtime, tracked.job.id)
+                if found is None:
+                    return
+                dataflow_id = found.id
+        drain = runtime.streaming and self.drain_on_cancel and not force
+        place = self._place(runtime.model_copy(update={"dataflow_job_id": dataflow_id}))
+        self._request(place, "JOB_STATE_DRAINING" if drain else "JOB_STATE_CANCELLED")
+
+    async def drain(self, tracked: Tracked[DataflowRuntime]) -> None:
+        """Ask a streaming job to drain: stop reading its input and finish what it read."""
+        if not tracked.runtime.streaming:
+            raise RuntimeError("only a streaming pipeline drains; cancel a batch pipeline")
+        if tracked.runtime.dataflow_job_id is None:
+            raise RuntimeError("the job is not at Dataflow yet; cancel it instead")
+        place = self._place(tracked.runtime, tracked.job)
+        await asyncio.to_thread(self._request, place, "JOB_STATE_DRAINING")
+
+    def _request(self, place: Place, state: str) -> None:
+        from google.api_core import exceptions
+
+        try:
+            self.api.request_state(place, state)
+        except (exceptions.FailedPrecondition, exceptions.BadRequest, exceptions.NotFound) as exc:
+            # It ended, or went away, meanwhile: nothing to stop.
+            self.log.info("jupyter-mlp: %s of %s: %s", state, place.job_id, google_message(exc))
+
+    # ----- what jobs leave -----
+
+    async def read_log(
+        self,
+        tracked: Tracked[DataflowRuntime],
+        cursor: str | None,
+        limit: int,
+        tail: int | None = None,
+    ) -> LogChunk:
+        return await asyncio.to_thread(self._read_log, tracked, cursor, limit, tail)
+
+    def _read_log(
+        self, tracked: Tracked[DataflowRuntime], cursor: str | None, limit: int, tail: int | None
+    ) -> LogChunk:
+        at = cursor or ""
+        extra = {"source": "dataflow-messages"}
+        runtime = tracked.runtime
+        place = self._place(runtime, tracked.job) if runtime.dataflow_job_id else None
+        log = JobLog(self.api, place, tracked.folder.log, self.log_importance)
+        try:
+            if tail is not None:
+                text, following = log.tail(tail)
+                return LogChunk(text, at, following, False, extra)
+            text, following, at_end = log.read(cursor, limit)
+        except Exception as exc:
+            problem = f"Dataflow's job messages could not be read: {google_message(exc)}"
+            return LogChunk("", at, at, False, {**extra, "error": problem})
+        if place is None:  # never reached Dataflow: the submission's output is all there is
+            return LogChunk(text, at, following, at_end and tracked.job.state.terminal, extra)
+        ended_at = tracked.job.ended_at
+        settled = ended_at is not None and (
+            (datetime.now(UTC) - ended_at).total_seconds() >= self.log_settle_seconds
+        )
+        return LogChunk(text, at, following, at_end and settled, extra)
+
+    async def list_outputs(self, tracked: Tracked[DataflowRuntime]) -> list[dict[str, Any]]:
+        """The job's page in the Cloud console, and what its args name as its outputs."""
+        outputs: list[dict[str, Any]] = []
+        if tracked.runtime.dataflow_job_id is not None:
+            place = self._place(tracked.runtime, tracked.job)
+            outputs.append(
+                {"name": "dataflow_job", "uri": console_url(place), "type": "link", "exists": True}
+            )
+        for name, value in etl.output_args(tracked.job.spec.args):
+            if "://" in value:  # written by the workers; listing it would need credentials
+                outputs.append({"name": name, "uri": value, "type": "prefix", "exists": None})
+                continue
+            path = tracked.folder.path / value
+            found = sorted(path.parent.glob(path.name + "*")) if path.parent.is_dir() else []
+            outputs.append(
+                {
+                    "name": name,
+                    "path": str(path),
+                    "type": "prefix",
+                    "exists": bool(found),
+                    "files": [p.name for p in found[:OUTPUT_FILES_LISTED]],
+                }
+            )
+        return outputs
+
+    async def progress(self, tracked: Tracked[DataflowRuntime]) -> list[dict[str, Any]]:
+        """Elements each step of the pipeline put out so far: [{step, elements}]."""
+        if tracked.runtime.dataflow_job_id is None:
+            return []
+        place = self._place(tracked.runtime, tracked.job)
+        return await asyncio.to_thread(self.api.progress, place)
+
+    def close(self) -> None:
+        self._reap()
+
+    # ----- internals -----
+
+    def _missing(self) -> list[dict[str, str]]:
+        """The settings still needed before jobs can run: [{setting, message}].
+
+        Credentials are looked for only once a temp location says the backend is meant to be
+        used: looking for them may ask the Compute Engine metadata server over the network."""
+        if not self.temp_location:
+            return [
+                {
+                    "setting": "DataflowBackend.temp_location",
+                    "message": "set where pipelines keep temporary files, e.g. "
+                    "c.DataflowBackend.temp_location = 'gs://my-bucket/tmp'",
+                }
+            ]
+        missing = []
+        local = local_http(self.dataflow_endpoint)
+        if local and urlsplit(self.dataflow_endpoint or "").hostname != "localhost":
+            missing.append(
+                {
+                    "setting": "DataflowBackend.dataflow_endpoint",
+                    "message": "Beam's DataflowRunner speaks plain REST only to a host named "
+                    "localhost: give http://localhost:PORT",
+                }
+            )
+        for setting in ("temp_location", "staging_location"):
+            value = getattr(self, setting)
+            if value and not local and not value.startswith("gs://"):
+                missing.append(
+                    {
+                        "setting": f"DataflowBackend.{setting}",
+                        "message": f"'{value}' is not a Cloud Storage path, which Dataflow's "
+                        "workers need: give gs://bucket/path",
+                    }
+                )
+        if not local and not self.cloud.has_credentials():
+            missing.append(
+                {
+                    "setting": "credentials",
+                    "message": "no Application Default Credentials: run `gcloud auth "
+                    "application-default login` or set GOOGLE_APPLICATION_CREDENTIALS",
+                }
+            )
+        if not self.cloud.project():
+            missing.append(
+                {
+                    "setting": "DataflowBackend.project",
+                    "message": "set the Google Cloud project (the credentials name none)",
+                }
+            )
+        return missing
+
+    def _project(self) -> str:
+        project = self.cloud.project()
+        if not project:
+            raise RuntimeError("DataflowBackend.project is not set and the credentials name none")
+        return project
+
+    def _place(self, runtime: DataflowRuntime, job: Job | None = None) -> Place:
+        region = runtime.region or (job.spec.region if job else None) or self.region
+        return Place(runtime.project or self._project(), region, runtime.dataflow_job_id or "")
+
+    def _find(self, runtime: DataflowRuntime, job_id: str) -> Any:
+        """Our job's Dataflow job (found by its name, checked by its label), or None."""
+        assert runtime.job_name is not None
+        return self.api.find(self._place(runtime), runtime.job_name, etl.label(job_id))
+
+    def _failure_message(self, place: Place) -> str:
+        try:
+            told = self.api.last_error(place)
+        except Exception as exc:  # the state is what matters; say why there are no words
+            return f"the job failed at Dataflow (its messages could not be read: {exc})"
+        return told or "the job failed at Dataflow"
+
+    def _alive(self, pid: Any, start_ticks: Any) -> bool:
+        if not isinstance(pid, int):
+            return False
+        child = self._children.get(pid)
+        if child is not None:
+            return child.poll() is None
+        ticks = process_start_ticks(pid)
+        return ticks is not None and ticks == start_ticks
+
+    def _stop_submitter(self, runtime: DataflowRuntime) -> None:
+        """End the submitting process and what it started (its own process group)."""
+        pid = runtime.submitter_pid
+        if pid is None or not self._alive(pid, runtime.submitter_start_ticks):
+            return
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def _reap(self) -> None:
+        for pid, child in list(self._children.items()):
+            if child.poll() is not None:
+                del self._children[pid]
+
+
+def submission_of(folder: JobFolder) -> etl.Submission:
+    return etl.Submission(folder.meta / "dataflow")

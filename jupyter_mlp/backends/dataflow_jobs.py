@@ -1,0 +1,351 @@
+"""Dataflow's v1b3 API as the Dataflow backend speaks it: its jobs' states in our words, the
+calls it makes (through `google-cloud-dataflow-client`, REST transport), a job's log (the
+submission's output, then the job's messages) read by cursor, and its progress from its metrics.
+
+Google's libraries are imported inside the functions that use them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..etl import LABEL_JOB_ID
+from ..models import JobState
+from .google_cloud import GoogleCloud, local_http
+
+CONSOLE = "https://console.cloud.google.com"
+LIST_PAGE_SIZE = 500
+MESSAGE_PAGE_MAX = 1000
+TAIL_PAGES_MAX = 50
+
+# Dataflow's JobState -> ours. None: nothing to change (pending, queued or stopped at Dataflow
+# is our STARTING, which a started job already is; paused or cleaning up keeps what it was).
+STATES: dict[str, JobState | None] = {
+    "JOB_STATE_UNKNOWN": None,
+    "JOB_STATE_STOPPED": None,
+    "JOB_STATE_PENDING": None,
+    "JOB_STATE_QUEUED": None,
+    "JOB_STATE_RUNNING": JobState.RUNNING,
+    "JOB_STATE_RESOURCE_CLEANING_UP": None,
+    "JOB_STATE_PAUSING": None,
+    "JOB_STATE_PAUSED": None,
+    "JOB_STATE_CANCELLING": JobState.CANCELLING,
+    "JOB_STATE_DRAINING": JobState.CANCELLING,
+    "JOB_STATE_DONE": JobState.SUCCEEDED,
+    "JOB_STATE_FAILED": JobState.FAILED,
+    "JOB_STATE_CANCELLED": JobState.CANCELLED,
+    "JOB_STATE_DRAINED": JobState.CANCELLED,
+    "JOB_STATE_UPDATED": JobState.CANCELLED,
+}
+# Why a job ended, in words, where the state alone does not say it.
+ENDINGS = {
+    "JOB_STATE_DRAINED": "drained: it stopped reading its input and finished what it had read",
+    "JOB_STATE_UPDATED": "replaced by an updated job at Dataflow",
+}
+IMPORTANCES = {
+    "JOB_MESSAGE_DEBUG": "DEBUG",
+    "JOB_MESSAGE_DETAILED": "DETAIL",
+    "JOB_MESSAGE_BASIC": "INFO",
+    "JOB_MESSAGE_WARNING": "WARNING",
+    "JOB_MESSAGE_ERROR": "ERROR",
+}
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a Dataflow job is: its project and region (and its id, once known)."""
+
+    project: str
+    region: str
+    job_id: str = ""
+
+
+def console_url(place: Place) -> str:
+    """The Cloud console page of a Dataflow job, as Beam's DataflowRunner gives it."""
+    return f"{CONSOLE}/dataflow/jobs/{place.region}/{place.job_id}?project={place.project}"
+
+
+class DataflowApi:
+    """The jobs, messages and metrics services of one endpoint, made once, retried briefly."""
+
+    def __init__(self, cloud: GoogleCloud, endpoint: str | None, retry: Callable[[], Any]):
+        self.cloud, self.endpoint, self.retry = cloud, endpoint, retry
+
+    def list_active(self, project: str, region: str) -> dict[str, Any]:
+        """The active jobs of a project's region (summaries), by Dataflow id and by name."""
+        from google.cloud import dataflow_v1beta3 as dataflow
+
+        request = dataflow.ListJobsRequest(
+            project_id=project,
+            location=region,
+            filter=dataflow.ListJobsRequest.Filter.ACTIVE,
+            page_size=LIST_PAGE_SIZE,
+        )
+        listed: dict[str, Any] = {}
+        for job in self._client("jobs").list_jobs(request=request, retry=self.retry(), timeout=60):
+            listed[job.id] = job
+            listed[f"name:{job.name}"] = job
+        return listed
+
+    def find(self, place: Place, job_name: str, label: str) -> Any:
+        """The job named `job_name` whose `mlp-job-id` label is `label`, or None."""
+        from google.cloud import dataflow_v1beta3 as dataflow
+
+        request = dataflow.ListJobsRequest(
+            project_id=place.project,
+            location=place.region,
+            filter=dataflow.ListJobsRequest.Filter.ALL,
+            name=job_name,
+            page_size=10,
+        )
+        for listed in self._client("jobs").list_jobs(
+            request=request, retry=self.retry(), timeout=60
+        ):
+            if listed.name != job_name:
+                continue
+            described = self.get(Place(place.project, place.region, listed.id), full=True)
+            if described.labels.get(LABEL_JOB_ID) == label:
+                return described
+        return None
+
+    def get(self, place: Place, full: bool = False) -> Any:
+        """A job: its summary, or (`full`) with its labels and environment."""
+        from google.cloud import dataflow_v1beta3 as dataflow
+
+        view = dataflow.JobView.JOB_VIEW_DESCRIPTION if full else dataflow.JobView.JOB_VIEW_SUMMARY
+        request = dataflow.GetJobRequest(
+            project_id=place.project, location=place.region, job_id=place.job_id, view=view
+        )
+        return self._client("jobs").get_job(request=request, retry=self.retry(), timeout=60)
+
+    def request_state(self, place: Place, state: str) -> None:
+        """Ask for JOB_STATE_CANCELLED or JOB_STATE_DRAINING, as Beam's `cancel` does."""
+        from google.cloud import dataflow_v1beta3 as dataflow
+
+        request = dataflow.UpdateJobRequest(
+            project_id=place.project,
+            location=place.region,
+            job_id=place.job_id,
+            job=dataflow.Job(requested_state=getattr(dataflow.JobState, state)),
+        )
+        self._client("jobs").update_job(request=request, retry=self.retry(), timeout=60)
+
+    def messages(
+        self, place: Place, importance: str, since: str | None, token: str | None, size: int
+    ) -> Any:
+        """One page (a ListJobMessagesResponse) of a job's messages from `since`, oldest
+        first, of `importance` or more."""
+        from google.cloud import dataflow_v1beta3 as dataflow
+
+        request: dict[str, Any] = {
+            "project_id": place.project,
+            "location": place.region,
+            "job_id": place.job_id,
+            "minimum_importance": getattr(dataflow.JobMessageImportance, importance),
+            "page_size": size,
+        }
+        if since:
+            request["start_time"] = datetime.fromisoformat(since.replace("Z", "+00:00"))
+        if token:
+            request["page_token"] = token
+        pages = self._client("messages").list_job_messages(
+            request=request, retry=self.retry(), timeout=60
+        )
+        return next(iter(pages.pages))
+
+    def last_error(self, place: Place) -> str:
+        """A failed job's last error message (the job itself carries none)."""
+        page = self.messages(place, "JOB_MESSAGE_ERROR", None, None, MESSAGE_PAGE_MAX)
+        errors = [str(m.message_text).strip() for m in page.job_messages if m.message_text]
+        return errors[-1][:4000] if errors else ""
+
+    def progress(self, place: Place) -> list[dict[str, Any]]:
+        """Elements each step put out so far: [{step, elements}], in the order of the steps'
+        first metric, committed values only (not tentative ones)."""
+        metrics = self._client("metrics").get_job_metrics(
+            request={"project_id": place.project, "location": place.region, "job_id": place.job_id},
+            retry=self.retry(),
+            timeout=60,
+        )
+        steps: dict[str, int] = {}
+        for update in metrics.metrics:
+            context = dict(update.name.context)
+            if update.name.name != "ElementCount" or context.get("tentative") == "true":
+                continue
+            step = context.get("output_user_name") or context.get("original_name") or "?"
+            steps[step] = int(update.scalar or 0)
+        return [{"step": step, "elements": count} for step, count in steps.items()]
+
+    def _client(self, kind: str) -> Any:
+        """The jobs, messages or metrics client (made once), REST transport; anonymous for a
+        local stand-in."""
+        endpoint = self.endpoint
+
+        def make() -> Any:
+            from google.api_core.client_options import ClientOptions
+            from google.auth.credentials import AnonymousCredentials
+            from google.cloud import dataflow_v1beta3 as dataflow
+
+            made = {
+                "jobs": dataflow.JobsV1Beta3Client,
+                "messages": dataflow.MessagesV1Beta3Client,
+                "metrics": dataflow.MetricsV1Beta3Client,
+            }[kind]
+            if local_http(endpoint):
+                credentials = AnonymousCredentials()
+            else:
+                credentials = self.cloud.credentials()
+                if isinstance(credentials, Exception):
+                    raise credentials
+            options = ClientOptions(api_endpoint=endpoint) if endpoint else None
+            return made(credentials=credentials, transport="rest", client_options=options)
+
+        return self.cloud.client(f"dataflow {kind} {endpoint}", make)
+
+
+# ----- job messages as a log -----
+
+
+@dataclass
+class LogCursor:
+    """Where a reader of a job's log is: bytes of the local log (the submission's output)
+    read, then the job messages read: the last one's time, the ids seen at that time, and the
+    page token of a query that began at `since` (a token only continues its own query)."""
+
+    offset: int = 0
+    after: str | None = None
+    seen: list[str] = field(default_factory=list)
+    page: str | None = None
+    since: str | None = None
+
+    def encode(self) -> str:
+        raw = json.dumps(asdict(self), separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str | None) -> LogCursor:
+        """The cursor in `text`; the beginning for none, or for one this module did not write."""
+        if not text:
+            return cls()
+        try:
+            return cls(**json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))))
+        except (ValueError, TypeError):
+            return cls()
+
+
+class JobLog:
+    """A job's log: the submission's output (the job's local log file), then the job's
+    messages at Dataflow (once it is there), of `importance` or more."""
+
+    def __init__(self, api: DataflowApi, place: Place | None, path: Path, importance: str):
+        self.api, self.place, self.path, self.importance = api, place, path, importance
+
+    def read(self, cursor: str | None, limit: int) -> tuple[str, str, bool]:
+        """Up to about `limit` bytes after `cursor`: (text, next cursor, nothing more now)."""
+        state = LogCursor.decode(cursor)
+        local = self._local(state.offset, limit)
+        state.offset += len(local)
+        text = local.decode(errors="replace")
+        room = limit - len(local)
+        if self.place is None or room <= 0:
+            return text, state.encode(), room > 0
+        more, state, at_end = self._messages(state, room)
+        return text + more, state.encode(), at_end
+
+    def tail(self, tail: int) -> tuple[str, str]:
+        """About the last `tail` bytes: the newest messages that fit, after the end of the
+        submission's output if there is room left; and the cursor after them."""
+        text, state = "", LogCursor()
+        if self.place is not None:
+            text, state = self._last_messages(tail)
+        try:
+            size = self.path.stat().st_size
+        except OSError:
+            size = 0
+        state.offset = size
+        room = tail - len(text.encode())
+        if room > 0 and size:
+            text = self._local(max(0, size - room), room).decode(errors="replace") + text
+        return text, state.encode()
+
+    def _local(self, offset: int, limit: int) -> bytes:
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(offset)
+                return handle.read(max(0, limit))
+        except OSError:
+            return b""
+
+    def _messages(self, cursor: LogCursor, limit: int) -> tuple[str, LogCursor, bool]:
+        """Up to about `limit` bytes of messages after `cursor`: (text, next, at the end)."""
+        assert self.place is not None
+        since = cursor.since if cursor.page else cursor.after
+        size = max(10, min(MESSAGE_PAGE_MAX, limit // 80))
+        page = self.api.messages(self.place, self.importance, since, cursor.page, size)
+        lines: list[str] = []
+        used = 0
+        after, seen = cursor.after, list(cursor.seen)
+        whole_page = True
+        for message in page.job_messages:
+            stamp = message_stamp(message)
+            if cursor.after and (
+                stamp < cursor.after or (stamp == cursor.after and message.id in cursor.seen)
+            ):
+                continue  # returned by an earlier read
+            line = message_line(message)
+            if lines and used + len(line.encode()) > limit:
+                whole_page = False
+                break
+            lines.append(line)
+            used += len(line.encode())
+            if stamp != after:
+                after, seen = stamp, []
+            seen.append(message.id)
+        token = (page.next_page_token or None) if whole_page else None
+        following = LogCursor(cursor.offset, after, seen, token, since if token else None)
+        return "".join(lines), following, whole_page and not token
+
+    def _last_messages(self, tail: int) -> tuple[str, LogCursor]:
+        """The newest messages that fit in `tail` bytes (at least one), and the cursor after."""
+        assert self.place is not None
+        messages: list[Any] = []
+        token: str | None = None
+        for _ in range(TAIL_PAGES_MAX):
+            page = self.api.messages(self.place, self.importance, None, token, MESSAGE_PAGE_MAX)
+            messages += list(page.job_messages)
+            token = page.next_page_token or None
+            if not token:
+                break
+        lines: list[str] = []
+        used = 0
+        for message in reversed(messages):
+            line = message_line(message)
+            if lines and used + len(line.encode()) > tail:
+                break
+            lines.insert(0, line)
+            used += len(line.encode())
+        cursor = LogCursor()
+        if messages:
+            cursor.after = message_stamp(messages[-1])
+            cursor.seen = [m.id for m in messages if message_stamp(m) == cursor.after]
+        return "".join(lines), cursor
+
+
+def message_line(message: Any) -> str:
+    """A job message as one log line: its time, importance and text."""
+    from google.cloud import dataflow_v1beta3 as dataflow
+
+    importance = dataflow.JobMessageImportance(message.message_importance).name
+    text = str(message.message_text).rstrip("\n")
+    return f"{message_stamp(message)} {IMPORTANCES.get(importance, importance)} {text}\n"
+
+
+def message_stamp(message: Any) -> str:
+    """A message's time as RFC 3339 with microseconds: stamps compare as text."""
+    return str(message.time.strftime("%Y-%m-%dT%H:%M:%S.%fZ")) if message.time else ""

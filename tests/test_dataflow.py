@@ -1,0 +1,726 @@
+"""The Dataflow backend, with the real libraries speaking their real protocol to a stand-in on
+127.0.0.1: Beam's own DataflowRunner submits pipelines (staging into local folders) and
+`google-cloud-dataflow-client` watches them, both through a fake Dataflow v1b3 REST server that
+parses every request with the real protobuf types."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+import pytest
+import test_contract as contract
+from fake_dataflow import FakeDataflow, FakeDataflowServer, Importance, JobState, past
+from google.cloud import dataflow_v1beta3 as dataflow
+
+from jupyter_mlp import etl
+from jupyter_mlp.backends.dataflow import DataflowBackend
+from jupyter_mlp.backends.dataflow_jobs import STATES
+from jupyter_mlp.backends.processes import process_start_ticks
+from jupyter_mlp.manager import JobManager
+from jupyter_mlp.models import JobSpec
+from jupyter_mlp.models import JobState as Ours
+from jupyter_mlp.store import JobStore
+
+PROJECT = "test-project"
+BEAM = find_spec("apache_beam")
+assert BEAM is not None and BEAM.submodule_search_locations
+WORDCOUNT = Path(BEAM.submodule_search_locations[0]) / "examples" / "wordcount.py"
+# A small pipeline as a cell would hold it; its options come from the command line.
+PIPELINE = """\
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions
+
+with beam.Pipeline(options=PipelineOptions()) as pipeline:
+    pipeline | beam.Create(["a", "b"]) | beam.Map(str.upper)
+"""
+
+
+@pytest.fixture
+def fake():
+    with FakeDataflowServer() as server:
+        yield server
+
+
+def make_backend(endpoint: str, root: Path, **kwargs: Any) -> DataflowBackend:
+    settings: dict[str, Any] = {
+        "project": PROJECT,
+        "temp_location": str(root / "dataflow-temp"),
+        "dataflow_endpoint": endpoint,
+        "retry_initial_delay": 0.01,
+        "retry_timeout": 2.0,
+        "log_settle_seconds": 0.0,
+    }
+    backend = DataflowBackend(**{**settings, **kwargs})
+    backend.bind(root_dir=root, wake=lambda: None)
+    return backend
+
+
+@pytest.fixture
+def managers(tmp_path: Path, fake: FakeDataflowServer):
+    """Makes managers of one database and one Dataflow (a server, a restarted server...)."""
+    made: list[JobManager] = []
+
+    def make(**backend_kwargs: Any) -> JobManager:
+        manager = JobManager(
+            JobStore(f"sqlite:///{tmp_path / 'mlp.db'}"),
+            {"dataflow": make_backend(fake.endpoint, tmp_path, **backend_kwargs)},
+            root_dir=tmp_path,
+            jobs_dir=tmp_path / "jobs",
+            default_backend="dataflow",
+            poll_interval=0.05,
+            cancel_grace_seconds=contract.GRACE,
+        )
+        made.append(manager)
+        return manager
+
+    yield make
+    for manager in made:
+        for backend in manager.backends.values():
+            backend.close()
+        manager.store.close()
+
+
+async def at_dataflow(fake: FakeDataflow, manager: JobManager, job_id: str) -> Any:
+    """The Dataflow job of our job, once its submission made it (rounds run meanwhile)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = fake.labelled(job_id)
+        if found is not None:
+            return found
+        await manager.tick()
+        await asyncio.sleep(0.1)
+    job = await manager.get(job_id)
+    raise AssertionError(f"job never reached Dataflow: {job.state.value} {job.state_message}")
+
+
+def adopt(fake: FakeDataflow, job_id: str, name: str) -> Any:
+    """A running Dataflow job of ours made earlier (by a submission before a crash), found by
+    its name and label rather than submitted again: watching it needs no Beam submission."""
+    return fake.add_job(
+        dataflow.Job(
+            name=etl.dataflow_job_name(name, job_id),
+            type_=dataflow.JobType.JOB_TYPE_BATCH,
+            labels={"mlp-job-id": job_id, "mlp-managed": "true"},
+            environment={"worker_pools": [{"machine_type": "n1-standard-1"}]},
+            current_state=JobState.JOB_STATE_RUNNING,
+        )
+    )
+
+
+# ----- what a pipeline's options are on Dataflow -----
+
+
+def target(**kwargs: Any) -> etl.DataflowTarget:
+    return etl.DataflowTarget(
+        project=PROJECT, region="europe-west4", temp_location="gs://b/t", **kwargs
+    )
+
+
+def dataflow_args(**spec: Any) -> list[str]:
+    return etl.pipeline_args(
+        JobSpec.model_validate({"kind": "etl", **spec}),
+        where="dataflow",
+        job_id="0a1b2c3d4e5f",
+        job_name=spec.get("name", "etl"),
+        target=target(),
+    )
+
+
+def test_job_names_follow_dataflows_rules_and_end_with_our_id():
+    assert etl.dataflow_job_name("Word Count!", "0a1b2c3d4e5f") == "word-count-0a1b2c3d4e5f"
+    assert etl.dataflow_job_name("2024_report", "abc") == "mlp-2024-report-abc"
+    assert etl.dataflow_job_name("Étude ☃", "abc") == "etude-abc"
+    assert len(etl.dataflow_job_name("x" * 300, "abc")) == 44
+
+
+def test_worker_gpus_and_tpus_become_the_worker_accelerator_service_option():
+    gpu = dataflow_args(
+        source={"code": "pass"},
+        resources={"accelerator_type": "NVIDIA_L4", "accelerator_count": 2},
+    )
+    tpu = dataflow_args(
+        source={"code": "pass"},
+        resources={"accelerator_type": "TPU_V5_LITEPOD", "accelerator_count": 4},
+    )
+
+    assert (
+        "--dataflow_service_options=worker_accelerator=type:nvidia-l4;count:2;install-nvidia-driver"
+        in gpu
+    )
+    assert (
+        "--dataflow_service_options=worker_accelerator=type:tpu-v5-lite-podslice;topology:2x2"
+        in tpu
+    )
+
+
+def test_cells_and_notebooks_save_their_main_session_and_scripts_do_not():
+    assert "--save_main_session" in dataflow_args(source={"code": "pass"})
+    assert "--save_main_session" in dataflow_args(source={"path": "p.ipynb", "mode": "script"})
+    assert "--save_main_session" not in dataflow_args(source={"path": "p.py"})
+
+
+def test_labels_carry_our_id_and_the_specs_own_labels_made_valid():
+    args = dataflow_args(source={"code": "pass"}, labels={"Team": "Data Eng", "2x": "y"})
+
+    assert [a for a in args if a.startswith("--labels=")] == [
+        "--labels=team=data-eng",
+        "--labels=l-2x=y",
+        "--labels=mlp-job-id=0a1b2c3d4e5f",
+        "--labels=mlp-managed=true",
+    ]
+
+
+def test_every_dataflow_state_has_a_meaning_here():
+    assert set(STATES) == {state.name for state in dataflow.JobState}
+    assert {raw: ours for raw, ours in STATES.items() if ours is not None} == {
+        "JOB_STATE_RUNNING": Ours.RUNNING,
+        "JOB_STATE_CANCELLING": Ours.CANCELLING,
+        "JOB_STATE_DRAINING": Ours.CANCELLING,
+        "JOB_STATE_DONE": Ours.SUCCEEDED,
+        "JOB_STATE_FAILED": Ours.FAILED,
+        "JOB_STATE_CANCELLED": Ours.CANCELLED,
+        "JOB_STATE_DRAINED": Ours.CANCELLED,
+        "JOB_STATE_UPDATED": Ours.CANCELLED,
+    }  # the others (pending, queued, stopped, paused...) leave the job as it is
+
+
+# ----- through Beam's own DataflowRunner -----
+
+
+@pytest.fixture(scope="module")
+def submitted_wordcount(tmp_path_factory: pytest.TempPathFactory):
+    """Beam's own wordcount, submitted once through the real DataflowRunner by the backend."""
+    root = tmp_path_factory.mktemp("wordcount")
+    shutil.copyfile(WORDCOUNT, root / "wordcount.py")
+    (root / "words.txt").write_text("the cat the hat\n")
+
+    async def submit(server: FakeDataflowServer) -> tuple[Any, Any]:
+        manager = JobManager(
+            JobStore(f"sqlite:///{root / 'mlp.db'}"),
+            {"dataflow": make_backend(server.endpoint, root)},
+            root_dir=root,
+            jobs_dir=root / "jobs",
+            default_backend="dataflow",
+        )
+        job = await manager.submit(
+            {
+                "kind": "etl",
+                "name": "Word Count",
+                "source": {"path": "wordcount.py"},
+                "args": ["--input", str(root / "words.txt"), "--output", "counts"],
+                "resources": {
+                    "machine_type": "n1-standard-8",
+                    "max_workers": 7,
+                    "accelerator_type": "T4",
+                    "accelerator_count": 1,
+                },
+                "requirements": ["nltk==3.9.1"],
+                "labels": {"team": "search"},
+            }
+        )
+        created = await at_dataflow(server.fake, manager, job.id)
+        for _ in range(20):  # until the submission's report is read
+            await manager.tick()
+            if (await manager.get(job.id)).backend_job_id:
+                break
+            await asyncio.sleep(0.1)
+        seen = await manager.get(job.id)
+        folder = Path(manager.store.folder(job.id) or "")
+        await manager.stop()
+        manager.store.close()
+        return seen, (created, folder)
+
+    with FakeDataflowServer() as server:
+        job, (created, folder) = asyncio.run(submit(server))
+        yield job, created, server.fake, folder
+
+
+def test_the_job_dataflow_receives_names_our_job_its_workers_and_gpus(submitted_wordcount):
+    job, created, fake, _ = submitted_wordcount
+    (received,) = fake.created()
+    pool = received.environment.worker_pools[0]
+
+    assert received.name == f"word-count-{job.id}"
+    assert dict(received.labels) == {"team": "search", "mlp-job-id": job.id, "mlp-managed": "true"}
+    assert received.type_ == dataflow.JobType.JOB_TYPE_BATCH
+    assert pool.machine_type == "n1-standard-8"
+    assert pool.autoscaling_settings.max_num_workers == 7
+    assert list(received.environment.service_options) == [
+        "worker_accelerator=type:nvidia-tesla-t4;count:1;install-nvidia-driver"
+    ]
+    assert (created.project_id, created.location) == (PROJECT, "us-central1")
+
+
+def test_the_requirements_and_the_jobs_package_are_staged_for_the_workers(submitted_wordcount):
+    _, _, fake, _ = submitted_wordcount
+    (received,) = fake.created()
+    staged = {p.name: p.location for p in received.environment.worker_pools[0].packages}
+
+    assert {"requirements.txt", "mlp_bundle-1.0.tar.gz", "extra_packages.txt"} <= set(staged)
+    assert Path(staged["requirements.txt"]).read_text().split() == ["nltk==3.9.1"]
+    options = json.loads(dataflow.Job.to_json(received))["environment"]["sdkPipelineOptions"]
+    assert options["options"]["requirements_cache"] == "skip"
+    assert options["options"]["runner"] == "DataflowRunner"
+
+
+def test_the_submission_reports_the_job_id_and_ends_without_waiting(submitted_wordcount):
+    job, created, _, folder = submitted_wordcount
+    report = json.loads((folder / ".mlp" / "dataflow" / "submitted.json").read_text())
+
+    assert report["job_id"] == created.id == job.backend_job_id
+    assert job.console_url == (
+        f"https://console.cloud.google.com/dataflow/jobs/us-central1/{created.id}?project={PROJECT}"
+    )
+    deadline = time.monotonic() + 10
+    while process_start_ticks(report["pid"]) is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert process_start_ticks(report["pid"]) is None  # it never waited for the pipeline
+    log = (folder / "job.log").read_text()
+    assert f"Dataflow job {created.id} submitted" in log
+
+
+async def test_a_pipeline_that_fails_to_build_fails_with_its_error(managers, fake):
+    manager = managers()
+    job = await manager.submit({"source": {"code": "raise ValueError('no input named')\n"}})
+
+    failed = await contract.until(manager, job.id, {Ours.FAILED}, timeout=60)
+
+    assert failed.state_message == "the pipeline was not submitted: ValueError: no input named"
+    assert failed.backend_state == "NOT_SUBMITTED"
+    assert fake.fake.count("create") == 0
+    assert "ValueError: no input named" in (await manager.read_log(job.id))["data"]
+
+
+# ----- watching jobs at Dataflow -----
+
+
+async def test_a_failed_job_says_why_in_dataflows_last_error(managers, fake):
+    manager = managers()
+    job = await manager.submit({"name": "breaks", "source": {"code": PIPELINE}})
+    made = adopt(fake.fake, job.id, "breaks")
+    await contract.until(manager, job.id, {Ours.RUNNING})
+    fake.fake.add_message(made.id, "a worker restarted", Importance.JOB_MESSAGE_WARNING)
+    fake.fake.add_message(
+        made.id, "Workflow failed. Causes: S03:Split failed.", Importance.JOB_MESSAGE_ERROR
+    )
+    fake.fake.set_state(made.id, JobState.JOB_STATE_FAILED)
+
+    failed = await contract.until(manager, job.id, {Ours.FAILED})
+
+    assert failed.state_message == "Workflow failed. Causes: S03:Split failed."
+    assert failed.backend_state == "JOB_STATE_FAILED"
+
+
+async def test_job_messages_are_the_log_read_piece_by_piece_until_the_job_ended(managers, fake):
+    manager = managers()
+    job = await manager.submit({"name": "talks", "source": {"code": PIPELINE}})
+    made = adopt(fake.fake, job.id, "talks")
+    await contract.until(manager, job.id, {Ours.RUNNING})
+    for n in range(6):
+        fake.fake.add_message(made.id, f"step {n} done", at=past(60 - n))
+    fake.fake.add_message(made.id, "a detail", Importance.JOB_MESSAGE_DEBUG, at=past(50))
+    fake.fake.add_message(made.id, "disk slow", Importance.JOB_MESSAGE_WARNING, at=past(40))
+
+    first = await manager.read_log(job.id, limit=100)
+    rest = await manager.read_log(job.id, cursor=first["next_cursor"], limit=10_000)
+    nothing_new = await manager.read_log(job.id, cursor=rest["next_cursor"], limit=10_000)
+    fake.fake.add_message(made.id, "Worker pool stopped.")
+    fake.fake.set_state(made.id, JobState.JOB_STATE_DONE)
+    await contract.until(manager, job.id, {Ours.SUCCEEDED})
+    last = await manager.read_log(job.id, cursor=nothing_new["next_cursor"], limit=10_000)
+
+    lines = (first["data"] + rest["data"]).splitlines()
+    assert [line.split(" ", 1)[1] for line in lines] == [
+        *(f"INFO step {n} done" for n in range(6)),
+        "WARNING disk slow",
+    ]  # the debug message is below the importance shown
+    assert len(first["data"]) <= 100 and not first["complete"]
+    assert nothing_new["data"] == "" and not nothing_new["complete"]
+    assert last["data"].endswith("INFO Worker pool stopped.\n") and last["complete"]
+
+
+async def test_all_active_jobs_are_watched_with_one_list_call_per_round(managers, fake):
+    manager = managers()
+    jobs = [await manager.submit({"name": f"j{n}", "source": {"code": PIPELINE}}) for n in range(5)]
+    for job in jobs:
+        adopt(fake.fake, job.id, job.name)
+    for job in jobs:
+        await contract.until(manager, job.id, {Ours.RUNNING})
+    before = len(fake.fake.calls)
+
+    await manager.tick()
+
+    round_calls = [(c.method, c.route) for c in fake.fake.calls[before:]]
+    assert round_calls == [("GET", "list")]
+
+
+async def test_cancel_asks_dataflow_and_the_job_ends_cancelled(managers, fake):
+    manager = managers()
+    job = await manager.submit({"name": "stop-me", "source": {"code": PIPELINE}})
+    made = adopt(fake.fake, job.id, "stop-me")
+    await contract.until(manager, job.id, {Ours.RUNNING})
+
+    assert (await manager.cancel(job.id)).state is Ours.CANCELLING
+    cancelled = await contract.until(manager, job.id, {Ours.CANCELLED})
+
+    (update,) = [c for c in fake.fake.calls if c.route == "update"]
+    assert update.body == {"requestedState": JobState.JOB_STATE_CANCELLED.value}
+    assert made.current_state == JobState.JOB_STATE_CANCELLED
+    assert cancelled.backend_state == "JOB_STATE_CANCELLED"
+
+
+async def test_a_streaming_pipeline_is_drained_when_cancelled_if_so_configured(managers, fake):
+    manager = managers(drain_on_cancel=True)
+    job = await manager.submit({"source": {"code": PIPELINE}, "args": ["--streaming"]})
+    made = await at_dataflow(fake.fake, manager, job.id)
+    fake.fake.set_state(made.id, JobState.JOB_STATE_RUNNING)
+    await contract.until(manager, job.id, {Ours.RUNNING})
+
+    await manager.cancel(job.id)
+    drained = await contract.until(manager, job.id, {Ours.CANCELLED})
+
+    assert made.type_ == dataflow.JobType.JOB_TYPE_STREAMING
+    (update,) = [c for c in fake.fake.calls if c.route == "update"]
+    assert update.body == {"requestedState": JobState.JOB_STATE_DRAINING.value}
+    assert made.current_state == JobState.JOB_STATE_DRAINED
+    assert drained.backend_state == "JOB_STATE_DRAINED"
+    assert drained.state_message.startswith("drained")
+
+
+async def test_a_cancel_during_the_submission_stops_it_and_no_job_runs(managers, fake):
+    manager = managers()
+    job = await manager.submit({"source": {"code": PIPELINE}})
+    await manager.tick()  # the submission starts
+
+    await manager.cancel(job.id)
+    ended = await contract.until(manager, job.id, {Ours.CANCELLED}, timeout=60)
+
+    assert ended.state is Ours.CANCELLED
+    made = fake.fake.labelled(job.id)
+    assert made is None or made.current_state == JobState.JOB_STATE_CANCELLED
+
+
+async def test_a_server_restarted_during_the_submission_takes_the_job_up_and_watches_it(
+    managers, fake
+):
+    before = managers()
+    job = await before.submit({"source": {"code": PIPELINE}})
+    await before.tick()  # the submission starts; the server goes away
+    await before.stop()
+
+    after = managers()
+    made = await at_dataflow(fake.fake, after, job.id)
+    for _ in range(100):
+        await after.tick()
+        taken_up = await after.get(job.id)
+        if taken_up.backend_job_id:
+            break
+        await asyncio.sleep(0.05)
+
+    fake.fake.set_state(made.id, JobState.JOB_STATE_DONE)
+    done = await contract.until(after, job.id, {Ours.SUCCEEDED})
+
+    assert taken_up.backend_job_id == made.id
+    assert done.state is Ours.SUCCEEDED
+    assert fake.fake.count("create") == 1
+
+
+async def test_a_job_made_just_before_a_crash_is_found_by_label_not_submitted_again(managers, fake):
+    manager = managers()
+    job = await manager.submit({"name": "lost", "source": {"code": PIPELINE}})
+    # A manager claimed the job, and its submission made the Dataflow job; the manager died
+    # before recording anything.
+    long_ago = datetime.now(UTC) - timedelta(minutes=5)
+    manager.store.transition(
+        job.id, Ours.STARTING, long_ago, "starting", Ours.QUEUED, started_at=long_ago
+    )
+    made = adopt(fake.fake, job.id, "lost")
+
+    running = await contract.until(managers(), job.id, {Ours.RUNNING})
+
+    assert running.backend_job_id == made.id
+    assert fake.fake.count("create") == 0
+    assert not (Path(manager.store.folder(job.id) or "") / ".mlp" / "dataflow").exists()
+
+
+async def test_a_job_deleted_at_dataflow_fails(managers, fake):
+    manager = managers()
+    job = await manager.submit({"name": "gone", "source": {"code": PIPELINE}})
+    made = adopt(fake.fake, job.id, "gone")
+    await contract.until(manager, job.id, {Ours.RUNNING})
+    with fake.fake.lock:
+        del fake.fake.jobs[made.id]
+
+    failed = await contract.until(manager, job.id, {Ours.FAILED})
+
+    assert failed.backend_state == "NOT_FOUND"
+
+
+async def test_an_unreachable_api_is_an_error_for_the_round_not_a_crash(managers, fake):
+    manager = managers(retry_timeout=0.2)
+    job = await manager.submit({"name": "flaky", "source": {"code": PIPELINE}})
+    adopt(fake.fake, job.id, "flaky")
+    await contract.until(manager, job.id, {Ours.RUNNING})
+    fake.fake.fail_next("list", 503, "backend unavailable", times=100)
+
+    await manager.tick()
+
+    assert (await manager.get(job.id)).state is Ours.RUNNING
+
+
+async def test_progress_counts_elements_per_step_from_the_metrics(managers, fake):
+    manager = managers()
+    job = await manager.submit({"name": "counted", "source": {"code": PIPELINE}})
+    made = adopt(fake.fake, job.id, "counted")
+    await contract.until(manager, job.id, {Ours.RUNNING})
+    fake.fake.add_metric(made.id, "ElementCount", "Read.out0", 120)
+    fake.fake.add_metric(made.id, "ElementCount", "Split.out0", 960)
+    fake.fake.add_metric(made.id, "MeanByteCount", "Split.out0", 12)
+    backend = manager.backends["dataflow"]
+    tracked = await manager._tracked_by_id(backend, await manager.get(job.id))
+
+    steps = await backend.progress(tracked)  # type: ignore[attr-defined]
+
+    assert steps == [
+        {"step": "Read.out0", "elements": 120},
+        {"step": "Split.out0", "elements": 960},
+    ]
+
+
+# ----- what the backend is -----
+
+
+def test_without_beam_the_backend_says_to_install_the_extra(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "apache_beam", None)  # as if not installed
+
+    status = make_backend("http://localhost:1", tmp_path).status()
+
+    assert status.available is False
+    assert status.missing == [
+        {"setting": "apache-beam", "message": "install jupyter_mlp[dataflow]"}
+    ]
+
+
+def test_without_a_temp_location_the_backend_says_which_setting_is_missing(tmp_path):
+    backend = DataflowBackend(project=PROJECT)
+
+    status = backend.status()
+
+    assert status.configured is False
+    assert [m["setting"] for m in status.missing] == ["DataflowBackend.temp_location"]
+
+
+def test_a_local_stand_in_must_be_named_localhost_for_beam_to_speak_rest_to_it(tmp_path):
+    status = make_backend("http://127.0.0.1:8080", tmp_path).status()
+
+    assert [m["setting"] for m in status.missing] == ["DataflowBackend.dataflow_endpoint"]
+
+
+def test_resources_are_normalised_and_specs_checked_for_what_dataflow_runs(tmp_path):
+    backend = make_backend("http://localhost:1", tmp_path)
+
+    spec, errors = backend.normalize(
+        JobSpec.model_validate(
+            {
+                "source": {"code": "pass"},
+                "resources": {"accelerator_type": "T4", "accelerator_count": 1},
+            }
+        )
+    )
+    _, wrong = backend.normalize(
+        JobSpec.model_validate({"source": {"code": "pass"}, "resources": {"machine_type": "e2-x"}})
+    )
+    train = JobSpec.model_validate({"kind": "train", "source": {"code": "pass"}})
+
+    assert errors == []
+    assert spec.kind.value == "etl" and spec.region == "us-central1"
+    assert spec.resources.machine_type == "n1-standard-1"
+    assert spec.resources.accelerator_type == "NVIDIA_TESLA_T4"
+    assert wrong[0].field == "resources.machine_type"
+    assert [e.field for e in backend.validate(train, None)] == ["kind"]
+    assert backend.estimate(spec)["usd_per_hour"] > 0  # type: ignore[index]
+    assert backend.catalog("us-central1", [])["backend"] == "dataflow"
+
+
+def test_an_unused_backend_imports_neither_beam_nor_google_and_seeks_no_credentials():
+    # Looking for credentials may ask the Compute Engine metadata server over the network.
+    code = (
+        "import sys\nbefore = set(sys.modules)\n"
+        "from jupyter_mlp.backends.dataflow import DataflowBackend\n"
+        "status = DataflowBackend().status()\n"
+        "print([m['setting'] for m in status.missing])\n"
+        "print(sorted(m for m in set(sys.modules) - before "
+        "if m.startswith(('google', 'grpc', 'apache_beam'))))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+
+    assert done.stdout.split("\n")[:2] == ["['DataflowBackend.temp_location']", "[]"]
+
+
+# ----- the core's contract suite, against this backend -----
+
+
+class DataflowDriver(contract.Driver):
+    """Pipelines submitted through the real DataflowRunner (created running at the fake), which
+    the test ends at the fake."""
+
+    name = "dataflow"
+
+    def __init__(self, server: FakeDataflowServer, tmp: Path):
+        self.server, self.tmp = server, tmp
+        server.fake.created_state = JobState.JOB_STATE_RUNNING
+
+    def backend(self, **kwargs: Any) -> DataflowBackend:
+        return make_backend(self.server.endpoint, self.tmp, **kwargs)
+
+    def source(self) -> dict[str, Any]:
+        return {"code": PIPELINE}
+
+    def finish(self, job_id: str, state: Ours, message: str = "") -> None:
+        made = self.server.fake.labelled(job_id)
+        assert made is not None
+        if message:
+            self.server.fake.add_message(made.id, message, Importance.JOB_MESSAGE_ERROR)
+        ended = JobState.JOB_STATE_DONE if state is Ours.SUCCEEDED else JobState.JOB_STATE_FAILED
+        self.server.fake.set_state(made.id, ended)
+
+    def ignore_cancel(self) -> None:
+        self.server.fake.ignore_cancel = True
+
+
+@pytest.fixture
+def driver(fake, tmp_path) -> DataflowDriver:
+    return DataflowDriver(fake, tmp_path)
+
+
+test_contract_states = contract.test_a_job_goes_through_the_states_its_backend_reports
+test_contract_failure_message = contract.test_a_failure_keeps_the_backends_message
+test_contract_cancel = contract.test_a_cancelled_job_goes_through_cancelling_to_cancelled
+test_contract_failing_while_cancelling = contract.test_failing_while_cancelling_ends_cancelled
+test_contract_terminal_is_final = contract.test_a_terminal_state_never_changes
+
+
+async def test_two_managers_submit_each_pipeline_once(managers, driver, fake):
+    # The contract's scenario with two pipelines rather than six: each costs a Beam submission.
+    first, second = managers(), managers()
+    jobs = [await first.submit({"source": driver.source()}) for _ in range(2)]
+
+    for _ in range(4):
+        await asyncio.gather(first.tick(), second.tick())
+    for job in jobs:
+        await contract.until(first, job.id, {Ours.RUNNING})
+        driver.finish(job.id, Ours.SUCCEEDED)
+    for job in jobs:
+        await contract.until(second, job.id, {Ours.SUCCEEDED})
+
+    assert sorted(j.labels["mlp-job-id"] for j in fake.fake.created()) == sorted(
+        job.id for job in jobs
+    )
+
+
+# ----- through a real Jupyter server's REST API -----
+
+
+@pytest.fixture
+def dataflow_installed(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """The dataflow backend's entry point, for an environment installed before it had one."""
+    from jupyter_mlp.backends import backend_classes
+
+    if "dataflow" not in backend_classes():
+        site = tmp_path_factory.mktemp("site")
+        info = site / "jupyter_mlp_dataflow-0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text("Metadata-Version: 2.1\nName: jupyter-mlp-dataflow\n")
+        (info / "entry_points.txt").write_text(
+            "[jupyter_mlp.backends]\ndataflow = jupyter_mlp.backends.dataflow:DataflowBackend\n"
+        )
+        monkeypatch.syspath_prepend(str(site))
+
+
+@pytest.fixture
+def jp_server_config(tmp_path, fake, dataflow_installed):
+    return {
+        "ServerApp": {"jpserver_extensions": {"jupyter_mlp": True}},
+        "MLPExtension": {
+            "db_url": f"sqlite:///{tmp_path / 'state' / 'mlp.db'}",
+            "poll_interval": 0.1,
+            "cancel_grace_seconds": 3.0,
+        },
+        "LocalBackend": {"gpu_ids": [], "max_concurrent_jobs": 8, "warm_runners": 0},
+        "DataflowBackend": {
+            "project": PROJECT,
+            "temp_location": str(tmp_path / "dataflow-temp"),
+            "dataflow_endpoint": fake.endpoint,
+            "retry_initial_delay": 0.01,
+            "retry_timeout": 2.0,
+            "log_settle_seconds": 0.0,
+        },
+    }
+
+
+async def test_wordcount_submitted_over_the_api_runs_on_dataflow(api, fake, jp_root_dir):
+    shutil.copyfile(WORDCOUNT, jp_root_dir / "wordcount.py")
+    (jp_root_dir / "words.txt").write_text("to be or not to be\n")
+    job = await api.submit(
+        backend="dataflow",
+        kind="etl",
+        source={"path": "wordcount.py"},
+        args=["--input", str(jp_root_dir / "words.txt"), "--output", "counts"],
+        resources={"machine_type": "n1-standard-4", "max_workers": 3},
+    )
+    deadline = time.monotonic() + 60
+    while (made := fake.fake.labelled(job["id"])) is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    assert made is not None, (await api.job(job["id"]))["state_message"]
+    fake.fake.set_state(made.id, JobState.JOB_STATE_RUNNING)
+    running = await api.wait(job["id"], {"RUNNING"})
+    fake.fake.add_message(made.id, "All workers have finished the startup processes.")
+    fake.fake.set_state(made.id, JobState.JOB_STATE_DONE)
+    done = await api.wait(job["id"])
+
+    assert running["backend_job_id"] == made.id
+    assert running["cost"]["usd_per_hour"] > 0
+    assert done["state"] == "SUCCEEDED" and done["backend_state"] == "JOB_STATE_DONE"
+    assert "All workers have finished the startup processes." in await api.log(job["id"])
+    code, outputs = await api.call("GET", "jobs", job["id"], "outputs")
+    assert code == 200
+    assert {o["name"] for o in outputs["outputs"]} == {"dataflow_job", "output"}
+
+
+async def test_the_backends_answer_shows_the_dataflow_settings(api, fake):
+    code, answer = await api.call("GET", "backends")
+
+    status = next(b for b in answer["backends"] if b["name"] == "dataflow")
+    assert code == 200
+    assert status["configured"] is True and status["missing"] == []
+    assert status["settings"]["project"] == PROJECT
+    assert status["settings"]["dataflow_endpoint"] == fake.endpoint
+
+
+async def test_without_beam_a_submission_is_refused_saying_what_to_install(api, monkeypatch):
+    monkeypatch.setitem(sys.modules, "apache_beam", None)  # as if not installed
+
+    code, answer = await api.call(
+        "POST", "jobs", body={"backend": "dataflow", "source": {"code": PIPELINE}}
+    )
+
+    assert code == 400
+    assert any("install jupyter_mlp[dataflow]" in e["message"] for e in answer["errors"])
+
+
+async def test_a_training_job_is_refused_on_dataflow(api):
+    code, answer = await api.call(
+        "POST", "jobs", body={"backend": "dataflow", "kind": "train", "source": {"code": "pass"}}
+    )
+
+    assert code == 400
+    assert [e["field"] for e in answer["errors"]] == ["kind"]
