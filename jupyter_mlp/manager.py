@@ -162,7 +162,9 @@ class JobManager:
     def _wake_threadsafe(self, backend: str) -> None:
         """Make a backend's watcher run a round now (callable from any thread)."""
         if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._wakes[backend].set)
+            wake = self._wakes.get(backend)
+            if wake is not None:
+                self._loop.call_soon_threadsafe(wake.set)
 
     async def _round(self, name: str, backend: Backend[Any]) -> bool:
         """Observe a backend's started jobs, then start those of its queued jobs that fit.
@@ -383,25 +385,27 @@ class JobManager:
         job = await self.get(job_id)
         if job.state.terminal:
             raise MLPError(409, f"job '{job_id}' already ended ({job.state.value})")
-        if job.state is JobState.QUEUED:
-            if await self._move(
-                job, JobState.CANCELLED, "cancelled before it started", expected=JobState.QUEUED
-            ):
-                return await self.get(job_id)
-            job = await self.get(job_id)  # it started meanwhile: cancel the started job
-        if job.state.active and job.state is not JobState.CANCELLING:
-            moved = await self._move(
+        # Every move is guarded by the state it starts from; a round may move the job in
+        # between (QUEUED -> STARTING -> RUNNING), so look again and retry from where it is.
+        while not job.state.terminal and job.state is not JobState.CANCELLING:
+            if job.state is JobState.QUEUED:
+                if await self._move(
+                    job, JobState.CANCELLED, "cancelled before it started", expected=job.state
+                ):
+                    return await self.get(job_id)
+            elif await self._move(
                 job,
                 JobState.CANCELLING,
                 "cancel requested",
                 expected=job.state,
                 cancel_requested_at=utcnow(),
-            )
-            backend = self.backends.get(job.backend)
-            if moved and backend is not None:
-                tracked = await self._tracked_by_id(backend, job)
-                if tracked is not None:
+            ):
+                backend = self.backends.get(job.backend)
+                tracked = await self._tracked_by_id(backend, job) if backend else None
+                if backend is not None and tracked is not None:
                     await backend.cancel(tracked)
+                break
+            job = await self.get(job_id)
         self._wake_threadsafe(job.backend)
         return await self.get(job_id)
 

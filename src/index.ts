@@ -21,6 +21,7 @@ import { CommandIDs } from './commands';
 import { mlpIcon } from './icons';
 import { JobsPanel } from './panel/JobsPanel';
 import { JobsModel } from './panel/model';
+import { JobNotifier } from './panel/notifier';
 import { ISubmitDefaults, NO_DEFAULTS } from './submit/SubmitForm';
 import { SubmitWidget } from './submit/SubmitWidget';
 
@@ -66,6 +67,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       rerun: async (job: IJob) => {
         try {
           const created = await client.rerunJob(job.id);
+          notifier.watch(created);
           void model.refresh();
           return created;
         } catch (error) {
@@ -88,11 +90,17 @@ const plugin: JupyterFrontEndPlugin<void> = {
           const factory = path.endsWith('.ipynb') ? undefined : 'Editor';
           void commands.execute('docmanager:open', { path, factory });
         }
-      }
+      },
+      openNotebookAt: (path, cellIndex) =>
+        void openNotebookAt(docManager, path, cellIndex)
     });
     shell.add(panel, 'left', { rank: 850 });
     restorer?.add(panel, 'jupyter-mlp-panel');
     model.start();
+    const notifier = new JobNotifier(model, id => {
+      panel.showJob(id);
+      shell.activateById(panel.id);
+    });
 
     /** Open the submit form; once submitted, show the job in the panel. */
     const openSubmitForm = (path?: string) => {
@@ -101,6 +109,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         path,
         defaults,
         onSubmitted: job => {
+          notifier.watch(job);
           void model.refresh();
           panel.showJob(job.id);
           shell.activateById(panel.id);
@@ -346,6 +355,36 @@ function readDefaults(settings: ISettingRegistry.ISettings): ISubmitDefaults {
 }
 
 export default plugin;
+
+/** The part of a notebook widget this extension uses (no dependency on @jupyterlab/notebook). */
+interface INotebookLike {
+  activeCellIndex: number;
+  scrollToItem(index: number, behavior?: string): Promise<void>;
+}
+
+/** Open a notebook with its cell `cellIndex` (0-based) active and in view. */
+async function openNotebookAt(
+  docManager: IDocumentManager | null,
+  path: string,
+  cellIndex: number
+): Promise<void> {
+  const widget = docManager?.openOrReveal(path);
+  if (!widget) {
+    void showErrorMessage(
+      'Could not open the notebook',
+      `No editor for ${path}`
+    );
+    return;
+  }
+  await widget.context.ready;
+  await widget.revealed;
+  const notebook = (widget as unknown as { content?: INotebookLike }).content;
+  if (!notebook || typeof notebook.scrollToItem !== 'function') {
+    return;
+  }
+  notebook.activeCellIndex = cellIndex;
+  await notebook.scrollToItem(notebook.activeCellIndex, 'center');
+}
 
 /** Ask before an action that cannot be undone; true when the person confirmed. */
 async function confirmAction(

@@ -13,6 +13,7 @@ import {
   countChoices,
   fillForMachine,
   machineGroups,
+  readableMessage,
   unsaidWarnings
 } from '../submit/picker';
 
@@ -127,17 +128,77 @@ describe('the resource picker', () => {
     expect(t4[0].reason).toBe('e2-standard-4 takes no T4');
   });
 
-  it('fills in built-in accelerators only when none was chosen', () => {
+  it('fills in built-in accelerators when none was chosen', () => {
     const empty = { accelerator_type: '', accelerator_count: 0 };
     expect(fillForMachine(catalog, 'a2-highgpu-2g', empty)).toEqual({
       accelerator_type: 'NVIDIA_TESLA_A100',
       accelerator_count: 2
     });
-    const chosen = {
+  });
+
+  it('replaces an accelerator the machine cannot take with its own', () => {
+    const t4 = { accelerator_type: 'NVIDIA_TESLA_T4', accelerator_count: 1 };
+    expect(fillForMachine(catalog, 'a2-highgpu-2g', t4)).toEqual({
       accelerator_type: 'NVIDIA_TESLA_A100',
-      accelerator_count: 1
+      accelerator_count: 2
+    });
+  });
+
+  it("sets a built-in accelerator's count to the machine's own", () => {
+    const one = { accelerator_type: 'NVIDIA_TESLA_A100', accelerator_count: 1 };
+    expect(fillForMachine(catalog, 'a2-highgpu-2g', one)).toEqual({
+      accelerator_type: 'NVIDIA_TESLA_A100',
+      accelerator_count: 2
+    });
+  });
+
+  it('drops an accelerator a machine without built-in ones cannot take', () => {
+    const a100 = {
+      accelerator_type: 'NVIDIA_TESLA_A100',
+      accelerator_count: 2
     };
-    expect(fillForMachine(catalog, 'a2-highgpu-2g', chosen)).toBe(chosen);
+    const none = { accelerator_type: '', accelerator_count: 0 };
+    expect(fillForMachine(catalog, 'n1-standard-8', a100)).toEqual(none);
+    expect(fillForMachine(catalog, 'e2-standard-4', a100)).toEqual(none);
+  });
+
+  it('keeps an accelerator the machine takes, with its count', () => {
+    const t4 = { accelerator_type: 'NVIDIA_TESLA_T4', accelerator_count: 2 };
+    expect(fillForMachine(catalog, 'n1-standard-8', t4)).toBe(t4);
+  });
+});
+
+describe('server messages as the picker shows them', () => {
+  it('names accelerators by their short names', () => {
+    expect(
+      readableMessage(
+        catalog,
+        'a2-highgpu-2g takes 2 NVIDIA_TESLA_A100, not NVIDIA_TESLA_T4'
+      )
+    ).toBe('a2-highgpu-2g takes 2 A100, not T4');
+  });
+
+  it('shortens accelerators the catalog does not list', () => {
+    expect(readableMessage(null, 'NVIDIA_L4 is not offered')).toBe(
+      'L4 is not offered'
+    );
+  });
+
+  it('cuts a long list of names to its first four', () => {
+    const machines = Array.from({ length: 17 }, (_, i) => `n1-standard-${i}`);
+    expect(
+      readableMessage(
+        catalog,
+        `machine types with NVIDIA_TESLA_T4: ${machines.join(', ')}`
+      )
+    ).toBe(
+      'machine types with T4: n1-standard-0, n1-standard-1, n1-standard-2, n1-standard-3 and 13 more'
+    );
+  });
+
+  it('leaves a short list whole', () => {
+    const text = 'attaches in counts of 1, 2, 4, not 3';
+    expect(readableMessage(catalog, text)).toBe(text);
   });
 });
 

@@ -15,7 +15,7 @@ import {
   TERMINAL_STATES
 } from '../api';
 import { asCommandLine, asMagic } from './commandLine';
-import { describeSpec } from './describe';
+import { describeSpec, failedCell } from './describe';
 import { formatJobCost, formatJobDuration, formatTime } from './format';
 import { useNow } from './hooks';
 import { LogView } from './LogView';
@@ -38,6 +38,8 @@ export interface IJobDetailProps {
   onRerun: (job: IJob) => void;
   onDelete: (job: IJob) => void;
   onOpenPath: (path: string, isFolder: boolean) => void;
+  /** Open a notebook at one of its cells (0-based). */
+  onOpenNotebookAt: (path: string, cellIndex: number) => void;
 }
 
 /** How many bytes of the log's end to show with a failed job's error. */
@@ -123,7 +125,11 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
       {job !== null && (
         <>
           {job.state === 'FAILED' && (
-            <FailureSummary client={client} job={job} />
+            <FailureSummary
+              client={client}
+              job={job}
+              onOpenNotebookAt={props.onOpenNotebookAt}
+            />
           )}
           <JobActions job={job} onDelete={props.onDelete} />
           <ul className="jp-mlp-JobDetail-spec" aria-label="What the job runs">
@@ -302,11 +308,14 @@ function JobActions(props: {
 /** A failed job's message and the end of its log, shown before anything else. */
 function FailureSummary({
   client,
-  job
+  job,
+  onOpenNotebookAt
 }: {
   client: MLPClient;
   job: IJob;
+  onOpenNotebookAt: (path: string, cellIndex: number) => void;
 }): JSX.Element {
+  const failed = failedCell(job);
   const [tail, setTail] = useState<string | null>(null);
   useEffect(() => {
     let cancelled = false;
@@ -337,6 +346,15 @@ function FailureSummary({
       <div className="jp-mlp-Failure-message">
         {job.state_message || 'The job failed without a message.'}
       </div>
+      {failed && (
+        <button
+          type="button"
+          className="jp-mlp-TextButton jp-mlp-Failure-open"
+          onClick={() => onOpenNotebookAt(failed.path, failed.cell - 1)}
+        >
+          Open the notebook at cell {failed.cell}
+        </button>
+      )}
       {tail && <pre className="jp-mlp-Failure-log">{tail}</pre>}
     </div>
   );

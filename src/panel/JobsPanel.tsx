@@ -30,6 +30,8 @@ export interface IPanelActions {
   /** Open the submit form. */
   launch: () => void;
   openPath: (path: string, isFolder: boolean) => void;
+  /** Open a notebook at one of its cells (0-based). */
+  openNotebookAt: (path: string, cellIndex: number) => void;
 }
 
 export class JobsPanel extends ReactWidget {
@@ -192,6 +194,7 @@ function PanelBody({
                 })
               }
               onOpenPath={actions.openPath}
+              onOpenNotebookAt={actions.openNotebookAt}
             />
           )
         }

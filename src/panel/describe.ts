@@ -1,7 +1,8 @@
 /**
- * A job's spec in plain words, one line per aspect, for the detail view.
+ * A job in plain words for the detail view: its spec, one line per aspect,
+ * and the notebook cell a failure names.
  */
-import { IJobSubmission } from '../api';
+import { IJob, IJobSubmission } from '../api';
 import { shortAccelerator } from './commandLine';
 
 export function describeSpec(spec: IJobSubmission, backend: string): string[] {
@@ -66,4 +67,22 @@ export function describeSpec(spec: IJobSubmission, backend: string): string[] {
     lines.push(`Environment: ${spec.environment}.`);
   }
   return lines;
+}
+
+/**
+ * The notebook cell a failed notebook job's message names (`cell 3 raised
+ * KeyError: …`, counted from 1 in the person's own notebook), with the
+ * notebook's path; null when the job did not run a notebook or the message
+ * names no cell.
+ */
+export function failedCell(
+  job: Pick<IJob, 'spec' | 'state_message'>
+): { path: string; cell: number } | null {
+  const path = job.spec.source?.path;
+  const match = /^cell (\d+) raised /.exec(job.state_message ?? '');
+  if (!path || !path.endsWith('.ipynb') || !match) {
+    return null;
+  }
+  const cell = Number(match[1]);
+  return cell >= 1 ? { path, cell } : null;
 }

@@ -28,7 +28,8 @@ import {
   backendSettings,
   backendSetup,
   countForAccelerator,
-  fillForMachine
+  fillForMachine,
+  readableMessage
 } from './picker';
 import {
   IResourceChoice,
@@ -36,6 +37,7 @@ import {
   ResourcePicker,
   WarningList
 } from './ResourcePicker';
+import { JobReview } from './JobReview';
 import { CLOUD_BACKENDS, defaultJobName } from '../vocabulary';
 
 /**
@@ -119,6 +121,8 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
   const [submitErrors, setSubmitErrors] = useState<IFieldError[] | null>(null);
   const [submitMessage, setSubmitMessage] = useState<string | null>(null);
   const [submitting, setSubmitting] = useState(false);
+  // A cloud job is reviewed (where, what, the cost) before it is submitted.
+  const [reviewing, setReviewing] = useState(false);
 
   const isNotebook = sourceKind === 'path' && path.endsWith('.ipynb');
 
@@ -199,6 +203,18 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
       };
     });
   }, [catalog, defaults.machineType]);
+
+  // This machine has only so many GPUs: a count carried over from a cloud choice is cut to them.
+  useEffect(() => {
+    if (!catalog || !isLocalCatalog(catalog)) {
+      return;
+    }
+    setResources(current =>
+      current.accelerator_count > catalog.gpus.length
+        ? { ...current, accelerator_count: catalog.gpus.length }
+        : current
+    );
+  }, [catalog]);
 
   // The notebook's parameters and requirements, read by the server.
   const debouncedPath = useDebounced(path, 400);
@@ -301,6 +317,7 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
     latest.current = specKey;
     setSubmitErrors(null);
     setSubmitMessage(null);
+    setReviewing(false);
     if (!backend || catalogEntry === undefined) {
       return;
     }
@@ -327,9 +344,10 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
   }, [client, specKey, backend, catalogEntry, sourceKind]);
 
   const noPath = sourceKind === 'path' && !path.trim();
-  const problems = (submitErrors ?? validation?.errors ?? []).filter(
-    e => !(noPath && e.field.startsWith('source'))
-  );
+  const cloudCatalog = catalog && !isLocalCatalog(catalog) ? catalog : null;
+  const problems = (submitErrors ?? validation?.errors ?? [])
+    .filter(e => !(noPath && e.field.startsWith('source')))
+    .map(e => ({ ...e, message: readableMessage(cloudCatalog, e.message) }));
   const warnings = problems.filter(e => !isBlocking(e));
   const errors: IFieldError[] = [
     ...problems.filter(isBlocking),
@@ -347,7 +365,21 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
     Object.keys(parameterCheck.errors).length > 0 ||
     (fresh && validation !== null && validation.errors.some(isBlocking));
 
+  const isCloud = CLOUD_BACKENDS.includes(backend);
+  /** The Submit button (and Ctrl/Cmd+Enter): a cloud job is reviewed first. */
+  const requestSubmit = () => {
+    if (submitting || blocked) {
+      return;
+    }
+    if (isCloud && !reviewing) {
+      setReviewing(true);
+    } else {
+      void submit();
+    }
+  };
+
   const submit = async () => {
+    setReviewing(false);
     setSubmitting(true);
     setSubmitMessage(null);
     try {
@@ -375,7 +407,6 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
   );
   const setResource = (patch: Partial<IResourceChoice>) =>
     setResources(current => ({ ...current, ...patch }));
-  const cloudCatalog = catalog && !isLocalCatalog(catalog) ? catalog : null;
   const otherErrors = errors.filter(
     e => !SHOWN_FIELDS.has(e.field) && !e.field.startsWith('parameters.')
   );
@@ -385,10 +416,12 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
     <form
       className="jp-mlp-SubmitForm"
       aria-label="Launch a job"
-      onSubmit={event => {
-        event.preventDefault();
-        if (!submitting && !blocked) {
-          void submit();
+      // Enter in a field never launches a job: only the button or Ctrl/Cmd+Enter do.
+      onSubmit={event => event.preventDefault()}
+      onKeyDown={event => {
+        if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
+          event.preventDefault();
+          requestSubmit();
         }
       }}
     >
@@ -671,27 +704,53 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
           )}
         </section>
       )}
-      {submitMessage !== null && (
-        <div className="jp-mlp-Error" role="alert">
-          Could not submit: {submitMessage}
-        </div>
-      )}
       <div className="jp-mlp-SubmitForm-footer">
-        <button
-          type="button"
-          className="jp-Button jp-mod-styled jp-mod-reject"
-          onClick={props.onCancel}
-        >
-          Cancel
-        </button>
-        <button
-          type="submit"
-          className="jp-Button jp-mod-styled jp-mod-accept"
-          disabled={submitting || blocked}
-          title={blocked ? 'Fix the problems marked above first' : undefined}
-        >
-          {submitting ? 'Submitting…' : 'Submit job'}
-        </button>
+        {submitMessage !== null && (
+          <div className="jp-mlp-Error" role="alert">
+            Could not submit: {submitMessage}
+          </div>
+        )}
+        {reviewing ? (
+          <JobReview
+            backend={chosenBackend}
+            backendName={backend}
+            catalog={cloudCatalog}
+            resources={resources}
+            estimate={fresh ? (validation?.estimate ?? null) : null}
+            onBack={() => setReviewing(false)}
+            onConfirm={() => void submit()}
+          />
+        ) : (
+          <div className="jp-mlp-SubmitForm-buttons">
+            <button
+              type="button"
+              className="jp-Button jp-mod-styled jp-mod-reject"
+              onClick={props.onCancel}
+            >
+              Cancel
+            </button>
+            <button
+              type="button"
+              className="jp-Button jp-mod-styled jp-mod-accept"
+              disabled={submitting || blocked}
+              aria-keyshortcuts="Control+Enter Meta+Enter"
+              title={
+                blocked
+                  ? 'Fix the problems marked above first'
+                  : isCloud
+                    ? 'Review the job before it is submitted (Ctrl+Enter)'
+                    : 'Submit the job (Ctrl+Enter)'
+              }
+              onClick={requestSubmit}
+            >
+              {submitting
+                ? 'Submitting…'
+                : isCloud
+                  ? 'Review and submit…'
+                  : 'Submit job'}
+            </button>
+          </div>
+        )}
       </div>
     </form>
   );

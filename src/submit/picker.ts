@@ -127,9 +127,11 @@ export function countChoices(
 }
 
 /**
- * What to fill in when a machine type is chosen: a machine with built-in
- * accelerators brings them when none was chosen yet. Values the person chose
- * are kept, even if they no longer fit (validation then says why).
+ * What to fill in when a machine type is chosen, so that the choice never
+ * keeps an accelerator the machine cannot take: a machine with built-in
+ * accelerators brings its own (in its own count), one that cannot take the
+ * chosen accelerator drops it. An accelerator the machine takes is kept, and
+ * so is its count on a machine that attaches GPUs (validation judges that).
  */
 export function fillForMachine(
   catalog: ICloudCatalog,
@@ -137,11 +139,39 @@ export function fillForMachine(
   current: { accelerator_type: string; accelerator_count: number }
 ): { accelerator_type: string; accelerator_count: number } {
   const machine = findMachine(catalog, machineName);
-  if (!machine || current.accelerator_type || !builtIn(machine)) {
+  if (!machine) {
     return current;
   }
-  const [first] = machine.accelerators;
-  return { accelerator_type: first.type, accelerator_count: first.counts[0] };
+  const taken = machine.accelerators.find(
+    a => a.type === current.accelerator_type
+  );
+  if (builtIn(machine)) {
+    const own = taken ?? machine.accelerators[0];
+    return own.type === current.accelerator_type &&
+      own.counts.includes(current.accelerator_count)
+      ? current
+      : { accelerator_type: own.type, accelerator_count: own.counts[0] };
+  }
+  if (!current.accelerator_type || taken) {
+    return current;
+  }
+  return { accelerator_type: '', accelerator_count: 0 };
+}
+
+/**
+ * A server message as the picker shows it: accelerators by their short names
+ * (`A100`, not `NVIDIA_TESLA_A100`), and long lists of names cut to their
+ * first few (`…, and 13 more`) so that they fit a narrow column.
+ */
+export function readableMessage(
+  catalog: ICloudCatalog | null,
+  message: string
+): string {
+  return message
+    .replace(/\b(?:NVIDIA|TPU)_[A-Z0-9_]+\b/g, type => shortName(catalog, type))
+    .replace(/(?:[\w./-]+, ){5,}[\w./-]+/g, list =>
+      abbreviate(list.split(', '))
+    );
 }
 
 /** The count to show when an accelerator type is chosen. */

@@ -1,6 +1,17 @@
 import { expect, galata, test } from '@jupyterlab/galata';
+import type { Page } from '@playwright/test';
 
-import { PANEL_ID, confirm, openPanel, submitJob } from './helpers';
+import {
+  PANEL_ID,
+  confirm,
+  openLaunchForm,
+  openPanel,
+  putFile,
+  submitJob
+} from './helpers';
+
+/** Screenshots to look at by hand; never committed. */
+const SHOTS = '/tmp/jupyter-mlp-ui-shots';
 
 test.describe('ML jobs panel', () => {
   test('lists a submitted job and follows it to SUCCEEDED', async ({
@@ -207,5 +218,71 @@ test.describe('ML jobs panel without polling', () => {
     await expect(row).toHaveAttribute('data-state', 'SUCCEEDED', {
       timeout: 4000
     });
+  });
+});
+
+test.describe('Notifications of jobs launched here', () => {
+  /** Launch a local script from the form; the panel then shows it. */
+  async function launch(page: Page, path: string, name: string) {
+    const form = await openLaunchForm(page);
+    await form.getByLabel('Notebook or script').fill(path);
+    await form.getByLabel('Job name').fill(name);
+    const submit = form.getByRole('button', { name: 'Submit job' });
+    await expect(submit).toBeEnabled({ timeout: 10000 });
+    await submit.click();
+    await expect(form).toHaveCount(0);
+  }
+
+  test('a job that succeeds says so, with a button that opens it', async ({
+    page,
+    request
+  }) => {
+    await putFile(request, 'notify_ok.py', "print('fine')\n");
+    await launch(page, 'notify_ok.py', 'ui-notify-ok');
+    const toast = page.locator('.Toastify__toast', {
+      hasText: 'Job ui-notify-ok succeeded.'
+    });
+    await expect(toast).toBeVisible({ timeout: 60000 });
+
+    const panel = page.locator(`#${PANEL_ID}`);
+    await panel.getByRole('button', { name: 'Back to the job list' }).click();
+    await toast.getByRole('button', { name: 'Open job' }).click();
+    await expect(panel.locator('.jp-mlp-JobDetail-title')).toHaveText(
+      'ui-notify-ok'
+    );
+  });
+
+  test('a job that fails says why, and a job launched elsewhere says nothing', async ({
+    page,
+    request
+  }) => {
+    await putFile(request, 'notify_fail.py', "raise ValueError('no data')\n");
+    await launch(page, 'notify_fail.py', 'ui-notify-fail');
+    // Launched through the API (a magic, the CLI): no notification.
+    const other = await submitJob(request, 'ui-notify-other', "print('x')");
+    await expect
+      .poll(
+        async () =>
+          (await (await request.get(`/mlp/jobs/${other.id}`)).json()).state,
+        { timeout: 60000 }
+      )
+      .toBe('SUCCEEDED');
+    const toast = page.locator('.Toastify__toast', {
+      hasText: 'Job ui-notify-fail failed'
+    });
+    await expect(toast).toBeVisible({ timeout: 60000 });
+    await expect(toast).toContainText('failed: exit code 1');
+    await page.screenshot({ path: `${SHOTS}/notify-failed.png` });
+    await expect(
+      page.locator('.Toastify__toast', { hasText: 'ui-notify-other' })
+    ).toHaveCount(0);
+
+    const panel = page.locator(`#${PANEL_ID}`);
+    await panel.getByRole('button', { name: 'Back to the job list' }).click();
+    await toast.getByRole('button', { name: 'Open job' }).click();
+    await expect(panel.locator('.jp-mlp-JobDetail-title')).toHaveText(
+      'ui-notify-fail'
+    );
+    await expect(panel.locator('.jp-mlp-Failure')).toBeVisible();
   });
 });

@@ -58,4 +58,48 @@ test.describe('Run a notebook as a job', () => {
     );
     await expect(output).toBeVisible({ timeout: 20000 });
   });
+
+  test('a failed notebook job opens the notebook at the failing cell', async ({
+    page,
+    request
+  }) => {
+    await putNotebook(
+      request,
+      'fails_at_two.ipynb',
+      'rows = 3\n',
+      "raise ValueError(f'no data for {rows} rows')"
+    );
+    const response = await request.post('/mlp/jobs', {
+      data: {
+        kind: 'train',
+        name: 'ui-fails-at-two',
+        source: { path: 'fails_at_two.ipynb', mode: 'notebook' }
+      }
+    });
+    expect(response.status(), await response.text()).toBe(201);
+    const job = await response.json();
+
+    await page.evaluate(async id => {
+      await window.jupyterapp.commands.execute('mlp:open-panel', { id });
+    }, job.id);
+    const failure = page.locator(`#${PANEL_ID} .jp-mlp-Failure`);
+    await expect(failure).toContainText('cell 2 raised ValueError', {
+      timeout: 90000
+    });
+    await page.screenshot({
+      path: '/tmp/jupyter-mlp-ui-shots/failed-cell.png'
+    });
+    await failure
+      .getByRole('button', { name: 'Open the notebook at cell 2' })
+      .click();
+
+    const active = page.locator(
+      '.jp-NotebookPanel:visible .jp-Notebook .jp-Cell.jp-mod-active'
+    );
+    await expect(active).toContainText('raise ValueError', { timeout: 20000 });
+    await expect(active).toBeInViewport();
+    await page.screenshot({
+      path: '/tmp/jupyter-mlp-ui-shots/failed-cell-open.png'
+    });
+  });
 });

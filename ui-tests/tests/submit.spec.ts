@@ -1,6 +1,53 @@
-import { expect, test } from '@jupyterlab/galata';
+import { expect, galata, test } from '@jupyterlab/galata';
+import type { Page } from '@playwright/test';
 
 import { PANEL_ID, field, openLaunchForm, putFile } from './helpers';
+
+/** Screenshots to look at by hand; never committed. */
+const SHOTS = '/tmp/jupyter-mlp-ui-shots';
+
+/** Answers as from a server without the dataflow extra, whatever this one has. */
+async function withoutDataflow(page: Page): Promise<void> {
+  await page.route('**/mlp/backends*', async route => {
+    const response = await route.fetch();
+    const answer = await response.json();
+    answer.backends = answer.backends.filter(
+      (b: { name: string }) => b.name !== 'dataflow'
+    );
+    await route.fulfill({ response, json: answer });
+  });
+  await page.route('**/mlp/validate*', async route => {
+    const spec = route.request().postDataJSON();
+    const response = await route.fetch();
+    const answer = await response.json();
+    if (spec.backend === 'dataflow') {
+      answer.errors = answer.errors.filter(
+        (e: { field: string }) => e.field !== 'backend'
+      );
+      answer.errors.push({
+        field: 'backend',
+        message:
+          "backend 'dataflow' is not installed; available: local, vertex",
+        suggestions: ['local', 'vertex'],
+        severity: 'error'
+      });
+    }
+    await route.fulfill({ response, json: answer });
+  });
+}
+
+/** The launch form's first resources, as a person's settings give them. */
+function startingWith(resources: Record<string, unknown>) {
+  return {
+    mockSettings: {
+      ...galata.DEFAULT_SETTINGS,
+      'jupyter-mlp:plugin': {
+        defaultBackend: 'vertex',
+        defaultResources: resources
+      }
+    }
+  };
+}
 
 test.describe('Launch form: resource picker', () => {
   test('choosing a machine type narrows the accelerator list', async ({
@@ -45,34 +92,124 @@ test.describe('Launch form: resource picker', () => {
     });
   });
 
-  test('an invalid machine and GPU count shows the error next to the count', async ({
+  test('a machine with its own GPUs replaces an accelerator it cannot take', async ({
     page
   }) => {
     const form = await openLaunchForm(page);
     await form.getByLabel('Backend').selectOption('vertex');
-    await form.getByLabel('Machine type').selectOption('a2-highgpu-1g');
-    await expect(form.getByLabel('Count')).toHaveValue('1');
+    const machine = form.getByLabel('Machine type');
+    const accelerator = form.getByLabel('Accelerator');
+    const count = form.getByLabel('Count');
+    await machine.selectOption('n1-standard-8');
+    await accelerator.selectOption('NVIDIA_TESLA_T4');
+    await count.selectOption('2');
 
-    // The same single A100 on a machine that comes with two.
-    await form.getByLabel('Machine type').selectOption('a2-highgpu-2g');
-    const count = field(form, 'resources.accelerator_count');
-    await expect(count.locator('.jp-mlp-FieldError')).toContainText(
-      'a2-highgpu-2g takes exactly 2',
-      { timeout: 10000 }
+    await machine.selectOption('a2-highgpu-1g');
+    await expect(accelerator).toHaveValue('NVIDIA_TESLA_A100');
+    await expect(count).toHaveValue('1');
+    // Between machines with built-in GPUs, the count follows the machine.
+    await machine.selectOption('a2-highgpu-2g');
+    await expect(count).toHaveValue('2');
+    // A machine that attaches GPUs but not this one drops it.
+    await machine.selectOption('n1-standard-8');
+    await expect(accelerator).toHaveValue('');
+    await expect(count).toHaveValue('0');
+    await expect(
+      form.locator('.jp-mlp-Field[data-field^="resources."] .jp-mlp-FieldError')
+    ).toHaveCount(0, { timeout: 10000 });
+  });
+
+  test('Use local also fixes the GPU count this machine cannot give', async ({
+    page
+  }) => {
+    await withoutDataflow(page);
+    const form = await openLaunchForm(page);
+    // Dataflow is not installed: its error offers the installed backends.
+    await form.getByLabel('Backend').selectOption('dataflow');
+    await form.getByLabel('Worker machine type').selectOption('n1-standard-8');
+    await form.getByLabel('Accelerator').selectOption('NVIDIA_TESLA_T4');
+    await form.getByLabel('Count').selectOption('4');
+    const backend = field(form, 'backend');
+    await backend
+      .getByRole('button', { name: 'Use local' })
+      .click({ timeout: 10000 });
+
+    await expect(form.getByLabel('Backend')).toHaveValue('local');
+    const catalog = await (
+      await page.request.get('/mlp/catalog?backend=local')
+    ).json();
+    await expect(form.getByLabel('GPUs')).toHaveValue(
+      String(Math.min(4, catalog.gpus.length))
     );
-    await expect(form.getByLabel('Count')).toHaveAttribute(
-      'aria-invalid',
-      'true'
-    );
-    // The backend is not configured here: said next to the backend, not the count.
-    await expect(field(form, 'backend')).toContainText(
-      'Set c.VertexBackend.staging_bucket in jupyter_server_config.py'
+    await expect(
+      field(form, 'resources.accelerator_count').locator('.jp-mlp-FieldError')
+    ).toHaveCount(0, { timeout: 10000 });
+    await expect(
+      field(form, 'backend').locator('.jp-mlp-FieldError')
+    ).toHaveCount(0);
+  });
+
+  test.describe('with resources from the settings', () => {
+    test.use(
+      startingWith({
+        machine_type: 'a2-highgpu-2g',
+        accelerator_type: 'NVIDIA_TESLA_A100',
+        accelerator_count: 1
+      })
     );
 
-    await count.getByRole('button', { name: 'Use 2' }).click();
-    await expect(form.getByLabel('Count')).toHaveValue('2');
-    await expect(count.locator('.jp-mlp-FieldError')).toHaveCount(0, {
-      timeout: 10000
+    test('an invalid machine and GPU count shows the error next to the count', async ({
+      page
+    }) => {
+      const form = await openLaunchForm(page);
+      await expect(form.getByLabel('Machine type')).toHaveValue(
+        'a2-highgpu-2g'
+      );
+      const count = field(form, 'resources.accelerator_count');
+      await expect(count.locator('.jp-mlp-FieldError')).toContainText(
+        'a2-highgpu-2g takes exactly 2 A100, not 1',
+        { timeout: 10000 }
+      );
+      await expect(form.getByLabel('Count')).toHaveAttribute(
+        'aria-invalid',
+        'true'
+      );
+      // The backend is not configured here: said next to the backend, not the count.
+      await expect(field(form, 'backend')).toContainText(
+        'Set c.VertexBackend.staging_bucket in jupyter_server_config.py'
+      );
+
+      await count.getByRole('button', { name: 'Use 2' }).click();
+      await expect(form.getByLabel('Count')).toHaveValue('2');
+      await expect(count.locator('.jp-mlp-FieldError')).toHaveCount(0, {
+        timeout: 10000
+      });
+    });
+  });
+
+  test.describe('with an accelerator the machine cannot take', () => {
+    test.use(
+      startingWith({
+        machine_type: 'a2-highgpu-1g',
+        accelerator_type: 'NVIDIA_TESLA_T4',
+        accelerator_count: 1
+      })
+    );
+
+    test('the error names accelerators by short names and cuts long lists', async ({
+      page
+    }) => {
+      const form = await openLaunchForm(page);
+      const error = field(form, 'resources.accelerator_type').locator(
+        '.jp-mlp-FieldError-message'
+      );
+      await expect(error).toContainText('a2-highgpu-1g takes 1 A100, not T4', {
+        timeout: 10000
+      });
+      await expect(error).not.toContainText('NVIDIA_');
+      await expect(error).toContainText(/ and \d+ more/);
+      await error.scrollIntoViewIfNeeded();
+      await page.screenshot({ path: `${SHOTS}/picker-short-names.png` });
     });
   });
 
@@ -232,7 +369,160 @@ test.describe('Launch form: resource picker', () => {
   });
 });
 
+/**
+ * Answers as from a configured Vertex AI backend (this server has no bucket set):
+ * its status, validation without the setup errors, and a recorded, faked submission.
+ */
+async function fakeConfiguredVertex(page: Page): Promise<unknown[]> {
+  const submitted: unknown[] = [];
+  await page.route('**/mlp/backends*', async route => {
+    const response = await route.fetch();
+    const answer = await response.json();
+    for (const backend of answer.backends) {
+      if (backend.name === 'vertex') {
+        Object.assign(backend, { configured: true, missing: [], reason: '' });
+        Object.assign(backend.settings, {
+          project: 'demo-project',
+          staging_bucket: 'gs://demo-bucket'
+        });
+      }
+    }
+    await route.fulfill({ response, json: answer });
+  });
+  await page.route('**/mlp/validate*', async route => {
+    const response = await route.fetch();
+    const answer = await response.json();
+    answer.errors = answer.errors.filter(
+      (e: { field: string }) => e.field !== 'backend'
+    );
+    await route.fulfill({ response, json: answer });
+  });
+  await page.route(
+    url => url.pathname.endsWith('/mlp/jobs'),
+    async route => {
+      if (route.request().method() !== 'POST') {
+        return route.fallback();
+      }
+      submitted.push(route.request().postDataJSON());
+      await route.fulfill({
+        status: 201,
+        json: {
+          id: 'fake0000cloud',
+          name: 'cloud-job',
+          kind: 'train',
+          backend: 'vertex',
+          state: 'QUEUED',
+          spec: route.request().postDataJSON(),
+          created_at: new Date().toISOString(),
+          outputs: {},
+          transitions: []
+        }
+      });
+    }
+  );
+  return submitted;
+}
+
 test.describe('Launch form: submitting', () => {
+  test('a disabled Submit button looks disabled', async ({ page }) => {
+    const form = await openLaunchForm(page);
+    const submit = form.getByRole('button', { name: 'Submit job' });
+    // No path yet: nothing to submit.
+    await expect(submit).toBeDisabled();
+    const opacity = await submit.evaluate(el =>
+      Number(getComputedStyle(el).opacity)
+    );
+    expect(opacity).toBeLessThan(0.7);
+    await form.getByRole('button', { name: 'Cancel' }).hover();
+    await page.screenshot({ path: `${SHOTS}/submit-disabled.png` });
+  });
+
+  test('Enter in a field does not submit; Ctrl+Enter does', async ({
+    page,
+    request
+  }) => {
+    await putFile(request, 'enter_job.py', "print('entered')\n");
+    const form = await openLaunchForm(page);
+    await form.getByLabel('Notebook or script').fill('enter_job.py');
+    const name = form.getByLabel('Job name');
+    await name.fill('ui-enter-job');
+    await expect(form.getByRole('button', { name: 'Submit job' })).toBeEnabled({
+      timeout: 10000
+    });
+    await name.press('Enter');
+    await page.waitForTimeout(1000);
+    await expect(form).toBeVisible();
+    const listed = await (
+      await request.get('/mlp/jobs?search=ui-enter-job')
+    ).json();
+    expect(listed.jobs).toHaveLength(0);
+
+    await name.press('Control+Enter');
+    await expect(form).toHaveCount(0);
+    await expect(
+      page.locator(`#${PANEL_ID} .jp-mlp-JobDetail-title`)
+    ).toHaveText('ui-enter-job');
+  });
+
+  test('a cloud job is reviewed before it is submitted', async ({
+    page,
+    request
+  }) => {
+    await putFile(request, 'cloud_job.py', "print('in the cloud')\n");
+    const submitted = await fakeConfiguredVertex(page);
+    await page.setViewportSize({ width: 1280, height: 900 });
+    const form = await openLaunchForm(page);
+    await form.getByLabel('Notebook or script').fill('cloud_job.py');
+    await form.getByLabel('Backend').selectOption('vertex');
+    await form.getByLabel('Machine type').selectOption('n1-standard-8');
+    await form.getByLabel('Accelerator').selectOption('NVIDIA_TESLA_T4');
+    await form.getByLabel('Count').selectOption('2');
+    await expect(form.locator('.jp-mlp-Estimate')).toContainText(
+      /≈ \$\d+\.\d+ per hour/,
+      { timeout: 10000 }
+    );
+
+    // The button stays in view at the top of a long form (a sticky footer).
+    const review = form.getByRole('button', { name: 'Review and submit…' });
+    await form.getByLabel('Notebook or script').scrollIntoViewIfNeeded();
+    await expect(review).toBeInViewport();
+    await expect(review).toBeEnabled({ timeout: 10000 });
+    // Enter in a field does not even open the review.
+    await form.getByLabel('Job name').press('Enter');
+    await expect(form.locator('.jp-mlp-Review')).toHaveCount(0);
+    await review.click();
+
+    const summary = form.locator('.jp-mlp-Review');
+    await expect(summary).toBeInViewport();
+    await expect(summary).toContainText(
+      'Vertex AI · project demo-project · region us-central1'
+    );
+    await expect(summary).toContainText('n1-standard-8 (8 vCPU, 30 GB)');
+    await expect(summary).toContainText('2 × T4 per replica');
+    await expect(summary).toContainText(/≈ \$\d+\.\d+ per hour/);
+    await expect(summary).toContainText('gs://demo-bucket/mlp/<job id>/');
+    await page.screenshot({ path: `${SHOTS}/submit-review.png` });
+    expect(submitted).toHaveLength(0);
+
+    // Back returns to the form, nothing submitted.
+    await summary.getByRole('button', { name: 'Back' }).click();
+    await expect(summary).toHaveCount(0);
+    expect(submitted).toHaveLength(0);
+
+    await review.click();
+    await summary.getByRole('button', { name: 'Confirm and submit' }).click();
+    await expect(form).toHaveCount(0);
+    expect(submitted).toHaveLength(1);
+    expect(submitted[0]).toMatchObject({
+      backend: 'vertex',
+      resources: {
+        machine_type: 'n1-standard-8',
+        accelerator_type: 'NVIDIA_TESLA_T4',
+        accelerator_count: 2
+      }
+    });
+  });
+
   test('a job launched from the panel runs and its log shows the output', async ({
     page,
     request

@@ -1,0 +1,117 @@
+/**
+ * JupyterLab notifications for the jobs launched from this JupyterLab: when
+ * one ends (succeeded, failed, cancelled), a notification says so, with a
+ * button that opens the job in the panel.
+ */
+import { Notification } from '@jupyterlab/apputils';
+import type { IDisposable } from '@lumino/disposable';
+
+import { JobState, TERMINAL_STATES } from '../api';
+import { IJobStateEvent, JobsModel } from './model';
+
+/** How long a success or a cancellation stays on screen; failures stay until dismissed. */
+const SHOWN_MS = 10000;
+
+export class JobNotifier implements IDisposable {
+  /**
+   * @param model - the job list, whose events and fetches say when a job ends.
+   * @param open - shows a job in the panel.
+   */
+  constructor(
+    private readonly _model: JobsModel,
+    private readonly _open: (id: string) => void
+  ) {
+    _model.jobStateChanged.connect(this._onEvent, this);
+    _model.changed.connect(this._onFetched, this);
+  }
+
+  get isDisposed(): boolean {
+    return this._isDisposed;
+  }
+
+  /** Notify when this job ends. */
+  watch(job: { id: string; name: string }): void {
+    this._watched.set(job.id, job.name);
+  }
+
+  dispose(): void {
+    if (this._isDisposed) {
+      return;
+    }
+    this._isDisposed = true;
+    this._model.jobStateChanged.disconnect(this._onEvent, this);
+    this._model.changed.disconnect(this._onFetched, this);
+    this._watched.clear();
+  }
+
+  private _onEvent(_: JobsModel, event: IJobStateEvent): void {
+    const name = this._watched.get(event.job_id);
+    if (name === undefined || !TERMINAL_STATES.has(event.state as JobState)) {
+      return;
+    }
+    this._watched.delete(event.job_id);
+    // The event has no message: a failure is said with the job's own.
+    void this._model.client
+      .getJob(event.job_id)
+      .catch(() => null)
+      .then(job =>
+        this._notify(
+          event.job_id,
+          name,
+          job?.state ?? (event.state as JobState),
+          job?.state_message ?? null
+        )
+      );
+  }
+
+  /** The list is the fallback when an event was missed (a dropped connection). */
+  private _onFetched(): void {
+    for (const [id, name] of [...this._watched]) {
+      const job = this._model.find(id);
+      if (job && TERMINAL_STATES.has(job.state)) {
+        this._watched.delete(id);
+        this._notify(id, name, job.state, job.state_message ?? null);
+      }
+    }
+  }
+
+  private _notify(
+    id: string,
+    name: string,
+    state: JobState,
+    message: string | null
+  ): void {
+    if (this._isDisposed) {
+      return;
+    }
+    const label = name || id;
+    const actions = [
+      {
+        label: 'Open job',
+        caption: `Show ${label} in the ML jobs panel`,
+        callback: () => this._open(id)
+      }
+    ];
+    if (state === 'SUCCEEDED') {
+      Notification.success(`Job ${label} succeeded.`, {
+        autoClose: SHOWN_MS,
+        actions
+      });
+    } else if (state === 'FAILED') {
+      const reason = (message ?? '').split('\n')[0].trim();
+      Notification.error(`Job ${label} failed${reason ? `: ${reason}` : '.'}`, {
+        autoClose: false,
+        actions
+      });
+    } else {
+      Notification.warning(`Job ${label} was cancelled.`, {
+        autoClose: SHOWN_MS,
+        actions
+      });
+    }
+  }
+
+  private _isDisposed = false;
+  /** The jobs to notify about, by id, with their names. */
+  private _watched = new Map<string, string>();
+}

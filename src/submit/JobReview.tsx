@@ -1,0 +1,142 @@
+/**
+ * The last step before a cloud job is submitted: where it runs, on what, at
+ * what hourly cost and where its outputs go, with Confirm and Back. A cloud
+ * job costs money, so it is never launched by the first click alone.
+ */
+import * as React from 'react';
+import { useEffect, useRef } from 'react';
+
+import { IBackendInfo, ICloudCatalog, IEstimate } from '../api';
+import { formatUsd, shortName } from './picker';
+import { IResourceChoice } from './ResourcePicker';
+
+export interface IJobReviewProps {
+  /** The server's status of the backend (its settings: project, bucket). */
+  backend: IBackendInfo | undefined;
+  backendName: string;
+  catalog: ICloudCatalog | null;
+  resources: IResourceChoice;
+  /** The estimate for exactly this choice, if the server gave one. */
+  estimate: IEstimate | null;
+  onBack: () => void;
+  onConfirm: () => void;
+}
+
+/** The services' own names. */
+const SERVICE_NAMES: Record<string, string> = {
+  vertex: 'Vertex AI',
+  dataflow: 'Dataflow'
+};
+
+export function JobReview(props: IJobReviewProps): JSX.Element {
+  const { catalog, resources, estimate } = props;
+  const heading = useRef<HTMLHeadingElement>(null);
+  // Focus lands on the summary, not on Confirm: a second Enter must not launch the job.
+  useEffect(() => heading.current?.focus(), []);
+  const settings = props.backend?.settings ?? {};
+  const service = SERVICE_NAMES[props.backendName] ?? props.backendName;
+  const project = stringSetting(settings, 'project');
+  const region = resources.region || catalog?.default_region || '';
+  const where = [
+    service,
+    project ? `project ${project}` : '',
+    region ? `region ${region}` : ''
+  ]
+    .filter(Boolean)
+    .join(' · ');
+  const isDataflow = props.backendName === 'dataflow';
+  const machine = catalog?.machine_types.find(
+    m => m.name === resources.machine_type
+  );
+  const machineText = [
+    resources.machine_type || 'the service default',
+    machine ? `(${machine.vcpus} vCPU, ${machine.memory_gb} GB)` : '',
+    isDataflow
+      ? resources.max_workers
+        ? `· up to ${resources.max_workers} workers`
+        : '· workers as Dataflow decides'
+      : `· ${resources.replica_count} replica${resources.replica_count === 1 ? '' : 's'}`
+  ]
+    .filter(Boolean)
+    .join(' ');
+  const gpus =
+    resources.accelerator_type && resources.accelerator_count > 0
+      ? `${resources.accelerator_count} × ${shortName(catalog, resources.accelerator_type)} per ${isDataflow ? 'worker' : 'replica'}`
+      : 'None';
+
+  return (
+    <section
+      className="jp-mlp-Review"
+      aria-labelledby="jp-mlp-Review-title"
+      onKeyDown={event => {
+        if (event.key === 'Escape') {
+          event.preventDefault();
+          props.onBack();
+        }
+      }}
+    >
+      <h3 id="jp-mlp-Review-title" ref={heading} tabIndex={-1}>
+        Launch on {service}?
+      </h3>
+      <dl className="jp-mlp-Review-fields">
+        <dt>Where</dt>
+        <dd>{where}</dd>
+        <dt>Machine</dt>
+        <dd>{machineText}</dd>
+        <dt>GPUs</dt>
+        <dd>{gpus}</dd>
+        <dt>Cost</dt>
+        <dd>
+          {estimate
+            ? `≈ ${formatUsd(estimate.usd_per_hour)} per hour (estimate, list prices as of ${estimate.as_of})`
+            : 'Price not known: no estimate for this choice'}
+        </dd>
+        <dt>Outputs</dt>
+        <dd className="jp-mlp-Review-path">
+          {outputLocation(props.backendName, settings)}
+        </dd>
+      </dl>
+      <div className="jp-mlp-SubmitForm-buttons">
+        <button
+          type="button"
+          className="jp-Button jp-mod-styled jp-mod-reject"
+          onClick={props.onBack}
+        >
+          Back
+        </button>
+        <button
+          type="button"
+          className="jp-Button jp-mod-styled jp-mod-accept"
+          onClick={props.onConfirm}
+        >
+          Confirm and submit
+        </button>
+      </div>
+    </section>
+  );
+}
+
+/** Where a cloud job's outputs go, from the backend's server settings. */
+function outputLocation(
+  backend: string,
+  settings: Record<string, unknown>
+): string {
+  if (backend === 'vertex') {
+    const bucket = stringSetting(settings, 'staging_bucket')
+      .replace(/^gs:\/\//, '')
+      .replace(/\/+$/, '');
+    return bucket
+      ? `gs://${bucket}/mlp/<job id>/ (model in model/)`
+      : 'the staging bucket, once it is set';
+  }
+  if (backend === 'dataflow') {
+    const temp = stringSetting(settings, 'temp_location');
+    return `Where the pipeline's arguments say${temp ? `; temporary files under ${temp}` : ''}`;
+  }
+  return 'Where the backend puts them';
+}
+
+function stringSetting(settings: Record<string, unknown>, key: string): string {
+  const value = settings[key];
+  return typeof value === 'string' ? value : '';
+}
