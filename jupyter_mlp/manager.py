@@ -186,14 +186,15 @@ class JobManager:
                         )
                     elif result is not None and await self._apply(backend, item, stored, result):
                         ended.add(item.job.id)
+            others = [self._tracked(backend, a) for a in active if a.launched]
             for stored in active:
                 if not stored.launched:
-                    await self._restart_unrecorded(backend, stored)
+                    await self._restart_unrecorded(backend, stored, others)
             queued = await self._db(self.store.queued, name, ADMIT_BATCH)
             if queued:
                 running = [self._tracked(backend, a) for a in active if a.job.id not in ended]
                 for job in backend.admit(queued, running):
-                    started = await self._start(backend, job)
+                    started = await self._start(backend, job, running)
                     if started is not None:
                         running.append(started)
             return ok
@@ -485,7 +486,9 @@ class JobManager:
             runtime=backend.runtime_model.model_validate(runtime),
         )
 
-    async def _start(self, backend: Backend[Any], job: Job) -> Tracked[Any] | None:
+    async def _start(
+        self, backend: Backend[Any], job: Job, running: list[Tracked[Any]]
+    ) -> Tracked[Any] | None:
         # Claim the job first: of several managers sharing the database, only one starts it.
         if not await self._move(
             job, JobState.STARTING, "starting", expected=JobState.QUEUED, started_at=utcnow()
@@ -493,16 +496,13 @@ class JobManager:
             return None
         claimed = job.model_copy(update={"state": JobState.STARTING})
         folder = await self._db(self.store.folder, job.id)
-        return await self._launch(backend, claimed, JobFolder(Path(folder or "")))
+        return await self._launch(backend, claimed, JobFolder(Path(folder or "")), running)
 
     async def _launch(
-        self, backend: Backend[Any], job: Job, folder: JobFolder
+        self, backend: Backend[Any], job: Job, folder: JobFolder, running: list[Tracked[Any]]
     ) -> Tracked[Any] | None:
-        running = [
-            self._tracked(backend, a)
-            for a in await self._db(self.store.active, job.backend)
-            if a.launched and a.job.id != job.id
-        ]
+        """Start a claimed job; `running`: the backend's other active jobs (for its GPUs)."""
+        running = [t for t in running if t.job.id != job.id]
         try:
             launch = await backend.start(job, folder, running)
         except Exception as exc:
@@ -530,14 +530,16 @@ class JobManager:
             )
         )
 
-    async def _restart_unrecorded(self, backend: Backend[Any], stored: ActiveJob) -> None:
+    async def _restart_unrecorded(
+        self, backend: Backend[Any], stored: ActiveJob, running: list[Tracked[Any]]
+    ) -> None:
         """A job claimed by a manager that died before recording its launch: start it again
         (idempotent on the job id, so a job that did start is found, not doubled)."""
         claimed_at = stored.job.started_at
         if claimed_at is None or (utcnow() - claimed_at).total_seconds() < LAUNCH_GRACE_SECONDS:
             return
         self.log.info("jupyter-mlp: job %s was claimed, never recorded; starting it", stored.job.id)
-        await self._launch(backend, stored.job, JobFolder(Path(stored.folder)))
+        await self._launch(backend, stored.job, JobFolder(Path(stored.folder)), running)
 
     async def _apply(
         self, backend: Backend[Any], tracked: Tracked[Any], stored: ActiveJob, seen: Observation

@@ -23,12 +23,8 @@ export const CANCELLABLE_STATES: ReadonlySet<JobState> = new Set<JobState>([
   'RUNNING'
 ]);
 
-/** States that never change again. */
-export const TERMINAL_STATES: ReadonlySet<JobState> = new Set<JobState>([
-  'SUCCEEDED',
-  'FAILED',
-  'CANCELLED'
-]);
+/** States that never change again (from the vocabulary shared with the server). */
+export { TERMINAL_STATES } from './vocabulary';
 
 export interface IResources {
   machine_type?: string | null;

@@ -38,6 +38,22 @@ class BackendStatus(BaseModel):
     # What is missing before the backend can take jobs: [{"setting", "message"}].
     missing: list[dict[str, str]] = []
 
+    @classmethod
+    def installed(
+        cls, name: str, settings: dict[str, Any], missing: list[dict[str, str]], ready: str
+    ) -> BackendStatus:
+        """An installed backend: configured when nothing is missing (then `ready` says what it
+        does), else which settings to fill in."""
+        reason = "not configured: " + "; ".join(m["message"] for m in missing) if missing else ready
+        return cls(
+            name=name,
+            available=True,
+            configured=not missing,
+            reason=reason,
+            settings=settings,
+            missing=missing,
+        )
+
 
 class Runtime(BaseModel):
     """A backend's own bookkeeping of one job, stored with it. Subclass per backend."""

@@ -181,18 +181,11 @@ class DataflowBackend(Backend[DataflowRuntime]):
         missing = self._missing()
         if self.temp_location:
             settings["project"] = self.cloud.project()
-        reason = (
-            "not configured: " + "; ".join(m["message"] for m in missing)
-            if missing
-            else f"runs pipelines on Dataflow in project {settings['project']}, {self.region}"
-        )
-        return BackendStatus(
-            name=self.name,
-            available=True,
-            configured=not missing,
-            reason=reason,
-            settings=settings,
-            missing=missing,
+        return BackendStatus.installed(
+            self.name,
+            settings,
+            missing,
+            f"runs pipelines on Dataflow in project {settings['project']}, {self.region}",
         )
 
     def normalize(self, spec: JobSpec) -> tuple[JobSpec, list[FieldError]]:

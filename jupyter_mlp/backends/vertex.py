@@ -142,18 +142,11 @@ class VertexBackend(Backend[VertexRuntime]):
         missing = self._missing()
         if self.staging_bucket:
             settings["project"] = self.cloud.project()
-        reason = (
-            "not configured: " + "; ".join(m["message"] for m in missing)
-            if missing
-            else f"runs jobs on Vertex AI in project {settings['project']}, {self.location}"
-        )
-        return BackendStatus(
-            name=self.name,
-            available=True,
-            configured=not missing,
-            reason=reason,
-            settings=settings,
-            missing=missing,
+        return BackendStatus.installed(
+            self.name,
+            settings,
+            missing,
+            f"runs jobs on Vertex AI in project {settings['project']}, {self.location}",
         )
 
     def normalize(self, spec: JobSpec) -> tuple[JobSpec, list[FieldError]]:

@@ -1,15 +1,10 @@
-import {
-  IJobSubmission,
-  JobKind,
-  TERMINAL_STATES as API_TERMINAL_STATES
-} from '../api';
+import { IJobSubmission, JobKind } from '../api';
 import { asCommandLine, asMagic } from '../panel/commandLine';
 import { describeSpec } from '../panel/describe';
 import {
   CLOUD_BACKENDS,
   KNOWN_BACKENDS,
   SUBMIT_OPTIONS,
-  TERMINAL_STATES,
   defaultJobName
 } from '../vocabulary';
 import fixture from './fixtures/commands.json';
@@ -118,12 +113,6 @@ describe('the vocabulary shared with the Python side', () => {
       );
     }
   );
-
-  it('knows the same terminal states as the API client', () => {
-    expect([...TERMINAL_STATES].sort()).toEqual(
-      [...API_TERMINAL_STATES].sort()
-    );
-  });
 
   it('knows every backend by name, the cloud ones among them', () => {
     expect(KNOWN_BACKENDS).toEqual(['local', 'vertex', 'dataflow']);
