@@ -269,7 +269,8 @@ async def test_local_catalog_shows_which_job_holds_each_gpu(api):
     job = await api.submit(
         source={"code": "import time; time.sleep(300)"}, resources={"accelerator_count": 1}
     )
-    await api.wait(job["id"], {"STARTING", "RUNNING"})
+    # RUNNING, not STARTING: a claimed job holds its GPU once its launch is recorded.
+    await api.wait(job["id"], {"RUNNING"})
 
     code, catalog = await api.call("GET", "catalog", backend="local")
 
