@@ -21,12 +21,17 @@ def make_manager(root: Path) -> JobManager:
     )
 
 
-def drive(manager: JobManager, seconds: float) -> None:
-    """Run the manager's rounds as fast as it can, in this thread's own event loop."""
+def drive(manager: JobManager, job_ids: list[str], seconds: float = 120) -> None:
+    """Run the manager's rounds as fast as it can, in this thread's own event loop, until
+    every job has ended (or a generous deadline on a loaded machine)."""
+
+    def ended() -> bool:
+        jobs = [manager.store.get(job_id) for job_id in job_ids]
+        return all(job is not None and job.state.terminal for job in jobs)
 
     async def rounds() -> None:
         deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not ended():
             await manager.tick()
 
     asyncio.run(rounds())
@@ -41,7 +46,8 @@ async def test_two_managers_on_one_database_start_each_job_once(tmp_path):
     )
     jobs = [await first.submit({"source": {"code": code}}) for _ in range(20)]
 
-    threads = [threading.Thread(target=drive, args=(m, 6.0)) for m in (first, second)]
+    ids = [job.id for job in jobs]
+    threads = [threading.Thread(target=drive, args=(m, ids)) for m in (first, second)]
     for thread in threads:
         thread.start()
     for thread in threads:
