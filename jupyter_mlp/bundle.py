@@ -131,8 +131,11 @@ def plan_source(
     """Read the spec's source and work out the bundle's content; MLPError names what is wrong."""
     if spec.source.code is not None:
         # Inline code gets its parameters as variables at the top, as papermill would inject them.
+        trial_names = _trial_names(spec)
         code = (
-            notebooks.parameters_code(spec.parameters) if spec.parameters else ""
+            notebooks.parameters_code(spec.parameters, trial_names)
+            if spec.parameters or trial_names
+            else ""
         ) + spec.source.code
         ipython = bool(_MAGIC_LINE.search(code))
         if ipython:
@@ -175,7 +178,7 @@ def _plan_notebook(spec: JobSpec, source: Path) -> SourcePlan:
             raise MLPError.invalid(
                 "source.mode", f"script mode converts Python notebooks; this one is {info.language}"
             )
-        text = notebooks.to_script(nb, spec.parameters)
+        text = notebooks.to_script(nb, spec.parameters, _trial_names(spec))
         return SourcePlan(
             mode="script",
             entrypoint=f"{source.stem}.py",
@@ -192,6 +195,13 @@ def _plan_notebook(spec: JobSpec, source: Path) -> SourcePlan:
         requirements=list(info.requirements),
         source_cells=notebooks.job_cell_indices(nb),
     )
+
+
+def _trial_names(spec: JobSpec) -> list[str]:
+    """A sweep's searched parameters: code generated from inline code or a notebook reads them
+    from the `--name=value` arguments a Vertex AI trial gets (a local trial is a job with
+    its values as plain parameters)."""
+    return [p.name for p in spec.sweep.parameters] if spec.sweep else []
 
 
 def _with_requirements(plan: SourcePlan, spec: JobSpec, root_dir: Path) -> SourcePlan:

@@ -89,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     cancel = verbs.add_parser("cancel", parents=[common, as_json], help="Ask a job to stop.")
     cancel.add_argument("job_id", metavar="ID")
+    cancel.add_argument(
+        "--drain",
+        action="store_true",
+        help="Drain a running streaming pipeline on Dataflow: it stops reading its input and "
+        "finishes what it read.",
+    )
     cancel.set_defaults(run=_cancel)
 
     catalog = verbs.add_parser(
@@ -149,7 +155,11 @@ def _submit(client: Client, options: argparse.Namespace) -> int:
             code = EXIT_OK
         except JobFailed as exc:
             job, code = exc.job, EXIT_JOB_FAILED
-        _emit(options, _job_json(job), f"{job.name} ({job.id}): {_state_line(job)}")
+        _emit(
+            options,
+            _job_json(job),
+            f"{job.name} ({job.id}): {_state_line(job)}" + _best_trial_text(job),
+        )
         return code
     if isinstance(client, DirectClient):
         # No server watches this job: stay until it has started (it then runs on its own).
@@ -191,9 +201,25 @@ def _status(client: Client, options: argparse.Namespace) -> int:
         ("console", job.console_url or ""),
         *sorted(job.outputs.items()),
     ]
-    text = "\n".join(f"{k + ':':13} {v}" for k, v in fields if v)
+    text = "\n".join(f"{k + ':':13} {v}" for k, v in fields if v) + _trials_text(job)
     _emit(options, _job_json(job), text)
     return EXIT_OK
+
+
+def _trials_text(job: Job) -> str:
+    """A sweep's trials as a table (the best one starred)."""
+    if not job.trials:
+        return ""
+    rows = [
+        (
+            ("*" if trial.id == job.best_trial else "") + trial.id,
+            trial.state.value,
+            "" if trial.metric is None else f"{trial.metric:g}",
+            " ".join(f"{name}={value}" for name, value in trial.parameters.items()),
+        )
+        for trial in job.trials
+    ]
+    return "\n\n" + _table(("TRIAL", "STATE", "METRIC", "PARAMETERS"), rows)
 
 
 def _logs(client: Client, options: argparse.Namespace) -> int:
@@ -206,7 +232,7 @@ def _logs(client: Client, options: argparse.Namespace) -> int:
 
 
 def _cancel(client: Client, options: argparse.Namespace) -> int:
-    job = client.cancel(options.job_id)
+    job = client.cancel(options.job_id, drain=options.drain)
     _emit(options, _job_json(job), f"{job.id}  {job.name}  {_state_line(job)}")
     return EXIT_OK
 
@@ -302,6 +328,18 @@ def _price(value: float | None) -> str:
 
 def _state_line(job: Job) -> str:
     return f"{job.state.value}" + (f" ({job.state_message})" if job.state_message else "")
+
+
+def _best_trial_text(job: Job) -> str:
+    """For an ended sweep: its best trial, with its parameters and metric."""
+    if job.spec.sweep is None:
+        return ""
+    best = next((t for t in job.trials if t.id == job.best_trial), None)
+    if best is None:
+        return f"\nno best trial: none of {len(job.trials)} trials reported a metric"
+    parameters = " ".join(f"{name}={value}" for name, value in best.parameters.items())
+    metric = job.spec.sweep.metric.name
+    return f"\nbest trial: {best.id}  {metric}={best.metric:g}  {parameters}"
 
 
 def _when(moment: Any) -> str:

@@ -73,7 +73,8 @@ class Client:
     def list_jobs(self, *, states: list[str] | None = None, limit: int = 50) -> list[JobSummary]:
         raise NotImplementedError
 
-    def cancel(self, job_id: str) -> Job:
+    def cancel(self, job_id: str, drain: bool = False) -> Job:
+        """Ask a job to stop; `drain`: let a running streaming pipeline finish what it read."""
         raise NotImplementedError
 
     def read_log(self, job_id: str, cursor: str = "", limit: int | None = None) -> LogRead:
@@ -151,8 +152,9 @@ class ServerClient(Client):
         answer = self._call("GET", "jobs", state=",".join(states or []) or None, limit=limit)
         return [_summary(j) for j in answer["jobs"]]
 
-    def cancel(self, job_id: str) -> Job:
-        return _job(self._call("POST", f"jobs/{_quoted(job_id)}/cancel", {}))
+    def cancel(self, job_id: str, drain: bool = False) -> Job:
+        body = {"drain": True} if drain else {}
+        return _job(self._call("POST", f"jobs/{_quoted(job_id)}/cancel", body))
 
     def read_log(self, job_id: str, cursor: str = "", limit: int | None = None) -> LogRead:
         answer = self._call("GET", f"jobs/{_quoted(job_id)}/logs", cursor=cursor, limit=limit)
@@ -249,8 +251,8 @@ class DirectClient(Client):
         jobs, _ = self._run(self.manager.list_jobs(states=wanted, limit=limit))
         return [JobSummary.from_job(job) for job in jobs]
 
-    def cancel(self, job_id: str) -> Job:
-        return self._run(self.manager.cancel(job_id))
+    def cancel(self, job_id: str, drain: bool = False) -> Job:
+        return self._run(self.manager.drain(job_id) if drain else self.manager.cancel(job_id))
 
     def read_log(self, job_id: str, cursor: str = "", limit: int | None = None) -> LogRead:
         answer = self._run(self.manager.read_log(job_id, cursor=cursor or None, limit=limit))

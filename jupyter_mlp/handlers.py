@@ -130,6 +130,7 @@ class JobsHandler(MLPHandler):
             search=self.get_query_argument("search", None) or None,
             limit=limit or 50,
             cursor=cursor,
+            sweep_id=self.get_query_argument("sweep_id", None) or None,
         )
         self.write_json(
             {
@@ -164,7 +165,18 @@ class JobCancelHandler(MLPHandler):
     @web.authenticated
     @authorized
     async def post(self, job_id: str) -> None:
-        self.write_json(job_json(await self.manager.cancel(job_id)))
+        # `drain` as a query argument (?drain=true) or in the body ({"drain": true}).
+        drain: Any = self.get_query_argument("drain", None)
+        if drain is None:
+            drain = self.body_json().get("drain", False)
+        if isinstance(drain, str):
+            drain = {"true": True, "1": True, "false": False, "0": False, "": False}.get(
+                drain.lower(), drain
+            )
+        if not isinstance(drain, bool):
+            raise MLPError.invalid("drain", f"'{drain}' is not a boolean; true or false")
+        cancelled = await (self.manager.drain(job_id) if drain else self.manager.cancel(job_id))
+        self.write_json(job_json(cancelled))
 
 
 class JobRerunHandler(MLPHandler):
@@ -193,6 +205,13 @@ class JobOutputsHandler(MLPHandler):
     @authorized
     async def get(self, job_id: str) -> None:
         self.write_json(await self.manager.list_outputs(job_id))
+
+
+class JobProgressHandler(MLPHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, job_id: str) -> None:
+        self.write_json(await self.manager.progress(job_id))
 
 
 class BackendsHandler(MLPHandler):
@@ -276,6 +295,7 @@ ROUTES: list[tuple[str, type[MLPHandler]]] = [
     (rf"mlp/jobs/{ID}/rerun/?", JobRerunHandler),
     (rf"mlp/jobs/{ID}/logs/?", JobLogsHandler),
     (rf"mlp/jobs/{ID}/outputs/?", JobOutputsHandler),
+    (rf"mlp/jobs/{ID}/progress/?", JobProgressHandler),
     (r"mlp/backends/?", BackendsHandler),
     (r"mlp/catalog/?", CatalogHandler),
     (r"mlp/validate/?", ValidateHandler),

@@ -150,7 +150,9 @@ class MLPMagics(Magics):
                 handle.wait(stream=sys.stdout)
             except KeyboardInterrupt:
                 print(f"\n(stopped waiting; the job keeps running: %mlp_cancel {handle.id})")
-            return handle
+            # The live summary above is the job's one status line; returning the handle too
+            # would show it a second time under the log.
+            return None
         return None
 
     def job_body(self, kind: str, options: argparse.Namespace, cell: str | None) -> dict[str, Any]:

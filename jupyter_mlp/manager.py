@@ -52,6 +52,7 @@ from .models import (
     default_job_name,
 )
 from .store import ActiveJob, JobStore
+from .sweeps import SweepDriver, sweep_errors
 
 StateListener = Callable[[Job, JobState | None], None]
 T = TypeVar("T")
@@ -108,6 +109,7 @@ class JobManager:
         self._round_locks = {name: asyncio.Lock() for name in self.backends}
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._sweeps = SweepDriver(self)
         for name, backend in self.backends.items():
             backend.bind(root_dir=self.root_dir, wake=partial(self._wake_threadsafe, name))
 
@@ -170,7 +172,10 @@ class JobManager:
         """Observe a backend's started jobs, then start those of its queued jobs that fit.
         False when the backend could not be asked (so the watcher backs off)."""
         async with self._round_locks[name]:
-            active = await self._db(self.store.active, name)
+            # A sweep driven as trial jobs runs no process: the sweep driver moves it.
+            active = [
+                a for a in await self._db(self.store.active, name) if not self._sweeps.drives(a.job)
+            ]
             launched = [a for a in active if a.launched]
             ok = True
             ended: set[str] = set()
@@ -190,7 +195,12 @@ class JobManager:
             for stored in active:
                 if not stored.launched:
                     await self._restart_unrecorded(backend, stored, others)
-            queued = await self._db(self.store.queued, name, ADMIT_BATCH)
+            await self._sweeps.round(name)
+            queued = [
+                job
+                for job in await self._db(self.store.queued, name, ADMIT_BATCH)
+                if not self._sweeps.drives(job)
+            ]
             if queued:
                 running = [self._tracked(backend, a) for a in active if a.job.id not in ended]
                 for job in backend.admit(queued, running):
@@ -205,7 +215,7 @@ class JobManager:
         """Validate a spec, write its bundle and queue it; 400 with field errors when invalid."""
         return await self._db(self._submit, request)
 
-    def _submit(self, request: JobSpec | Mapping[str, Any]) -> Job:
+    def _submit(self, request: JobSpec | Mapping[str, Any], sweep_id: str | None = None) -> Job:
         checked = self._check_spec(request)
         checked.raise_for_errors()
         assert checked.spec is not None and checked.plan is not None
@@ -230,6 +240,7 @@ class JobManager:
             created_at=now,
             outputs=self._outputs(folder, manifest),
             transitions=[Transition(state=JobState.QUEUED, at=now, message="submitted")],
+            sweep_id=sweep_id,
         )
         self.store.add(job, folder=str(folder.path))
         self._notify(job, None)
@@ -257,6 +268,7 @@ class JobManager:
             # The spec says what will be installed (the notebook's %pip packages), so a rerun
             # installs the same even if the notebook changed meanwhile.
             spec = spec.model_copy(update={"requirements": plan.requirements})
+        errors.extend(sweep_errors(spec, backend_name, self.backends))
         backend = self.backends.get(backend_name)
         if backend is None:
             if backend_name in CLOUD_BACKENDS:
@@ -275,6 +287,7 @@ class JobManager:
             return CheckedSpec(spec, plan, errors)
         spec, resource_errors = backend.normalize(spec)
         errors.extend(resource_errors)
+
         status = backend.status()
         if not status.available:
             errors.append(
@@ -364,9 +377,11 @@ class JobManager:
         search: str | None = None,
         limit: int = 50,
         cursor: int | None = None,
+        sweep_id: str | None = None,
     ) -> tuple[list[Job], int | None]:
         """A page of jobs, newest first, as summaries: the spec without its code or
-        parameters, no transitions (`get` has those)."""
+        parameters, no transitions (`get` has those). Top-level jobs, or with `sweep_id`
+        the trial jobs of that sweep."""
         jobs, next_cursor = await self._db(
             partial(
                 self.store.find,
@@ -377,6 +392,7 @@ class JobManager:
                 search=search,
                 limit=limit,
                 before_seq=cursor,
+                sweep_id=sweep_id,
             )
         )
         return [self._with_cost(job) for job in jobs], next_cursor
@@ -410,6 +426,52 @@ class JobManager:
         self._wake_threadsafe(job.backend)
         return await self.get(job_id)
 
+    async def drain(self, job_id: str) -> Job:
+        """Ask a running streaming pipeline to drain: it stops reading its input, finishes what
+        it read, then ends CANCELLED (its backend state saying drained). Only a backend with a
+        `drain` (Dataflow) drains, and only its running streaming jobs."""
+        job = await self.get(job_id)
+        backend = self.backends.get(job.backend)
+        drain = getattr(backend, "drain", None)
+        what = "only a running streaming pipeline on dataflow drains"
+        if backend is None or drain is None:
+            raise MLPError.invalid("drain", f"{what}; this job runs on '{job.backend}': cancel it")
+        if job.state is not JobState.RUNNING:
+            raise MLPError.invalid("drain", f"{what}; this job is {job.state.value}")
+        tracked = await self._tracked_by_id(backend, job)
+        if tracked is None:
+            raise MLPError.invalid("drain", f"{what}; this job has not started")
+        try:
+            await drain(tracked)
+        except RuntimeError as exc:  # the backend's reason this job cannot drain
+            raise MLPError.invalid("drain", f"{what}: {exc}") from None
+        # No cancel_requested_at: a drain takes as long as the job needs, and is never turned
+        # into a cancel after cancel_grace_seconds.
+        await self._move(job, JobState.CANCELLING, "drain requested", expected=JobState.RUNNING)
+        self._wake_threadsafe(job.backend)
+        return await self.get(job_id)
+
+    async def progress(self, job_id: str) -> dict[str, Any]:
+        """Elements each step of a pipeline put out so far, from a backend that counts them:
+        {job_id, steps: [{step, elements}], note}."""
+        job = await self.get(job_id)
+        backend = self._backend_of(job)
+        progress = getattr(backend, "progress", None)
+        if progress is None:
+            note = f"the {job.backend} backend reports no progress per step"
+            return {"job_id": job.id, "steps": [], "note": note}
+        tracked = await self._tracked_by_id(backend, job)
+        steps: list[dict[str, Any]] = []
+        note = ""
+        try:
+            if tracked is not None:
+                steps = await progress(tracked)
+        except Exception as exc:  # a cloud that cannot answer now is not the caller's error
+            note = f"progress could not be read now: {exc}"
+        if not steps and not note:
+            note = "no step has reported a count yet"
+        return {"job_id": job.id, "steps": steps, "note": note}
+
     async def rerun(self, job_id: str) -> Job:
         """A new job with the same spec (the source is read again as it is now)."""
         # As a new request, checked by today's rules (a stored spec was checked by its day's).
@@ -420,6 +482,16 @@ class JobManager:
         job = await self.get(job_id)
         if not job.state.terminal:
             raise MLPError(409, f"job '{job_id}' is {job.state.value}; cancel it before deleting")
+        if job.sweep_id is not None:
+            sweep = await self._db(self.store.get, job.sweep_id)
+            if sweep is not None and not sweep.state.terminal:
+                raise MLPError(
+                    409, f"job '{job_id}' is a trial of sweep '{sweep.id}', which is running"
+                )
+        for trial_folder in await self._db(self.store.trial_folders, job_id):
+            if Path(trial_folder).resolve().is_relative_to(self.jobs_dir):
+                await self._db(shutil.rmtree, trial_folder, True)
+        await self._db(self.store.delete_trials, job_id)
         folder = await self._db(self.store.folder, job_id)
         await self._db(self.store.delete, job_id)
         if folder and Path(folder).resolve().is_relative_to(self.jobs_dir):

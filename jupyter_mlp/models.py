@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import keyword
 import math
+import re
 import unicodedata
 from collections.abc import Iterable
 from datetime import datetime
@@ -254,6 +255,145 @@ class Scheduling(_Strict):
     )
 
 
+#: Characters of a sweep metric's name (the tag a trial reports it under).
+_METRIC_NAME = re.compile(r"[A-Za-z0-9_./-]+")
+MAX_SWEEP_PARAMETERS = 20
+MAX_SWEEP_TRIALS = 1000
+
+
+class SweepMetric(_Strict):
+    """The metric a sweep optimises: what trials report through cloudml-hypertune."""
+
+    name: str = Field(description="The metric's tag, as the trials report it.")
+    goal: Literal["maximize", "minimize"] = "maximize"
+
+    @field_validator("name")
+    @classmethod
+    def _tag(cls, name: str, info: ValidationInfo) -> str:
+        if _checking(info) and not _METRIC_NAME.fullmatch(name):
+            raise ValueError(
+                f"{name!r} is not a metric name: give letters, digits and _ . / - "
+                "(such as 'accuracy' or 'val/loss')"
+            )
+        return name
+
+
+class SweepParameter(_Strict):
+    """One searched parameter: a range (double, integer) or a list of values."""
+
+    name: ParameterName
+    type: Literal["double", "integer", "discrete", "categorical"]
+    min: float | None = Field(None, description="double/integer: the smallest value.")
+    max: float | None = Field(None, description="double/integer: the largest value.")
+    scale: Literal["linear", "log"] = Field(
+        "linear", description="double/integer: search evenly, or evenly in log space."
+    )
+    values: list[float | int | str] | None = Field(
+        None, description="discrete: numbers; categorical: strings."
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self, info: ValidationInfo) -> SweepParameter:
+        if not _checking(info):
+            return self
+        if self.type in ("double", "integer"):
+            self._check_range()
+        else:
+            self._check_values()
+        return self
+
+    def _check_range(self) -> None:
+        if self.values is not None:
+            raise _field_error(
+                "values", f"a {self.type} parameter is a range: give min and max, not values"
+            )
+        for end in ("min", "max"):
+            value = getattr(self, end)
+            if value is None:
+                raise _field_error(end, f"a {self.type} parameter needs {end} (a number)")
+            if not math.isfinite(value):
+                raise _field_error(end, f"{value} is not a finite number")
+            if self.type == "integer" and value != int(value):
+                raise _field_error(end, f"{value} is not a whole number (integer parameter)")
+        assert self.min is not None and self.max is not None
+        if self.min >= self.max:
+            raise _field_error(
+                "max", f"{self.max:g} is not greater than min ({self.min:g}); give min < max"
+            )
+        if self.scale == "log" and self.min <= 0:
+            raise _field_error(
+                "min", f"a log scale needs min > 0 (got {self.min:g}); use a linear scale"
+            )
+
+    def _check_values(self) -> None:
+        for end in ("min", "max"):
+            if getattr(self, end) is not None:
+                raise _field_error(
+                    end, f"a {self.type} parameter lists its values: give values, not {end}"
+                )
+        if self.scale != "linear":
+            raise _field_error("scale", f"a {self.type} parameter has no scale; leave it linear")
+        if not self.values:
+            raise _field_error("values", f"a {self.type} parameter needs values (a non-empty list)")
+        if self.type == "discrete":
+            for index, value in enumerate(self.values):
+                if isinstance(value, str) or not math.isfinite(value):
+                    raise _field_error(
+                        f"values[{index}]",
+                        f"{value!r} is not a finite number; a discrete parameter takes numbers "
+                        "(use categorical for strings)",
+                    )
+            self.values = sorted(set(self.values), key=float)
+        else:
+            for index, value in enumerate(self.values):
+                if not isinstance(value, str):
+                    raise _field_error(
+                        f"values[{index}]",
+                        f"{value!r} is not a string; a categorical parameter takes strings "
+                        "(use discrete for numbers)",
+                    )
+            self.values = list(dict.fromkeys(self.values))
+
+
+class SweepSpec(_Strict):
+    """A hyperparameter sweep: trials of one training job with searched parameters."""
+
+    metric: SweepMetric
+    parameters: list[SweepParameter] = Field(
+        min_length=1,
+        max_length=MAX_SWEEP_PARAMETERS,
+        description="The searched parameters; the job's fixed parameters apply to every trial.",
+    )
+    algorithm: Literal["grid", "random", "bayes"] = "bayes"
+    max_trials: Annotated[int, Field(ge=1, le=MAX_SWEEP_TRIALS)] = 10
+    parallel_trials: Annotated[int, Field(ge=1, le=MAX_SWEEP_TRIALS)] = 1
+    max_failed_trials: Annotated[int, Field(ge=0, le=MAX_SWEEP_TRIALS)] | None = Field(
+        None,
+        description="Failed trials that end the sweep; default: local max_trials, Vertex the "
+        "service's default.",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self, info: ValidationInfo) -> SweepSpec:
+        if not _checking(info):
+            return self
+        seen: set[str] = set()
+        for index, parameter in enumerate(self.parameters):
+            if parameter.name in seen:
+                raise _field_error(
+                    f"parameters[{index}].name",
+                    f"{parameter.name!r} is searched twice; give each parameter once",
+                )
+            seen.add(parameter.name)
+        if self.parallel_trials > self.max_trials:
+            raise _field_error(
+                "parallel_trials",
+                f"{self.parallel_trials} is more than max_trials ({self.max_trials}); "
+                f"give 1 to {self.max_trials}",
+            )
+        return self
+
+
 class JobSpec(_Strict):
     """Everything needed to run a job; backend-neutral."""
 
@@ -277,6 +417,9 @@ class JobSpec(_Strict):
     )
     labels: dict[Text, Text] = Field(default_factory=dict)
     scheduling: Scheduling = Field(default_factory=lambda: Scheduling.model_validate({}))
+    sweep: SweepSpec | None = Field(
+        None, description="Train kind only: run trials of this job with searched parameters."
+    )
 
     @field_validator("name")
     @classmethod
@@ -321,6 +464,21 @@ class JobSpec(_Strict):
         return value
 
     @model_validator(mode="after")
+    def _sweep_fits(self, info: ValidationInfo) -> JobSpec:
+        if self.sweep is None or not _checking(info):
+            return self
+        if self.kind is not JobKind.TRAIN:
+            raise _field_error("sweep", f"only train jobs can be swept, not {self.kind.value}")
+        for index, parameter in enumerate(self.sweep.parameters):
+            if parameter.name in self.parameters:
+                raise _field_error(
+                    f"sweep.parameters[{index}].name",
+                    f"{parameter.name!r} is also a fixed parameter; a parameter is either fixed "
+                    "(parameters) or searched (sweep), not both",
+                )
+        return self
+
+    @model_validator(mode="after")
     def _fits(self, info: ValidationInfo) -> JobSpec:
         if not _checking(info):
             return self
@@ -360,6 +518,28 @@ class Cost(BaseModel):
     estimate: bool = True
 
 
+class Trial(BaseModel):
+    """One trial of a sweep: its parameters, life and final metric."""
+
+    id: str = Field(description="Vertex: the trial's id; local: its number ('1', '2', ...).")
+    job_id: str | None = Field(None, description="Local: the id of the trial's own job.")
+    state: JobState
+    parameters: dict[str, float | int | str] = Field(default_factory=dict)
+    metric: float | None = Field(None, description="The final reported value of the metric.")
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    message: str = ""
+
+
+def best_trial(trials: Iterable[Trial], goal: str) -> Trial | None:
+    """The succeeded trial with the best final metric (the first of equals)."""
+    scored = [t for t in trials if t.state is JobState.SUCCEEDED and t.metric is not None]
+    if not scored:
+        return None
+    sign = -1.0 if goal == "minimize" else 1.0
+    return max(scored, key=lambda t: sign * (t.metric or 0.0))
+
+
 class Job(BaseModel):
     """A JobSpec plus identity and life. Only the JobManager changes one."""
 
@@ -381,6 +561,11 @@ class Job(BaseModel):
     cost: Cost | None = Field(
         default=None, description="Cloud jobs only: estimated cost from list prices."
     )
+    trials: list[Trial] = Field(default_factory=list, description="A sweep's trials.")
+    best_trial: str | None = Field(
+        default=None, description="A sweep's trial (its id) with the best final metric."
+    )
+    sweep_id: str | None = Field(default=None, description="The sweep this job is a trial of.")
 
 
 class ResourcesSummary(BaseModel):
@@ -441,6 +626,7 @@ class JobSummary(BaseModel):
             ),
             region=spec.region,
             labels=dict(spec.labels),
+            sweep_id=job.sweep_id,
         )
 
 
@@ -481,15 +667,15 @@ class MLPError(Exception):
     def from_validation(cls, exc: ValidationError, prefix: str = "") -> MLPError:
         errors = []
         for item in exc.errors():
+            loc = [
+                f"[{p}]" if isinstance(p, int) else str(p)
+                for p in item["loc"]
+                if not str(p).startswith("function-") and p != "[key]"
+            ]
             if item["type"] == "mlp_field":  # a model-wide check naming its field
-                loc = str(item["ctx"]["field"]).split(".")
-            else:
-                loc = [
-                    str(p)
-                    for p in item["loc"]
-                    if not str(p).startswith("function-") and p != "[key]"
-                ]
-            field = ".".join(([prefix] if prefix else []) + loc) or prefix or "body"
+                loc += str(item["ctx"]["field"]).split(".")
+            field = ".".join(([prefix] if prefix else []) + loc).replace(".[", "[")
+            field = field or prefix or "body"
             message = item["msg"].removeprefix("Value error, ")
             if item["type"] == "extra_forbidden":
                 message = "unknown field"

@@ -6,6 +6,7 @@ import ast
 import copy
 import re
 import shlex
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,10 +118,30 @@ def job_cells(nb: nbformat.NotebookNode) -> list[Any]:
     return [nb.cells[i] for i in job_cell_indices(nb)]
 
 
-def parameters_code(parameters: dict[str, Any]) -> str:
-    """Python assignments for the parameters; repr of JSON values is a typed Python literal."""
+def parameters_code(parameters: dict[str, Any], trial_names: Iterable[str] = ()) -> str:
+    """Python assignments for the parameters; repr of JSON values is a typed Python literal.
+
+    `trial_names`: a sweep's searched parameters, which Vertex AI passes a trial as
+    `--name=value` arguments; the code then sets them as variables too (numbers as numbers), so
+    inline code and notebooks run as scripts get them as a notebook gets papermill's."""
     lines = ["# Parameters injected by jupyter-mlp"]
     lines += [f"{name} = {value!r}" for name, value in parameters.items()]
+    names = sorted(set(trial_names))
+    if names:
+        lines += [
+            "# A sweep's trial parameters, as Vertex AI passes them: --name=value arguments",
+            "import json as _mlp_json, sys as _mlp_sys",
+            "for _mlp_arg in _mlp_sys.argv[1:]:",
+            '    _mlp_name, _mlp_eq, _mlp_text = _mlp_arg[2:].partition("=")',
+            f'    if _mlp_arg.startswith("--") and _mlp_eq and _mlp_name in {tuple(names)!r}:',
+            "        try:",
+            "            _mlp_value = _mlp_json.loads(_mlp_text)",
+            "        except ValueError:",
+            "            _mlp_value = _mlp_text",
+            "        if not isinstance(_mlp_value, (int, float)) or isinstance(_mlp_value, bool):",
+            "            _mlp_value = _mlp_text",
+            "        globals()[_mlp_name] = _mlp_value",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -144,7 +165,9 @@ def job_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return result
 
 
-def to_script(nb: nbformat.NotebookNode, parameters: dict[str, Any]) -> str:
+def to_script(
+    nb: nbformat.NotebookNode, parameters: dict[str, Any], trial_names: Iterable[str] = ()
+) -> str:
     """The notebook as a Python script, parameters injected after the `parameters` cell.
 
     IPython syntax (`%magic`, `!shell`) becomes `get_ipython()` calls, so the script runs under
@@ -153,8 +176,9 @@ def to_script(nb: nbformat.NotebookNode, parameters: dict[str, Any]) -> str:
     from nbconvert.exporters import PythonExporter  # nbconvert is slow to import; only here
 
     result = job_notebook(nb)
-    if parameters:
-        injected = nbformat.v4.new_code_cell(parameters_code(parameters))
+    trial_names = list(trial_names)
+    if parameters or trial_names:
+        injected = nbformat.v4.new_code_cell(parameters_code(parameters, trial_names))
         injected.metadata["tags"] = [INJECTED_TAG]
         index = next(
             (

@@ -55,6 +55,17 @@ class OutputList(BaseModel):
     outputs: list[OutputEntry]
 
 
+class StepProgress(BaseModel):
+    step: str = Field(description="The step's output, as the pipeline names it.")
+    elements: int = Field(description="Elements it put out so far (committed counts).")
+
+
+class Progress(BaseModel):
+    job_id: str
+    steps: list[StepProgress] = Field(description="Per step, in the order they first reported.")
+    note: str = Field(description="Why there are no steps (yet), or why they could not be read.")
+
+
 class BackendList(BaseModel):
     backends: list[BackendStatus]
 
@@ -131,6 +142,7 @@ def openapi_document() -> dict[str, Any]:
                 ValidationResult,
                 ConversionPreview,
                 OutputList,
+                Progress,
             )
         ],
         ref_template="#/components/schemas/{model}",
@@ -160,6 +172,11 @@ def openapi_document() -> dict[str, Any]:
                             "limit", "Page size", {"type": "integer", "minimum": 1, "maximum": 500}
                         ),
                         _query("cursor", "`next` of the previous page", {"type": "string"}),
+                        _query(
+                            "sweep_id",
+                            "List this sweep's trial jobs (without it: top-level jobs only)",
+                            {"type": "string"},
+                        ),
                     ],
                     "responses": {"200": _json("JobList", "A page of jobs."), **ERRORS},
                 },
@@ -176,7 +193,7 @@ def openapi_document() -> dict[str, Any]:
                 "parameters": [JOB_ID],
                 "get": {"summary": "One job", "responses": {"200": job_response, **ERRORS}},
                 "delete": {
-                    "summary": "Delete an ended job and its files",
+                    "summary": "Delete an ended job and its files (a sweep: with its trials)",
                     "responses": {
                         "204": {"description": "Deleted."},
                         "409": _json("ErrorBody", "The job has not ended."),
@@ -187,12 +204,37 @@ def openapi_document() -> dict[str, Any]:
             "/mlp/jobs/{job_id}/cancel": {
                 "parameters": [JOB_ID],
                 "post": {
-                    "summary": "Cancel a job",
+                    "summary": "Cancel a job, or drain a running streaming pipeline on Dataflow",
+                    "description": "With `drain` (a query argument, or in the body), a running "
+                    "streaming Dataflow job stops reading its input and finishes what it read; "
+                    "it is CANCELLING until Dataflow says it drained, then CANCELLED. Any other "
+                    "job answers 400 naming `drain`.",
+                    "parameters": [
+                        _query("drain", "Drain rather than cancel", {"type": "boolean"}),
+                    ],
+                    "requestBody": {
+                        "required": False,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {"drain": {"type": "boolean"}},
+                                }
+                            }
+                        },
+                    },
                     "responses": {
                         "200": job_response,
                         "409": _json("ErrorBody", "The job has already ended."),
                         **ERRORS,
                     },
+                },
+            },
+            "/mlp/jobs/{job_id}/progress": {
+                "parameters": [JOB_ID],
+                "get": {
+                    "summary": "Elements each step of a pipeline put out so far (Dataflow)",
+                    "responses": {"200": _json("Progress", "Per-step counts."), **ERRORS},
                 },
             },
             "/mlp/jobs/{job_id}/rerun": {
@@ -257,8 +299,10 @@ def openapi_document() -> dict[str, Any]:
             "/mlp/validate": {
                 "post": {
                     "summary": "Check a job spec without submitting it",
+                    "description": "No body is checked as an empty spec: the answer lists "
+                    "what is missing.",
                     "requestBody": {
-                        "required": True,
+                        "required": False,
                         "content": {"application/json": {"schema": {"type": "object"}}},
                     },
                     "responses": {

@@ -140,15 +140,51 @@ def place_includes(manifest: dict[str, Any], bundle: Path) -> None:
             shutil.copyfile(bundle / name, target)
 
 
-def payload_command(manifest: dict[str, Any], bundle: Path, python: str) -> list[str]:
+def payload_command(
+    manifest: dict[str, Any], bundle: Path, python: str, trial_args: list[str] | None = None
+) -> list[str]:
+    """The job's program; a tuning job's trial arguments (`--name=value`) follow its own."""
     entry = str(bundle / manifest["entrypoint"])
     this = str(Path(__file__).resolve())
+    extra = trial_args or []
     if manifest["mode"] == "notebook":
-        return [python, "-u", this, "--execute-notebook", str(bundle)]
+        return [python, "-u", this, "--execute-notebook", str(bundle), *extra]
     if manifest.get("ipython"):
         # IPython syntax (magics, !shell) was turned into get_ipython() calls: run under IPython.
-        return [python, "-u", this, "--ipython", entry, *manifest["args"]]
-    return [python, "-u", entry, *manifest["args"]]
+        return [python, "-u", this, "--ipython", entry, *manifest["args"], *extra]
+    return [python, "-u", entry, *manifest["args"], *extra]
+
+
+def is_trial_args(argv: list[str]) -> bool:
+    """Whether `argv` are a Vertex AI tuning job's trial parameters, which it appends to the
+    program's arguments as `--name=value`."""
+    return bool(argv) and all(re.fullmatch(r"--[A-Za-z_][\w.-]*=.*", a, re.S) for a in argv)
+
+
+def parse_trial_args(argv: list[str]) -> dict[str, Any]:
+    """`--name=value` trial arguments as notebook parameters: numbers as numbers."""
+    parameters: dict[str, Any] = {}
+    for arg in argv:
+        name, _, text = arg[2:].partition("=")
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = text
+        parameters[name] = value if isinstance(value, (int, float)) else text
+    return parameters
+
+
+def enter_trial_folder() -> None:
+    """Give a Vertex AI trial (CLOUD_ML_TRIAL_ID) outputs of its own, in `<trial id>/` under
+    the job's output folder, as Vertex does for AIP_MODEL_DIR: trials run side by side."""
+    trial, output = os.environ.get("CLOUD_ML_TRIAL_ID"), os.environ.get("MLP_OUTPUT_DIR")
+    if not trial or not output:
+        return
+    folder = os.path.join(output, trial, "")
+    os.makedirs(folder, exist_ok=True)
+    os.environ["MLP_OUTPUT_DIR"] = folder
+    if os.environ.get("MLP_STATUS_FILE"):
+        os.environ["MLP_STATUS_FILE"] = os.path.join(folder, "status.json")
 
 
 def run_ipython_script(entry: str, args: list[str]) -> int:
@@ -177,7 +213,7 @@ def run_ipython_script(entry: str, args: list[str]) -> int:
     return 0
 
 
-def supervise(bundle: Path) -> int:
+def supervise(bundle: Path, trial_args: list[str] | None = None) -> int:
     manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
     write_status({"phase": "preparing", "pid": os.getpid()})
     # The whole process group gets SIGTERM on cancel; the runner outlives its child long
@@ -196,7 +232,7 @@ def supervise(bundle: Path) -> int:
     notebook = manifest["mode"] == "notebook"
     env = dict(os.environ) if notebook else job_env(os.environ, manifest, bundle)
     child = subprocess.Popen(
-        payload_command(manifest, bundle, python), env=env, stdin=subprocess.DEVNULL
+        payload_command(manifest, bundle, python, trial_args), env=env, stdin=subprocess.DEVNULL
     )
     write_status({"phase": "running", "pid": os.getpid()})
     returncode = child.wait()
@@ -258,16 +294,33 @@ def clients_stopped(km: Any) -> Iterator[None]:
             kc.stop_channels()
 
 
-def execute_notebook(bundle: Path, km: Any = None) -> int:
+class _OneNewline:
+    """A logging filter that drops a message's own trailing newline: the handler ends each
+    record with one, and papermill's cell output already has it (printed lines would come out
+    double-spaced in the job's log)."""
+
+    def filter(self, record: Any) -> bool:
+        if isinstance(record.msg, str) and record.msg.endswith("\n"):
+            record.msg = record.msg[:-1]
+        return True
+
+
+def execute_notebook(
+    bundle: Path, km: Any = None, trial_parameters: dict[str, Any] | None = None
+) -> int:
     """Run the bundle's notebook with papermill; the executed notebook lands in the job folder.
 
-    `km` is a kernel manager whose kernel is already running (a warm runner's)."""
+    `km` is a kernel manager whose kernel is already running (a warm runner's);
+    `trial_parameters` are a tuning job's trial's, over the job's own."""
     import logging
 
     import papermill
     from jupyter_core.utils import run_sync
 
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
+    for handler in logging.getLogger().handlers:  # papermill logs "text\n"; one newline is enough
+        if not any(isinstance(f, _OneNewline) for f in handler.filters):
+            handler.addFilter(_OneNewline())
     manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
     output = Path(os.environ.get("MLP_OUTPUT_DIR") or os.getcwd()) / manifest["output_notebook"]
     message = ""
@@ -281,7 +334,7 @@ def execute_notebook(bundle: Path, km: Any = None) -> int:
             papermill.execute_notebook(
                 str(bundle / manifest["entrypoint"]),
                 str(output),
-                parameters=manifest["parameters"],
+                parameters={**manifest["parameters"], **(trial_parameters or {})},
                 kernel_name=manifest["kernel_name"],
                 log_output=True,
                 progress_bar=False,
@@ -423,12 +476,16 @@ def serve_warm(kernel_name: str) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) == 2 and argv[0] == "--execute-notebook":
-        return execute_notebook(Path(argv[1]).resolve())
+    if len(argv) >= 2 and argv[0] == "--execute-notebook":
+        bundle, trial = Path(argv[1]).resolve(), parse_trial_args(argv[2:])
+        return execute_notebook(bundle, trial_parameters=trial)
     if len(argv) == 2 and argv[0] == "--warm":
         return serve_warm(argv[1])
     if len(argv) >= 2 and argv[0] == "--ipython":
         return run_ipython_script(argv[1], argv[2:])
+    if is_trial_args(argv):  # a trial of a Vertex AI tuning job, run as `-m PACKAGE.runner`
+        enter_trial_folder()
+        return supervise(Path(os.path.dirname(__file__)).resolve(), argv)
     return supervise(Path(argv[0] if argv else os.path.dirname(__file__)).resolve())
 
 

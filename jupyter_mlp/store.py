@@ -36,7 +36,16 @@ from sqlalchemy.orm import (
     sessionmaker,
 )
 
-from .models import ACTIVE_STATES, TERMINAL_STATES, Job, JobSpec, JobState, Transition
+from .models import (
+    ACTIVE_STATES,
+    TERMINAL_STATES,
+    Job,
+    JobSpec,
+    JobState,
+    Transition,
+    Trial,
+    best_trial,
+)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -89,6 +98,9 @@ class JobRow(Base):
     force_cancel_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # When the backend's start returned (the job exists there); NULL while only claimed.
     launched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # A sweep's trials (`Trial` models as JSON); a trial job's sweep (NULL for top-level jobs).
+    trials: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+    sweep_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     transitions: Mapped[list[TransitionRow]] = relationship(
         order_by="TransitionRow.id", cascade="all, delete-orphan", lazy="raise"
     )
@@ -139,6 +151,8 @@ _ADDED_COLUMNS = {
     "cancel_requested_at": "DATETIME",
     "force_cancel_at": "DATETIME",
     "launched_at": "DATETIME",
+    "trials": "JSON",
+    "sweep_id": "VARCHAR(32)",
 }
 
 
@@ -177,7 +191,19 @@ def summary_of(spec: JobSpec) -> dict[str, Any]:
         "resources": spec.resources.model_dump(exclude_none=True),
         "region": spec.region,
         "labels": spec.labels,
+        **({"sweep": spec.sweep.model_dump(mode="json")} if spec.sweep else {}),
     }
+
+
+def _stored_trials(trials: Any) -> list[dict[str, Any]]:
+    """Trials (models or dicts, as a backend reports them) as the JSON the column holds."""
+    return [Trial.model_validate(t).model_dump(mode="json") for t in trials or []]
+
+
+def _jsonable(fields: dict[str, Any]) -> dict[str, Any]:
+    if "trials" in fields:
+        fields = {**fields, "trials": _stored_trials(fields["trials"])}
+    return fields
 
 
 class JobStore:
@@ -217,6 +243,8 @@ class JobStore:
             folder=folder,
             runtime=runtime or {},
             summary=summary_of(job.spec),
+            trials=_stored_trials(job.trials),
+            sweep_id=job.sweep_id,
         )
         row.transitions = [
             TransitionRow(state=t.state.value, at=t.at, message=t.message) for t in job.transitions
@@ -264,13 +292,14 @@ class JobStore:
             session.execute(
                 update(JobRow)
                 .where(JobRow.id == job_id)
-                .values(runtime=runtime, launched_at=at, **fields)
+                .values(runtime=runtime, launched_at=at, **_jsonable(fields))
             )
 
     def set_fields(self, job_id: str, **fields: Any) -> None:
-        """Update non-state fields (backend_job_id, outputs, console_url, backend_state...)."""
+        """Update non-state fields (backend_job_id, outputs, console_url, backend_state,
+        trials...)."""
         with self._session.begin() as session:
-            session.execute(update(JobRow).where(JobRow.id == job_id).values(**fields))
+            session.execute(update(JobRow).where(JobRow.id == job_id).values(**_jsonable(fields)))
 
     def transition(
         self,
@@ -295,7 +324,7 @@ class JobStore:
             result = session.execute(
                 update(JobRow)
                 .where(JobRow.id == job_id, guard)
-                .values(state=state.value, state_message=message, **fields)
+                .values(state=state.value, state_message=message, **_jsonable(fields))
             )
             if result.rowcount == 0:  # type: ignore[attr-defined]
                 return False
@@ -312,10 +341,14 @@ class JobStore:
         search: str | None = None,
         limit: int = 50,
         before_seq: int | None = None,
+        sweep_id: str | None = None,
     ) -> tuple[list[Job], int | None]:
         """Newest first, as summaries (no transitions, the spec's `summary_of` only); returns
-        the page and the cursor (a seq) of the next page, if any."""
-        query = select(*_SUMMARY_COLUMNS)
+        the page and the cursor (a seq) of the next page, if any. Top-level jobs only, or
+        with `sweep_id` that sweep's trial jobs."""
+        query = select(*_SUMMARY_COLUMNS).where(
+            JobRow.sweep_id.is_(None) if sweep_id is None else JobRow.sweep_id == sweep_id
+        )
         state_values = [s.value for s in states]
         if state_values:
             query = query.where(JobRow.state.in_(state_values))
@@ -382,6 +415,43 @@ class JobStore:
             session.execute(delete(TransitionRow).where(TransitionRow.job_id == job_id))
             session.execute(delete(JobRow).where(JobRow.id == job_id))
 
+    # ----- sweeps -----
+
+    def sweeps(self, backend: str) -> list[Job]:
+        """A backend's unfinished sweep jobs (those a sweep driver drives), oldest first."""
+        query = (
+            select(JobRow)
+            .where(
+                JobRow.backend == backend,
+                JobRow.state.not_in([s.value for s in TERMINAL_STATES]),
+                JobRow.sweep_id.is_(None),
+                JobRow.spec["sweep"].is_not(None),
+            )
+            .order_by(JobRow.seq)
+        )
+        with self._session() as session:
+            return [_to_job(row, with_transitions=False) for row in session.scalars(query)]
+
+    def trial_jobs(self, sweep_id: str) -> list[tuple[Job, str | None]]:
+        """A sweep's trial jobs with their folders, oldest (trial 1) first."""
+        query = select(JobRow).where(JobRow.sweep_id == sweep_id).order_by(JobRow.seq)
+        with self._session() as session:
+            return [
+                (_to_job(row, with_transitions=False), row.folder) for row in session.scalars(query)
+            ]
+
+    def trial_folders(self, sweep_id: str) -> list[str]:
+        query = select(JobRow.folder).where(JobRow.sweep_id == sweep_id)
+        with self._session() as session:
+            return [folder for folder in session.scalars(query) if folder]
+
+    def delete_trials(self, sweep_id: str) -> None:
+        """Forget a sweep's trial jobs (with the sweep)."""
+        ids = select(JobRow.id).where(JobRow.sweep_id == sweep_id)
+        with self._session.begin() as session:
+            session.execute(delete(TransitionRow).where(TransitionRow.job_id.in_(ids)))
+            session.execute(delete(JobRow).where(JobRow.sweep_id == sweep_id))
+
 
 def _escape_like(text: str) -> str:
     """`text` matched literally inside a LIKE pattern."""
@@ -416,11 +486,16 @@ _SUMMARY_COLUMNS = (
     JobRow.started_at,
     JobRow.ended_at,
     JobRow.outputs,
+    JobRow.sweep_id,
+    JobRow.trials,  # a sweep's row shows its progress and best trial
 )
 
 
 def _summary_to_job(row: Any) -> Job:
     # The summary holds no code: the list shows the spec with an empty source instead.
+    trials = [Trial.model_validate(t) for t in row.trials or []]
+    sweep = (row.summary or {}).get("sweep")
+    best = best_trial(trials, sweep["metric"].get("goal", "maximize")) if sweep else None
     return Job.model_validate(
         {
             "id": row.id,
@@ -437,12 +512,20 @@ def _summary_to_job(row: Any) -> Job:
             "started_at": row.started_at,
             "ended_at": row.ended_at,
             "outputs": row.outputs or {},
+            "sweep_id": row.sweep_id,
+            "trials": trials,
+            "best_trial": best.id if best else None,
         },
         context=STORED,
     )
 
 
 def _to_job(row: JobRow, with_transitions: bool = True) -> Job:
+    spec = JobSpec.model_validate(
+        row.spec if isinstance(row.spec, dict) else json.loads(row.spec), context=STORED
+    )
+    trials = [Trial.model_validate(t) for t in row.trials or []]
+    best = best_trial(trials, spec.sweep.metric.goal) if spec.sweep else None
     return Job(
         id=row.id,
         name=row.name,
@@ -453,9 +536,7 @@ def _to_job(row: JobRow, with_transitions: bool = True) -> Job:
         backend_state=row.backend_state,
         backend_job_id=row.backend_job_id,
         console_url=row.console_url,
-        spec=JobSpec.model_validate(
-            row.spec if isinstance(row.spec, dict) else json.loads(row.spec), context=STORED
-        ),
+        spec=spec,
         created_at=row.created_at,
         started_at=row.started_at,
         ended_at=row.ended_at,
@@ -466,4 +547,7 @@ def _to_job(row: JobRow, with_transitions: bool = True) -> Job:
         ]
         if with_transitions
         else [],
+        trials=trials,
+        best_trial=best.id if best else None,
+        sweep_id=row.sweep_id,
     )

@@ -39,10 +39,30 @@ VOCABULARY_FILE = Path("src") / "vocabularyData.ts"
 #: How a flag's value is written and read:
 #: text/choice/int: one value; switch: a flag alone (true); gpu: TYPE:COUNT for the
 #: accelerator type and count; param/label: NAME=VALUE, repeated; args: one shell-quoted
-#: string; requirements: comma-separated names, or a requirements file; repeat: repeated.
+#: string; requirements: comma-separated names, or a requirements file; repeat: repeated;
+#: sweep: NAME=SPEC, repeated (see SWEEP_SYNTAX); metric: NAME:max|min.
 ValueKind = Literal[
-    "text", "choice", "int", "switch", "gpu", "param", "label", "args", "requirements", "repeat"
+    "text",
+    "choice",
+    "int",
+    "switch",
+    "gpu",
+    "param",
+    "label",
+    "args",
+    "requirements",
+    "repeat",
+    "sweep",
+    "metric",
 ]
+
+#: How `--sweep NAME=SPEC` writes a searched parameter.
+SWEEP_SYNTAX = (
+    "NAME=[a,b,c] (values: numbers are discrete, else categorical), NAME=range(LO,HI) "
+    "(whole numbers LO to HI, both included), NAME=uniform(LO,HI) (any number between), "
+    "NAME=log(LO,HI) (between, searched on a log scale; LO > 0)"
+)
+METRIC_SYNTAX = "NAME:max or NAME:min (e.g. accuracy:max, val_loss:min)"
 
 
 @dataclass(frozen=True)
@@ -59,6 +79,11 @@ class Option:
     default: Any = None
 
     @property
+    def for_sweeps(self) -> bool:
+        """A flag that sets up a hyperparameter sweep."""
+        return any(field.startswith("sweep.") for field in self.fields)
+
+    @property
     def dest(self) -> str:
         return self.flag.lstrip("-").replace("-", "_")
 
@@ -72,7 +97,7 @@ class Option:
             kwargs["type"] = int
         elif self.value == "switch":
             kwargs["action"] = "store_true"
-        elif self.value in ("param", "label", "repeat"):
+        elif self.value in ("param", "label", "repeat", "sweep"):
             kwargs.update(action="append", default=[])
         return kwargs
 
@@ -201,8 +226,50 @@ SUBMIT_OPTIONS: list[Option] = [
         ("scheduling.service_account",),
     ),
     Option(
+        "--sweep",
+        f"A searched parameter of a hyperparameter sweep (repeatable): {SWEEP_SYNTAX}. "
+        "Each trial gets the searched parameters next to the fixed --param ones.",
+        ("sweep.parameters",),
+        "sweep",
+        metavar="NAME=SPEC",
+    ),
+    Option(
+        "--metric",
+        f"The metric a sweep optimises, as its trials report it (cloudml-hypertune): "
+        f"{METRIC_SYNTAX}.",
+        ("sweep.metric.name", "sweep.metric.goal"),
+        "metric",
+        metavar="NAME:max|min",
+    ),
+    Option(
+        "--trials", "A sweep's most trials (default 10).", ("sweep.max_trials",), "int", default=10
+    ),
+    Option(
+        "--parallel",
+        "A sweep's most trials at once (default 1).",
+        ("sweep.parallel_trials",),
+        "int",
+        default=1,
+    ),
+    Option(
+        "--algorithm",
+        "How a sweep searches: grid, random or bayes (default, Bayesian optimisation).",
+        ("sweep.algorithm",),
+        "choice",
+        choices=("grid", "random", "bayes"),
+        default="bayes",
+    ),
+    Option(
+        "--max-failed",
+        "Failed trials that end a sweep (default: locally --trials; Vertex AI decides).",
+        ("sweep.max_failed_trials",),
+        "int",
+        metavar="N",
+    ),
+    Option(
         "--wait",
-        "Block until the job ends, streaming its log; fail if the job fails.",
+        "Block until the job ends, streaming its log; fail if the job fails. For a sweep: "
+        "until every trial ended; then print the best trial.",
         value="switch",
         default=False,
     ),
@@ -216,9 +283,13 @@ def add_submit_options(parser: argparse.ArgumentParser) -> None:
 
 def vocabulary() -> dict[str, Any]:
     """What the frontend shares with the Python side: the submit flags, the backend names, the
-    job kinds and states. Written to `src/vocabularyData.ts` by `write_vocabulary`."""
+    job kinds and states. Written to `src/vocabularyData.ts` by `write_vocabulary`.
+
+    The sweep flags come apart (`sweep_options`): the panel writes a spec back as flags from
+    `submit_options` and has no words for sweeps yet."""
     return {
-        "submit_options": [option.describe() for option in SUBMIT_OPTIONS],
+        "submit_options": [o.describe() for o in SUBMIT_OPTIONS if not o.for_sweeps],
+        "sweep_options": [o.describe() for o in SUBMIT_OPTIONS if o.for_sweeps],
         "backends": {
             "known": list(KNOWN_BACKENDS),
             "cloud": list(CLOUD_BACKENDS),
@@ -276,6 +347,68 @@ def parse_params(items: list[str]) -> dict[str, Any]:
             raise MLPError.invalid("param", f"'{name}' is not a Python name")
         params[name] = parse_value(raw)
     return params
+
+
+_SWEEP_RANGE = re.compile(r"(range|uniform|log)\((.*)\)")
+
+
+def parse_sweep(items: list[str]) -> list[dict[str, Any]]:
+    """`--sweep NAME=SPEC` flags as the sweep's parameters (see SWEEP_SYNTAX)."""
+    return [_sweep_parameter(item) for item in items]
+
+
+def _sweep_parameter(item: str) -> dict[str, Any]:
+    def refuse(problem: str) -> MLPError:
+        return MLPError.invalid("sweep", f"'{item}' {problem}; give {SWEEP_SYNTAX}")
+
+    name, sep, spec = (part.strip() for part in item.partition("="))
+    if not sep:
+        raise refuse("is not NAME=SPEC")
+    if not name.isidentifier():
+        raise refuse(f"names '{name}', not a Python name")
+    if spec.startswith("[") and spec.endswith("]"):
+        words = [word.strip() for word in spec[1:-1].split(",")]
+        if not all(words):
+            raise refuse("lists an empty value")
+        numbers = [_number(word) for word in words]
+        if all(number is not None for number in numbers):
+            return {"name": name, "type": "discrete", "values": numbers}
+        return {"name": name, "type": "categorical", "values": [w.strip("'\"") for w in words]}
+    matched = _SWEEP_RANGE.fullmatch(spec.replace(" ", ""))
+    if matched is None:
+        raise refuse(f"has an unknown SPEC '{spec}'")
+    function, inside = matched.groups()
+    ends = [_number(word) for word in inside.split(",")]
+    if len(ends) != 2 or ends[0] is None or ends[1] is None:
+        raise refuse(f"needs two numbers in {function}(LO,HI)")
+    low, high = ends
+    if function == "range":
+        if not (isinstance(low, int) and isinstance(high, int)):
+            raise refuse("needs whole numbers in range(LO,HI)")
+        return {"name": name, "type": "integer", "min": low, "max": high}
+    scale = "log" if function == "log" else "linear"
+    return {"name": name, "type": "double", "min": low, "max": high, "scale": scale}
+
+
+def _number(text: str) -> int | float | None:
+    for kind in (int, float):
+        try:
+            value = kind(text)
+        except ValueError:
+            continue
+        return value if value == value and abs(value) != float("inf") else None
+    return None
+
+
+def parse_metric(text: str) -> tuple[str, str]:
+    """`--metric accuracy:max` -> ("accuracy", "maximize"); a bare name is maximised."""
+    name, sep, goal = (part.strip() for part in text.rpartition(":"))
+    if not sep:
+        name, goal = text.strip(), "max"
+    goals = {"max": "maximize", "maximize": "maximize", "min": "minimize", "minimize": "minimize"}
+    if not name or goal.lower() not in goals:
+        raise MLPError.invalid("metric", f"'{text}' is not a metric; give {METRIC_SYNTAX}")
+    return name, goals[goal.lower()]
 
 
 def parse_labels(items: list[str]) -> dict[str, str]:
@@ -378,7 +511,22 @@ def spec_body(
             continue
         for field, value in _read(option, given, server_path).items():
             _put(body, field, value)
+    _check_sweep(body.get("sweep"))
     return body
+
+
+def _check_sweep(sweep: dict[str, Any] | None) -> None:
+    """Sweep flags come together: --sweep and --metric, or none of them."""
+    if sweep is None:
+        return
+    if "parameters" not in sweep:
+        raise MLPError.invalid(
+            "sweep",
+            "--metric, --trials, --parallel, --algorithm and --max-failed set up a sweep: "
+            f"add what it searches with --sweep {SWEEP_SYNTAX}",
+        )
+    if "metric" not in sweep:
+        raise MLPError.invalid("metric", f"a sweep needs the metric it optimises: {METRIC_SYNTAX}")
 
 
 def _read(option: Option, given: Any, server_path: Callable[[Path], str] | None) -> dict[str, Any]:
@@ -401,6 +549,11 @@ def _read(option: Option, given: Any, server_path: Callable[[Path], str] | None)
         return {fields[0]: parse_requirements(given, Path.cwd(), server_path)}
     if option.value == "repeat":
         return {fields[0]: list(given)}
+    if option.value == "sweep":
+        return {fields[0]: parse_sweep(given)}
+    if option.value == "metric":
+        name, goal = parse_metric(given)
+        return {fields[0]: name, fields[1]: goal}
     return {fields[0]: given}
 
 

@@ -66,6 +66,48 @@ export interface IJobSubmission {
   requirements?: string[] | string;
   environment?: string | null;
   labels?: Record<string, string>;
+  /** Train jobs: run trials of the job with searched parameters. */
+  sweep?: ISweepSpec | null;
+}
+
+export type SweepGoal = 'maximize' | 'minimize';
+export type SweepAlgorithm = 'grid' | 'random' | 'bayes';
+
+/** One searched parameter: a range (double, integer) or a list of values. */
+export interface ISweepParameter {
+  name: string;
+  type: 'double' | 'integer' | 'discrete' | 'categorical';
+  min?: number | null;
+  max?: number | null;
+  scale?: 'linear' | 'log';
+  /** discrete: numbers; categorical: strings. */
+  values?: (number | string)[] | null;
+}
+
+/** A hyperparameter sweep; the job's fixed `parameters` apply to every trial. */
+export interface ISweepSpec {
+  /** What the trials report through cloudml-hypertune, and which way is better. */
+  metric: { name: string; goal?: SweepGoal };
+  parameters: ISweepParameter[];
+  algorithm?: SweepAlgorithm;
+  max_trials?: number;
+  parallel_trials?: number;
+  /** Null: the backend's default. */
+  max_failed_trials?: number | null;
+}
+
+/** One trial of a sweep: its parameters, life and final metric. */
+export interface ITrial {
+  /** Vertex: the trial's id; local: its number ('1', '2', …). */
+  id: string;
+  /** Local: the trial's own job. */
+  job_id?: string | null;
+  state: JobState;
+  parameters: Record<string, number | string>;
+  metric?: number | null;
+  started_at?: string | null;
+  ended_at?: string | null;
+  message?: string;
 }
 
 export interface IJobOutputs {
@@ -103,6 +145,12 @@ export interface IJob {
   transitions: ITransition[];
   /** Cloud jobs: the estimated cost from list prices. */
   cost?: IJobCost | null;
+  /** A sweep's trials. */
+  trials?: ITrial[];
+  /** A sweep's trial (its id) with the best final metric. */
+  best_trial?: string | null;
+  /** The sweep this job is a trial of. */
+  sweep_id?: string | null;
 }
 
 /** An estimate from dated list prices, never a bill. */
@@ -135,6 +183,8 @@ export interface IJobFilter {
   name?: string;
   limit?: number;
   cursor?: string;
+  /** The trial jobs of this sweep (a local sweep's); without it, only top-level jobs. */
+  sweep_id?: string;
 }
 
 /**
@@ -311,6 +361,19 @@ export interface IConversion {
 }
 
 /** An error answered by the server, with the field-level details it gave. */
+/** One step of a pipeline and the elements it put out so far. */
+export interface IStepProgress {
+  step: string;
+  elements: number;
+}
+
+/** `GET /mlp/jobs/{id}/progress`: per-step counts, or a note saying why none. */
+export interface IJobProgress {
+  job_id: string;
+  steps: IStepProgress[];
+  note: string;
+}
+
 export class MLPApiError extends Error {
   constructor(
     message: string,
@@ -351,6 +414,22 @@ export class MLPClient {
 
   cancelJob(id: string): Promise<IJob> {
     return this._request<IJob>(['jobs', id, 'cancel'], { method: 'POST' });
+  }
+
+  /**
+   * Drain a running streaming pipeline on Dataflow: it stops reading its input
+   * and finishes what it read (the server answers 400 for any other job).
+   */
+  drainJob(id: string): Promise<IJob> {
+    return this._request<IJob>(['jobs', id, 'cancel'], {
+      method: 'POST',
+      body: { drain: true }
+    });
+  }
+
+  /** Elements each step of a pipeline put out so far (Dataflow jobs). */
+  getProgress(id: string): Promise<IJobProgress> {
+    return this._request<IJobProgress>(['jobs', id, 'progress']);
   }
 
   /** Submit the same spec again as a new job. */

@@ -16,19 +16,23 @@ import { IDocumentManager } from '@jupyterlab/docmanager';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
-import { IJob, MLPClient } from './api';
+import { IJob, IJobSubmission, MLPClient } from './api';
 import { CommandIDs } from './commands';
 import { mlpIcon } from './icons';
 import { JobsPanel } from './panel/JobsPanel';
+import { LogWidget } from './panel/LogWidget';
 import { JobsModel } from './panel/model';
 import { JobNotifier } from './panel/notifier';
 import { ISubmitDefaults, NO_DEFAULTS } from './submit/SubmitForm';
 import { SubmitWidget } from './submit/SubmitWidget';
+import { JobsTableWidget } from './table/JobsTable';
 
 const PLUGIN_ID = 'jupyter-mlp:plugin';
 const PALETTE_CATEGORY = 'ML Jobs';
 /** Files that can run as a job. */
 const RUNNABLE = /\.(ipynb|py)$/;
+/** The main-area jobs table (kept here while `commands.ts` is another helper's). */
+const OPEN_TABLE = 'mlp:open-table';
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
@@ -75,6 +79,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
           return null;
         }
       },
+      rerunWithChanges: (job: IJob) => void openSubmitForm(undefined, job.spec),
       remove: async (job: IJob) =>
         (await commands.execute(CommandIDs.deleteJob, {
           id: job.id,
@@ -82,6 +87,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         })) === true,
       refresh: () => void commands.execute(CommandIDs.refresh),
       launch: () => void commands.execute(CommandIDs.submitJob),
+      openTable: () => void commands.execute(OPEN_TABLE),
       openPath: (path, isFolder) => {
         if (isFolder) {
           void commands.execute('filebrowser:go-to-path', { path });
@@ -92,7 +98,18 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
       },
       openNotebookAt: (path, cellIndex) =>
-        void openNotebookAt(docManager, path, cellIndex)
+        void openNotebookAt(docManager, path, cellIndex),
+      openLog: job => {
+        const id = `jp-mlp-log-${job.id}`;
+        if (!Array.from(shell.widgets('main')).some(w => w.id === id)) {
+          shell.add(
+            new LogWidget(model, job.id, job.name || job.id, job.state),
+            'main',
+            { mode: 'split-bottom' }
+          );
+        }
+        shell.activateById(id);
+      }
     });
     shell.add(panel, 'left', { rank: 850 });
     restorer?.add(panel, 'jupyter-mlp-panel');
@@ -103,11 +120,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
 
     /** Open the submit form; once submitted, show the job in the panel. */
-    const openSubmitForm = (path?: string) => {
+    const openSubmitForm = (path?: string, initial?: IJobSubmission) => {
       const form = new SubmitWidget({
         client,
         path,
         defaults,
+        initial,
         onSubmitted: job => {
           notifier.watch(job);
           void model.refresh();
@@ -299,6 +317,79 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
 
+    /** Run `act` on each job; one dialog lists the jobs it could not act on. */
+    const actOnEach = async (
+      jobs: IJob[],
+      act: (job: IJob) => Promise<unknown>,
+      failure: string
+    ) => {
+      const results = await Promise.allSettled(jobs.map(act));
+      const failed = results
+        .map((result, index) =>
+          result.status === 'rejected'
+            ? `${jobs[index].name || jobs[index].id}: ${(result.reason as Error).message}`
+            : null
+        )
+        .filter(Boolean);
+      void model.refresh();
+      if (failed.length) {
+        void showErrorMessage(failure, failed.join('\n'));
+      }
+    };
+
+    let table: JobsTableWidget | null = null;
+    commands.addCommand(OPEN_TABLE, {
+      label: 'Open ML Jobs Table',
+      caption: 'Compare jobs side by side: sortable, with their parameters',
+      execute: () => {
+        if (!table || table.isDisposed) {
+          table = new JobsTableWidget(model, {
+            open: id => void commands.execute(CommandIDs.openPanel, { id }),
+            cancel: async jobs => {
+              const names = jobs.map(job => job.name || job.id).join(', ');
+              if (
+                await confirmAction(
+                  `Cancel ${jobs.length} job${jobs.length === 1 ? '' : 's'}?`,
+                  `${names} stop and end as cancelled. Their logs and outputs so far are kept.`,
+                  'Keep running',
+                  'Cancel jobs'
+                )
+              ) {
+                await actOnEach(
+                  jobs,
+                  job => client.cancelJob(job.id),
+                  'Could not cancel some jobs'
+                );
+              }
+            },
+            remove: async jobs => {
+              const names = jobs.map(job => job.name || job.id).join(', ');
+              if (
+                await confirmAction(
+                  `Delete ${jobs.length} job${jobs.length === 1 ? '' : 's'}?`,
+                  `${names} are removed from the list, and their folders (logs, outputs) are deleted.`,
+                  'Keep',
+                  'Delete jobs'
+                )
+              ) {
+                await actOnEach(
+                  jobs,
+                  async job => {
+                    await client.deleteJob(job.id);
+                    model.remove(job.id);
+                  },
+                  'Could not delete some jobs'
+                );
+              }
+            }
+          });
+          shell.add(table, 'main');
+        }
+        shell.activateById(table.id);
+        void model.refresh();
+      }
+    });
+
     commands.addCommand(CommandIDs.refresh, {
       label: 'Refresh ML Jobs',
       caption: 'Fetch the job list again',
@@ -310,7 +401,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
         CommandIDs.openPanel,
         CommandIDs.submitJob,
         CommandIDs.runAsJob,
-        CommandIDs.refresh
+        CommandIDs.refresh,
+        OPEN_TABLE
       ]) {
         palette.addItem({ command, category: PALETTE_CATEGORY });
       }

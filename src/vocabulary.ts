@@ -24,7 +24,9 @@ export type OptionValue =
   | 'label'
   | 'args'
   | 'requirements'
-  | 'repeat';
+  | 'repeat'
+  | 'sweep'
+  | 'metric';
 
 /** One submit flag, as `jupyter_mlp.submit_options.Option.describe` gives it. */
 export interface ISubmitOption {
@@ -40,6 +42,10 @@ export interface ISubmitOption {
 /** The submit flags, in the order they are written. */
 export const SUBMIT_OPTIONS: readonly ISubmitOption[] =
   vocabulary.submit_options as ISubmitOption[];
+
+/** The flags of a sweep (`--sweep`, `--metric`, `--trials`, ...), written after the others. */
+export const SWEEP_OPTIONS: readonly ISubmitOption[] =
+  vocabulary.sweep_options as ISubmitOption[];
 
 /** Backends known by name (others may be installed on the server). */
 export const KNOWN_BACKENDS: readonly string[] = vocabulary.backends.known;

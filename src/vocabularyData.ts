@@ -177,6 +177,67 @@ export const VOCABULARY = {
       "default": false
     }
   ],
+  "sweep_options": [
+    {
+      "flag": "--sweep",
+      "fields": [
+        "sweep.parameters"
+      ],
+      "value": "sweep",
+      "choices": [],
+      "default": null
+    },
+    {
+      "flag": "--metric",
+      "fields": [
+        "sweep.metric.name",
+        "sweep.metric.goal"
+      ],
+      "value": "metric",
+      "choices": [],
+      "default": null
+    },
+    {
+      "flag": "--trials",
+      "fields": [
+        "sweep.max_trials"
+      ],
+      "value": "int",
+      "choices": [],
+      "default": 10
+    },
+    {
+      "flag": "--parallel",
+      "fields": [
+        "sweep.parallel_trials"
+      ],
+      "value": "int",
+      "choices": [],
+      "default": 1
+    },
+    {
+      "flag": "--algorithm",
+      "fields": [
+        "sweep.algorithm"
+      ],
+      "value": "choice",
+      "choices": [
+        "grid",
+        "random",
+        "bayes"
+      ],
+      "default": "bayes"
+    },
+    {
+      "flag": "--max-failed",
+      "fields": [
+        "sweep.max_failed_trials"
+      ],
+      "value": "int",
+      "choices": [],
+      "default": null
+    }
+  ],
   "backends": {
     "known": [
       "local",

@@ -21,6 +21,9 @@ class StorageEmulator:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         self.server = create_server("127.0.0.1", self.port, in_memory=True, default_bucket=bucket)
+        # Its serving thread must not keep a process alive that never stopped it (a Jupyter
+        # server given the emulator by its config file, for the UI tests).
+        self.server._api.daemon = True
         self.requests: list[str] = []
         recorder = self
 

@@ -1,10 +1,11 @@
 """A stand-in for Vertex AI's JobService on 127.0.0.1, spoken to over its real REST protocol.
 
 `google.cloud.aiplatform_v1.JobServiceClient(transport="rest")` talks to it unchanged: request
-bodies are parsed with the real protobuf types, answers are real `CustomJob` messages in the
-service's JSON (camelCase, names with the project *number*, as the service gives them), and
-errors have the service's shape. A test drives the jobs through their states and makes calls
-fail on purpose, then asserts on what the stand-in received.
+bodies are parsed with the real protobuf types, answers are real `CustomJob` and
+`HyperparameterTuningJob` messages in the service's JSON (camelCase, names with the project
+*number*, as the service gives them), and errors have the service's shape. A test drives the jobs
+through their states (and a tuning job's trials through theirs) and makes calls fail on purpose,
+then asserts on what the stand-in received.
 """
 
 from __future__ import annotations
@@ -22,13 +23,25 @@ from google.cloud.aiplatform_v1 import types
 from google.protobuf import json_format
 
 JobState = types.JobState
-_PARENT = r"/v1/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/customJobs"
+_PARENT = r"/v1/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/"
+# Routes of custom jobs are named create, list, get, cancel; those of hyperparameter tuning jobs
+# create_tuning, list_tuning, get_tuning, cancel_tuning.
+_COLLECTIONS = {"customJobs": "", "hyperparameterTuningJobs": "_tuning"}
 _ROUTES = [
-    ("POST", re.compile(_PARENT + r"$"), "create"),
-    ("GET", re.compile(_PARENT + r"$"), "list"),
-    ("GET", re.compile(_PARENT + r"/(?P<id>[^/:]+)$"), "get"),
-    ("POST", re.compile(_PARENT + r"/(?P<id>[^/:]+):cancel$"), "cancel"),
+    (method, re.compile(_PARENT + collection + tail), route + suffix)
+    for collection, suffix in _COLLECTIONS.items()
+    for method, tail, route in [
+        ("POST", r"$", "create"),
+        ("GET", r"$", "list"),
+        ("GET", r"/(?P<id>[^/:]+)$", "get"),
+        ("POST", r"/(?P<id>[^/:]+):cancel$", "cancel"),
+    ]
 ]
+_ENDED = (
+    JobState.JOB_STATE_SUCCEEDED,
+    JobState.JOB_STATE_FAILED,
+    JobState.JOB_STATE_CANCELLED,
+)
 _STATUS = {
     400: "INVALID_ARGUMENT",
     403: "PERMISSION_DENIED",
@@ -61,10 +74,11 @@ class Fault:
 
 @dataclass
 class FakeVertex:
-    """The JobService's custom jobs of one project, in memory."""
+    """The JobService's custom jobs and hyperparameter tuning jobs of one project, in memory."""
 
     project_number: str = "123456789012"
     jobs: dict[str, Any] = field(default_factory=dict)  # name -> types.CustomJob
+    tuning_jobs: dict[str, Any] = field(default_factory=dict)  # name -> HyperparameterTuningJob
     calls: list[Call] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     next_id: int = 1000
@@ -77,32 +91,75 @@ class FakeVertex:
     # ----- driving it from a test -----
 
     def fail_next(self, route: str, code: int, message: str, times: int = 1) -> None:
-        """Answer the next `times` calls of `route` (create, list, get, cancel) with an error."""
+        """Answer the next `times` calls of `route` (create, list, get, cancel, or those with
+        `_tuning` for tuning jobs) with an error."""
         with self.lock:
             self.faults.append(Fault(route, code, message, times))
 
     def set_state(self, name: str, state: Any, error: str | None = None) -> None:
-        """Move a job to `state` (a `JobState`), with Vertex's `error.message` if given."""
+        """Move a job (custom or tuning) to `state` (a `JobState`), with Vertex's
+        `error.message` if given."""
         with self.lock:
-            job = self.jobs[name]
+            job = self.jobs.get(name) or self.tuning_jobs[name]
             job.state = state
             now = datetime.now(UTC)
             job.update_time = now
             if state == JobState.JOB_STATE_RUNNING and not job.start_time:
                 job.start_time = now
-            if state in (
-                JobState.JOB_STATE_SUCCEEDED,
-                JobState.JOB_STATE_FAILED,
-                JobState.JOB_STATE_CANCELLED,
-            ):
+            if state in _ENDED:
                 job.end_time = now
             if error is not None:
                 job.error = {"code": 13, "message": error}
 
     def add_job(self, job: Any, location: str = "us-central1") -> Any:
-        """Hold a job as if it had been created earlier (by a server that then crashed)."""
+        """Hold a job (a `CustomJob` or `HyperparameterTuningJob`) as if it had been created
+        earlier (by a server that then crashed)."""
         with self.lock:
             return self._store(job, location)
+
+    def add_trial(self, name: str, parameters: dict[str, float | str], state: Any = None) -> str:
+        """Start a trial of tuning job `name` with `parameters`, as Vertex's study suggests one
+        (ACTIVE unless `state` is given); its id, "1", "2", ..."""
+        with self.lock:
+            job = self.tuning_jobs[name]
+            trial_id = str(len(job.trials) + 1)
+            values = [{"parameter_id": key, "value": value} for key, value in parameters.items()]
+            job.trials.append(
+                types.Trial(
+                    id=trial_id,
+                    state=state or types.Trial.State.ACTIVE,
+                    parameters=values,
+                    start_time=datetime.now(UTC),
+                    custom_job=f"{name.rsplit('/', 2)[0]}/customJobs/{self.next_id}",
+                )
+            )
+            self.next_id += 1
+            return trial_id
+
+    def end_trial(
+        self,
+        name: str,
+        trial_id: str,
+        metric: float | None = None,
+        infeasible: str | None = None,
+    ) -> None:
+        """End a trial: SUCCEEDED with its final `metric` (under the study's metric id), or
+        INFEASIBLE (its program failed) saying why."""
+        with self.lock:
+            job = self.tuning_jobs[name]
+            trial = next(t for t in job.trials if t.id == trial_id)
+            trial.end_time = datetime.now(UTC)
+            if infeasible is not None:
+                trial.state = types.Trial.State.INFEASIBLE
+                trial.infeasible_reason = infeasible
+                return
+            trial.state = types.Trial.State.SUCCEEDED
+            if metric is not None:
+                metric_id = job.study_spec.metrics[0].metric_id
+                trial.final_measurement = {
+                    "step_count": 1,
+                    "metrics": [{"metric_id": metric_id, "value": metric}],
+                }
 
     def created(self) -> list[Any]:
         """The CustomJobs received by create calls, in order, as parsed from their bodies."""
@@ -111,6 +168,18 @@ class FakeVertex:
             for c in self.calls
             if c.route == "create"
         ]
+
+    def created_tuning(self) -> list[Any]:
+        """The HyperparameterTuningJobs received by create calls, in order, as parsed."""
+        return [
+            types.HyperparameterTuningJob.from_json(json.dumps(c.body), ignore_unknown_fields=False)
+            for c in self.calls
+            if c.route == "create_tuning"
+        ]
+
+    def tuning_labelled(self, job_id: str) -> Any:
+        """The tuning job labelled with our job id."""
+        return next(j for j in self.tuning_jobs.values() if j.labels.get("mlp-job-id") == job_id)
 
     def count(self, route: str) -> int:
         return sum(1 for c in self.calls if c.route == route)
@@ -158,20 +227,46 @@ class FakeVertex:
         stored = self._store(job, match["location"])
         return 200, _json(stored)
 
+    def _create_tuning(
+        self, match: re.Match[str], query: Any, body: bytes
+    ) -> tuple[int, dict[str, Any]]:
+        job = types.HyperparameterTuningJob()
+        json_format.Parse(body, types.HyperparameterTuningJob.pb(job))
+        problems = [
+            ("display_name is required", not job.display_name),
+            ("study_spec.metrics is required", not job.study_spec.metrics),
+            ("study_spec.parameters is required", not job.study_spec.parameters),
+            ("max_trial_count must be positive", job.max_trial_count <= 0),
+            ("parallel_trial_count must be positive", job.parallel_trial_count <= 0),
+            (
+                "trial_job_spec.worker_pool_specs is required",
+                not job.trial_job_spec.worker_pool_specs,
+            ),
+        ]
+        for message, wrong in problems:
+            if wrong:
+                return _error(400, message)
+        stored = self._store(job, match["location"])
+        return 200, _json(stored)
+
     def _store(self, job: Any, location: str) -> Any:
-        job.name = f"projects/{self.project_number}/locations/{location}/customJobs/{self.next_id}"
+        tuning = isinstance(job, types.HyperparameterTuningJob)
+        collection = "hyperparameterTuningJobs" if tuning else "customJobs"
+        job.name = (
+            f"projects/{self.project_number}/locations/{location}/{collection}/{self.next_id}"
+        )
         self.next_id += 1
         now = datetime.now(UTC)
         job.create_time = now
         job.update_time = now
         if not job.state:
             job.state = self.created_state
-        self.jobs[job.name] = job
+        (self.tuning_jobs if tuning else self.jobs)[job.name] = job
         return job
 
     def _settle(self) -> None:
         """With `settle_cancels`, Vertex finishes a cancel between two looks at the job."""
-        for job in self.jobs.values():
+        for job in [*self.jobs.values(), *self.tuning_jobs.values()]:
             if not self.settle_cancels or job.state != JobState.JOB_STATE_CANCELLING:
                 continue
             if job.name in self._seen_cancelling:
@@ -188,37 +283,59 @@ class FakeVertex:
         return 200, _json(job)
 
     def _list(self, match: re.Match[str], query: Any, body: bytes) -> tuple[int, dict[str, Any]]:
+        return self._listed(self.jobs, "customJobs", query)
+
+    def _list_tuning(
+        self, match: re.Match[str], query: Any, body: bytes
+    ) -> tuple[int, dict[str, Any]]:
+        return self._listed(self.tuning_jobs, "hyperparameterTuningJobs", query)
+
+    def _listed(self, held: dict[str, Any], key: str, query: Any) -> tuple[int, dict[str, Any]]:
         self._settle()
         terms = [t.strip() for t in query.get("filter", [""])[0].split(" AND ") if t.strip()]
-        selected = [j for j in self.jobs.values() if all(_matches(j, t) for t in terms)]
+        selected = [j for j in held.values() if all(_matches(j, t) for t in terms)]
         size = int(query.get("pageSize", ["100"])[0] or 100)
         start = int(query.get("pageToken", ["0"])[0] or 0)
         page = selected[start : start + size]
-        answer: dict[str, Any] = {"customJobs": [_json(j) for j in page]}
+        answer: dict[str, Any] = {key: [_json(j) for j in page]}
         if start + size < len(selected):
             answer["nextPageToken"] = str(start + size)
         return 200, answer
 
-    def _cancel(self, match: re.Match[str], query: Any, body: bytes) -> tuple[int, dict[str, Any]]:
-        job = self._find(match)
+    def _get_tuning(
+        self, match: re.Match[str], query: Any, body: bytes
+    ) -> tuple[int, dict[str, Any]]:
+        self._settle()
+        job = self._find(match, self.tuning_jobs)
         if job is None:
-            return _error(404, f"CustomJob {match['id']} not found")
-        if job.state in (
-            JobState.JOB_STATE_SUCCEEDED,
-            JobState.JOB_STATE_FAILED,
-            JobState.JOB_STATE_CANCELLED,
-        ):
-            return _error(400, f"CustomJob {match['id']} is already in a terminal state")
+            return _error(404, f"HyperparameterTuningJob {match['id']} not found")
+        return 200, _json(job)
+
+    def _cancel(self, match: re.Match[str], query: Any, body: bytes) -> tuple[int, dict[str, Any]]:
+        return self._cancelled(self._find(match), f"CustomJob {match['id']}")
+
+    def _cancel_tuning(
+        self, match: re.Match[str], query: Any, body: bytes
+    ) -> tuple[int, dict[str, Any]]:
+        job = self._find(match, self.tuning_jobs)
+        return self._cancelled(job, f"HyperparameterTuningJob {match['id']}")
+
+    def _cancelled(self, job: Any, what: str) -> tuple[int, dict[str, Any]]:
+        if job is None:
+            return _error(404, f"{what} not found")
+        if job.state in _ENDED:
+            return _error(400, f"{what} is already in a terminal state")
         if not self.ignore_cancel:
             job.state = JobState.JOB_STATE_CANCELLING
         return 200, {}
 
-    def _find(self, match: re.Match[str]) -> Any:
-        return next((j for j in self.jobs.values() if j.name.endswith(f"/{match['id']}")), None)
+    def _find(self, match: re.Match[str], held: dict[str, Any] | None = None) -> Any:
+        jobs = self.jobs if held is None else held
+        return next((j for j in jobs.values() if j.name.endswith(f"/{match['id']}")), None)
 
 
 def _json(job: Any) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(types.CustomJob.to_json(job))
+    data: dict[str, Any] = json.loads(type(job).to_json(job))
     return data
 
 

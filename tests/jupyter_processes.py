@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,12 +44,25 @@ def isolated_env(base: Path) -> dict[str, str]:
 class JupyterServer:
     """A `jupyter server` child process with jupyter-mlp on its own database and root dir."""
 
-    def __init__(self, root: Path, db: Path, env: dict[str, str], log: Path):
+    def __init__(
+        self,
+        root: Path,
+        db: Path,
+        env: dict[str, str],
+        log: Path,
+        extra_args: Sequence[str] = (),
+        port: int | None = None,
+        start_timeout: float = 60,
+    ):
+        """`extra_args`: more `--Class.trait=value` settings; `port`: reuse one (a restart);
+        `start_timeout`: how long to wait for it to answer (a loaded machine is slow)."""
         self.root = root
         self.env = env
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        if port is None:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+        self.port = port
         self.url = f"http://127.0.0.1:{self.port}/"
         self.process = subprocess.Popen(
             [
@@ -66,19 +80,22 @@ class JupyterServer:
                 "--MLPExtension.cancel_grace_seconds=3",
                 "--LocalBackend.max_concurrent_jobs=8",
                 "--LocalBackend.warm_runners=0",
+                *extra_args,
             ],
             env=env,
             stdout=open(log, "ab"),
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + start_timeout
         while True:
             try:
                 self.call("GET", "mlp/backends")
                 return
             except (urllib.error.URLError, ConnectionError):
                 if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.process.kill()  # a server that never answered is not left behind
+                    self.process.wait()
                     raise RuntimeError(f"server did not start; see {log}") from None
                 time.sleep(0.2)
 
@@ -116,6 +133,11 @@ class JupyterServer:
             },
         )
         return session["kernel"]["id"]  # type: ignore[no-any-return]
+
+    def kill(self) -> None:
+        """`kill -9` the server: no shutdown code of its own runs."""
+        self.process.kill()
+        self.process.wait()
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)

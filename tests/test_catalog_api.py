@@ -44,19 +44,19 @@ async def test_catalog_for_an_unknown_region_or_backend_is_a_400(api):
             {"machine_type": "a2-highgpu-2g", "accelerator_type": "A100", "accelerator_count": 1},
             None,
             "resources.accelerator_count",
-            "a2-highgpu-2g takes exactly 2 NVIDIA_TESLA_A100",
+            "a2-highgpu-2g takes exactly 2 A100",
         ),
         (
             {"machine_type": "g2-standard-4", "accelerator_type": "L4", "accelerator_count": 1},
             "europe-west2",
             "region",
-            "NVIDIA_L4 is not offered in europe-west2; offered in:",
+            "L4 is not offered in europe-west2; offered in:",
         ),
         (
             {"machine_type": "n1-standard-96", "accelerator_type": "T4", "accelerator_count": 1},
             None,
             "resources.accelerator_count",
-            "n1-standard-96 cannot take 1 NVIDIA_TESLA_T4",
+            "n1-standard-96 cannot take 1 T4",
         ),
         (
             {"machine_type": "n1-standard-8", "accelerator_type": "X100", "accelerator_count": 1},
@@ -74,7 +74,7 @@ async def test_catalog_for_an_unknown_region_or_backend_is_a_400(api):
             {"machine_type": "g2-standard-8", "accelerator_type": "GB200", "accelerator_count": 4},
             None,
             "resources.accelerator_type",
-            "NVIDIA_GB200 is not offered for vertex: ",
+            "GB200 is not offered for vertex: ",
         ),
     ],
 )

@@ -73,7 +73,7 @@ INVALID = [
         res("a2-highgpu-2g", "A100", 1),
         "us-central1",
         "resources.accelerator_count",
-        ["a2-highgpu-2g takes exactly 2 NVIDIA_TESLA_A100"],
+        ["a2-highgpu-2g takes exactly 2 A100"],
         "2",
     ),
     (
@@ -81,7 +81,7 @@ INVALID = [
         res("a2-highgpu-2g"),
         "us-central1",
         "resources.accelerator_type",
-        ["a2-highgpu-2g comes with 2 NVIDIA_TESLA_A100"],
+        ["a2-highgpu-2g comes with 2 A100"],
         "NVIDIA_TESLA_A100",
     ),
     (
@@ -89,7 +89,7 @@ INVALID = [
         res("g2-standard-8"),
         "us-central1",
         "resources.accelerator_type",
-        ["g2-standard-8 comes with 1 NVIDIA_L4"],
+        ["g2-standard-8 comes with 1 L4"],
         "NVIDIA_L4",
     ),
     (
@@ -97,7 +97,7 @@ INVALID = [
         res("a3-highgpu-8g", "A100", 8),
         "us-central1",
         "resources.accelerator_type",
-        ["a3-highgpu-8g takes", "not NVIDIA_TESLA_A100", "a2-highgpu-8g"],
+        ["a3-highgpu-8g takes", "not A100", "a2-highgpu-8g"],
         "NVIDIA_H100_80GB",
     ),
     (
@@ -105,7 +105,7 @@ INVALID = [
         res("n1-standard-96", "T4", 1),
         "us-central1",
         "resources.accelerator_count",
-        ["n1-standard-96 cannot take 1 NVIDIA_TESLA_T4", "at most 48 vCPUs with 1 T4"],
+        ["n1-standard-96 cannot take 1 T4", "at most 48 vCPUs with 1 T4"],
         "4",
     ),
     (
@@ -122,7 +122,7 @@ INVALID = [
         "europe-west1",
         "resources.accelerator_count",
         [
-            "n1-standard-64 cannot take 4 NVIDIA_TESLA_P100 in europe-west1",
+            "n1-standard-64 cannot take 4 P100 in europe-west1",
             "at most 208 GB memory with 4 P100 in europe-west1's P100 zones "
             "(europe-west1-b, europe-west1-d)",
             "regions where n1-standard-64 takes 4 P100: us-central1, us-east1, us-west1",
@@ -174,7 +174,7 @@ INVALID = [
         res("e2-standard-8", "T4", 1),
         "us-central1",
         "resources.machine_type",
-        ["e2-standard-8 cannot take NVIDIA_TESLA_T4", "only to N1", "accelerator-optimized"],
+        ["e2-standard-8 cannot take T4", "only to N1", "accelerator-optimized"],
         "n1-standard-8",
     ),
     (
@@ -215,7 +215,7 @@ INVALID = [
         res("n1-standard-4", "V100", 1),
         "europe-west2",
         "region",
-        ["NVIDIA_TESLA_V100 is not offered in europe-west2", "offered in: us-central1"],
+        ["V100 is not offered in europe-west2", "offered in: us-central1"],
         "us-central1",
     ),
     (
@@ -223,7 +223,7 @@ INVALID = [
         res("a2-ultragpu-1g", "A100-80GB", 1),
         "asia-east1",
         "region",
-        ["NVIDIA_A100_80GB is not offered in asia-east1"],
+        ["A100-80GB is not offered in asia-east1"],
         "us-central1",
     ),
     (
@@ -255,7 +255,7 @@ INVALID = [
         res("n1-standard-4", "L4", 1),
         "us-central1",
         "resources.accelerator_type",
-        ["NVIDIA_L4 does not attach to N1", "g2-standard-4"],
+        ["L4 does not attach to N1", "g2-standard-4"],
         "g2-standard-4",
     ),
     (
@@ -263,7 +263,7 @@ INVALID = [
         res("g2-standard-24", "nvidia-l4", 1),
         "us-central1",
         "resources.accelerator_count",
-        ["g2-standard-24 takes exactly 2 NVIDIA_L4"],
+        ["g2-standard-24 takes exactly 2 L4"],
         "2",
     ),
     (
@@ -271,7 +271,7 @@ INVALID = [
         res("n1-standard-4", "B200", 8),
         "us-central1",
         "resources.accelerator_type",
-        ["NVIDIA_B200 is not offered for dataflow"],
+        ["B200 is not offered for dataflow"],
         "NVIDIA_TESLA_T4",
     ),
     (
@@ -295,7 +295,7 @@ INVALID = [
         res("n1-standard-8", "NVIDIA_GB200", 4),
         "us-central1",
         "resources.accelerator_type",
-        ["NVIDIA_GB200 is not offered for vertex: ", "Arm"],
+        ["GB200 is not offered for vertex: ", "Arm"],
         "T4",
     ),
     (
@@ -608,3 +608,20 @@ def test_dataflow_estimate_is_an_upper_bound_over_max_workers() -> None:
 )
 def test_estimate_is_none_when_unknown_or_unpriced(resources: dict[str, Any]) -> None:
     assert estimate_hourly_cost("vertex", resources, "us-central1") is None
+
+
+def test_messages_name_accelerators_by_short_names() -> None:
+    problems = validate_resources("vertex", res("a2-highgpu-1g", "NVIDIA_TESLA_T4", 1), None)
+    message = " ".join(p["message"] for p in problems)
+    assert "a2-highgpu-1g takes 1 A100, not T4" in message
+    assert "NVIDIA_" not in message
+    # Suggestions stay the values the field takes.
+    assert problems[0]["suggestions"] == ["NVIDIA_TESLA_A100"]
+
+
+def test_long_lists_of_machine_types_are_cut_with_a_count() -> None:
+    (problem,) = validate_resources("vertex", res("a2-highgpu-1g", "T4", 1), None)
+    taking_t4 = cloud.load_catalog("vertex").machines_taking("NVIDIA_TESLA_T4")
+    assert len(taking_t4) > 7
+    listed = problem["message"].split("machine types with T4: ")[1]
+    assert listed == f"{', '.join(taking_t4[:6])} and {len(taking_t4) - 6} more"

@@ -37,6 +37,18 @@ for i in range({GARBLED_LINES}):
 """
 
 
+# A sweep's trial: reports its parameter `x` as the metric `score`, as it would on Vertex AI.
+SCORE = """\
+import argparse, hypertune
+parser = argparse.ArgumentParser()
+parser.add_argument("--x", type=int)
+x = parser.parse_args().x
+hypertune.HyperTune().report_hyperparameter_tuning_metric(
+    hyperparameter_metric_tag="score", metric_value=x * x
+)
+"""
+
+
 def mlp(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "jupyter_mlp.cli", *args],
@@ -69,6 +81,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
     (work / "bad.py").write_text("print('failing', flush=True)\nraise SystemExit(5)\n")
     (work / "sleeper.py").write_text("import time\nprint('up', flush=True)\ntime.sleep(60)\n")
     (work / "garbled.py").write_text(GARBLED)
+    (work / "score.py").write_text(SCORE)
     server = JupyterServer(base / "root", base / "mlp.db", isolated_env(base), base / "server.log")
     yield server
     server.stop()
@@ -110,6 +123,22 @@ def test_submit_wait_of_a_failing_job_exits_1(run):
     assert result.returncode == 1
     assert "failing" in result.stdout
     assert "FAILED (exit code 5)" in result.stdout.splitlines()[-1]
+
+
+def test_submit_wait_of_a_sweep_prints_the_best_trial_and_exits_0(server, run):
+    result = run(
+        "submit", "score.py", "--name", "cli-sweep", "--sweep", "x=[3,-1,2]",
+        "--metric", "score:min", "--algorithm", "grid", "--parallel", "2", "--wait",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    last = result.stdout.strip().splitlines()
+    assert "SUCCEEDED" in last[-2]
+    assert last[-1] == "best trial: 1  score=1  x=-1"  # grid order: -1, 2, 3
+    sweep = job_named(server, "cli-sweep")
+    assert [t["metric"] for t in sweep["trials"]] == [1.0, 4.0, 9.0]
+    table = run("status", sweep["id"]).stdout.strip().splitlines()[-4:]
+    assert table[0].split() == ["TRIAL", "STATE", "METRIC", "PARAMETERS"]
+    assert table[1].split() == ["*1", "SUCCEEDED", "1", "x=-1"]
 
 
 def test_status_list_logs_and_cancel_of_a_running_job(server, run):
@@ -221,6 +250,10 @@ def test_catalog_shows_machine_types_accelerators_and_prices(run):
         (("submit", "ok.py", "--gpu", "X100:3"), "gpu: unknown accelerator 'X100'; known: T4"),
         (("submit", "ok.py", "--replicas", "2"), "resources.replica_count: the local backend"),
         (("submit", "missing.py"), "file: no file 'missing.py'"),
+        (
+            ("submit", "ok.py", "--sweep", "x=normal(0,1)", "--metric", "a"),
+            "sweep: 'x=normal(0,1)' has an unknown SPEC 'normal(0,1)'; give NAME=[a,b,c]",
+        ),
         (("status", "nosuchjob"), "no job with id 'nosuchjob'"),
         (("catalog", "--backend", "vertex", "--region", "mars-1"), "unknown region 'mars-1'"),
     ],

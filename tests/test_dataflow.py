@@ -20,6 +20,8 @@ import pytest
 import test_contract as contract
 from fake_dataflow import FakeDataflow, FakeDataflowServer, Importance, JobState, past
 from google.cloud import dataflow_v1beta3 as dataflow
+from jupyter_processes import TOKEN, JupyterServer, isolated_env
+from openapi_schema_validator import OAS31Validator
 
 from jupyter_mlp import etl
 from jupyter_mlp.backends.dataflow import DataflowBackend
@@ -28,6 +30,7 @@ from jupyter_mlp.backends.processes import process_start_ticks
 from jupyter_mlp.manager import JobManager
 from jupyter_mlp.models import JobSpec
 from jupyter_mlp.models import JobState as Ours
+from jupyter_mlp.openapi import openapi_document
 from jupyter_mlp.store import JobStore
 
 PROJECT = "test-project"
@@ -724,3 +727,127 @@ async def test_a_training_job_is_refused_on_dataflow(api):
 
     assert code == 400
     assert [e["field"] for e in answer["errors"]] == ["kind"]
+
+
+async def running_at_dataflow(api: Any, fake: FakeDataflowServer, **spec: Any) -> tuple[Any, Any]:
+    """A pipeline submitted over the API, running at the stand-in: (our job, Dataflow's)."""
+    job = await api.submit(backend="dataflow", kind="etl", source={"code": PIPELINE}, **spec)
+    deadline = time.monotonic() + 60
+    while (made := fake.fake.labelled(job["id"])) is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    assert made is not None, (await api.job(job["id"]))["state_message"]
+    fake.fake.set_state(made.id, JobState.JOB_STATE_RUNNING)
+    return await api.wait(job["id"], {"RUNNING"}), made
+
+
+async def test_a_streaming_pipeline_drained_over_the_api_ends_drained(api, fake):
+    job, made = await running_at_dataflow(api, fake, args=["--streaming"])
+
+    code, draining = await api.call("POST", "jobs", job["id"], "cancel", drain="true")
+    ended = await api.wait(job["id"])
+
+    assert code == 200 and draining["state"] == "CANCELLING"
+    (update,) = [c for c in fake.fake.calls if c.route == "update"]
+    assert update.body == {"requestedState": JobState.JOB_STATE_DRAINING.value}
+    assert made.current_state == JobState.JOB_STATE_DRAINED
+    assert ended["state"] == "CANCELLED" and ended["backend_state"] == "JOB_STATE_DRAINED"
+    assert ended["state_message"].startswith("drained")
+
+
+async def test_draining_a_batch_pipeline_is_refused_naming_drain(api, fake):
+    job, _ = await running_at_dataflow(api, fake)
+
+    code, answer = await api.call("POST", "jobs", job["id"], "cancel", body={"drain": True})
+
+    assert code == 400
+    assert [e["field"] for e in answer["errors"]] == ["drain"]
+    assert "streaming" in answer["errors"][0]["message"]
+    assert fake.fake.count("update") == 0
+    assert (await api.job(job["id"]))["state"] == "RUNNING"
+
+
+async def test_draining_a_local_job_is_refused_naming_drain(api):
+    job = await api.submit(backend="local", source={"code": "import time; time.sleep(30)"})
+
+    code, answer = await api.call("POST", "jobs", job["id"], "cancel", drain="true")
+    await api.call("POST", "jobs", job["id"], "cancel")
+
+    assert code == 400
+    assert [e["field"] for e in answer["errors"]] == ["drain"]
+    assert "dataflow" in answer["errors"][0]["message"]
+
+
+async def test_progress_over_the_api_shows_each_steps_element_count(api, fake):
+    job, made = await running_at_dataflow(api, fake)
+    fake.fake.add_metric(made.id, "ElementCount", "Create.out0", 2)
+    fake.fake.add_metric(made.id, "ElementCount", "Map(upper).out0", 2)
+
+    code, progress = await api.call("GET", "jobs", job["id"], "progress")
+
+    assert code == 200
+    assert progress["steps"] == [
+        {"step": "Create.out0", "elements": 2},
+        {"step": "Map(upper).out0", "elements": 2},
+    ]
+    document = openapi_document()
+    schema = {"$ref": "#/components/schemas/Progress", "components": document["components"]}
+    OAS31Validator(schema).validate(progress)
+    assert "/mlp/jobs/{job_id}/progress" in document["paths"]
+
+
+async def test_progress_of_a_job_on_a_backend_without_steps_is_empty_with_a_note(api):
+    job = await api.submit(backend="local", source={"code": "print(1)"})
+
+    code, progress = await api.call("GET", "jobs", job["id"], "progress")
+    missing, _ = await api.call("GET", "jobs", "nosuchjob", "progress")
+
+    assert code == 200
+    assert progress["steps"] == [] and "local" in progress["note"]
+    assert missing == 404
+
+
+def test_the_command_line_drains_a_streaming_pipeline(tmp_path, fake):
+    env = isolated_env(tmp_path)
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / "stream.py").write_text(PIPELINE)
+    server = JupyterServer(
+        tmp_path / "root",
+        tmp_path / "mlp.db",
+        env,
+        tmp_path / "server.log",
+        extra_args=[
+            f"--DataflowBackend.project={PROJECT}",
+            f"--DataflowBackend.temp_location={tmp_path / 'dataflow-temp'}",
+            f"--DataflowBackend.dataflow_endpoint={fake.endpoint}",
+            "--DataflowBackend.log_settle_seconds=0",
+        ],
+    )
+    fake.fake.created_state = JobState.JOB_STATE_RUNNING
+    try:
+        job = server.call(
+            "POST",
+            "mlp/jobs",
+            {"backend": "dataflow", "source": {"path": "stream.py"}, "args": ["--streaming"]},
+        )
+        deadline = time.monotonic() + 60
+        while server.call("GET", f"mlp/jobs/{job['id']}")["state"] != "RUNNING":
+            assert time.monotonic() < deadline, server.call("GET", f"mlp/jobs/{job['id']}")
+            time.sleep(0.2)
+
+        drained = subprocess.run(
+            [sys.executable, "-m", "jupyter_mlp.cli", "cancel", job["id"], "--drain", "--json"],
+            cwd=tmp_path / "root",
+            env={**env, "MLP_SERVER_URL": server.url, "MLP_TOKEN": TOKEN},
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
+        while (ended := server.call("GET", f"mlp/jobs/{job['id']}"))["state"] != "CANCELLED":
+            assert time.monotonic() < deadline + 30, ended
+            time.sleep(0.2)
+    finally:
+        server.stop()
+
+    assert drained.returncode == 0, drained.stderr
+    assert json.loads(drained.stdout)["state"] == "CANCELLING"
+    assert ended["backend_state"] == "JOB_STATE_DRAINED"

@@ -155,6 +155,21 @@ def test_a_cell_job_goes_through_the_kernels_server(server, kernel):
     assert job["kind"] == "train"
 
 
+def test_wait_shows_the_job_status_line_once(server, kernel):
+    outcome = kernel.run("%%mlp_train --name shown-once --wait\nprint('waited for')")
+    assert outcome.status == "ok", outcome.error
+    shown = [
+        d
+        for d in outcome.displays
+        if d["type"] in ("display_data", "execute_result")
+        and "shown-once" in d["data"].get("text/plain", "")
+    ]
+    assert len(shown) == 1, outcome.displays
+    # The one line is kept up to date: it ends as the job ended.
+    updates = [d for d in outcome.displays if d["type"] == "update_display_data"]
+    assert "SUCCEEDED" in updates[-1]["data"]["text/plain"]
+
+
 def test_a_cell_job_sees_included_cells_and_typed_parameters_but_not_the_kernel(server, kernel):
     kernel.run("SECRET = 'in the kernel only'")
     cell = (

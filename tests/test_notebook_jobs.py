@@ -72,7 +72,9 @@ async def test_notebook_runs_with_typed_parameters_and_keeps_the_executed_notebo
     assert "3 0.01 'adam' [64, 32] True" in outputs_text(result)
     # Which cell runs shows in the log while the job runs.
     log = await api.log(job["id"])
-    assert "Executing Cell" in log and "3 0.01 'adam' [64, 32] True" in log
+    assert "Executing Cell" in log and "3 0.01 'adam' [64, 32] True\n" in log
+    # A printed line is one line of the log, not followed by an empty one.
+    assert "3 0.01 'adam' [64, 32] True\n\n" not in log
 
 
 async def test_a_failing_cell_fails_the_job_naming_the_cell_and_keeps_the_traceback(

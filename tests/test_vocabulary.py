@@ -27,6 +27,8 @@ from jupyter_mlp.models import (
     Resources,
     Scheduling,
     Source,
+    SweepMetric,
+    SweepSpec,
     default_job_name,
     parse_state,
     parse_states,
@@ -46,14 +48,20 @@ CASES = FIXTURE["commands"]
 # Fields a flag does not carry: the kind is the magic's name or --kind, the source the
 # magic's file or cell, the command's FILE.
 NOT_FLAGS = {"kind", "source.path", "source.code"}
+NESTED: dict[str, type[Any]] = {
+    "source": Source,
+    "resources": Resources,
+    "scheduling": Scheduling,
+    "sweep": SweepSpec,
+    "sweep.metric": SweepMetric,
+}
 
 
 def spec_fields(model: type[Any] = JobSpec, prefix: str = "") -> set[str]:
     fields = set()
-    nested = {"source": Source, "resources": Resources, "scheduling": Scheduling}
     for name in model.model_fields:
-        if prefix == "" and name in nested:
-            fields |= spec_fields(nested[name], f"{name}.")
+        if prefix + name in NESTED:
+            fields |= spec_fields(NESTED[prefix + name], f"{prefix}{name}.")
         else:
             fields.add(prefix + name)
     return fields
@@ -168,3 +176,75 @@ def test_states_are_read_whatever_their_case_and_spacing():
         parse_state("done")
     assert refused.value.errors[0].field == "state"
     assert "unknown state 'done'; one of: QUEUED, STARTING" in refused.value.message
+
+
+# ----- sweeps -----
+
+SWEEP_FLAGS = (
+    "--sweep n_estimators=range(10,200) --sweep lr=log(1e-4,0.1) --sweep dropout=uniform(0,0.5) "
+    "--sweep depth=[2,4,8] --sweep optimizer=[adam,sgd] --metric val_loss:min --trials 20 "
+    "--parallel 4 --algorithm random --max-failed 3 --param epochs=3"
+)
+SWEEP = {
+    "metric": {"name": "val_loss", "goal": "minimize"},
+    "parameters": [
+        {"name": "n_estimators", "type": "integer", "min": 10, "max": 200},
+        {"name": "lr", "type": "double", "min": 1e-4, "max": 0.1, "scale": "log"},
+        {"name": "dropout", "type": "double", "min": 0, "max": 0.5, "scale": "linear"},
+        {"name": "depth", "type": "discrete", "values": [2, 4, 8]},
+        {"name": "optimizer", "type": "categorical", "values": ["adam", "sgd"]},
+    ],
+    "max_trials": 20,
+    "parallel_trials": 4,
+    "algorithm": "random",
+    "max_failed_trials": 3,
+}
+
+
+def magic_body(root: Path, line: str, cell: str = "print(1)") -> dict[str, Any]:
+    shell = InteractiveShell.instance()
+    magics = MLPMagics(shell, client=rooted_client(root))
+    return magics.job_body("train", parse_line(magics.mlp_train, line), cell)
+
+
+def test_the_sweep_flags_make_one_sweep_spec_in_the_magic_and_the_command_line(root):
+    (root / "train.py").write_text("pass\n")
+    options = build_parser().parse_args(["submit", "train.py", *shlex.split(SWEEP_FLAGS)])
+    from_command = submit_body(rooted_client(root), options)
+    from_magic = magic_body(root, SWEEP_FLAGS)
+
+    for body in (from_command, from_magic):
+        assert body["sweep"] == SWEEP
+        assert body["parameters"] == {"epochs": 3}
+        assert JobSpec.model_validate(body).sweep == SweepSpec.model_validate(SWEEP)
+
+
+def test_a_metric_without_a_goal_is_maximised(root):
+    assert magic_body(root, "--sweep x=[1,2] --metric acc")["sweep"]["metric"] == {
+        "name": "acc",
+        "goal": "maximize",
+    }
+
+
+@pytest.mark.parametrize(
+    ("line", "field", "words"),
+    [
+        ("--sweep x=normal(0,1) --metric a:max", "sweep", "unknown SPEC 'normal(0,1)'"),
+        ("--sweep x --metric a:max", "sweep", "'x' is not NAME=SPEC"),
+        ("--sweep x=range(1,2.5) --metric a:max", "sweep", "whole numbers in range(LO,HI)"),
+        ("--sweep x=uniform(1) --metric a:max", "sweep", "two numbers in uniform(LO,HI)"),
+        ("--sweep x=[1,,2] --metric a:max", "sweep", "lists an empty value"),
+        ("--sweep 2x=[1,2] --metric a:max", "sweep", "not a Python name"),
+        ("--sweep x=[1,2] --metric a:up", "metric", "'a:up' is not a metric"),
+        ("--sweep x=[1,2]", "metric", "a sweep needs the metric"),
+        ("--metric a:max --trials 3", "sweep", "add what it searches with --sweep"),
+    ],
+)
+def test_a_wrong_sweep_flag_is_named_with_the_valid_syntax(root, line, field, words):
+    with pytest.raises(MLPError) as refused:
+        magic_body(root, line)
+    error = refused.value.errors[0]
+    assert error.field == field
+    assert words in error.message
+    syntax = "NAME=range(LO,HI)" if field == "sweep" else "NAME:max or NAME:min"
+    assert syntax in error.message

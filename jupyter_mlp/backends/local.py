@@ -27,6 +27,7 @@ from traitlets import Int, List, Unicode, default
 from ..bundle import JobFolder, SourcePlan, kernel_spec_name, notebook_errors
 from ..catalog.local import LocalGpu, gpu_inventory, machine_summary
 from ..models import FieldError, Job, JobSpec, JobState, MLPError
+from ..sweeps import METRIC_FILE
 from .base import Backend, BackendStatus, Launch, LogChunk, Observation, Runtime, Tracked
 from .local_files import list_local_outputs, read_local_log
 from .processes import Drain, ProcessLauncher, job_processes, process_start_ticks
@@ -212,6 +213,8 @@ class LocalBackend(Backend[LocalRuntime]):
                 "CLOUD_ML_JOB_ID": job.id,
                 "MLP_JOB_ID": job.id,
                 "MLP_STATUS_FILE": str(folder.status_file),
+                # Where cloudml-hypertune writes a trial's metric (read by the sweep driver).
+                "CLOUD_ML_HP_METRIC_FILE": str(folder.path / METRIC_FILE),
                 "MLP_ENV_CACHE": self.env_cache_dir,
                 "PYTHONUNBUFFERED": "1",
                 # Also for jobs that asked for none, also with no GPU here: a job sees only the

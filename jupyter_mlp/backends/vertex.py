@@ -8,6 +8,10 @@ created just before a crash is found again instead of being created twice. Logs 
 Logging (`cloud_logging.py`); outputs live under `gs://<bucket>/mlp/<job id>/`, and a notebook
 job's executed notebook is copied into its local folder when it ends.
 
+A sweep (`spec.sweep`) is one `HyperparameterTuningJob` instead, whose trials each run as the
+job's CustomJob would: labelled, listed, watched and cancelled the same way, and its trials'
+states, parameters and final metrics are reported with the job.
+
 Google's libraries are imported only inside the functions that use them, so a server that never
 runs a Vertex job never pays for them. Their calls block, so they run in threads.
 """
@@ -16,7 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib.util import find_spec
 from pathlib import Path
@@ -30,7 +38,7 @@ from ..catalog.cloud import catalog_view, estimate_hourly_cost
 from ..catalog.containers import accelerator_kind, choose_container, containers_view
 from ..catalog.validation import normalize_cloud_resources
 from ..models import FieldError, Job, JobKind, JobSpec, JobState
-from ..staging import build_package, upload_package
+from ..staging import Package, build_package, upload_package
 from . import vertex_jobs
 from .base import Backend, BackendStatus, Launch, LogChunk, Observation, Runtime, Tracked
 from .cloud_logging import LogsUnavailable, read_entries
@@ -39,6 +47,9 @@ from .vertex_jobs import CONSOLE, ENDED_AT_VERTEX, LABEL_JOB_ID, LABEL_MANAGED, 
 
 LIST_PAGE_SIZE = 500
 OUTPUT_FILES_LISTED = 200
+# What a sweep's trials report their metric with (`import hypertune`).
+HYPERTUNE = "cloudml-hypertune"
+TRIAL_LOG_LABEL = "ml.googleapis.com/trial_id"
 
 
 class VertexRuntime(Runtime):
@@ -58,6 +69,8 @@ class VertexBackend(Backend[VertexRuntime]):
 
     name: ClassVar[str] = "vertex"
     runtime_model: ClassVar[type[Runtime]] = VertexRuntime
+    # Vertex AI runs a whole sweep (a HyperparameterTuningJob); the manager drives no trials.
+    sweep_support: ClassVar[str] = "native"
 
     project = Unicode(
         None,
@@ -198,6 +211,17 @@ class VertexBackend(Backend[VertexRuntime]):
                 )
         if len(spec.labels) > 62:
             errors.append(FieldError(field="labels", message="Vertex AI takes 62 labels at most"))
+        if spec.sweep is not None and spec.sweep.algorithm == "grid":
+            errors += [
+                FieldError(
+                    field=f"sweep.parameters[{index}].type",
+                    message=f"Vertex AI's grid search takes no double parameters ('{p.name}'): "
+                    "make it integer, discrete or categorical, or search randomly",
+                    suggestions=["discrete", "integer"],
+                )
+                for index, p in enumerate(spec.sweep.parameters)
+                if p.type == "double"
+            ]
         return errors
 
     def catalog(self, region: str | None, active: list[Tracked[VertexRuntime]]) -> dict[str, Any]:
@@ -214,7 +238,19 @@ class VertexBackend(Backend[VertexRuntime]):
 
     def estimate(self, spec: JobSpec) -> dict[str, Any] | None:
         resources = spec.resources.model_dump()
-        return estimate_hourly_cost(self.name, resources, spec.region or self.location)
+        estimate = estimate_hourly_cost(self.name, resources, spec.region or self.location)
+        if estimate is None or spec.sweep is None:
+            return estimate
+        # A sweep costs what one trial costs, for as many trials as run side by side.
+        trials = spec.sweep.parallel_trials
+        per_trial = estimate["usd_per_hour"]
+        return {
+            **estimate,
+            "usd_per_hour": round(per_trial * trials, 4),
+            "usd_per_trial_hour": per_trial,
+            "note": f"upper bound: {trials} parallel trial(s) x {per_trial:.4f} USD/h "
+            f"({estimate['note']})",
+        }
 
     # ----- the life of jobs -----
 
@@ -234,7 +270,8 @@ class VertexBackend(Backend[VertexRuntime]):
             raise RuntimeError("; ".join(f"{m['setting']}: {m['message']}" for m in missing))
         location = job.spec.region or self.location
         parent = self._parent(location)
-        existing = self._find(location, job.id)
+        sweep = job.spec.sweep is not None
+        existing = self._find(location, job.id, sweep)
         if existing is not None:
             self.log.info("jupyter-mlp: job %s already exists as %s", job.id, existing.name)
             image, package_uri = vertex_jobs.image_and_package(existing)
@@ -244,7 +281,7 @@ class VertexBackend(Backend[VertexRuntime]):
                 executor_image_reason="found at Vertex AI, created before a restart",
             )
             return self._launch(job, existing, location, runtime)
-        package = build_package(folder.bundle)
+        package = self._package(folder.bundle, sweep)
         try:
             package_uri, uploaded = upload_package(
                 package, self._bucket(), self.cloud.storage(), prefix=self._in_bucket("packages")
@@ -261,9 +298,8 @@ class VertexBackend(Backend[VertexRuntime]):
             hardware = accelerator_kind(resources.accelerator_type, resources.accelerator_count)
             choice = choose_container(list(package.requirements), hardware)
             image, reason = choice.container.uri_in(location), choice.reason
-        request = vertex_jobs.custom_job(
-            job, package_uri, image, self._bucket_path(), self.service_account
-        )
+        build = vertex_jobs.tuning_job if sweep else vertex_jobs.custom_job
+        request = build(job, package_uri, image, self._bucket_path(), self.service_account)
         created = self._create(location, parent, request, job.id)
         runtime = VertexRuntime(
             package_uri=package_uri, executor_image=image, executor_image_reason=reason
@@ -281,13 +317,30 @@ class VertexBackend(Backend[VertexRuntime]):
             outputs={"output_dir": runtime.output_dir, "model_dir": f"{runtime.output_dir}model/"},
         )
 
+    def _package(self, bundle: Path, sweep: bool) -> Package:
+        """The job's package; a sweep's also installs cloudml-hypertune, which its trials
+        report their metric with."""
+        package = build_package(bundle)
+        if not sweep or HYPERTUNE in {_requirement_name(r) for r in package.requirements}:
+            return package
+        with _bundle_requiring(bundle, HYPERTUNE) as copy:
+            return build_package(copy)
+
     def _create(self, location: str, parent: str, request: Any, job_id: str) -> Any:
-        """Create the CustomJob. After a transient error, look for it first (the failed call
-        may have created it), then try again, until `retry_timeout`."""
+        """Create the CustomJob (or a sweep's HyperparameterTuningJob). After a transient
+        error, look for it first (the failed call may have created it), then try again, until
+        `retry_timeout`."""
+        from google.cloud.aiplatform_v1 import types
+
+        sweep = isinstance(request, types.HyperparameterTuningJob)
         deadline = time.monotonic() + self.retry_timeout
         delay = self.retry_initial_delay
         while True:
             try:
+                if sweep:
+                    return self._jobs(location).create_hyperparameter_tuning_job(
+                        parent=parent, hyperparameter_tuning_job=request, retry=None, timeout=60
+                    )
                 return self._jobs(location).create_custom_job(
                     parent=parent, custom_job=request, retry=None, timeout=60
                 )
@@ -299,20 +352,23 @@ class VertexBackend(Backend[VertexRuntime]):
                 self.log.warning("jupyter-mlp: creating job %s: %s; retrying", job_id, exc)
             time.sleep(delay)
             delay = min(delay * 2, 10.0)
-            found = self._find(location, job_id)
+            found = self._find(location, job_id, sweep)
             if found is not None:
                 return found
 
-    def _find(self, location: str, job_id: str) -> Any:
-        """The CustomJob labelled with our job id, or None."""
+    def _find(self, location: str, job_id: str, sweep: bool = False) -> Any:
+        """The CustomJob (a sweep's HyperparameterTuningJob) labelled with our job id, or None."""
         request = {
             "parent": self._parent(location),
             "filter": f'labels.{LABEL_JOB_ID}="{label(job_id)}"',
         }
-        pager = self._jobs(location).list_custom_jobs(
-            request=request, retry=self._retry(), timeout=60
-        )
-        return next(iter(pager), None)
+        return next(iter(self._list(location, request, sweep)), None)
+
+    def _list(self, location: str, request: dict[str, Any], sweep: bool) -> Any:
+        """The custom jobs, or tuning jobs, a list request asks for (all pages)."""
+        jobs = self._jobs(location)
+        list_jobs = jobs.list_hyperparameter_tuning_jobs if sweep else jobs.list_custom_jobs
+        return list_jobs(request=request, retry=self._retry(), timeout=60)
 
     async def poll(self, tracked: Tracked[VertexRuntime]) -> Observation:
         seen = (await self.poll_many([tracked]))[tracked.job.id]
@@ -328,13 +384,15 @@ class VertexBackend(Backend[VertexRuntime]):
     def _poll_many(
         self, tracked: list[Tracked[VertexRuntime]]
     ) -> dict[str, Observation | Exception]:
-        by_location: dict[str, list[Tracked[VertexRuntime]]] = {}
+        # One list call per region and kind (custom jobs, sweeps' tuning jobs) for the round.
+        groups: dict[tuple[str, bool], list[Tracked[VertexRuntime]]] = {}
         for item in tracked:
-            by_location.setdefault(self._location_of(item), []).append(item)
+            key = (self._location_of(item), item.job.spec.sweep is not None)
+            groups.setdefault(key, []).append(item)
         seen: dict[str, Observation | Exception] = {}
-        for location, items in by_location.items():
+        for (location, sweep), items in groups.items():
             try:
-                listed = self._list_active(location)
+                listed = self._list_active(location, sweep)
             except Exception as exc:
                 seen.update({item.job.id: exc for item in items})
                 continue
@@ -345,17 +403,16 @@ class VertexBackend(Backend[VertexRuntime]):
                     seen[item.job.id] = exc
         return seen
 
-    def _list_active(self, location: str) -> dict[str, Any]:
-        """Every CustomJob of ours in `location` that has not ended, by our job id label."""
+    def _list_active(self, location: str, sweep: bool = False) -> dict[str, Any]:
+        """Every CustomJob (or tuning job) of ours in `location` that has not ended, by our
+        job id label."""
         terms = [f'labels.{LABEL_MANAGED}="true"'] + [f'state!="{s}"' for s in ENDED_AT_VERTEX]
         request = {
             "parent": self._parent(location),
             "filter": " AND ".join(terms),
             "page_size": LIST_PAGE_SIZE,
         }
-        pager = self._jobs(location).list_custom_jobs(
-            request=request, retry=self._retry(), timeout=60
-        )
+        pager = self._list(location, request, sweep)
         return {job.labels.get(LABEL_JOB_ID, ""): job for job in pager}
 
     def _observe(self, tracked: Tracked[VertexRuntime], listed: Any) -> Observation:
@@ -366,11 +423,12 @@ class VertexBackend(Backend[VertexRuntime]):
 
         vertex_job = listed
         name = tracked.runtime.resource_name
+        sweep = tracked.job.spec.sweep
         if vertex_job is None and name:
+            jobs = self._jobs(self._location_of(tracked))
+            get_job = jobs.get_hyperparameter_tuning_job if sweep else jobs.get_custom_job
             try:
-                vertex_job = self._jobs(self._location_of(tracked)).get_custom_job(
-                    name=name, retry=self._retry(), timeout=60
-                )
+                vertex_job = get_job(name=name, retry=self._retry(), timeout=60)
             except exceptions.NotFound:
                 return Observation(
                     JobState.FAILED,
@@ -394,6 +452,10 @@ class VertexBackend(Backend[VertexRuntime]):
         if tracked.job.backend_job_id != vertex_job.name:
             fields["backend_job_id"] = vertex_job.name
             fields["console_url"] = vertex_jobs.console_url(vertex_job.name, self._project())
+        if sweep is not None:
+            trials = vertex_jobs.trials(vertex_job, sweep)
+            if trials != [t.model_dump(mode="json") for t in tracked.job.trials]:
+                fields["trials"] = trials
         return Observation(
             state=state, backend_state=raw, message=message, runtime=runtime, fields=fields
         )
@@ -407,13 +469,16 @@ class VertexBackend(Backend[VertexRuntime]):
 
         location = self._location_of(tracked)
         name = tracked.runtime.resource_name
+        sweep = tracked.job.spec.sweep is not None
         if name is None:  # cancelled while starting: find what was made meanwhile, if anything
-            found = self._find(location, tracked.job.id)
+            found = self._find(location, tracked.job.id, sweep)
             if found is None:
                 return
             name = found.name
+        jobs = self._jobs(location)
+        cancel_job = jobs.cancel_hyperparameter_tuning_job if sweep else jobs.cancel_custom_job
         try:
-            self._jobs(location).cancel_custom_job(name=name, retry=self._retry(), timeout=60)
+            cancel_job(name=name, retry=self._retry(), timeout=60)
         except (exceptions.FailedPrecondition, exceptions.BadRequest, exceptions.NotFound):
             pass  # it ended, or went away, meanwhile: nothing to stop
 
@@ -442,7 +507,11 @@ class VertexBackend(Backend[VertexRuntime]):
 
         def replica(entry: dict[str, Any]) -> str:
             task = entry.get("resource", {}).get("labels", {}).get("task_name")
-            return f"[{task}] " if several and task else ""
+            # A tuning job's trials log under its id, each line labelled with its trial.
+            trial = entry.get("labels", {}).get(TRIAL_LOG_LABEL)
+            shown = [f"trial {trial}"] if trial else []
+            shown += [task] if several and task else []
+            return f"[{' '.join(shown)}] " if shown else ""
 
         try:
             piece = read_entries(
@@ -620,6 +689,8 @@ class VertexBackend(Backend[VertexRuntime]):
         return bucket, prefix + name
 
     def _notebook_name(self, tracked: Tracked[VertexRuntime]) -> str | None:
+        if tracked.job.spec.sweep is not None:  # each trial keeps its own, in <trial id>/
+            return None
         try:
             manifest = json.loads((tracked.folder.bundle / "manifest.json").read_text("utf-8"))
         except (OSError, ValueError):
@@ -656,3 +727,26 @@ class VertexBackend(Backend[VertexRuntime]):
         """A path relative to the Jupyter root dir when inside it, so it opens in JupyterLab."""
         root = self.root_dir.resolve()
         return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+
+
+def _requirement_name(requirement: str) -> str:
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    return canonicalize_name(Requirement(requirement).name)
+
+
+@contextmanager
+def _bundle_requiring(bundle: Path, requirement: str) -> Iterator[Path]:
+    """A copy of `bundle` whose manifest also requires `requirement` (the job's own bundle
+    stays as it was made)."""
+    with tempfile.TemporaryDirectory(prefix="mlp-sweep-") as folder:
+        copy = Path(folder) / "bundle"
+        shutil.copytree(bundle, copy)
+        manifest_file = copy / "manifest.json"
+        manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+        manifest["requirements"] = [*manifest.get("requirements", []), requirement]
+        manifest_file.write_text(
+            json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False), encoding="utf-8"
+        )
+        yield copy

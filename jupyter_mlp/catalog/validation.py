@@ -9,6 +9,7 @@ the shape may not fit, a price not known) does not.
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Any
 
 from ..models import FieldError, JobSpec
@@ -41,6 +42,27 @@ def _warning(field: str, message: str, suggestions: list[Any] | None = None) -> 
     return _problem("warning", field, message, suggestions)
 
 
+#: How many names a message lists before it says "and N more".
+LISTED_NAMES = 6
+
+
+def _listing(names: list[str], empty: str = "none") -> str:
+    """``names`` comma-separated, the first few only when there are many."""
+    if not names:
+        return empty
+    if len(names) <= LISTED_NAMES + 1:
+        return ", ".join(names)
+    return f"{', '.join(names[:LISTED_NAMES])} and {len(names) - LISTED_NAMES} more"
+
+
+def _short(catalog: BackendCatalog, accelerator: str) -> str:
+    """An accelerator as people name it (``A100``, not ``NVIDIA_TESLA_A100``)."""
+    known = catalog.accelerators.get(accelerator)
+    if known is not None:
+        return known.short_name
+    return re.sub(r"^NVIDIA_(TESLA_)?", "", accelerator)
+
+
 def _whole_number(value: Any) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
         return None
@@ -58,8 +80,10 @@ def _check_machine(
     options = catalog.accelerator_options(machine, region)
     if machine.built_in:
         takes = " or ".join(
-            f"{'/'.join(map(str, counts))} {a}" for a, counts in machine.built_in.items()
+            f"{'/'.join(map(str, counts))} {_short(catalog, a)}"
+            for a, counts in machine.built_in.items()
         )
+        short = _short(catalog, accelerator) if accelerator else ""
         if accelerator is None:
             return [
                 _error(
@@ -73,8 +97,8 @@ def _check_machine(
             return [
                 _error(
                     "resources.accelerator_type",
-                    f"{machine.name} takes {takes}, not {accelerator}; machine types with "
-                    f"{accelerator}: {', '.join(catalog.machines_taking(accelerator)) or 'none'}",
+                    f"{machine.name} takes {takes}, not {short}; machine types with "
+                    f"{short}: {_listing(catalog.machines_taking(accelerator))}",
                     list(machine.built_in),
                 )
             ]
@@ -84,7 +108,7 @@ def _check_machine(
             return [
                 _error(
                     "resources.accelerator_count",
-                    f"{machine.name} takes {exactly}{'/'.join(map(str, counts))} {accelerator}, "
+                    f"{machine.name} takes {exactly}{'/'.join(map(str, counts))} {short}, "
                     f"not {count}",
                     list(counts),
                 )
@@ -104,8 +128,9 @@ def _check_machine(
         return [
             _error(
                 "resources.machine_type",
-                f"{machine.name} cannot take {accelerator}: GPUs attach only to N1 machine "
-                "types and come built into the accelerator-optimized types (a2, a3, a4, g2)",
+                f"{machine.name} cannot take {_short(catalog, accelerator)}: GPUs attach only to "
+                "N1 machine types and come built into the accelerator-optimized types "
+                "(a2, a3, a4, g2)",
                 catalog.machines_taking(accelerator),
             )
         ]
@@ -113,8 +138,9 @@ def _check_machine(
         return [
             _error(
                 "resources.accelerator_type",
-                f"{accelerator} does not attach to N1 machine types; it comes built into: "
-                f"{', '.join(catalog.machines_taking(accelerator)) or 'none in this catalog'}",
+                f"{_short(catalog, accelerator)} does not attach to N1 machine types; it comes "
+                "built into: "
+                + _listing(catalog.machines_taking(accelerator), "none in this catalog"),
                 catalog.machines_taking(accelerator),
             )
         ]
@@ -123,8 +149,8 @@ def _check_machine(
         return [
             _error(
                 "resources.accelerator_count",
-                f"{accelerator} attaches to N1 in counts of {', '.join(map(str, attachable))}, "
-                f"not {count}",
+                f"{_short(catalog, accelerator)} attaches to N1 in counts of "
+                f"{', '.join(map(str, attachable))}, not {count}",
                 options.get(accelerator, []),
             )
         ]
@@ -162,7 +188,7 @@ def _check_n1_shape(
             ]
             reason += (
                 f" in {region}'s {short} zones ({', '.join(zones)}); regions where "
-                f"{machine.name} takes {count} {short}: {', '.join(roomier) or 'none'}"
+                f"{machine.name} takes {count} {short}: {_listing(roomier)}"
             )
         hint = (
             f"; use {'/'.join(map(str, fits))} {short}"
@@ -172,7 +198,7 @@ def _check_n1_shape(
         return [
             _error(
                 "resources.accelerator_count",
-                f"{machine.name} cannot take {count} {accelerator} in {region}: {reason}{hint}",
+                f"{machine.name} cannot take {count} {short} in {region}: {reason}{hint}",
                 fits or smaller,
             )
         ]
@@ -243,7 +269,7 @@ def validate_resources(
         except ValueError as exc:
             left_out = catalog.left_out(str(raw_type))
             message = (
-                f"{left_out[0]} is not offered for {backend}: {left_out[1]}"
+                f"{_short(catalog, left_out[0])} is not offered for {backend}: {left_out[1]}"
                 if left_out
                 else str(exc)
             )
@@ -254,8 +280,8 @@ def validate_resources(
                 problems.append(
                     _error(
                         "resources.accelerator_type",
-                        f"{accelerator} is not offered for {backend}; offered: "
-                        f"{', '.join(catalog.accelerators)}",
+                        f"{_short(catalog, accelerator)} is not offered for {backend}; offered: "
+                        f"{_listing(_short_names(catalog))}",
                         list(catalog.accelerators),
                     )
                 )
@@ -299,8 +325,8 @@ def validate_resources(
             problems.append(
                 _error(
                     "region",
-                    f"{accelerator} is not offered in {region}; offered in: "
-                    f"{', '.join(offered_in)}",
+                    f"{_short(catalog, accelerator)} is not offered in {region}; offered in: "
+                    f"{_listing(list(offered_in))}",
                     list(offered_in),
                 )
             )

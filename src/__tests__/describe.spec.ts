@@ -1,5 +1,10 @@
 import type { IJob } from '../api';
-import { failedCell } from '../panel/describe';
+import {
+  backendIdLabel,
+  backendStateNote,
+  failedCell,
+  transitionNote
+} from '../panel/describe';
 
 function failed(path: string | null, message: string | null) {
   return {
@@ -29,5 +34,56 @@ describe('the notebook cell a failed job names', () => {
 
   it('is none for inline code', () => {
     expect(failedCell(failed(null, 'cell 1 raised ValueError'))).toBeNull();
+  });
+});
+
+describe("what the backend's state word adds", () => {
+  it('is nothing when it is the same word in any case', () => {
+    expect(
+      backendStateNote({ state: 'RUNNING', backend_state: 'running' })
+    ).toBeNull();
+    expect(
+      backendStateNote({ state: 'RUNNING', backend_state: 'JOB_STATE_RUNNING' })
+    ).toBeNull();
+  });
+
+  it("is nothing for a cancelled job's exit status", () => {
+    expect(
+      backendStateNote({ state: 'CANCELLED', backend_state: 'exit 1' })
+    ).toBeNull();
+  });
+
+  it('reads as an exit code for a failed job', () => {
+    expect(backendStateNote({ state: 'FAILED', backend_state: 'exit 2' })).toBe(
+      'exit code 2'
+    );
+  });
+
+  it('is the word when it says more than the state', () => {
+    expect(
+      backendStateNote({ state: 'QUEUED', backend_state: 'JOB_STATE_PENDING' })
+    ).toBe('JOB_STATE_PENDING');
+  });
+});
+
+describe('a timeline entry', () => {
+  it('shows no message that only repeats its state', () => {
+    expect(transitionNote({ state: 'RUNNING', message: 'running' })).toBeNull();
+    expect(
+      transitionNote({ state: 'CANCELLED', message: 'Cancelled.' })
+    ).toBeNull();
+  });
+
+  it('shows a message that says more', () => {
+    expect(transitionNote({ state: 'QUEUED', message: 'submitted' })).toBe(
+      'submitted'
+    );
+  });
+});
+
+describe("the label of a backend's job id", () => {
+  it("calls a local job's id its process id", () => {
+    expect(backendIdLabel('local')).toBe('Process id');
+    expect(backendIdLabel('vertex')).toBe('Backend id');
   });
 });

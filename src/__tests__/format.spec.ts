@@ -4,7 +4,8 @@ import {
   formatJobCost,
   formatJobDuration,
   formatState,
-  jobDurationMs
+  jobDurationMs,
+  pathParts
 } from '../panel/format';
 
 function job(fields: Partial<IJob>): IJob {
@@ -95,5 +96,21 @@ describe('formatJobCost', () => {
 describe('formatState', () => {
   it('writes a state word in sentence case', () => {
     expect(formatState('RUNNING')).toBe('Running');
+  });
+});
+
+describe('pathParts', () => {
+  it('cuts a path after each slash, keeping every character', () => {
+    expect(pathParts('/tmp/mlp-jobs/run-1/job.log')).toEqual([
+      '/',
+      'tmp/',
+      'mlp-jobs/',
+      'run-1/',
+      'job.log'
+    ]);
+  });
+
+  it('keeps a trailing slash on the last folder', () => {
+    expect(pathParts('out/model/')).toEqual(['out/', 'model/']);
   });
 });

@@ -11,6 +11,7 @@ import {
   backendSetup,
   choiceNotes,
   countChoices,
+  estimateLines,
   fillForMachine,
   machineGroups,
   readableMessage,
@@ -369,5 +370,31 @@ describe('notebook parameters', () => {
       values: { epochs: 5 },
       errors: {}
     });
+  });
+});
+
+describe('estimateLines', () => {
+  const estimate = {
+    usd_per_hour: 3.726,
+    as_of: '2026-11-27',
+    estimate: true,
+    breakdown: [
+      { item: 'n1-standard-8', usd_per_hour: 0.437 },
+      { item: '2 x NVIDIA_TESLA_T4', usd_per_hour: 0.805 }
+    ],
+    note: '3 replica(s) x 1.2420 USD/h',
+    caveats: []
+  };
+
+  it('lists the machine, the accelerators by short name, and the replicas', () => {
+    expect(
+      estimateLines(estimate, catalog, { count: 3, what: 'replicas' })
+    ).toEqual(['n1-standard-8: $0.437/h', '2 × T4: $0.805/h', '× 3 replicas']);
+  });
+
+  it('says nothing of copies when one runs', () => {
+    expect(
+      estimateLines(estimate, catalog, { count: 1, what: 'replicas' })
+    ).toHaveLength(2);
   });
 });

@@ -4,7 +4,7 @@
 import { Clipboard } from '@jupyterlab/apputils';
 import { caretLeftIcon, runIcon, stopIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 
 import {
   CANCELLABLE_STATES,
@@ -15,13 +15,26 @@ import {
   TERMINAL_STATES
 } from '../api';
 import { asCommandLine, asMagic } from './commandLine';
-import { describeSpec, failedCell } from './describe';
-import { formatJobCost, formatJobDuration, formatTime } from './format';
+import {
+  backendIdLabel,
+  backendStateNote,
+  describeSpec,
+  failedCell,
+  transitionNote
+} from './describe';
+import {
+  formatJobCost,
+  formatJobDuration,
+  formatTime,
+  pathParts
+} from './format';
 import { useNow } from './hooks';
 import { LogView } from './LogView';
+import { DrainButton, EtlProgress } from './EtlProgress';
 import { IconButton } from './IconButton';
 import { jobToShow } from './model';
 import { StateBadge } from './StateBadge';
+import { SweepTrials } from './SweepTrials';
 
 export interface IJobDetailProps {
   client: MLPClient;
@@ -36,10 +49,16 @@ export interface IJobDetailProps {
   onBack: () => void;
   onCancel: (job: IJob) => void;
   onRerun: (job: IJob) => void;
+  /** Open the launch form prefilled with the job's spec, to change it before it runs. */
+  onRerunWithChanges?: (job: IJob) => void;
   onDelete: (job: IJob) => void;
   onOpenPath: (path: string, isFolder: boolean) => void;
   /** Open a notebook at one of its cells (0-based). */
   onOpenNotebookAt: (path: string, cellIndex: number) => void;
+  /** Open the job's log in a main-area tab. */
+  onOpenLog?: (job: IJob) => void;
+  /** Show another job (a sweep's trial) in the detail. */
+  onOpenJob?: (jobId: string) => void;
 }
 
 /** How many bytes of the log's end to show with a failed job's error. */
@@ -81,6 +100,10 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
     };
   }, [client, jobId, revision, listedState]);
 
+  // Opening a job moves the focus to it, so keyboard and screen reader users land there.
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => heading.current?.focus(), [jobId]);
+
   const job = jobToShow(fetched?.id === jobId ? fetched : null, listed);
   const live = job !== null && !TERMINAL_STATES.has(job.state);
   const now = useNow(live && !!job?.started_at);
@@ -94,7 +117,12 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
           title="Back to the job list"
           onClick={props.onBack}
         />
-        <h3 className="jp-mlp-JobDetail-title" title={job?.name ?? jobId}>
+        <h3
+          className="jp-mlp-JobDetail-title"
+          title={job?.name ?? jobId}
+          ref={heading}
+          tabIndex={-1}
+        >
           {job?.name || listed?.name || jobId}
         </h3>
         {job && CANCELLABLE_STATES.has(job.state) && (
@@ -105,11 +133,14 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
             onClick={() => props.onCancel(job)}
           />
         )}
+        {job && (
+          <DrainButton client={client} job={job} onDrained={setFetched} />
+        )}
         {job && TERMINAL_STATES.has(job.state) && (
           <IconButton
             icon={runIcon}
-            label={`Run job ${job.name || job.id} again`}
-            title="Run again as a new job"
+            label={`Rerun job ${job.name || job.id} as is`}
+            title="Rerun as is: the same spec as a new job"
             onClick={() => props.onRerun(job)}
           />
         )}
@@ -131,7 +162,11 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
               onOpenNotebookAt={props.onOpenNotebookAt}
             />
           )}
-          <JobActions job={job} onDelete={props.onDelete} />
+          <JobActions
+            job={job}
+            onDelete={props.onDelete}
+            onRerunWithChanges={props.onRerunWithChanges}
+          />
           <ul className="jp-mlp-JobDetail-spec" aria-label="What the job runs">
             {describeSpec(job.spec, job.backend).map((line, index) => (
               <li key={index}>{line}</li>
@@ -141,10 +176,10 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
             <dt>State</dt>
             <dd>
               <StateBadge state={job.state} />
-              {job.backend_state && job.backend_state !== job.state && (
+              {backendStateNote(job) && (
                 <span className="jp-mlp-JobDetail-dim">
                   {' '}
-                  ({job.backend_state})
+                  ({backendStateNote(job)})
                 </span>
               )}
             </dd>
@@ -157,9 +192,7 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
               </>
             )}
             <dt>Backend</dt>
-            <dd>
-              {job.backend} · {job.kind}
-            </dd>
+            <dd>{job.backend}</dd>
             <dt>Duration</dt>
             <dd>{formatJobDuration(job, now)}</dd>
             {job.cost && (
@@ -178,11 +211,12 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
             <dd className="jp-mlp-JobDetail-mono">{job.id}</dd>
             {job.backend_job_id && (
               <>
-                <dt>Backend id</dt>
+                <dt>{backendIdLabel(job.backend)}</dt>
                 <dd className="jp-mlp-JobDetail-mono">{job.backend_job_id}</dd>
               </>
             )}
           </dl>
+          <SweepTrials client={client} job={job} onOpenJob={props.onOpenJob} />
           <h4 className="jp-mlp-JobDetail-section">Timeline</h4>
           <ol className="jp-mlp-Timeline" aria-label="State changes">
             {(job.transitions ?? []).map((transition, index) => (
@@ -195,14 +229,15 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
                   {formatClock(transition.at)}
                 </time>
                 <StateBadge state={transition.state} />
-                {transition.message && (
+                {transitionNote(transition) && (
                   <span className="jp-mlp-Timeline-message">
-                    {transition.message}
+                    {transitionNote(transition)}
                   </span>
                 )}
               </li>
             ))}
           </ol>
+          <EtlProgress client={client} job={job} live={live} />
           <h4 className="jp-mlp-JobDetail-section">Outputs</h4>
           <ul className="jp-mlp-JobDetail-outputs">
             {OUTPUTS.filter(output => job.outputs?.[output.key]).map(output => {
@@ -215,7 +250,12 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
                     onClick={() => props.onOpenPath(path, output.folder)}
                     title={`Open ${path}`}
                   >
-                    {path}
+                    {pathParts(path).map((part, index) => (
+                      <React.Fragment key={index}>
+                        {part}
+                        <wbr />
+                      </React.Fragment>
+                    ))}
                   </button>
                 </li>
               );
@@ -233,7 +273,19 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
               </li>
             )}
           </ul>
-          <h4 className="jp-mlp-JobDetail-section">Log</h4>
+          <div className="jp-mlp-JobDetail-sectionRow">
+            <h4 className="jp-mlp-JobDetail-section">Log</h4>
+            {props.onOpenLog && (
+              <button
+                type="button"
+                className="jp-mlp-TextButton"
+                title="Open the log in a tab of its own"
+                onClick={() => props.onOpenLog?.(job)}
+              >
+                Open log
+              </button>
+            )}
+          </div>
           <LogView client={client} jobId={job.id} live={live} />
         </>
       )}
@@ -257,6 +309,7 @@ function formatClock(iso: string): string {
 function JobActions(props: {
   job: IJob;
   onDelete: (job: IJob) => void;
+  onRerunWithChanges?: (job: IJob) => void;
 }): JSX.Element {
   const { job } = props;
   const [copied, setCopied] = useState<string | null>(null);
@@ -268,6 +321,16 @@ function JobActions(props: {
   const terminal = TERMINAL_STATES.has(job.state);
   return (
     <div className="jp-mlp-JobActions" role="toolbar" aria-label="Job actions">
+      {props.onRerunWithChanges && (
+        <button
+          type="button"
+          className="jp-mlp-TextButton"
+          title="Open the launch form with this job's settings, to change them before it runs"
+          onClick={() => props.onRerunWithChanges?.(job)}
+        >
+          Rerun…
+        </button>
+      )}
       {terminal && (
         <button
           type="button"

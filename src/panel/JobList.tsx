@@ -3,11 +3,16 @@
  * backend, accelerators and duration. Only the rows in view are rendered, so
  * thousands of jobs scroll smoothly; older pages load as the end comes near.
  */
-import { stopIcon } from '@jupyterlab/ui-components';
+import {
+  caretDownIcon,
+  caretRightIcon,
+  stopIcon
+} from '@jupyterlab/ui-components';
 import * as React from 'react';
 import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 
-import { CANCELLABLE_STATES, JobSummary } from '../api';
+import { CANCELLABLE_STATES, JobSummary, MLPClient } from '../api';
+import { sweepSummary } from '../sweep';
 import {
   formatGpu,
   formatJobCost,
@@ -17,6 +22,7 @@ import {
 import { useNow } from './hooks';
 import { IconButton } from './IconButton';
 import { StateBadge } from './StateBadge';
+import { useSweepRows } from './SweepTrials';
 
 /** Every row has this height (px); the stylesheet sets the same. */
 export const ROW_HEIGHT = 50;
@@ -39,10 +45,15 @@ export interface IJobListProps {
   onLoadMore: () => void;
   onClearFilters: () => void;
   onLaunch: () => void;
+  /** Fetches the trial jobs of an expanded sweep; without it sweeps do not expand. */
+  client?: MLPClient;
 }
 
 export function JobList(props: IJobListProps): JSX.Element {
-  const { jobs, loaded, error, hasMore, loadingMore } = props;
+  const { loaded, error, hasMore, loadingMore } = props;
+  // An expanded sweep lists its trial jobs under it, as rows of their own.
+  const sweepRows = useSweepRows(props.client, props.jobs);
+  const jobs = sweepRows.rows.map(row => row.job);
   const scroller = useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = useState(0);
   const [viewHeight, setViewHeight] = useState(600);
@@ -161,6 +172,9 @@ export function JobList(props: IJobListProps): JSX.Element {
             now={now}
             onOpen={props.onOpen}
             onCancel={props.onCancel}
+            trial={sweepRows.rows[first + offset].sweepId !== null}
+            expansion={sweepRows.expansion(job)}
+            onToggleTrials={sweepRows.toggle}
           />
         ))}
       </ul>
@@ -235,6 +249,11 @@ interface IJobRowProps {
   now: number;
   onOpen: (job: JobSummary) => void;
   onCancel: (job: JobSummary) => void;
+  /** A trial job listed under its sweep. */
+  trial: boolean;
+  /** A sweep whose trials can be listed under it: whether they are. */
+  expansion: 'open' | 'closed' | null;
+  onToggleTrials: (job: JobSummary) => void;
 }
 
 function JobRow(props: IJobRowProps): JSX.Element {
@@ -243,7 +262,7 @@ function JobRow(props: IJobRowProps): JSX.Element {
   const gpu = formatGpu(job);
   return (
     <li
-      className="jp-mlp-JobRow"
+      className={`jp-mlp-JobRow${props.trial ? ' jp-mod-trial' : ''}`}
       data-job-id={job.id}
       data-state={job.state}
       data-index={index}
@@ -251,6 +270,13 @@ function JobRow(props: IJobRowProps): JSX.Element {
       aria-posinset={index + 1}
       style={{ top: index * ROW_HEIGHT }}
     >
+      {props.expansion && (
+        <TrialsToggle
+          name={name}
+          open={props.expansion === 'open'}
+          onClick={() => props.onToggleTrials(job)}
+        />
+      )}
       <button
         className="jp-mlp-JobRow-main"
         onClick={() => onOpen(job)}
@@ -271,12 +297,22 @@ function JobRow(props: IJobRowProps): JSX.Element {
         </span>
         <span className="jp-mlp-JobRow-meta">
           <StateBadge state={job.state} />
-          <span className="jp-mlp-JobRow-backend">
-            {job.backend} · {job.kind}
-          </span>
-          <span className="jp-mlp-JobRow-gpu" title={`Accelerators: ${gpu}`}>
-            {gpu}
-          </span>
+          {job.state === 'FAILED' && job.state_message ? (
+            // Why it failed matters more than where it ran.
+            <span className="jp-mlp-JobRow-reason">{job.state_message}</span>
+          ) : (
+            <>
+              <span className="jp-mlp-JobRow-backend">
+                {job.backend} · {sweepSummary(job) ?? job.kind}
+              </span>
+              <span
+                className="jp-mlp-JobRow-gpu"
+                title={`Accelerators: ${gpu}`}
+              >
+                {gpu}
+              </span>
+            </>
+          )}
           <span className="jp-mlp-JobRow-duration">
             {formatJobDuration(job, now)}
           </span>
@@ -300,5 +336,25 @@ function JobRow(props: IJobRowProps): JSX.Element {
         />
       )}
     </li>
+  );
+}
+
+/** Shows or hides a sweep's trial jobs under its row. */
+function TrialsToggle(props: {
+  name: string;
+  open: boolean;
+  onClick: () => void;
+}): JSX.Element {
+  const Icon = (props.open ? caretDownIcon : caretRightIcon).react;
+  return (
+    <button
+      className="jp-mlp-IconButton jp-mlp-JobRow-expand"
+      aria-expanded={props.open}
+      aria-label={`Trials of ${props.name}`}
+      title={props.open ? 'Hide the trials' : 'Show the trials'}
+      onClick={props.onClick}
+    >
+      <Icon tag="span" elementSize="normal" />
+    </button>
   );
 }

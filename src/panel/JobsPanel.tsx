@@ -5,7 +5,8 @@ import {
   ReactWidget,
   UseSignal,
   addIcon,
-  refreshIcon
+  refreshIcon,
+  tableRowsIcon
 } from '@jupyterlab/ui-components';
 import { Message } from '@lumino/messaging';
 import * as React from 'react';
@@ -24,14 +25,20 @@ import { KNOWN_BACKENDS } from '../vocabulary';
 export interface IPanelActions {
   cancel: (job: IJob) => void;
   rerun: (job: IJob) => Promise<IJob | null>;
+  /** Open the launch form prefilled with a job's spec. */
+  rerunWithChanges: (job: IJob) => void;
   /** Delete a terminal job (after asking); resolves to whether it was deleted. */
   remove: (job: IJob) => Promise<boolean>;
   refresh: () => void;
   /** Open the submit form. */
   launch: () => void;
+  /** Open the jobs as a table in the main area. */
+  openTable: () => void;
   openPath: (path: string, isFolder: boolean) => void;
   /** Open a notebook at one of its cells (0-based). */
   openNotebookAt: (path: string, cellIndex: number) => void;
+  /** Open a job's log in a main-area tab. */
+  openLog: (job: IJob) => void;
 }
 
 export class JobsPanel extends ReactWidget {
@@ -142,6 +149,12 @@ function PanelBody({
           onClick={actions.launch}
         />
         <IconButton
+          icon={tableRowsIcon}
+          label="Open the jobs table"
+          title="Open the jobs as a table"
+          onClick={actions.openTable}
+        />
+        <IconButton
           icon={refreshIcon}
           label="Refresh the job list"
           title="Refresh"
@@ -158,6 +171,7 @@ function PanelBody({
                 onChange={setFilter}
               />
               <JobList
+                client={model.client}
                 jobs={model.jobs}
                 loaded={model.loaded}
                 error={model.error}
@@ -174,6 +188,7 @@ function PanelBody({
           ) : (
             <JobDetail
               client={model.client}
+              onOpenJob={onSelect}
               jobId={selected}
               listed={model.find(selected)}
               revision={revision}
@@ -186,6 +201,7 @@ function PanelBody({
                   }
                 })
               }
+              onRerunWithChanges={actions.rerunWithChanges}
               onDelete={job =>
                 void actions.remove(job).then(deleted => {
                   if (deleted) {
@@ -195,6 +211,7 @@ function PanelBody({
               }
               onOpenPath={actions.openPath}
               onOpenNotebookAt={actions.openNotebookAt}
+              onOpenLog={actions.openLog}
             />
           )
         }

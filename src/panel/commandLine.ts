@@ -7,16 +7,35 @@
  * is written here too, and a test parses the written commands back with the
  * Python parsers.
  */
-import { IJobSubmission } from '../api';
-import { ISubmitOption, SUBMIT_OPTIONS } from '../vocabulary';
+import { IJobSubmission, ISweepParameter } from '../api';
+import { ISubmitOption, SUBMIT_OPTIONS, SWEEP_OPTIONS } from '../vocabulary';
 
 /** The flags shared by the magic and the command line, shell-quoted. */
 export function submitFlags(spec: IJobSubmission): string[] {
   const fromFile = Boolean(spec.source.path);
-  return SUBMIT_OPTIONS.filter(
-    // Source options (mode, include) are a file's; a cell job has none.
-    option => fromFile || !option.fields.some(f => f.startsWith('source.'))
-  ).flatMap(option => optionWords(option, spec));
+  return [
+    ...SUBMIT_OPTIONS.filter(
+      // Source options (mode, include) are a file's; a cell job has none.
+      option => fromFile || !option.fields.some(f => f.startsWith('source.'))
+    ),
+    ...(spec.sweep ? SWEEP_OPTIONS : [])
+  ].flatMap(option => optionWords(option, spec));
+}
+
+/**
+ * A searched parameter as `--sweep` reads it: `[a,b]` for values,
+ * `range(LO,HI)` for integers, `uniform(LO,HI)` or `log(LO,HI)` for doubles.
+ */
+export function sweepParameterText(parameter: ISweepParameter): string {
+  const { min, max } = parameter;
+  switch (parameter.type) {
+    case 'integer':
+      return `${parameter.name}=range(${min},${max})`;
+    case 'double':
+      return `${parameter.name}=${parameter.scale === 'log' ? 'log' : 'uniform'}(${min},${max})`;
+    default:
+      return `${parameter.name}=[${(parameter.values ?? []).join(',')}]`;
+  }
 }
 
 /**
@@ -113,6 +132,14 @@ function optionWords(option: ISubmitOption, spec: IJobSubmission): string[] {
     }
     case 'repeat':
       return ((value ?? []) as string[]).flatMap(item => flagged(flag, item));
+    case 'sweep':
+      return ((value ?? []) as ISweepParameter[]).flatMap(parameter =>
+        flagged(flag, sweepParameterText(parameter))
+      );
+    case 'metric':
+      return value
+        ? flagged(flag, `${value}:${values[1] === 'minimize' ? 'min' : 'max'}`)
+        : [];
     default:
       return value === null ||
         value === undefined ||

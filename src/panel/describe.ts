@@ -2,7 +2,7 @@
  * A job in plain words for the detail view: its spec, one line per aspect,
  * and the notebook cell a failure names.
  */
-import { IJob, IJobSubmission } from '../api';
+import { IJob, IJobSubmission, ITransition } from '../api';
 import { shortAccelerator } from './commandLine';
 
 export function describeSpec(spec: IJobSubmission, backend: string): string[] {
@@ -85,4 +85,45 @@ export function failedCell(
   }
   const cell = Number(match[1]);
   return cell >= 1 ? { path, cell } : null;
+}
+
+/** A backend's state word without its prefix, for comparing with ours. */
+function bareState(word: string): string {
+  return word.replace(/^JOB_STATE_/i, '').toUpperCase();
+}
+
+/**
+ * What the backend's own state word adds to the job's state, or null when it
+ * adds nothing: the same word (`RUNNING`, `JOB_STATE_RUNNING`), or the exit
+ * status of a job that succeeded or was cancelled. A failed job's exit status
+ * reads `exit code 1`.
+ */
+export function backendStateNote(
+  job: Pick<IJob, 'state' | 'backend_state'>
+): string | null {
+  const word = job.backend_state?.trim();
+  if (!word || bareState(word) === job.state) {
+    return null;
+  }
+  const exit = /^exit (-?\d+)$/.exec(word);
+  if (exit) {
+    return job.state === 'FAILED' ? `exit code ${exit[1]}` : null;
+  }
+  return word;
+}
+
+/** A timeline entry's message, or null when it only repeats the state. */
+export function transitionNote(
+  transition: Pick<ITransition, 'state' | 'message'>
+): string | null {
+  const message = transition.message?.trim();
+  if (!message || bareState(message.replace(/\.$/, '')) === transition.state) {
+    return null;
+  }
+  return message;
+}
+
+/** How the detail labels a backend's id of the job: a local job's is its process. */
+export function backendIdLabel(backend: string): string {
+  return backend === 'local' ? 'Process id' : 'Backend id';
 }

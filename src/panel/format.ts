@@ -106,3 +106,11 @@ export function formatShortTime(iso: string, now: number): string {
   }
   return date.toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
 }
+
+/**
+ * A path cut after each slash (`a/b/c.log` -> `a/`, `b/`, `c.log`), so a
+ * narrow view can wrap it between folders rather than mid-name.
+ */
+export function pathParts(path: string): string[] {
+  return path.match(/[^/]*\/|[^/]+$/g) ?? [path];
+}

@@ -21,6 +21,7 @@ import {
   IChoiceNotes,
   acceleratorChoices,
   choiceNotes,
+  estimateLines,
   countChoices,
   formatUsd,
   localCountChoices,
@@ -285,6 +286,17 @@ function CloudPicker(
         validating={props.validating}
         fits={fits}
         notes={notes}
+        lines={
+          props.estimate
+            ? estimateLines(
+                props.estimate,
+                catalog,
+                isDataflow
+                  ? { count: value.max_workers ?? 1, what: 'workers at most' }
+                  : { count: value.replica_count, what: 'replicas' }
+              )
+            : []
+        }
       />
     </>
   );
@@ -388,9 +400,12 @@ function Estimate({
   estimate,
   validating,
   fits,
-  notes
+  notes,
+  lines
 }: {
   estimate: IEstimate | null;
+  /** The estimate's parts (machine, accelerators, copies), one a line. */
+  lines: string[];
   validating: boolean;
   /** No error on the region or the resources. */
   fits: boolean;
@@ -426,14 +441,7 @@ function Estimate({
     );
   }
   return (
-    <div
-      className="jp-mlp-Estimate"
-      aria-live="polite"
-      title={estimate.breakdown
-        .map(item => `${item.item}: ${formatUsd(item.usd_per_hour)}/h`)
-        .concat(estimate.note)
-        .join('\n')}
-    >
+    <div className="jp-mlp-Estimate" aria-live="polite" title={estimate.note}>
       <span className="jp-mlp-Estimate-cost">
         ≈ {formatUsd(estimate.usd_per_hour)} per hour
       </span>{' '}
@@ -441,6 +449,16 @@ function Estimate({
         (estimate, prices as of {estimate.as_of}
         {estimate.region ? `, ${estimate.region}` : ''})
       </span>
+      {lines.length > 0 && (
+        <ul
+          className="jp-mlp-Estimate-breakdown"
+          aria-label="What the estimate adds up"
+        >
+          {lines.map(line => (
+            <li key={line}>{line}</li>
+          ))}
+        </ul>
+      )}
       {estimate.caveats.length > 0 && (
         <details className="jp-mlp-Estimate-details">
           <summary>How these prices were found</summary>

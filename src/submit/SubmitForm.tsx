@@ -23,7 +23,13 @@ import {
   isLocalCatalog
 } from '../api';
 import { ErrorList, Field } from './Field';
-import { IParameterRow, changedParameters, parameterRows } from './parameters';
+import {
+  IParameterRow,
+  changedParameters,
+  formatParameter,
+  parameterRows,
+  parseParameter
+} from './parameters';
 import {
   backendSettings,
   backendSetup,
@@ -38,7 +44,16 @@ import {
   WarningList
 } from './ResourcePicker';
 import { JobReview } from './JobReview';
+import {
+  EtlOptions,
+  IPipelineChoice,
+  backendForKind,
+  pipelineArgs,
+  pipelineFromArgs
+} from './EtlOptions';
 import { CLOUD_BACKENDS, defaultJobName } from '../vocabulary';
+import { NO_SWEEP, buildSweep, choiceFromSweep } from '../sweep';
+import { SweepOptions, isSweepField } from './SweepOptions';
 
 /**
  * Defaults from the settings registry (empty strings: not set). Where cloud
@@ -65,6 +80,8 @@ export interface ISubmitFormProps {
   /** The notebook or script to run; without it the form asks for a path or code. */
   path?: string;
   defaults: ISubmitDefaults;
+  /** A job's spec to start from (rerun with changes): every field prefilled. */
+  initial?: IJobSubmission;
   onSubmitted: (job: IJob) => void;
   onCancel: () => void;
 }
@@ -87,40 +104,63 @@ const SHOWN_FIELDS = new Set([
   'resources.accelerator_count',
   'resources.replica_count',
   'resources.max_workers',
-  'requirements'
+  'requirements',
+  'args'
 ]);
 
 export function SubmitForm(props: ISubmitFormProps): JSX.Element {
-  const { client, defaults } = props;
-  const [sourceKind, setSourceKind] = useState<'path' | 'code'>('path');
-  const [path, setPath] = useState(props.path ?? '');
-  const [code, setCode] = useState('');
-  const [mode, setMode] = useState<NotebookMode>('notebook');
-  const [name, setName] = useState('');
-  const [kind, setKind] = useState<JobKind>('train');
+  const { client, defaults, initial } = props;
+  const [sourceKind, setSourceKind] = useState<'path' | 'code'>(
+    initial && !initial.source.path ? 'code' : 'path'
+  );
+  const [path, setPath] = useState(props.path ?? initial?.source.path ?? '');
+  const [code, setCode] = useState(initial?.source.code ?? '');
+  const [mode, setMode] = useState<NotebookMode>(
+    initial?.source.mode ?? 'notebook'
+  );
+  const [name, setName] = useState(initial?.name ?? '');
+  const [kind, setKind] = useState<JobKind>(initial?.kind ?? 'train');
+  const [pipeline, setPipeline] = useState<IPipelineChoice>(() =>
+    pipelineFromArgs(initial?.args)
+  );
   const [backends, setBackends] = useState<IBackendInfo[] | null>(null);
-  const [backend, setBackend] = useState('');
+  const [backend, setBackend] = useState(initial?.backend ?? '');
   const [catalogs, setCatalogs] = useState<Record<string, Catalog | string>>(
     {}
   );
   const [resources, setResources] = useState<IResourceChoice>({
-    region: defaults.region,
-    machine_type: defaults.machineType,
-    accelerator_type: defaults.acceleratorType,
-    accelerator_count: defaults.acceleratorCount,
-    replica_count: 1,
-    max_workers: null
+    region: initial?.region ?? defaults.region,
+    machine_type: initial
+      ? (initial.resources?.machine_type ?? '')
+      : defaults.machineType,
+    accelerator_type: initial
+      ? (initial.resources?.accelerator_type ?? '')
+      : defaults.acceleratorType,
+    accelerator_count: initial
+      ? (initial.resources?.accelerator_count ?? 0)
+      : defaults.acceleratorCount,
+    replica_count: initial?.resources?.replica_count ?? 1,
+    max_workers: initial?.resources?.max_workers ?? null
   });
+  // The initial spec's parameters and packages apply once the notebook's own are read.
+  const pendingInitial = useRef(initial);
   const [conversion, setConversion] = useState<IConversion | null>(null);
   const [parameters, setParameters] = useState<IParameterRow[]>([]);
   const [detected, setDetected] = useState<Record<string, boolean>>({});
-  const [extraRequirements, setExtraRequirements] = useState('');
-  const [include, setInclude] = useState('');
+  const [extraRequirements, setExtraRequirements] = useState(
+    initialRequirements(initial).join(', ')
+  );
+  const [include, setInclude] = useState(
+    (initial?.source.include ?? []).join(', ')
+  );
   const [validation, setValidation] = useState<IValidation | null>(null);
   const [validatedKey, setValidatedKey] = useState('');
   const [submitErrors, setSubmitErrors] = useState<IFieldError[] | null>(null);
   const [submitMessage, setSubmitMessage] = useState<string | null>(null);
   const [submitting, setSubmitting] = useState(false);
+  const [sweepChoice, setSweepChoice] = useState(() =>
+    choiceFromSweep(initial?.sweep)
+  );
   // A cloud job is reviewed (where, what, the cost) before it is submitted.
   const [reviewing, setReviewing] = useState(false);
 
@@ -236,10 +276,29 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
           return;
         }
         setConversion(answer);
-        setParameters(parameterRows(answer.parameters));
-        setDetected(
-          Object.fromEntries(answer.detected_requirements.map(r => [r, true]))
+        const start = pendingInitial.current;
+        pendingInitial.current = undefined;
+        setParameters(
+          start
+            ? withValues(parameterRows(answer.parameters), start)
+            : parameterRows(answer.parameters)
         );
+        const wanted = start && initialRequirements(start);
+        setDetected(
+          Object.fromEntries(
+            answer.detected_requirements.map(r => [
+              r,
+              !wanted || wanted.includes(r)
+            ])
+          )
+        );
+        if (wanted) {
+          setExtraRequirements(
+            wanted
+              .filter(r => !answer.detected_requirements.includes(r))
+              .join(', ')
+          );
+        }
       })
       .catch(() => {
         // The validation answer says what is wrong with the path.
@@ -253,6 +312,24 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
     () => changedParameters(parameters),
     [parameters]
   );
+  // Searched parameters start from the values typed above.
+  const knownParameters = useMemo(
+    () =>
+      parameters.map(row => {
+        const parsed = parseParameter(row.text, row.type);
+        return {
+          name: row.name,
+          type: row.type,
+          value: 'value' in parsed ? parsed.value : row.defaultValue
+        };
+      }),
+    [parameters]
+  );
+  const sweepCheck = useMemo(
+    () =>
+      buildSweep(kind === 'train' ? sweepChoice : NO_SWEEP, knownParameters),
+    [kind, sweepChoice, knownParameters]
+  );
   const spec = useMemo<IJobSubmission>(() => {
     const local = catalog !== null && isLocalCatalog(catalog);
     const requirements = [
@@ -262,8 +339,14 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
       ...splitList(extraRequirements)
     ];
     const globs = splitList(include);
+    const args = kind === 'etl' ? pipelineArgs(pipeline) : [];
+    // A searched parameter is the sweep's, never also a fixed one.
+    const fixedParameters = Object.entries(parameterCheck.values).filter(
+      ([param]) => !sweepCheck.searched.includes(param)
+    );
     return {
       kind,
+      ...(args.length ? { args } : {}),
       backend: backend || null,
       name: name.trim() || null,
       source:
@@ -274,9 +357,10 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
               ...(isNotebook ? { mode } : {}),
               ...(globs.length ? { include: globs } : {})
             },
-      ...(Object.keys(parameterCheck.values).length
-        ? { parameters: parameterCheck.values }
+      ...(fixedParameters.length
+        ? { parameters: Object.fromEntries(fixedParameters) }
         : {}),
+      ...(sweepCheck.sweep ? { sweep: sweepCheck.sweep } : {}),
       resources: local
         ? { accelerator_count: resources.accelerator_count }
         : {
@@ -303,11 +387,13 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
     mode,
     include,
     parameterCheck,
+    sweepCheck,
     resources,
     catalog,
     detected,
     extraRequirements,
-    conversion
+    conversion,
+    pipeline
   ]);
   const specKey = JSON.stringify(spec);
 
@@ -350,12 +436,17 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
     .map(e => ({ ...e, message: readableMessage(cloudCatalog, e.message) }));
   const warnings = problems.filter(e => !isBlocking(e));
   const errors: IFieldError[] = [
-    ...problems.filter(isBlocking),
+    // The form's own word on a sweep field replaces the server's.
+    ...problems.filter(e => isBlocking(e) && !(e.field in sweepCheck.errors)),
     ...(noPath
       ? [{ field: 'source.path', message: 'Give a notebook or script to run.' }]
       : []),
     ...Object.entries(parameterCheck.errors).map(([param, message]) => ({
       field: `parameters.${param}`,
+      message
+    })),
+    ...Object.entries(sweepCheck.errors).map(([field, message]) => ({
+      field,
       message
     }))
   ];
@@ -363,6 +454,7 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
   const blocked =
     noPath ||
     Object.keys(parameterCheck.errors).length > 0 ||
+    Object.keys(sweepCheck.errors).length > 0 ||
     (fresh && validation !== null && validation.errors.some(isBlocking));
 
   const isCloud = CLOUD_BACKENDS.includes(backend);
@@ -408,7 +500,10 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
   const setResource = (patch: Partial<IResourceChoice>) =>
     setResources(current => ({ ...current, ...patch }));
   const otherErrors = errors.filter(
-    e => !SHOWN_FIELDS.has(e.field) && !e.field.startsWith('parameters.')
+    e =>
+      !SHOWN_FIELDS.has(e.field) &&
+      !e.field.startsWith('parameters.') &&
+      !(kind === 'train' && sweepChoice.enabled && isSweepField(e.field))
   );
   const otherWarnings = warnings.filter(e => !PICKER_FIELDS.has(e.field));
 
@@ -522,7 +617,17 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
               <select
                 {...input}
                 value={kind}
-                onChange={event => setKind(event.target.value as JobKind)}
+                onChange={event => {
+                  const chosen = event.target.value as JobKind;
+                  setKind(chosen);
+                  setBackend(current =>
+                    backendForKind(
+                      chosen,
+                      current,
+                      (backends ?? []).map(b => b.name)
+                    )
+                  );
+                }}
               >
                 <option value="train">Training</option>
                 <option value="etl">ETL (Beam)</option>
@@ -621,6 +726,15 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
         )}
       </section>
 
+      {kind === 'etl' && (
+        <EtlOptions
+          value={pipeline}
+          backend={backend}
+          errors={errors}
+          onChange={setPipeline}
+        />
+      )}
+
       {sourceKind === 'path' && conversion !== null && (
         <section className="jp-mlp-SubmitForm-section">
           <h3>Parameters</h3>
@@ -654,6 +768,16 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
             </fieldset>
           )}
         </section>
+      )}
+
+      {kind === 'train' && (
+        <SweepOptions
+          value={sweepChoice}
+          parameters={sourceKind === 'path' ? knownParameters : []}
+          searched={sweepCheck.searched}
+          errors={errors}
+          onChange={setSweepChoice}
+        />
       )}
 
       <section className="jp-mlp-SubmitForm-section">
@@ -782,12 +906,14 @@ function ParametersTable(props: {
           const field = `parameters.${row.name}`;
           const mine = props.errors.filter(e => e.field === field);
           const id = `jp-mlp-param-${row.name}`;
+          const describedBy =
+            [row.help ? `${id}-help` : '', mine.length ? `${id}-errors` : '']
+              .filter(Boolean)
+              .join(' ') || undefined;
           return (
             <tr key={row.name} data-field={field}>
               <th scope="row">
-                <label htmlFor={id} title={row.help || undefined}>
-                  {row.name}
-                </label>
+                <label htmlFor={id}>{row.name}</label>
                 <span className="jp-mlp-Parameters-type">{row.type}</span>
               </th>
               <td>
@@ -796,6 +922,7 @@ function ParametersTable(props: {
                     id={id}
                     type="checkbox"
                     checked={row.text === 'true'}
+                    aria-describedby={describedBy}
                     onChange={event =>
                       props.onChange(index, String(event.target.checked))
                     }
@@ -806,19 +933,48 @@ function ParametersTable(props: {
                     type="text"
                     value={row.text}
                     aria-invalid={mine.length > 0}
+                    aria-describedby={describedBy}
                     spellCheck={false}
                     onChange={event =>
                       props.onChange(index, event.target.value)
                     }
                   />
                 )}
-                {mine.length > 0 && <ErrorList errors={mine} />}
+                {row.help && (
+                  <div className="jp-mlp-Parameters-help" id={`${id}-help`}>
+                    {row.help}
+                  </div>
+                )}
+                {mine.length > 0 && (
+                  <div id={`${id}-errors`}>
+                    <ErrorList errors={mine} />
+                  </div>
+                )}
               </td>
             </tr>
           );
         })}
       </tbody>
     </table>
+  );
+}
+
+/** The packages a spec lists (none for a requirements file: the form has no field for one). */
+function initialRequirements(spec: IJobSubmission | undefined): string[] {
+  const requirements = spec?.requirements;
+  return Array.isArray(requirements) ? requirements : [];
+}
+
+/** The notebook's parameter rows showing the values a spec gave them. */
+function withValues(
+  rows: IParameterRow[],
+  spec: IJobSubmission
+): IParameterRow[] {
+  const values = spec.parameters ?? {};
+  return rows.map(row =>
+    row.name in values
+      ? { ...row, text: formatParameter(values[row.name]) }
+      : row
   );
 }
 

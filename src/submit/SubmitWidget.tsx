@@ -3,9 +3,10 @@
  * submitted.
  */
 import { ReactWidget } from '@jupyterlab/ui-components';
+import { Message } from '@lumino/messaging';
 import * as React from 'react';
 
-import { IJob, MLPClient } from '../api';
+import { IJob, IJobSubmission, MLPClient } from '../api';
 import { mlpIcon } from '../icons';
 import { ISubmitDefaults, SubmitForm } from './SubmitForm';
 
@@ -18,6 +19,8 @@ export namespace SubmitWidget {
     /** The notebook or script to run; without it the form asks. */
     path?: string;
     defaults: ISubmitDefaults;
+    /** A job's spec to start from (rerun with changes). */
+    initial?: IJobSubmission;
     /** Called with the new job; the widget closes itself afterwards. */
     onSubmitted: (job: IJob) => void;
   }
@@ -28,8 +31,11 @@ export class SubmitWidget extends ReactWidget {
     super();
     this.addClass('jp-mlp-SubmitWidget');
     this.id = `jp-mlp-submit-${nextId++}`;
-    const file = _options.path?.split('/').pop();
-    this.title.label = file ? `Launch job: ${file}` : 'Launch job';
+    const file = (_options.path ?? _options.initial?.source.path)
+      ?.split('/')
+      .pop();
+    const verb = _options.initial ? 'Rerun job' : 'Launch job';
+    this.title.label = file ? `${verb}: ${file}` : verb;
     this.title.caption = _options.path
       ? `Run ${_options.path} as a job`
       : 'Launch an ML job';
@@ -37,13 +43,33 @@ export class SubmitWidget extends ReactWidget {
     this.title.closable = true;
   }
 
+  /** Focus the form's first field once it is on the page. */
+  protected onActivateRequest(msg: Message): void {
+    super.onActivateRequest(msg);
+    let frames = 20;
+    const focusFirst = () => {
+      const first = this.node.querySelector<HTMLElement>(
+        'input:not([disabled]), select:not([disabled]), textarea:not([disabled])'
+      );
+      if (first) {
+        if (!this.node.contains(document.activeElement)) {
+          first.focus();
+        }
+      } else if (frames-- > 0) {
+        requestAnimationFrame(focusFirst);
+      }
+    };
+    requestAnimationFrame(focusFirst);
+  }
+
   protected render(): JSX.Element {
-    const { client, path, defaults, onSubmitted } = this._options;
+    const { client, path, defaults, initial, onSubmitted } = this._options;
     return (
       <SubmitForm
         client={client}
         path={path}
         defaults={defaults}
+        initial={initial}
         onSubmitted={job => {
           onSubmitted(job);
           this.close();

@@ -10,6 +10,7 @@ import {
   ICatalogAccelerator,
   ICatalogMachineType,
   ICloudCatalog,
+  IEstimate,
   IFieldError,
   ILocalCatalog
 } from '../api';
@@ -382,4 +383,28 @@ function findMachine(
   name: string
 ): ICatalogMachineType | undefined {
   return catalog.machine_types.find(machine => machine.name === name);
+}
+
+/**
+ * An estimate's parts as lines for the page: each priced item per hour
+ * (`2 × T4: $0.805/h`), then how many copies run (`× 3 replicas`) when more
+ * than one does.
+ */
+export function estimateLines(
+  estimate: IEstimate,
+  catalog: ICloudCatalog | null,
+  copies: { count: number; what: string }
+): string[] {
+  const lines = estimate.breakdown.map(({ item, usd_per_hour }) => {
+    const name = item.replace(
+      /^(\d+) x (\S+)$/,
+      (_, count: string, type: string) =>
+        `${count} × ${shortName(catalog, type)}`
+    );
+    return `${name}: ${formatUsd(usd_per_hour)}/h`;
+  });
+  if (copies.count > 1) {
+    lines.push(`× ${copies.count} ${copies.what}`);
+  }
+  return lines;
 }

@@ -4,6 +4,9 @@
  */
 import { expect } from '@jupyterlab/galata';
 import type { APIRequestContext, Locator, Page } from '@playwright/test';
+import { spawn } from 'child_process';
+import * as net from 'net';
+import * as path from 'path';
 
 export const PANEL_ID = 'jupyter-mlp-panel';
 
@@ -98,4 +101,70 @@ export async function confirm(page: Page, button: string): Promise<void> {
   await expect(dialog).toBeVisible();
   await dialog.getByRole('button', { name: button }).click();
   await expect(dialog).toHaveCount(0);
+}
+
+/** A Jupyter server a spec started itself (with settings of its own). */
+export interface IStartedServer {
+  url: string;
+  stop: () => Promise<void>;
+}
+
+/**
+ * Start another JupyterLab from this folder's test configuration on a free
+ * port, with `env` added (e.g. MLP_UI_CLOUD=1 for the cloud stand-ins), and
+ * wait until it serves the lab page.
+ */
+export async function startServer(
+  env: Record<string, string>
+): Promise<IStartedServer> {
+  const port = await new Promise<number>((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => resolve((address as net.AddressInfo).port));
+    });
+  });
+  const output: string[] = [];
+  const server = spawn(
+    'jupyter',
+    ['lab', '--config', 'jupyter_server_test_config.py', '--no-browser'],
+    {
+      cwd: path.resolve(__dirname, '..'),
+      env: { ...process.env, ...env, MLP_UI_PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe']
+    }
+  );
+  server.stdout?.on('data', chunk => output.push(String(chunk)));
+  server.stderr?.on('data', chunk => output.push(String(chunk)));
+  const url = `http://localhost:${port}`;
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (server.exitCode !== null) {
+      throw new Error(`the server ended early:\n${output.join('')}`);
+    }
+    try {
+      if ((await fetch(`${url}/lab`)).ok) {
+        break;
+      }
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline) {
+      server.kill('SIGKILL');
+      throw new Error(`the server never answered:\n${output.join('')}`);
+    }
+    await new Promise(resolve => setTimeout(resolve, 500));
+  }
+  const stop = async () => {
+    if (server.exitCode !== null) {
+      return;
+    }
+    const ended = new Promise(resolve => server.once('exit', resolve));
+    server.kill('SIGTERM');
+    const timer = setTimeout(() => server.kill('SIGKILL'), 10_000);
+    await ended;
+    clearTimeout(timer);
+  };
+  return { url, stop };
 }

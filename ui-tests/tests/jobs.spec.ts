@@ -136,7 +136,7 @@ test.describe('ML jobs panel', () => {
       timeout: 5000
     });
     await expect(
-      detail.getByRole('button', { name: 'Run job ui-ticker again' })
+      detail.getByRole('button', { name: 'Rerun job ui-ticker as is' })
     ).toBeVisible();
   });
 

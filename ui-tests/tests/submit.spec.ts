@@ -229,6 +229,12 @@ test.describe('Launch form: resource picker', () => {
       /estimate, prices as of \d{4}-\d\d-\d\d/
     );
     const one = await estimate.locator('.jp-mlp-Estimate-cost').textContent();
+    // What it adds up is on the page, not only in a tooltip.
+    const breakdown = estimate.getByRole('list', {
+      name: 'What the estimate adds up'
+    });
+    await expect(breakdown).toContainText(/n1-standard-8: \$[\d.]+\/h/);
+    await expect(breakdown).toContainText(/1 × T4: \$[\d.]+\/h/);
 
     await form.getByLabel('Count').selectOption('2');
     await expect(estimate.locator('.jp-mlp-Estimate-cost')).not.toHaveText(

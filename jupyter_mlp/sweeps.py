@@ -1,0 +1,251 @@
+"""Local sweeps: a sweep job whose trials are jobs of their own, driven by the manager.
+
+A backend either runs a whole sweep itself (Vertex AI: one HyperparameterTuningJob, watched like
+any job) or has its sweeps driven here as trial jobs ("trials": the local backend). A driven
+sweep job runs no process. On each watch round of its backend the driver looks at the sweep's
+trial jobs, reads each one's metric from the file cloudml-hypertune writes in its folder, and
+keeps up to `parallel_trials` trials unfinished, asking the search for the next parameters.
+Everything it knows comes from the store, so a restarted server goes on with the sweep.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .models import (
+    KNOWN_BACKENDS,
+    FieldError,
+    JobSpec,
+    JobState,
+    MLPError,
+    SweepSpec,
+    Trial,
+    best_trial,
+)
+from .sweep_search import grid_size, next_parameters
+
+if TYPE_CHECKING:
+    from .backends.base import Backend
+    from .manager import JobManager
+    from .models import Job
+
+#: Where a local job's cloudml-hypertune reports go, relative to its folder
+#: (the local backend points CLOUD_ML_HP_METRIC_FILE there).
+METRIC_FILE = "hypertune/output.metric"
+
+#: How the backends of this package run sweeps; another backend says so in `sweep_support`.
+SWEEP_SUPPORT = {"local": "trials", "vertex": "native"}
+
+log = logging.getLogger(__name__)
+
+
+def sweep_support(backend: Backend[Any]) -> str | None:
+    """How a backend runs sweeps: as "trials" (jobs the manager drives), "native" (the backend
+    runs the whole sweep) or not at all (None)."""
+    declared = getattr(backend, "sweep_support", None)
+    return declared if isinstance(declared, str) else SWEEP_SUPPORT.get(backend.name)
+
+
+def sweep_errors(
+    spec: JobSpec, backend_name: str, backends: Mapping[str, Backend[Any]]
+) -> list[FieldError]:
+    """A sweep on a backend that cannot run one (installed or not) is a mistake in `sweep`."""
+    if spec.sweep is None:
+        return []
+    backend = backends.get(backend_name)
+    support = sweep_support(backend) if backend else SWEEP_SUPPORT.get(backend_name)
+    if support is not None or (backend is None and backend_name not in KNOWN_BACKENDS):
+        return []  # an unknown backend is refused as such
+    can = sorted(name for name, b in backends.items() if sweep_support(b) is not None)
+    return [
+        FieldError(
+            field="sweep",
+            message=f"backend '{backend_name}' cannot run sweeps; "
+            f"backends that can: {', '.join(can) or 'none installed'}",
+            suggestions=can,
+        )
+    ]
+
+
+def read_metric(path: Path, tag: str) -> float | None:
+    """The last value reported for `tag` in a cloudml-hypertune metric file (JSON lines)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    for line in reversed(lines):
+        try:
+            value = float(json.loads(line)[tag])
+        except (ValueError, KeyError, TypeError):
+            continue
+        return value if math.isfinite(value) else None
+    return None
+
+
+def trial_of(number: int, job: Job, folder: str | None, sweep: SweepSpec) -> Trial:
+    """A trial as its job is now, with the metric its folder holds."""
+    metric = read_metric(Path(folder) / METRIC_FILE, sweep.metric.name) if folder else None
+    return Trial(
+        id=str(number),
+        job_id=job.id,
+        state=job.state,
+        parameters={p.name: job.spec.parameters[p.name] for p in sweep.parameters},
+        metric=metric,
+        started_at=job.started_at,
+        ended_at=job.ended_at,
+        message=job.state_message,
+    )
+
+
+class SweepDriver:
+    """Drives a backend's local sweeps, one step per watch round."""
+
+    def __init__(self, manager: JobManager):
+        self.manager = manager
+
+    def drives(self, job: Job) -> bool:
+        """A sweep job driven here (it runs no process of its own)."""
+        backend = self.manager.backends.get(job.backend)
+        return (
+            job.spec.sweep is not None
+            and job.sweep_id is None
+            and backend is not None
+            and sweep_support(backend) == "trials"
+        )
+
+    async def round(self, backend: str) -> None:
+        """One step of each of the backend's unfinished sweeps."""
+        store = self.manager.store
+        for sweep in await self.manager._db(store.sweeps, backend):
+            if not self.drives(sweep):
+                continue
+            try:
+                await self._step(sweep)
+            except Exception:  # one broken sweep must not stop the others (or the round)
+                log.exception("jupyter-mlp: driving sweep %s failed", sweep.id)
+
+    async def _step(self, sweep: Job) -> None:
+        manager = self.manager
+        spec = sweep.spec.sweep
+        assert spec is not None
+        if sweep.state is JobState.QUEUED:
+            started = await manager._move(
+                sweep,
+                JobState.RUNNING,
+                f"running up to {spec.max_trials} trials",
+                expected=JobState.QUEUED,
+                started_at=datetime.now(UTC),
+            )
+            if not started:
+                return
+            sweep = sweep.model_copy(update={"state": JobState.RUNNING})
+        trials = await manager._db(self._trials, sweep)
+        unfinished = [t for t in trials if not t.state.terminal]
+        failed = sum(t.state is JobState.FAILED for t in trials)
+        limit = spec.max_trials if spec.max_failed_trials is None else spec.max_failed_trials
+        stopping = sweep.state is JobState.CANCELLING or (failed > 0 and failed >= limit)
+        if stopping:
+            await self._cancel_trials(unfinished)
+        elif len(trials) < spec.max_trials:
+            try:
+                await self._add_trials(sweep, spec, trials)
+            except MLPError as exc:  # the source is gone or no longer valid
+                await self._cancel_trials([t for t in trials if not t.state.terminal])
+                message = f"trial {len(trials) + 1} could not be submitted: {exc.message}"
+                await manager._move(
+                    sweep, JobState.FAILED, message, expected=sweep.state, trials=trials
+                )
+                return
+            unfinished = [t for t in trials if not t.state.terminal]
+        if unfinished or not (stopping or self._all_done(spec, trials)):
+            if trials != sweep.trials:
+                await manager._db(_set_trials, manager, sweep.id, trials)
+            return
+        state, message = self._outcome(sweep, spec, trials, failed, limit)
+        # Only from the state this step saw: a cancel meanwhile is decided by the next step.
+        await manager._move(sweep, state, message, expected=sweep.state, trials=trials)
+
+    @staticmethod
+    def _all_done(spec: SweepSpec, trials: Sequence[Trial]) -> bool:
+        planned = min(spec.max_trials, grid_size(spec)) if spec.algorithm == "grid" else None
+        return len(trials) >= (planned or spec.max_trials)
+
+    @staticmethod
+    def _outcome(
+        sweep: Job, spec: SweepSpec, trials: Sequence[Trial], failed: int, limit: int
+    ) -> tuple[JobState, str]:
+        succeeded = sum(t.state is JobState.SUCCEEDED for t in trials)
+        if sweep.state is JobState.CANCELLING:
+            return JobState.CANCELLED, f"cancelled after {len(trials)} trials"
+        if failed > 0 and failed >= limit:
+            return (
+                JobState.FAILED,
+                f"{failed} trials failed (max_failed_trials is {limit}); the others were stopped",
+            )
+        if not succeeded:
+            return JobState.FAILED, f"none of the {len(trials)} trials succeeded"
+        best = best_trial(trials, spec.metric.goal)
+        if best is None:
+            return (
+                JobState.SUCCEEDED,
+                f"{succeeded} of {len(trials)} trials succeeded; none reported "
+                f"'{spec.metric.name}'",
+            )
+        return (
+            JobState.SUCCEEDED,
+            f"{succeeded} of {len(trials)} trials succeeded; best: trial {best.id} "
+            f"({spec.metric.name} {best.metric:g})",
+        )
+
+    def _trials(self, sweep: Job) -> list[Trial]:
+        """The sweep's trials as their jobs are now (blocking: the store, the metric files)."""
+        spec = sweep.spec.sweep
+        assert spec is not None
+        known = {t.job_id: t for t in sweep.trials}
+        trials = []
+        for number, (job, folder) in enumerate(self.manager.store.trial_jobs(sweep.id), 1):
+            before = known.get(job.id)
+            if before is not None and before.state.terminal and before.state is job.state:
+                trials.append(before)  # ended and read already: its metric file is final
+            else:
+                trials.append(trial_of(number, job, folder, spec))
+        return trials
+
+    async def _add_trials(self, sweep: Job, spec: SweepSpec, trials: list[Trial]) -> None:
+        """Submit trials (appended to `trials`) until `parallel_trials` are unfinished."""
+        while sum(not t.state.terminal for t in trials) < spec.parallel_trials:
+            number = len(trials) + 1
+            if number > spec.max_trials:
+                return
+            searched = await self.manager._db(next_parameters, spec, sweep.id, number, trials)
+            if searched is None:  # the grid is done
+                return
+            suffix = f"-trial-{number}"
+            trial_spec = sweep.spec.model_copy(
+                update={
+                    "sweep": None,
+                    "name": f"{sweep.name[: 128 - len(suffix)]}{suffix}",
+                    "parameters": {**sweep.spec.parameters, **searched},
+                }
+            )
+            job = await self.manager._db(self.manager._submit, trial_spec, sweep.id)
+            trials.append(trial_of(number, job, None, spec))
+
+    async def _cancel_trials(self, trials: Sequence[Trial]) -> None:
+        for trial in trials:
+            if trial.job_id is None or trial.state is JobState.CANCELLING:
+                continue
+            try:
+                await self.manager.cancel(trial.job_id)
+            except MLPError:  # it ended (or was deleted) meanwhile
+                continue
+
+
+def _set_trials(manager: JobManager, sweep_id: str, trials: list[Trial]) -> None:
+    manager.store.set_fields(sweep_id, trials=trials)
