@@ -127,17 +127,13 @@ class JobHandle:
         job = self.job
         colour = _STATE_COLOURS.get(job.state, "inherit")
         message = f" &ndash; {html.escape(job.state_message)}" if job.state_message else ""
-        args = html.escape(json.dumps({"id": job.id, "name": job.name}), quote=True)
-        # JupyterLab's command linker runs the command on click; the sanitizer keeps these
-        # attributes on a <button>, so the link works in any notebook output.
         return (
             '<div class="jp-mlp-JobSummary">'
             f"<b>{html.escape(job.name)}</b> <code>{html.escape(job.id)}</code> "
             f"{html.escape(job.kind.value)} job on {html.escape(job.backend)}: "
             f'<b style="color: {colour}">{job.state.value}</b>{message} '
-            f'<button class="jp-mlp-OpenJob" data-commandlinker-command="{PANEL_COMMAND}" '
-            f'data-commandlinker-args="{args}" title="Open this job in the ML Jobs panel">'
-            "open in panel</button></div>"
+            + _open_button(job, "open in panel", "Open this job in the ML Jobs panel")
+            + "</div>"
         )
 
     def _ipython_display_(self) -> None:
@@ -202,14 +198,16 @@ def _in_kernel() -> bool:
 
 
 class JobList:
-    """Jobs as a table: HTML in a notebook, aligned text in a terminal."""
+    """Jobs as a table: HTML in a notebook, aligned text in a terminal. Times are local and
+    durations written as in the panel; in a notebook each id opens its job in the panel."""
 
-    COLUMNS = ("id", "name", "kind", "backend", "state", "created", "message")
+    COLUMNS = ("id", "name", "kind", "backend", "state", "created", "duration", "message")
 
     def __init__(self, jobs: list[JobSummary]):
         self.jobs = jobs
 
     def rows(self) -> list[tuple[str, ...]]:
+        now = time.time()
         return [
             (
                 job.id,
@@ -218,6 +216,7 @@ class JobList:
                 job.backend,
                 job.state.value,
                 job.created_at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+                _duration(job, now),
                 job.state_message,
             )
             for job in self.jobs
@@ -242,7 +241,39 @@ class JobList:
             return "<i>no jobs</i>"
         head = "".join(f"<th>{c}</th>" for c in self.COLUMNS)
         body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
-            for row in self.rows()
+            "<tr><td>"
+            + _open_button(job, html.escape(row[0]), f"Open {job.name} in the ML Jobs panel")
+            + "</td>"
+            + "".join(f"<td>{html.escape(cell)}</td>" for cell in row[1:])
+            + "</tr>"
+            for job, row in zip(self.jobs, self.rows(), strict=True)
         )
         return f'<table class="jp-mlp-JobList"><tr>{head}</tr>{body}</table>'
+
+
+def _open_button(job: Job | JobSummary, label: str, title: str) -> str:
+    """A button that opens the job in the panel: JupyterLab's command linker runs the command
+    on click, and the sanitizer keeps these attributes on a <button> in any notebook output."""
+    args = html.escape(json.dumps({"id": job.id, "name": job.name}), quote=True)
+    return (
+        f'<button class="jp-mlp-OpenJob" data-commandlinker-command="{PANEL_COMMAND}" '
+        f'data-commandlinker-args="{args}" title="{html.escape(title, quote=True)}">'
+        f"{label}</button>"
+    )
+
+
+def _duration(job: JobSummary, now: float) -> str:
+    """How long the job ran (so far), as the panel writes it: `1h 05m`, `2m 03s`, `4s`."""
+    if job.started_at is None:
+        return "-"
+    end = job.ended_at.timestamp() if job.ended_at else now
+    seconds = max(0, int(end - job.started_at.timestamp()))
+    days, hours = seconds // 86400, seconds % 86400 // 3600
+    minutes, secs = seconds % 3600 // 60, seconds % 60
+    if days:
+        return f"{days}d {hours:02d}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s" if seconds else "<1s"

@@ -445,6 +445,8 @@ class JobManager:
             await drain(tracked)
         except RuntimeError as exc:  # the backend's reason this job cannot drain
             raise MLPError.invalid("drain", f"{what}: {exc}") from None
+        except Exception as exc:  # the cloud could not be asked now: not the caller's mistake
+            raise MLPError(502, f"{job.backend} could not be asked to drain: {exc}") from None
         # No cancel_requested_at: a drain takes as long as the job needs, and is never turned
         # into a cancel after cancel_grace_seconds.
         await self._move(job, JobState.CANCELLING, "drain requested", expected=JobState.RUNNING)

@@ -253,7 +253,10 @@ def test_jobs_logs_and_cancel_magics(server, kernel):
         time.sleep(0.05)
     listing = kernel.run("%mlp_jobs --state running")
     assert "sleeper" in listing.texts()[0] and "RUNNING" in listing.texts()[0]
-    assert "sleeper" in listing.texts("text/html")[0]
+    table = listing.texts("text/html")[0]
+    # In a notebook the job's id opens it in the panel (JupyterLab's command linker).
+    assert 'data-commandlinker-command="mlp:open-panel"' in table
+    assert f"&quot;id&quot;: &quot;{job_id}&quot;" in table and "sleeper" in table
     cancelled = kernel.run(f"%mlp_cancel {job_id}")
     assert cancelled.status == "ok", cancelled.error
     assert "CANCELLING" in cancelled.texts()[0] or "CANCELLED" in cancelled.texts()[0]

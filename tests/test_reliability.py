@@ -457,9 +457,7 @@ def test_jobs_reach_their_final_state_through_a_flaky_cloud_and_watching_never_s
     storage_emulator.reset()
     with (
         FlakyProxy(vertex.endpoint, FAULTS, stall_seconds=1.5) as vertex_proxy,
-        FlakyProxy(
-            dataflow.endpoint, FAULTS, stall_seconds=1.5, host="localhost", faulty=False
-        ) as df_proxy,
+        FlakyProxy(dataflow.endpoint, FAULTS, stall_seconds=1.5, host="localhost") as df_proxy,
     ):
         server = servers(
             *cloud_settings(tmp_path, vertex_proxy.endpoint, df_proxy.endpoint),
@@ -472,8 +470,6 @@ def test_jobs_reach_their_final_state_through_a_flaky_cloud_and_watching_never_s
             for j in (v_ok, v_failed)
         ]
         made_d = at_stand_in(dataflow.fake.labelled, d_ok["id"], server)
-        # Faults only from here on: Beam's own submission does not retry a 429 or 503.
-        df_proxy.break_down()
         for made in made_v:
             vertex.fake.set_state(made.name, VertexState.JOB_STATE_RUNNING)
         dataflow.fake.set_state(made_d.id, DataflowState.JOB_STATE_RUNNING)

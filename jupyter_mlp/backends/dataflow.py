@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -48,6 +49,15 @@ SUBMITTER_LINGER_SECONDS = 5.0
 OUTPUT_FILES_LISTED = 200
 
 
+# A submission that failed with one of these is tried again, up to MAX_SUBMISSIONS in all.
+TRANSIENT_SUBMIT_ERROR = re.compile(
+    r"\b(429|500|502|503|504)\b|TooManyRequests|ServiceUnavailable|InternalServerError|"
+    r"DeadlineExceeded|RESOURCE_EXHAUSTED|UNAVAILABLE|"
+    r"ConnectionError|RemoteDisconnected|Connection aborted|timed out"
+)
+MAX_SUBMISSIONS = 4
+
+
 class DataflowRuntime(Runtime):
     """What the backend keeps about one job, next to the manager's fields."""
 
@@ -58,6 +68,7 @@ class DataflowRuntime(Runtime):
     streaming: bool = False
     submitter_pid: int | None = None  # the submitting process, until Dataflow has the job
     submitter_start_ticks: int | None = None
+    submissions: int = 1  # submitting processes started: one more after each transient error
 
 
 class DataflowBackend(Backend[DataflowRuntime]):
@@ -461,6 +472,18 @@ class DataflowBackend(Backend[DataflowRuntime]):
         if found is not None:
             return runtime.model_copy(update={"dataflow_job_id": found.id})
         error = files.read(files.report).get("error") or "the submitting process ended silently"
+        if TRANSIENT_SUBMIT_ERROR.search(error) and runtime.submissions < MAX_SUBMISSIONS:
+            # Beam's DataflowRunner gives up on a 429 or 5xx; the job is submitted again (the
+            # look-up by name above makes sure a create that did happen is not repeated).
+            self.log.info("jupyter-mlp: job %s: submitting again after: %s", tracked.job.id, error)
+            again = runtime.model_copy(update={"submissions": runtime.submissions + 1})
+            self._submit(tracked.job, tracked.folder, again)
+            return Observation(
+                backend_state="SUBMITTING",
+                message=f"submitting again ({again.submissions} of {MAX_SUBMISSIONS}) after: "
+                f"{error}",
+                runtime=again,
+            )
         return Observation(
             JobState.FAILED,
             backend_state="NOT_SUBMITTED",
