@@ -104,9 +104,27 @@ test.describe('ML jobs panel with many jobs', () => {
 
     // Windowed: only a screenful of rows is in the page, whatever the total.
     expect(scroll.renderedRows).toBeLessThan(60);
-    await list.evaluate(node => (node.scrollTop = node.scrollHeight));
+    // The oldest of the thousand is reachable: up from the end until it is on screen (jobs
+    // that earlier tests made are listed after it, oldest last).
+    const reached = await list.evaluate(async node => {
+      for (
+        let top = node.scrollHeight;
+        top >= 0;
+        top -= node.clientHeight / 2
+      ) {
+        node.scrollTop = top;
+        await new Promise(requestAnimationFrame);
+        await new Promise(requestAnimationFrame);
+        const rows = Array.from(node.querySelectorAll('.jp-mlp-JobRow'));
+        if (rows.some(row => row.textContent?.includes('bulk-0000'))) {
+          return true;
+        }
+      }
+      return false;
+    });
+    expect(reached).toBe(true);
     await expect(
-      panel.locator('.jp-mlp-JobRow', { hasText: 'bulk-0000' })
+      panel.locator('.jp-mlp-JobRow', { hasText: 'bulk-0000' }).first()
     ).toBeVisible();
   });
 });
