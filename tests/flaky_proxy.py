@@ -40,9 +40,7 @@ class FlakyProxy:
         *,
         stall_seconds: float = 2.0,
         host: str = "127.0.0.1",
-        faulty: bool = True,
     ) -> None:
-        """`faulty=False`: forward everything until `break_down()`."""
         target = urlsplit(upstream)
         self.upstream = (target.hostname or "127.0.0.1", target.port or 80)
         self.host = host
@@ -50,7 +48,6 @@ class FlakyProxy:
         self.counts: Counter[str] = Counter()
         self._cycle = itertools.cycle(list(faults) or [PASS])
         self._lock = threading.Lock()
-        self._enabled = faulty
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -98,19 +95,9 @@ class FlakyProxy:
         """The proxy's address; `host="localhost"` for Dataflow (Beam speaks REST only to it)."""
         return f"http://{self.host}:{self.httpd.server_address[1]}"
 
-    def break_down(self) -> None:
-        """Start injecting faults (from where the cycle stands)."""
-        with self._lock:
-            self._enabled = True
-
-    def heal(self) -> None:
-        """Stop injecting faults: every request from now on is forwarded."""
-        with self._lock:
-            self._enabled = False
-
     def _next(self) -> str:
         with self._lock:
-            action = next(self._cycle) if self._enabled else PASS
+            action = next(self._cycle)
             self.counts[action] += 1
             return action
 
