@@ -16,86 +16,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import platform
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from tornado.httpclient import AsyncHTTPClient, HTTPResponse
+from _common import Server, machine
 
-TOKEN = "bench-token"
 HERE = Path(__file__).resolve().parent
 
 
-class Server:
-    """A real `jupyter server` with jupyter-mlp and the slow backend, on a port of its own."""
-
-    def __init__(self, root: Path):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        env = {**os.environ, "PYTHONPATH": f"{HERE}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-        for name in ("data", "runtime", "config"):
-            (root / name).mkdir()
-            env[f"JUPYTER_{name.upper()}_DIR"] = str(root / name)
-        (root / "work").mkdir()
-        self.root = root / "work"
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "jupyter_server",
-                f"--ServerApp.port={self.port}",
-                "--ServerApp.ip=127.0.0.1",
-                f"--ServerApp.root_dir={self.root}",
-                f"--IdentityProvider.token={TOKEN}",
-                "--ServerApp.open_browser=False",
-                "--ServerApp.allow_root=True",
-                f"--MLPExtension.db_url=sqlite:///{root / 'mlp.db'}",
-                "--MLPExtension.manager_class=slow_backend.BusyManager",
-                "--LocalBackend.warm_runners=0",
-            ],
-            env=env,
-            stdout=open(root / "server.log", "ab"),
-            stderr=subprocess.STDOUT,
-        )
-        self.http = AsyncHTTPClient(max_clients=50)
-
-    async def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any, float]:
-        started = time.perf_counter()
-        response: HTTPResponse = await self.http.fetch(
-            f"http://127.0.0.1:{self.port}/{path}",
-            method=method,
-            body=None if body is None else json.dumps(body),
-            headers={"Authorization": f"token {TOKEN}"},
-            raise_error=False,
-            request_timeout=600,
-            allow_nonstandard_methods=True,
-        )
-        elapsed = time.perf_counter() - started
-        text = response.body.decode() if response.body else ""
-        return response.code, (json.loads(text) if text.startswith(("{", "[")) else text), elapsed
-
-    async def ready(self) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if (await self.call("GET", "api/status"))[0] == 200:
-                    return
-            except OSError:
-                pass
-            await asyncio.sleep(0.2)
-        raise RuntimeError("the server did not start")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(30)
+def busy_server(root: Path) -> Server:
+    """jupyter-mlp with the slow backend (`slow_backend.BusyManager`, importable from here)."""
+    path = f"{HERE}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"
+    return Server(
+        root,
+        env={"PYTHONPATH": path},
+        extra_args=["--MLPExtension.manager_class=slow_backend.BusyManager"],
+    )
 
 
 async def latencies(server: Server, path: str, seconds: float) -> list[float]:
@@ -224,14 +163,12 @@ async def heavy(server: Server) -> None:
 
 
 async def main(part: str) -> None:
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
-    )
+    print(f"machine: {machine()}")
     for name, run in (("volume", volume), ("heavy", heavy)):
         if part not in (name, "both"):
             continue
         with tempfile.TemporaryDirectory() as tmp:
-            server = Server(Path(tmp))
+            server = busy_server(Path(tmp))
             try:
                 await server.ready()
                 print(f"--- {name}")
