@@ -1,4 +1,4 @@
-import type { IJob } from '../api';
+import { job } from './fixtures/job';
 import {
   formatDuration,
   formatJobCost,
@@ -7,21 +7,6 @@ import {
   jobDurationMs,
   pathParts
 } from '../panel/format';
-
-function job(fields: Partial<IJob>): IJob {
-  return {
-    id: 'j1',
-    name: 'demo',
-    kind: 'train',
-    backend: 'local',
-    state: 'QUEUED',
-    spec: { kind: 'train', source: { code: 'print(1)' } },
-    created_at: '2026-01-01T00:00:00Z',
-    outputs: {},
-    transitions: [],
-    ...fields
-  };
-}
 
 describe('formatDuration', () => {
   it.each([

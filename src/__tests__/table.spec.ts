@@ -1,25 +1,11 @@
 import type { IJob } from '../api';
+import { job } from './fixtures/job';
 import {
   nextSort,
   parameterColumn,
   parameterNames,
   sortJobs
 } from '../table/columns';
-
-function job(fields: Partial<IJob>): IJob {
-  return {
-    id: 'j1',
-    name: 'demo',
-    kind: 'train',
-    backend: 'local',
-    state: 'QUEUED',
-    spec: { kind: 'train', source: { code: 'print(1)' } },
-    created_at: '2026-01-01T00:00:00Z',
-    outputs: {},
-    transitions: [],
-    ...fields
-  };
-}
 
 const NOW = Date.parse('2026-01-01T01:00:00Z');
 
