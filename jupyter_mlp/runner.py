@@ -273,16 +273,30 @@ def start_kernel(
     return km
 
 
+async def _already_ready(timeout: float | None = None) -> None:
+    """`wait_for_ready` of a client whose kernel has answered already."""
+
+
 @contextlib.contextmanager
-def clients_stopped(km: Any) -> Iterator[None]:
+def clients_stopped(km: Any, ready: Any = None) -> Iterator[None]:
     """Stop every client made of `km` meanwhile. nbclient leaves running the client it makes of
     a kernel manager it does not own, and that client's garbage collection would log "Could not
-    destroy zmq context" as the last line of every notebook job."""
+    destroy zmq context" as the last line of every notebook job.
+
+    `ready`: a client of `km` already connected to its answering kernel (a warm runner's), handed
+    to the first who asks instead of a new one, whose `wait_for_ready` would idle 0.2 s for
+    the kernel's output to go quiet."""
     made: list[Any] = []
     make = km.client
 
     def client(**kwargs: Any) -> Any:
-        made.append(make(**kwargs))
+        nonlocal ready
+        if ready is not None:
+            made.append(ready)
+            ready.wait_for_ready = _already_ready
+            ready = None
+        else:
+            made.append(make(**kwargs))
         return made[-1]
 
     km.client = client
@@ -290,7 +304,7 @@ def clients_stopped(km: Any) -> Iterator[None]:
         yield
     finally:
         del km.client  # the class's method again
-        for kc in made:
+        for kc in made if ready is None else [*made, ready]:
             kc.stop_channels()
 
 
@@ -306,12 +320,16 @@ class _OneNewline:
 
 
 def execute_notebook(
-    bundle: Path, km: Any = None, trial_parameters: dict[str, Any] | None = None
+    bundle: Path,
+    km: Any = None,
+    trial_parameters: dict[str, Any] | None = None,
+    client: Any = None,
 ) -> int:
     """Run the bundle's notebook with papermill; the executed notebook lands in the job folder.
 
-    `km` is a kernel manager whose kernel is already running (a warm runner's);
-    `trial_parameters` are a tuning job's trial's, over the job's own."""
+    `km` is a kernel manager whose kernel is already running (a warm runner's), and `client`
+    one of its clients, connected and heard from; `trial_parameters` are a tuning job's
+    trial's, over the job's own."""
     import logging
 
     import papermill
@@ -330,7 +348,7 @@ def execute_notebook(
         if km is None:
             env = job_env(os.environ, manifest, bundle)
             km = start_kernel(manifest["kernel_name"], os.getcwd(), env)
-        with clients_stopped(km):
+        with clients_stopped(km, ready=client):
             papermill.execute_notebook(
                 str(bundle / manifest["entrypoint"]),
                 str(output),
@@ -420,6 +438,16 @@ def _tags(cell: dict[str, Any]) -> list[str]:
     return list(cell.get("metadata", {}).get("tags", []))
 
 
+def _first_notebook_costs() -> None:
+    """Pay what the first notebook read and written in a process costs (nbformat compiles a
+    schema validator for each format version, about 0.1 s), for the versions JupyterLab writes."""
+    import nbformat
+
+    for minor in sorted({4, nbformat.current_nbformat_minor}):
+        nb = nbformat.v4.new_notebook(nbformat_minor=minor)
+        nbformat.writes(nbformat.reads(nbformat.writes(nb), as_version=4))
+
+
 def serve_warm(kernel_name: str) -> int:
     """Be a warm runner: papermill imported and a kernel started before any job exists; then
     wait on stdin for one notebook job (a JSON line), become it, run it and exit.
@@ -430,9 +458,11 @@ def serve_warm(kernel_name: str) -> int:
     import papermill  # noqa: F401  (paid for now, before the job arrives)
     from jupyter_core.utils import run_sync
 
+    _first_notebook_costs()
+
     km = start_kernel(kernel_name)
     client = km.client()
-    client.start_channels()
+    client.start_channels(hb=False)  # papermill starts the heartbeat when it takes the client
     run_sync(client.wait_for_ready)(timeout=120)
     line = sys.stdin.readline()
     if not line.strip():
@@ -460,11 +490,10 @@ def serve_warm(kernel_name: str) -> int:
         f"_sys.path.insert(0, {str(source_dir(manifest, bundle))!r})\ndel _os, _sys\n"
     )
     run_sync(client.execute_interactive)(setup, silent=True, store_history=False, timeout=60)
-    client.stop_channels()
     print(
         "[mlp] running in a warm runner (papermill and the kernel were started ahead)", flush=True
     )
-    returncode = execute_notebook(bundle, km=km)
+    returncode = execute_notebook(bundle, km=km, client=client)
     record: dict[str, Any] = {"phase": "exited", "exit_code": returncode}
     failure = error_file()
     if failure and failure.exists():

@@ -11,6 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from jupyter_mlp.backends import processes
 from jupyter_mlp.backends.local import process_start_ticks
 
 WARM_LINE = "running in a warm runner"
@@ -69,6 +70,7 @@ async def test_a_notebook_job_runs_in_a_warm_runner_as_it_would_cold(
         "n": 7,
     }
     assert (jp_root_dir / done["outputs"]["executed_notebook"]).is_file()
+    assert "Could not destroy zmq context" not in log  # the warm runner's client was let go
 
 
 async def test_the_next_notebook_job_finds_a_new_warm_runner(api, write_notebook):
@@ -77,6 +79,33 @@ async def test_the_next_notebook_job_finds_a_new_warm_runner(api, write_notebook
         done = await api.wait((await api.submit(source={"path": path}))["id"])
         assert done["state"] == "SUCCEEDED", done["state_message"]
         assert WARM_LINE in await api.log(done["id"])
+
+
+async def test_a_taken_warm_runner_is_replaced_when_its_job_ends_not_while_it_starts(
+    api, write_notebook, jp_serverapp, tmp_path, monkeypatch
+):
+    # A replacement costs seconds of CPU; the job that took the last warm runner has the
+    # machine to itself until it ends (or the delay passes, here far away).
+    monkeypatch.setattr(processes, "WARM_REFILL_DELAY_SECONDS", 600)
+    launcher = jp_serverapp.web_app.settings["mlp_manager"].backends["local"].launcher
+    first = launcher.warm_pids()
+    release = tmp_path / "release"
+    path = write_notebook(
+        "held.ipynb",
+        f"import os, time\nwhile not os.path.exists({str(release)!r}):\n    time.sleep(0.05)",
+    )
+    job = await api.submit(source={"path": path})
+    while (await api.job(job["id"]))["state"] != "RUNNING":
+        await asyncio.sleep(0.05)
+    assert launcher.warm_pids() == []  # taken, and not replaced while the job runs
+
+    release.touch()
+    done = await api.wait(job["id"])
+
+    assert done["state"] == "SUCCEEDED", done["state_message"]
+    assert WARM_LINE in await api.log(job["id"])
+    replacement = launcher.warm_pids()
+    assert len(replacement) == 1 and replacement != first
 
 
 async def test_a_failing_cell_in_a_warm_runner_names_the_cell(api, write_notebook):

@@ -22,6 +22,9 @@ from typing import Any
 
 from .. import runner
 
+# How long a job that took a warm runner has the machine to itself before its replacement starts.
+WARM_REFILL_DELAY_SECONDS = 1.0
+
 
 def process_start_ticks(pid: int) -> int | None:
     """Kernel start time of a live (non-zombie) process; None when it is gone.
@@ -173,6 +176,7 @@ class ProcessLauncher:
         self._partial: dict[int, bytes] = {}
         self._loops: dict[int, asyncio.AbstractEventLoop] = {}  # pipe -> loop watching it
         self._warm: list[tuple[subprocess.Popen[bytes], int]] = []
+        self._closed = False
         self._lock = threading.Lock()
 
     def launch(
@@ -254,6 +258,8 @@ class ProcessLauncher:
 
     def fill_warm(self) -> None:
         """Start warm runners until `warm_runners` are waiting."""
+        if self._closed:
+            return
         self._drop_dead_warm()
         while len(self._warm) < self.warm_runners:
             log = open(self.warm_log, "ab") if self.warm_log else subprocess.DEVNULL
@@ -283,6 +289,7 @@ class ProcessLauncher:
 
     def close(self) -> None:
         """Let the waiting warm runners go: they shut their kernels down and exit."""
+        self._closed = True
         for waiting, read_end in self._warm:
             if waiting.stdin:
                 waiting.stdin.close()
@@ -298,7 +305,7 @@ class ProcessLauncher:
             return None
         self._drop_dead_warm()
         if not self._warm:
-            self.fill_warm()  # for the next job; this one starts cold
+            self._fill_warm_later()  # for the next job; this one starts cold
             return None
         chosen, read_end = self._warm.pop(0)
         assignment = {"bundle": notebook["bundle"], "cwd": str(cwd), "env": env, "log": str(log)}
@@ -310,8 +317,19 @@ class ProcessLauncher:
             os.close(read_end)
             return None
         finally:
-            self.fill_warm()
+            self._fill_warm_later()
         return chosen, read_end
+
+    def _fill_warm_later(self) -> None:
+        """Replace a taken warm runner when the job that took it ends, or after
+        WARM_REFILL_DELAY_SECONDS if it runs on: starting one costs seconds of CPU (an
+        interpreter, papermill's imports, a kernel) that a short job would otherwise share."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.fill_warm()
+            return
+        loop.call_later(WARM_REFILL_DELAY_SECONDS, self.fill_warm)
 
     def _drop_dead_warm(self) -> None:
         ready = []
@@ -340,8 +358,14 @@ class ProcessLauncher:
             self._loops[read_end] = loop
 
     def _on_readable(self, pid: int) -> None:
-        if self._read_pipe(pid) and self.on_report is not None:
+        if not self._read_pipe(pid):
+            return
+        if self.on_report is not None:
             self.on_report()
+        with self._lock:
+            ended = self._reports.get(pid, {}).get("phase") == "exited"
+        if ended and len(self._warm) < self.warm_runners:
+            self.fill_warm()  # the machine is free again: the next warm runner starts now
 
     def _read_pipe(self, pid: int) -> bool:
         """Take what the runner wrote; True when something arrived (or the pipe closed)."""
