@@ -134,7 +134,7 @@ class JobsHandler(MLPHandler):
         )
         self.write_json(
             {
-                "jobs": [job_json(j) for j in jobs],
+                "jobs": jobs,
                 "next": None if next_cursor is None else str(next_cursor),
             }
         )

@@ -51,7 +51,7 @@ from .models import (
     Transition,
     default_job_name,
 )
-from .store import ActiveJob, JobStore
+from .store import STORED, ActiveJob, JobStore
 from .sweeps import SweepDriver, sweep_errors
 
 StateListener = Callable[[Job, JobState | None], None]
@@ -65,6 +65,14 @@ ADMIT_BATCH = 64
 # starting is idempotent on the job id, so this never makes a second job.
 LAUNCH_GRACE_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 5.0
+
+
+def _times(job: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
+    """When a listed job (JSON) started and ended."""
+    return tuple(  # type: ignore[return-value]
+        None if job[key] is None else datetime.fromisoformat(job[key])
+        for key in ("started_at", "ended_at")
+    )
 
 
 def utcnow() -> datetime:
@@ -378,10 +386,10 @@ class JobManager:
         limit: int = 50,
         cursor: int | None = None,
         sweep_id: str | None = None,
-    ) -> tuple[list[Job], int | None]:
-        """A page of jobs, newest first, as summaries: the spec without its code or
-        parameters, no transitions (`get` has those). Top-level jobs, or with `sweep_id`
-        the trial jobs of that sweep."""
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """A page of jobs, newest first, as summaries ready to send (JSON, shaped as `Job`):
+        the spec without its code or parameters, no transitions (`get` has those). Top-level
+        jobs, or with `sweep_id` the trial jobs of that sweep."""
         jobs, next_cursor = await self._db(
             partial(
                 self.store.find,
@@ -395,7 +403,12 @@ class JobManager:
                 sweep_id=sweep_id,
             )
         )
-        return [self._with_cost(job) for job in jobs], next_cursor
+        for job in jobs:
+            if self._priced(job["backend"]):
+                spec = JobSpec.model_validate(job["spec"], context=STORED)
+                cost = self._cost(spec, job["backend"], *_times(job))
+                job["cost"] = None if cost is None else cost.model_dump(mode="json")
+        return jobs, next_cursor
 
     async def cancel(self, job_id: str) -> Job:
         """Ask a job to stop: QUEUED ends at once, a started one goes through CANCELLING."""
@@ -719,18 +732,36 @@ class JobManager:
 
     def _with_cost(self, job: Job) -> Job:
         """The job with its estimated cost, for jobs on a backend with list prices."""
-        estimate = self.estimate(job.spec.model_copy(update={"backend": job.backend}))
-        if estimate is None:
+        if not self._priced(job.backend):
             return job
+        cost = self._cost(job.spec, job.backend, job.started_at, job.ended_at)
+        return job if cost is None else job.model_copy(update={"cost": cost})
+
+    def _priced(self, backend_name: str) -> bool:
+        """Whether jobs on this backend have list prices (a cloud's, installed or not)."""
+        backend = self.backends.get(backend_name)
+        if backend is None:
+            return backend_name in CLOUD_BACKENDS
+        return type(backend).estimate is not Backend.estimate
+
+    def _cost(
+        self,
+        spec: JobSpec,
+        backend_name: str,
+        started_at: datetime | None,
+        ended_at: datetime | None,
+    ) -> Cost | None:
+        estimate = self.estimate(spec.model_copy(update={"backend": backend_name}))
+        if estimate is None:
+            return None
         hours = 0.0
-        if job.started_at is not None:
-            hours = ((job.ended_at or utcnow()) - job.started_at).total_seconds() / 3600
-        cost = Cost(
+        if started_at is not None:
+            hours = ((ended_at or utcnow()) - started_at).total_seconds() / 3600
+        return Cost(
             usd_per_hour=estimate["usd_per_hour"],
             usd_so_far=round(estimate["usd_per_hour"] * hours, 4),
             prices_as_of=estimate["as_of"],
         )
-        return job.model_copy(update={"cost": cost})
 
 
 @dataclass

@@ -134,6 +134,50 @@ async def test_listing_pages_newest_first_and_filters(api):
     assert (await api.call("GET", "jobs", backend="vertex"))[1]["jobs"] == []
 
 
+async def test_a_listed_job_is_the_fetched_job_without_its_code_parameters_and_history(
+    api, jp_root_dir
+):
+    (jp_root_dir / "train.py").write_text("import sys\nprint(sys.argv[1:])\n")
+    script = await api.submit(
+        name="listed-script", source={"path": "train.py"}, args=["--epochs", "3"]
+    )
+    code = await api.submit(
+        name="listed-code",
+        source={"code": "print(lr)"},
+        parameters={"lr": 0.1},
+        labels={"team": "vision"},
+    )
+    for job in (script, code):
+        assert (await api.wait(job["id"]))["state"] == "SUCCEEDED"
+
+    listed = {j["id"]: j for j in (await api.call("GET", "jobs"))[1]["jobs"]}
+
+    summaries = {
+        script["id"]: {
+            "kind": "train",
+            "backend": "local",
+            "name": "listed-script",
+            "source": {"path": "train.py"},
+            "resources": {"accelerator_count": 0, "replica_count": 1},
+            "region": None,
+            "labels": {},
+        },
+        code["id"]: {
+            "kind": "train",
+            "backend": "local",
+            "name": "listed-code",
+            "source": {"code": ""},
+            "resources": {"accelerator_count": 0, "replica_count": 1},
+            "region": None,
+            "labels": {"team": "vision"},
+        },
+    }
+    for job_id, summary in summaries.items():
+        fetched = await api.job(job_id)
+        assert fetched["transitions"] and fetched["spec"]["source"].get("path") != ""
+        assert listed[job_id] == {**fetched, "spec": summary, "transitions": []}
+
+
 async def test_search_matches_any_part_of_the_name_in_any_case(api):
     for name in ("ResNet-sweep", "bert-finetune", "resnet-eval"):
         await api.submit(name=name, source={"code": "pass"})

@@ -382,8 +382,8 @@ def test_without_a_server_the_cli_runs_jobs_into_the_shared_database(tmp_path):
 
     store = JobStore(f"sqlite:///{tmp_path / 'data' / 'mlp' / 'jobs.db'}")
     try:
-        jobs = {job.name: job for job in store.find(limit=10)[0]}
+        jobs = {job["name"]: job for job in store.find(limit=10)[0]}
     finally:
         store.close()
-    assert jobs["waited"].state is JobState.SUCCEEDED
-    assert (project / jobs["waited"].outputs["log"]).read_text() == "direct ok\n"
+    assert jobs["waited"]["state"] == JobState.SUCCEEDED.value
+    assert (project / jobs["waited"]["outputs"]["log"]).read_text() == "direct ok\n"

@@ -321,12 +321,12 @@ def test_without_a_server_jobs_land_in_the_database_a_server_would_use(direct):
 
     store = JobStore(f"sqlite:///{base / 'data' / 'mlp' / 'jobs.db'}")
     try:
-        jobs = {job.name: job for job in store.find(states=[], limit=10)[0]}
+        jobs = {job["name"]: job for job in store.find(states=[], limit=10)[0]}
     finally:
         store.close()
-    assert jobs["direct"].state is JobState.SUCCEEDED
-    assert jobs["unwatched"].state is JobState.SUCCEEDED
-    assert (project / jobs["direct"].outputs["log"]).read_text().startswith("hello direct")
+    assert jobs["direct"]["state"] == JobState.SUCCEEDED.value
+    assert jobs["unwatched"]["state"] == JobState.SUCCEEDED.value
+    assert (project / jobs["direct"]["outputs"]["log"]).read_text().startswith("hello direct")
 
 
 def test_a_kernels_manager_keeps_watching_between_cells(direct):
@@ -338,9 +338,9 @@ def test_a_kernels_manager_keeps_watching_between_cells(direct):
         deadline = time.monotonic() + 30
         while True:
             [job] = store.find(name_prefix="slow", limit=1)[0]
-            if job.state.terminal or time.monotonic() > deadline:
+            if JobState(job["state"]).terminal or time.monotonic() > deadline:
                 break
             time.sleep(0.1)
     finally:
         store.close()
-    assert job.state is JobState.SUCCEEDED
+    assert job["state"] == JobState.SUCCEEDED.value

@@ -69,4 +69,4 @@ async def test_a_job_submitted_without_a_server_is_seen_and_finished_by_another_
         await asyncio.sleep(0.05)
 
     assert (await server_side.get(job.id)).state.value == "SUCCEEDED"
-    assert [j.name for j in (await server_side.list_jobs())[0]] == ["from-a-kernel"]
+    assert [j["name"] for j in (await server_side.list_jobs())[0]] == ["from-a-kernel"]

@@ -58,4 +58,4 @@ def test_a_previous_database_keeps_its_jobs_and_their_bookkeeping(tmp_path):
     assert job.spec.source.code == "print('hello')"
     assert active.folder == "/jobs/old-1" and active.launched
     assert active.runtime == {"pid": 4242, "start_ticks": 7, "gpus": ["0"]}
-    assert [j.id for j in page] == ["old1"] and page[0].spec.source.code == ""
+    assert [j["id"] for j in page] == ["old1"] and page[0]["spec"]["source"]["code"] == ""
