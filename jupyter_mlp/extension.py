@@ -1,10 +1,18 @@
-"""The Jupyter Server extension: configuration, wiring of the manager, handlers and events."""
+"""The Jupyter Server extension: configuration, wiring of the manager, handlers and events.
+
+The job manager (the store, SQLAlchemy, the backends) is built in a thread once the server runs,
+not while it starts: JupyterLab opens as fast as without the extension, and a request under
+/mlp that comes first waits for the manager (a fraction of a second).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
+from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_events import EventLogger
@@ -13,11 +21,11 @@ from jupyter_server.serverapp import ServerApp
 from tornado.ioloop import IOLoop
 from traitlets import Float, Type, Unicode, default
 
-from .backends import backend_classes
 from .handlers import ROUTES
-from .manager import JobManager, StateListener
 from .models import Job, JobState
-from .store import JobStore
+
+if TYPE_CHECKING:
+    from .manager import JobManager, StateListener
 
 EVENT_SCHEMA_ID = "https://events.jupyter.org/jupyter_mlp/job_state/v1"
 EVENT_SCHEMA = Path(__file__).parent / "events" / "job_state.yaml"
@@ -72,7 +80,10 @@ class MLPExtension(ExtensionApp):
     )
 
     manager_class = Type(
-        JobManager, klass=JobManager, config=True, help="The JobManager class (swap to customise)."
+        "jupyter_mlp.manager.JobManager",
+        klass="jupyter_mlp.manager.JobManager",
+        config=True,
+        help="The JobManager class (swap to customise).",
     )
 
     @property
@@ -87,6 +98,9 @@ class MLPExtension(ExtensionApp):
 
     def make_manager(self, root_dir: Path, on_change: StateListener | None = None) -> JobManager:
         """A JobManager with this extension's settings; also used without a server (magics, CLI)."""
+        from .backends import backend_classes
+        from .store import JobStore
+
         root_dir = root_dir.resolve()
         jobs_dir = Path(os.path.expanduser(self.jobs_dir))
         return self.manager_class(  # type: ignore[no-any-return]
@@ -103,20 +117,52 @@ class MLPExtension(ExtensionApp):
         )
 
     def initialize_settings(self) -> None:
-        root_dir = Path(os.path.expanduser(self.server.root_dir))
-        self.manager = self.make_manager(root_dir, on_change=self._emit_state)
         self.events.register_event_schema(EVENT_SCHEMA)
-        self.settings["mlp_manager"] = self.manager
-        # Watching starts once the server's loop runs; jobs left running by an earlier server
-        # are reconciled in the first round.
-        IOLoop.current().add_callback(self.manager.start)
+        # Set on the server's loop once the manager watches its jobs (or failed to be built).
+        self.ready: Future[JobManager] = Future()
+        self.settings["mlp_ready"] = self.ready
+        self._building = False
+        IOLoop.current().add_callback(self._build_manager)
+
+    def _build_manager(self) -> None:
+        """Build the manager in a thread once the server's loop runs; start it on the loop.
+        Jobs left running by an earlier server are reconciled in its first round."""
+        self._building = True
+        loop = asyncio.get_running_loop()
+        root_dir = Path(os.path.expanduser(self.server.root_dir))
+
+        def build() -> None:
+            try:
+                manager = self.make_manager(root_dir, on_change=self._emit_state)
+            except Exception as exc:
+                self.log.exception("jupyter-mlp: the job manager could not be built")
+                loop.call_soon_threadsafe(self.ready.set_exception, exc)
+                return
+            loop.call_soon_threadsafe(self._started, manager)
+
+        threading.Thread(target=build, name="jupyter-mlp-start", daemon=True).start()
+
+    def _started(self, manager: JobManager) -> None:
+        try:
+            manager.start()
+        except Exception as exc:
+            self.log.exception("jupyter-mlp: the job manager could not start")
+            self.ready.set_exception(exc)
+            return
+        self.ready.set_result(manager)
 
     def initialize_handlers(self) -> None:
         self.handlers.extend((rf"/{pattern}", handler) for pattern, handler in ROUTES)
 
     async def stop_extension(self) -> None:
-        await self.manager.stop()
-        self.manager.store.close()
+        if not getattr(self, "_building", False):
+            return  # stopped before the server's loop ran: nothing was built
+        try:
+            manager = await asyncio.wrap_future(self.ready)
+        except Exception:
+            return  # never built: nothing runs
+        await manager.stop()
+        manager.store.close()
 
     def _emit_state(self, job: Job, previous: JobState | None) -> None:
         data: dict[str, Any] = {

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
-from .manager import JobManager
 from .models import Job, JobKind, MLPError, parse_states
-from .openapi import openapi_document
+
+if TYPE_CHECKING:
+    from .manager import JobManager
 
 AUTH_RESOURCE = "mlp"
 LIST_LIMIT_MAX = 500
@@ -44,6 +46,11 @@ class MLPHandler(APIHandler):
         await super().prepare()
         if self._body_too_large:
             raise MLPError(413, _too_large(int(declared or 0)))
+        ready = self.settings["mlp_ready"]
+        if not ready.done():  # the server has just started: the job manager is being built
+            await asyncio.wrap_future(ready)
+        if ready.exception() is not None:
+            raise MLPError(503, f"jupyter-mlp could not start: {ready.exception()}")
 
     def data_received(self, chunk: bytes) -> None:
         if self._body_too_large:
@@ -55,7 +62,7 @@ class MLPHandler(APIHandler):
 
     @property
     def manager(self) -> JobManager:
-        return self.settings["mlp_manager"]  # type: ignore[no-any-return]
+        return self.settings["mlp_ready"].result()  # type: ignore[no-any-return]  # see prepare
 
     def write_json(self, payload: Any, status: int = 200) -> None:
         self.set_status(status)
@@ -264,6 +271,8 @@ class OpenAPIHandler(MLPHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
+        from .openapi import openapi_document
+
         self.write_json(openapi_document())
 
 

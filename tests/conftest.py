@@ -94,6 +94,11 @@ def api(jp_fetch: Callable[..., Awaitable[HTTPResponse]]) -> Api:
     return Api(jp_fetch)
 
 
+async def server_manager(serverapp: Any) -> Any:
+    """The JobManager of a running server, once its extension has built it."""
+    return await asyncio.wrap_future(serverapp.web_app.settings["mlp_ready"])
+
+
 @pytest.fixture
 def write_script(jp_root_dir: Path) -> Callable[[str, str], str]:
     """Write a Python file under the server's root dir; returns its relative path."""

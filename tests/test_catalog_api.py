@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import server_manager
 
 
 async def test_vertex_catalog_lists_machines_accelerators_and_dated_prices(api):
@@ -197,7 +198,7 @@ async def test_a_cloud_job_shows_its_estimated_cost_so_far(api, jp_serverapp):
 
     from jupyter_mlp.models import Job, JobSpec, JobState
 
-    manager = jp_serverapp.web_app.settings["mlp_manager"]
+    manager = await server_manager(jp_serverapp)
     started = datetime.now(UTC) - timedelta(hours=2)
     resources = {
         "machine_type": "n1-standard-8",

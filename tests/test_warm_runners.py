@@ -10,6 +10,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import server_manager
 
 from jupyter_mlp.backends import processes
 from jupyter_mlp.backends.local import process_start_ticks
@@ -87,7 +88,7 @@ async def test_a_taken_warm_runner_is_replaced_when_its_job_ends_not_while_it_st
     # A replacement costs seconds of CPU; the job that took the last warm runner has the
     # machine to itself until it ends (or the delay passes, here far away).
     monkeypatch.setattr(processes, "WARM_REFILL_DELAY_SECONDS", 600)
-    launcher = jp_serverapp.web_app.settings["mlp_manager"].backends["local"].launcher
+    launcher = (await server_manager(jp_serverapp)).backends["local"].launcher
     first = launcher.warm_pids()
     release = tmp_path / "release"
     path = write_notebook(
@@ -136,7 +137,7 @@ async def test_a_warm_job_is_cancelled_with_its_kernel(api, write_notebook, tmp_
 
 
 async def test_waiting_warm_runners_exit_when_the_backend_lets_them_go(api, jp_serverapp):
-    backend = jp_serverapp.web_app.settings["mlp_manager"].backends["local"]
+    backend = (await server_manager(jp_serverapp)).backends["local"]
     waiting = backend.launcher.warm_pids()
     assert len(waiting) == 1 and process_start_ticks(waiting[0]) is not None
 
