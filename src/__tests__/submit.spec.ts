@@ -3,7 +3,8 @@ import {
   changedParameters,
   parameterRows,
   parseParameter,
-  parsePythonLiteral
+  parsePythonLiteral,
+  rowsForJob
 } from '../submit/parameters';
 import {
   acceleratorChoices,
@@ -370,6 +371,57 @@ describe('notebook parameters', () => {
       values: { epochs: 5 },
       errors: {}
     });
+  });
+});
+
+describe("a rerun job's parameters", () => {
+  it('gives inline code a row for each, typed from its value', () => {
+    const rows = rowsForJob([], {
+      lr: 0.01,
+      epochs: 3,
+      name: 'x',
+      shuffle: true,
+      layers: [64, 32],
+      extra: { a: 1 },
+      seed: null
+    });
+    expect(rows.map(r => [r.name, r.type, r.text])).toEqual([
+      ['lr', 'float', '0.01'],
+      ['epochs', 'int', '3'],
+      ['name', 'str', 'x'],
+      ['shuffle', 'bool', 'true'],
+      ['layers', 'list', '[64,32]'],
+      ['extra', 'dict', '{"a":1}'],
+      ['seed', 'NoneType', 'null']
+    ]);
+  });
+
+  it('sends every one of them, changed or not, with its type', () => {
+    const rows = rowsForJob([], { lr: 0.01, epochs: 3, name: 'x' });
+    rows[1].text = '5';
+    expect(changedParameters(rows)).toEqual({
+      values: { lr: 0.01, epochs: 5, name: 'x' },
+      errors: {}
+    });
+    rows[1].text = '5.5';
+    expect(changedParameters(rows).errors).toEqual({
+      epochs: "'5.5' is not a whole number"
+    });
+  });
+
+  it("shows its values in the file's rows and adds those the file lacks", () => {
+    const file = parameterRows([
+      { name: 'lr', type: 'float', default: '0.1', help: 'learning rate' },
+      { name: 'epochs', type: 'int', default: '1', help: '' }
+    ]);
+    const rows = rowsForJob(file, { lr: 0.5, batch: 32 });
+    expect(rows.map(r => [r.name, r.type, r.text, r.help])).toEqual([
+      ['lr', 'float', '0.5', 'learning rate'],
+      ['epochs', 'int', '1', ''],
+      ['batch', 'int', '32', '']
+    ]);
+    // The file's defaults are not sent again; the parameter it lacks always is.
+    expect(changedParameters(rows).values).toEqual({ lr: 0.5, batch: 32 });
   });
 });
 

@@ -26,9 +26,9 @@ import { ErrorList, Field } from './Field';
 import {
   IParameterRow,
   changedParameters,
-  formatParameter,
   parameterRows,
-  parseParameter
+  parseParameter,
+  rowsForJob
 } from './parameters';
 import {
   backendSettings,
@@ -145,7 +145,12 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
   // The initial spec's parameters and packages apply once the notebook's own are read.
   const pendingInitial = useRef(initial);
   const [conversion, setConversion] = useState<IConversion | null>(null);
-  const [parameters, setParameters] = useState<IParameterRow[]>([]);
+  // The file's parameters (its parameters cell, read by the server), and inline code's:
+  // code has no parameters cell, so its rows are the rerun job's own parameters.
+  const [fileParameters, setFileParameters] = useState<IParameterRow[]>([]);
+  const [codeParameters, setCodeParameters] = useState<IParameterRow[]>(() =>
+    rowsForJob([], initial?.source.path ? {} : (initial?.parameters ?? {}))
+  );
   const [detected, setDetected] = useState<Record<string, boolean>>({});
   const [extraRequirements, setExtraRequirements] = useState(
     initialRequirements(initial).join(', ')
@@ -165,6 +170,11 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
   const [reviewing, setReviewing] = useState(false);
 
   const isNotebook = sourceKind === 'path' && path.endsWith('.ipynb');
+  const parameters = sourceKind === 'code' ? codeParameters : fileParameters;
+  const editParameter = (index: number, text: string) =>
+    (sourceKind === 'code' ? setCodeParameters : setFileParameters)(rows =>
+      rows.map((row, i) => (i === index ? { ...row, text } : row))
+    );
 
   // The backends: the server's, plus the cloud ones it lacks (shown as not installed).
   useEffect(() => {
@@ -260,7 +270,7 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
   const debouncedPath = useDebounced(path, 400);
   useEffect(() => {
     setConversion(null);
-    setParameters([]);
+    setFileParameters([]);
     setDetected({});
     if (sourceKind !== 'path' || !/\.(ipynb|py)$/.test(debouncedPath)) {
       return;
@@ -278,10 +288,9 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
         setConversion(answer);
         const start = pendingInitial.current;
         pendingInitial.current = undefined;
-        setParameters(
-          start
-            ? withValues(parameterRows(answer.parameters), start)
-            : parameterRows(answer.parameters)
+        const rows = parameterRows(answer.parameters);
+        setFileParameters(
+          start ? rowsForJob(rows, start.parameters ?? {}) : rows
         );
         const wanted = start && initialRequirements(start);
         setDetected(
@@ -735,17 +744,27 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
         />
       )}
 
+      {sourceKind === 'code' && parameters.length > 0 && (
+        <section className="jp-mlp-SubmitForm-section">
+          <h3>Parameters</h3>
+          <div className="jp-mlp-Field-hint">
+            The job's parameters, set as variables before the code runs.
+          </div>
+          <ParametersTable
+            rows={parameters}
+            errors={errors}
+            onChange={editParameter}
+          />
+        </section>
+      )}
+
       {sourceKind === 'path' && conversion !== null && (
         <section className="jp-mlp-SubmitForm-section">
           <h3>Parameters</h3>
           <ParametersTable
             rows={parameters}
             errors={errors}
-            onChange={(index, text) =>
-              setParameters(rows =>
-                rows.map((row, i) => (i === index ? { ...row, text } : row))
-              )
-            }
+            onChange={editParameter}
           />
           {conversion.detected_requirements.length > 0 && (
             <fieldset className="jp-mlp-Requirements">
@@ -773,7 +792,7 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
       {kind === 'train' && (
         <SweepOptions
           value={sweepChoice}
-          parameters={sourceKind === 'path' ? knownParameters : []}
+          parameters={knownParameters}
           searched={sweepCheck.searched}
           errors={errors}
           onChange={setSweepChoice}
@@ -963,19 +982,6 @@ function ParametersTable(props: {
 function initialRequirements(spec: IJobSubmission | undefined): string[] {
   const requirements = spec?.requirements;
   return Array.isArray(requirements) ? requirements : [];
-}
-
-/** The notebook's parameter rows showing the values a spec gave them. */
-function withValues(
-  rows: IParameterRow[],
-  spec: IJobSubmission
-): IParameterRow[] {
-  const values = spec.parameters ?? {};
-  return rows.map(row =>
-    row.name in values
-      ? { ...row, text: formatParameter(values[row.name]) }
-      : row
-  );
 }
 
 function splitList(text: string): string[] {

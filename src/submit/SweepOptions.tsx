@@ -29,7 +29,7 @@ export function isSweepField(field: string): boolean {
 
 export interface ISweepOptionsProps {
   value: ISweepChoice;
-  /** The notebook's parameters, with their types and current values. */
+  /** The form's parameters (the file's, or inline code's), with their types and values. */
   parameters: readonly IKnownParameter[];
   /** The names searched, in the order the spec lists them (for errors by index). */
   searched: readonly string[];

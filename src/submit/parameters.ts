@@ -10,7 +10,10 @@ export interface IParameterRow {
   name: string;
   /** The Python type of the default (`int`, `float`, `bool`, `str`, `list`, ...). */
   type: string;
-  /** The default as JSON, or undefined when it is not a literal. */
+  /**
+   * The default as JSON; undefined when the form knows none (not a literal, or
+   * a parameter only the job set), and then the value is always sent.
+   */
   defaultValue: unknown;
   /** The text in the input (for `bool`: `true` / `false`). */
   text: string;
@@ -34,6 +37,56 @@ export function parameterRows(
       help: parameter.help
     };
   });
+}
+
+/**
+ * The rows for rerunning a job: the file's rows showing the values the job
+ * gave them, then a row for each of the job's other parameters (for inline
+ * code, which has no parameters cell, every one of them), typed from its value.
+ */
+export function rowsForJob(
+  rows: readonly IParameterRow[],
+  values: Readonly<Record<string, unknown>>
+): IParameterRow[] {
+  const declared = new Set(rows.map(row => row.name));
+  const undeclared = Object.entries(values).filter(
+    ([name]) => !declared.has(name)
+  );
+  return [
+    ...rows.map(row =>
+      row.name in values
+        ? { ...row, text: formatParameter(values[row.name]) }
+        : row
+    ),
+    ...undeclared.map(([name, value]) => ({
+      name,
+      type: pythonType(value),
+      defaultValue: undefined,
+      text: formatParameter(value),
+      help: ''
+    }))
+  ];
+}
+
+/**
+ * The Python type a JSON value arrives as, named as the server names a
+ * parameters cell's literals. A whole number reads as `int`: JSON keeps no
+ * difference between 3 and 3.0.
+ */
+export function pythonType(value: unknown): string {
+  switch (typeof value) {
+    case 'boolean':
+      return 'bool';
+    case 'number':
+      return Number.isInteger(value) ? 'int' : 'float';
+    case 'string':
+      return 'str';
+    default:
+      if (value === null) {
+        return 'NoneType';
+      }
+      return Array.isArray(value) ? 'list' : 'dict';
+  }
 }
 
 /** How a value reads in an input: strings bare, everything else as JSON. */
@@ -92,7 +145,8 @@ export function parseParameter(text: string, type: string): ParsedParameter {
 
 /**
  * The parameters to send: only those whose value differs from the notebook's
- * default (the job uses the defaults for the rest), or the first error.
+ * default (the job uses the defaults for the rest; a row without a known
+ * default is always sent), and the error of each row that does not parse.
  */
 export function changedParameters(rows: readonly IParameterRow[]): {
   values: Record<string, unknown>;

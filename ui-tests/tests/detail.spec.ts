@@ -1,10 +1,22 @@
 import { expect, test } from '@jupyterlab/galata';
 import type { Page, Response } from '@playwright/test';
+import * as fs from 'fs';
 
-import { openPanel, putFile, putNotebook } from './helpers';
+import { contrastRatio, openPanel, putFile, putNotebook } from './helpers';
 
 /** Screenshots to look at by hand; never committed. */
 const SHOTS = '/tmp/jupyter-mlp-ui-shots';
+
+/** Every state a job can be in, as the server names them. */
+const STATES = [
+  'QUEUED',
+  'STARTING',
+  'RUNNING',
+  'CANCELLING',
+  'SUCCEEDED',
+  'FAILED',
+  'CANCELLED'
+];
 
 /** One read of a job's log as the page made it, with the server's answer. */
 interface ILogRead {
@@ -246,21 +258,7 @@ test.describe('Job detail', () => {
     });
     await expect(row.locator('.jp-mlp-JobRow-reason')).toBeVisible();
     // The Failed badge: at least 4.5:1 against the panel's background.
-    const ratio = await row.locator('.jp-mlp-StateBadge').evaluate(el => {
-      const rgb = (css: string) =>
-        (css.match(/[\d.]+/g) ?? []).slice(0, 3).map(Number);
-      const luminance = (css: string) => {
-        const [r, g, b] = rgb(css).map(v => {
-          const c = v / 255;
-          return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-        });
-        return 0.2126 * r + 0.7152 * g + 0.0722 * b;
-      };
-      const panel = el.closest('.jp-mlp-Panel') as HTMLElement;
-      const fg = luminance(getComputedStyle(el).color);
-      const bg = luminance(getComputedStyle(panel).backgroundColor);
-      return (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
-    });
+    const ratio = await contrastRatio(row.locator('.jp-mlp-StateBadge'));
     expect(ratio).toBeGreaterThanOrEqual(4.5);
 
     // At the narrowest sidebar, the filters do not clip their words.
@@ -271,6 +269,63 @@ test.describe('Job detail', () => {
       ).toBe(true);
     }
     await page.screenshot({ path: `${SHOTS}/panel-failed-dark.png` });
+  });
+
+  test('every state badge reads at 4.5:1 or more, on both themes, hovered or not', async ({
+    page
+  }) => {
+    const panel = await openPanel(page);
+    // One badge of each state, drawn by the stylesheet as the list draws them, in a job
+    // row of its own on top of the panel (Starting and Cancelling last too short to catch).
+    await panel.evaluate((node, states) => {
+      const cover = document.createElement('div');
+      cover.style.cssText =
+        'position: absolute; inset: 0 0 auto 0; z-index: 10; background: var(--jp-layout-color1);';
+      const row = document.createElement('div');
+      row.className = 'jp-mlp-JobRow jp-mlp-BadgeProbe';
+      row.style.cssText =
+        'position: relative; height: auto; flex-wrap: wrap; padding: 8px;';
+      for (const state of states) {
+        const badge = document.createElement('span');
+        badge.className = `jp-mlp-StateBadge jp-mlp-StateBadge-${state.toLowerCase()}`;
+        badge.textContent = state.charAt(0) + state.slice(1).toLowerCase();
+        row.appendChild(badge);
+      }
+      cover.appendChild(row);
+      node.appendChild(cover);
+    }, STATES);
+    const probe = panel.locator('.jp-mlp-BadgeProbe');
+    const ratios: Record<string, number> = {};
+    for (const theme of ['light', 'dark']) {
+      if (theme === 'dark') {
+        await page.theme.setDarkTheme();
+      }
+      for (const hovered of [false, true]) {
+        await (hovered ? probe.hover() : page.mouse.move(0, 0));
+        for (const state of STATES) {
+          const badge = probe.locator(
+            `.jp-mlp-StateBadge-${state.toLowerCase()}`
+          );
+          const where = `${theme}${hovered ? ' hovered' : ''} ${state}`;
+          ratios[where] = await contrastRatio(badge);
+        }
+        await probe.screenshot({
+          path: `${SHOTS}/badges-${theme}${hovered ? '-hovered' : ''}.png`
+        });
+      }
+    }
+    // The figures, for a person to read (rounded only here).
+    fs.writeFileSync(
+      test.info().outputPath('contrast.json'),
+      JSON.stringify(
+        ratios,
+        (_, v) => (typeof v === 'number' ? +v.toFixed(2) : v),
+        1
+      )
+    );
+    expect(Object.entries(ratios).filter(([, ratio]) => ratio < 4.5)).toEqual(
+      []
+    );
   });
 
   test("Rerun… opens the launch form with the job's settings", async ({
@@ -329,5 +384,87 @@ test.describe('Job detail', () => {
     ).json();
     expect(rerun.spec.parameters).toEqual({ lr: 0.7 });
     expect(rerun.spec.source.path).toBe('rerun.ipynb');
+  });
+  test('Rerun… of inline code shows its parameters and sends them with the code', async ({
+    page,
+    request
+  }) => {
+    const code = "print('params', lr, epochs, name, shuffle, flush=True)";
+    const response = await request.post('/mlp/jobs', {
+      data: {
+        kind: 'train',
+        name: 'ui-code-rerun',
+        source: { code },
+        parameters: { lr: 0.01, epochs: 3, name: 'x', shuffle: false }
+      }
+    });
+    expect(response.status(), await response.text()).toBe(201);
+    const job = await response.json();
+    const panel = await openPanel(page);
+    await panel
+      .locator(`.jp-mlp-JobRow[data-job-id="${job.id}"] .jp-mlp-JobRow-main`)
+      .click();
+    await panel.getByRole('button', { name: 'Rerun…' }).click();
+
+    const form = page.locator('.jp-mlp-SubmitForm');
+    await expect(form.getByLabel('Code', { exact: true })).toHaveValue(code);
+    // A row for each of the job's parameters, typed from its value.
+    const table = form.locator('.jp-mlp-Parameters');
+    await expect(table.locator('tbody th label')).toHaveText([
+      'lr',
+      'epochs',
+      'name',
+      'shuffle'
+    ]);
+    await expect(table.locator('.jp-mlp-Parameters-type')).toHaveText([
+      'float',
+      'int',
+      'str',
+      'bool'
+    ]);
+    await expect(table.getByLabel('lr')).toHaveValue('0.01');
+    await expect(table.getByLabel('epochs')).toHaveValue('3');
+    await expect(table.getByLabel('name')).toHaveValue('x');
+    await expect(table.getByLabel('shuffle')).not.toBeChecked();
+    // The section at the top of the form, above its sticky footer.
+    const section = form.locator('h3', { hasText: 'Parameters' });
+    await section.evaluate(el => el.scrollIntoView());
+    await page.screenshot({ path: `${SHOTS}/rerun-code-form-light.png` });
+    await page.theme.setDarkTheme();
+    await section.evaluate(el => el.scrollIntoView());
+    await page.screenshot({ path: `${SHOTS}/rerun-code-form-dark.png` });
+    await page.setViewportSize({ width: 640, height: 720 });
+    await section.evaluate(el => el.scrollIntoView());
+    await page.screenshot({ path: `${SHOTS}/rerun-code-form-narrow.png` });
+
+    await table.getByLabel('epochs').fill('5');
+    const submit = form.getByRole('button', { name: 'Submit job' });
+    await expect(submit).toBeEnabled({ timeout: 10000 });
+    await submit.click();
+    await expect(form).toHaveCount(0);
+
+    const listed = await (
+      await request.get('/mlp/jobs?search=ui-code-rerun')
+    ).json();
+    expect(listed.jobs).toHaveLength(2);
+    const rerunId = listed.jobs[0].id;
+    const rerun = await (await request.get(`/mlp/jobs/${rerunId}`)).json();
+    // Every parameter is sent, the changed one and the others, with the same code.
+    expect(rerun.spec.parameters).toEqual({
+      lr: 0.01,
+      epochs: 5,
+      name: 'x',
+      shuffle: false
+    });
+    expect(rerun.spec.source.code).toBe(code);
+    expect(rerun.spec.source.path).toBeNull();
+    // And the code ran with them.
+    await expect
+      .poll(
+        async () =>
+          (await (await request.get(`/mlp/jobs/${rerunId}/logs`)).json()).data,
+        { timeout: 30000 }
+      )
+      .toContain('params 0.01 5 x False');
   });
 });

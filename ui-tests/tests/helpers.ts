@@ -103,6 +103,53 @@ export async function confirm(page: Page, button: string): Promise<void> {
   await expect(dialog).toHaveCount(0);
 }
 
+/**
+ * The WCAG 2 contrast ratio of an element's text against what is behind it:
+ * the backgrounds of the element and its ancestors, laid over each other up to
+ * the first opaque one, with the text's own alpha blended over them.
+ */
+export function contrastRatio(element: Locator): Promise<number> {
+  return element.evaluate(el => {
+    // A canvas reads any CSS colour syntax (rgb(), color(srgb ...)) as RGBA bytes.
+    const context = document.createElement('canvas').getContext('2d')!;
+    const rgba = (css: string): number[] => {
+      context.clearRect(0, 0, 1, 1);
+      context.fillStyle = css;
+      context.fillRect(0, 0, 1, 1);
+      const [r, g, b, a] = context.getImageData(0, 0, 1, 1).data;
+      return [r, g, b, a / 255];
+    };
+    const over = (top: number[], under: number[]) =>
+      under.slice(0, 3).map((v, i) => top[i] * top[3] + v * (1 - top[3]));
+    const layers: number[][] = [];
+    for (let node: Element | null = el; node; node = node.parentElement) {
+      const layer = rgba(getComputedStyle(node).backgroundColor);
+      if (layer[3] > 0) {
+        layers.push(layer);
+      }
+      if (layer[3] === 1) {
+        break;
+      }
+    }
+    const background = layers.reduceRight(
+      (under, top) => over(top, under),
+      [255, 255, 255]
+    );
+    const text = over(rgba(getComputedStyle(el).color), background);
+    const luminance = (rgb: number[]) => {
+      const [r, g, b] = rgb.map(v => {
+        const c = v / 255;
+        return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+      });
+      return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    };
+    const [light, dark] = [luminance(text), luminance(background)].sort(
+      (a, b) => b - a
+    );
+    return (light + 0.05) / (dark + 0.05);
+  });
+}
+
 /** A Jupyter server a spec started itself (with settings of its own). */
 export interface IStartedServer {
   url: string;
