@@ -130,13 +130,15 @@ def plan_source(
 ) -> SourcePlan:
     """Read the spec's source and work out the bundle's content; MLPError names what is wrong."""
     if spec.source.code is not None:
-        # Inline code gets its parameters as variables at the top, as papermill would inject them.
+        # Inline code gets its parameters as variables, as papermill would inject them: on its
+        # PARAMETERS_MARK line (after its own defaults), else at the top.
         trial_names = _trial_names(spec)
-        code = (
+        injected = (
             notebooks.parameters_code(spec.parameters, trial_names)
             if spec.parameters or trial_names
             else ""
-        ) + spec.source.code
+        )
+        code = notebooks.with_parameters(spec.source.code, injected)
         ipython = bool(_MAGIC_LINE.search(code))
         if ipython:
             from IPython.core.inputtransformer2 import TransformerManager

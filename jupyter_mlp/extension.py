@@ -1,8 +1,9 @@
 """The Jupyter Server extension: configuration, wiring of the manager, handlers and events.
 
-The job manager (the store, SQLAlchemy, the backends) is built in a thread once the server runs,
-not while it starts: JupyterLab opens as fast as without the extension, and a request under
-/mlp that comes first waits for the manager (a fraction of a second).
+The job manager (the store, SQLAlchemy, the backends) is built in a thread after the server has
+come up (BUILD_DELAY_SECONDS after its loop starts, or at the first request under /mlp if that
+comes sooner), not while it starts: the server answers as soon as without the extension, and a
+first /mlp request waits for the manager (a fraction of a second).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from jupyter_events import EventLogger
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.serverapp import ServerApp
 from tornado.ioloop import IOLoop
-from traitlets import Float, Type, Unicode, default
+from traitlets import DottedObjectName, Float, Unicode, default
+from traitlets.utils.importstring import import_item
 
 from .handlers import ROUTES
 from .models import Job, JobState
@@ -27,6 +29,8 @@ from .models import Job, JobState
 if TYPE_CHECKING:
     from .manager import JobManager, StateListener
 
+# How long the server has its start to itself before the job manager is built.
+BUILD_DELAY_SECONDS = 1.0
 EVENT_SCHEMA_ID = "https://events.jupyter.org/jupyter_mlp/job_state/v1"
 EVENT_SCHEMA = Path(__file__).parent / "events" / "job_state.yaml"
 
@@ -79,11 +83,11 @@ class MLPExtension(ExtensionApp):
         100.0, config=True, help="Most megabytes of files a job may include next to its source."
     )
 
-    manager_class = Type(
+    # An import path, not a class: importing the manager (SQLAlchemy...) waits for the build.
+    manager_class = DottedObjectName(
         "jupyter_mlp.manager.JobManager",
-        klass="jupyter_mlp.manager.JobManager",
         config=True,
-        help="The JobManager class (swap to customise).",
+        help="Import path of the JobManager class (a subclass, to customise).",
     )
 
     @property
@@ -99,11 +103,15 @@ class MLPExtension(ExtensionApp):
     def make_manager(self, root_dir: Path, on_change: StateListener | None = None) -> JobManager:
         """A JobManager with this extension's settings; also used without a server (magics, CLI)."""
         from .backends import backend_classes
+        from .manager import JobManager
         from .store import JobStore
 
+        manager_class = import_item(self.manager_class)
+        if not (isinstance(manager_class, type) and issubclass(manager_class, JobManager)):
+            raise TypeError(f"MLPExtension.manager_class: {self.manager_class} is not a JobManager")
         root_dir = root_dir.resolve()
         jobs_dir = Path(os.path.expanduser(self.jobs_dir))
-        return self.manager_class(  # type: ignore[no-any-return]
+        return manager_class(  # type: ignore[no-any-return]
             JobStore(self.db_url),
             {name: cls(parent=self) for name, cls in backend_classes().items()},
             root_dir=root_dir,
@@ -121,12 +129,17 @@ class MLPExtension(ExtensionApp):
         # Set on the server's loop once the manager watches its jobs (or failed to be built).
         self.ready: Future[JobManager] = Future()
         self.settings["mlp_ready"] = self.ready
-        self._building = False
-        IOLoop.current().add_callback(self._build_manager)
+        self.settings["mlp_build"] = self.build_manager
+        self._building = self._stopped = False
+        IOLoop.current().add_callback(
+            lambda: asyncio.get_running_loop().call_later(BUILD_DELAY_SECONDS, self.build_manager)
+        )
 
-    def _build_manager(self) -> None:
-        """Build the manager in a thread once the server's loop runs; start it on the loop.
-        Jobs left running by an earlier server are reconciled in its first round."""
+    def build_manager(self) -> None:
+        """Build the manager in a thread (once; called on the server's loop) and start it on
+        the loop. Jobs left running by an earlier server are reconciled in its first round."""
+        if self._building or self._stopped:
+            return
         self._building = True
         loop = asyncio.get_running_loop()
         root_dir = Path(os.path.expanduser(self.server.root_dir))
@@ -155,6 +168,7 @@ class MLPExtension(ExtensionApp):
         self.handlers.extend((rf"/{pattern}", handler) for pattern, handler in ROUTES)
 
     async def stop_extension(self) -> None:
+        self._stopped = True
         if not getattr(self, "_building", False):
             return  # stopped before the server's loop ran: nothing was built
         try:

@@ -48,7 +48,8 @@ class MLPHandler(APIHandler):
             raise MLPError(413, _too_large(int(declared or 0)))
         ready = self.settings["mlp_ready"]
         if not ready.done():  # the server has just started: the job manager is being built
-            await asyncio.wrap_future(ready)
+            self.settings["mlp_build"]()
+            await asyncio.wait([asyncio.wrap_future(ready)])
         if ready.exception() is not None:
             raise MLPError(503, f"jupyter-mlp could not start: {ready.exception()}")
 

@@ -25,7 +25,7 @@ from .client import Client, ServerClient, ServerUnreachable, connect, describe_e
 from .discovery import kernel_id_of, kernel_notebook
 from .handle import JobFailed, JobHandle, JobList
 from .models import MLPError
-from .notebooks import JOB_MAGICS, PARAMETERS_TAG, parameters_code
+from .notebooks import JOB_MAGICS, PARAMETERS_MARK, PARAMETERS_TAG
 from .submit_options import SUBMIT_OPTIONS, parse_params, spec_body
 
 INCLUDE_TAG = "mlp-include"
@@ -232,19 +232,21 @@ def include_cells(notebook: Path) -> list[str]:
 
 
 def cell_job_code(cell: str, included: list[Any], parameters: dict[str, Any]) -> str:
-    """The program a cell job runs: included cells, the parameters (after an included
-    `parameters` cell, like papermill, else first), then the cell."""
+    """The program a cell job runs: included cells, the place of the parameters (after an
+    included `parameters` cell, like papermill, else first), then the cell. The values are the
+    spec's `parameters`, put in that place when the job is bundled, so a rerun with other
+    values runs with those."""
     parts = [(cell.source, PARAMETERS_TAG in cell.metadata.get("tags", [])) for cell in included]
     blocks: list[str] = []
     injected = not parameters
     after = max((i for i, (_, is_params) in enumerate(parts) if is_params), default=-1)
     if after < 0 and not injected:
-        blocks.append(parameters_code(parameters))
+        blocks.append(PARAMETERS_MARK + "\n")
         injected = True
     for index, (source, _) in enumerate(parts):
         blocks.append(f"# cell tagged {INCLUDE_TAG}\n{source.rstrip()}\n")
         if index == after and not injected:
-            blocks.append(parameters_code(parameters))
+            blocks.append(PARAMETERS_MARK + "\n")
     blocks.append(cell if cell.endswith("\n") else cell + "\n")
     return "\n".join(blocks)
 

@@ -179,9 +179,15 @@ def _code_too_large(size: int) -> str:
     )
 
 
-class _Strict(BaseModel):
+class _Model(BaseModel):
+    """Models build their validators when first used, not at import (the server starts sooner)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class _Strict(_Model):
     # Unknown fields are refused so that a typo ("acelerator_count") is a 400, not silently ignored.
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class Source(_Strict):
@@ -503,13 +509,13 @@ class JobSpec(_Strict):
         raise _field_error(largest, f"{spec}; most of it is {largest} ({_kib(parts[largest])} KiB)")
 
 
-class Transition(BaseModel):
+class Transition(_Model):
     state: JobState
     at: datetime
     message: str = ""
 
 
-class Cost(BaseModel):
+class Cost(_Model):
     """What a cloud job costs by list prices: an estimate, dated, never a bill."""
 
     usd_per_hour: float
@@ -518,7 +524,7 @@ class Cost(BaseModel):
     estimate: bool = True
 
 
-class Trial(BaseModel):
+class Trial(_Model):
     """One trial of a sweep: its parameters, life and final metric."""
 
     id: str = Field(description="Vertex: the trial's id; local: its number ('1', '2', ...).")
@@ -540,7 +546,7 @@ def best_trial(trials: Iterable[Trial], goal: str) -> Trial | None:
     return max(scored, key=lambda t: sign * (t.metric or 0.0))
 
 
-class Job(BaseModel):
+class Job(_Model):
     """A JobSpec plus identity and life. Only the JobManager changes one."""
 
     id: str
@@ -568,7 +574,7 @@ class Job(BaseModel):
     sweep_id: str | None = Field(default=None, description="The sweep this job is a trial of.")
 
 
-class ResourcesSummary(BaseModel):
+class ResourcesSummary(_Model):
     """The resources a job list shows."""
 
     machine_type: str | None = None
@@ -577,7 +583,7 @@ class ResourcesSummary(BaseModel):
     replica_count: int = 1
 
 
-class JobSummary(BaseModel):
+class JobSummary(_Model):
     """A job as a list shows it: its life and what runs where, never its code or its
     history (those come with the whole job), so a page of jobs is small however large
     their sources."""
@@ -637,7 +643,7 @@ def default_job_name(spec: JobSpec) -> str:
     return f"{spec.kind.value}-cell"
 
 
-class FieldError(BaseModel):
+class FieldError(_Model):
     field: str
     message: str
     suggestions: list[str] = Field(default_factory=list)

@@ -118,6 +118,23 @@ def job_cells(nb: nbformat.NotebookNode) -> list[Any]:
     return [nb.cells[i] for i in job_cell_indices(nb)]
 
 
+# Where inline code wants its parameters (after the defaults it sets itself, as papermill injects
+# them after a notebook's `parameters` cell); without this line they go first.
+PARAMETERS_MARK = "# [mlp] parameters go here"
+
+
+def with_parameters(code: str, injected: str) -> str:
+    """Inline code with `injected` (parameter assignments) on its PARAMETERS_MARK line, or
+    first when it has none."""
+    if not injected:
+        return code
+    lines = code.splitlines(keepends=True)
+    for index, line in enumerate(lines):
+        if line.rstrip("\r\n") == PARAMETERS_MARK:
+            return "".join([*lines[:index], injected, *lines[index + 1 :]])
+    return injected + code
+
+
 def parameters_code(parameters: dict[str, Any], trial_names: Iterable[str] = ()) -> str:
     """Python assignments for the parameters; repr of JSON values is a typed Python literal.
 

@@ -14,8 +14,9 @@ import pytest
 from jupyter_client.manager import KernelManager
 from jupyter_processes import JupyterServer, Kernel, isolated_env, write_notebook
 
+from jupyter_mlp.bundle import plan_source
 from jupyter_mlp.magics import MLPMagics, cell_job_code
-from jupyter_mlp.models import JobState
+from jupyter_mlp.models import JobSpec, JobState
 from jupyter_mlp.store import JobStore
 from jupyter_mlp.submit_options import parse_gpu, parse_value
 
@@ -122,17 +123,38 @@ def test_gpu_takes_short_names_and_bare_counts():
     assert parse_gpu("any:1") == (None, 1)
 
 
+def ran(code: str, parameters: dict[str, Any]) -> str:
+    """The program a cell job with these parameters runs, as its bundle holds it."""
+    spec = JobSpec.model_validate({"source": {"code": code}, "parameters": parameters})
+    return plan_source(spec, Path.cwd()).text or ""
+
+
 def test_parameters_go_after_an_included_parameters_cell_else_first():
     import nbformat
 
     helper = nbformat.v4.new_code_cell("import math")
     defaults = nbformat.v4.new_code_cell("lr = 0.5")
     defaults.metadata["tags"] = ["parameters", "mlp-include"]
-    code = cell_job_code("print(lr)", [helper, defaults], {"lr": 0.1})
+    code = ran(cell_job_code("print(lr)", [helper, defaults], {"lr": 0.1}), {"lr": 0.1})
     assert code.index("import math") < code.index("lr = 0.5") < code.index("lr = 0.1")
     assert code.rstrip().endswith("print(lr)")
-    first = cell_job_code("print(lr)", [helper], {"lr": 0.1})
+    first = ran(cell_job_code("print(lr)", [helper], {"lr": 0.1}), {"lr": 0.1})
     assert first.index("lr = 0.1") < first.index("import math")
+
+
+async def test_a_cell_job_run_again_with_other_parameters_runs_with_those(api):
+    import nbformat
+
+    defaults = nbformat.v4.new_code_cell("lr = 0.5")
+    defaults.metadata["tags"] = ["parameters", "mlp-include"]
+    code = cell_job_code("print('lr is', lr)", [defaults], {"lr": 0.1})
+    first = await api.submit(source={"code": code}, parameters={"lr": 0.1})
+    # "Rerun…" in the panel sends the same code with the values changed in the form.
+    again = await api.submit(source={"code": code}, parameters={"lr": 0.2})
+
+    for job, value in ((first, "0.1"), (again, "0.2")):
+        assert (await api.wait(job["id"]))["state"] == "SUCCEEDED"
+        assert f"lr is {value}" in await api.log(job["id"])
 
 
 def test_the_magic_help_explains_options_and_what_a_cell_job_sees():
