@@ -223,7 +223,12 @@ class JobManager:
         """Validate a spec, write its bundle and queue it; 400 with field errors when invalid."""
         return await self._db(self._submit, request)
 
-    def _submit(self, request: JobSpec | Mapping[str, Any], sweep_id: str | None = None) -> Job:
+    def _submit(
+        self,
+        request: JobSpec | Mapping[str, Any],
+        sweep_id: str | None = None,
+        trial: int | None = None,
+    ) -> Job:
         checked = self._check_spec(request)
         checked.raise_for_errors()
         assert checked.spec is not None and checked.plan is not None
@@ -250,7 +255,11 @@ class JobManager:
             transitions=[Transition(state=JobState.QUEUED, at=now, message="submitted")],
             sweep_id=sweep_id,
         )
-        self.store.add(job, folder=str(folder.path))
+        try:
+            self.store.add(job, folder=str(folder.path), trial=trial)
+        except BaseException:
+            shutil.rmtree(folder.path, ignore_errors=True)
+            raise
         self._notify(job, None)
         self._wake_threadsafe(job.backend)
         return job

@@ -28,6 +28,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -102,6 +103,9 @@ class JobRow(Base):
     # A sweep's trials (`Trial` models as JSON); a trial job's sweep (NULL for top-level jobs).
     trials: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     sweep_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    # A trial job's number in its sweep: unique per sweep, so of several managers driving one
+    # sweep only one adds each trial.
+    trial: Mapped[int | None] = mapped_column(Integer, nullable=True)
     transitions: Mapped[list[TransitionRow]] = relationship(
         order_by="TransitionRow.id", cascade="all, delete-orphan", lazy="raise"
     )
@@ -109,6 +113,7 @@ class JobRow(Base):
     __table_args__ = (
         # A round reads the oldest queued jobs of one backend, and the active ones.
         Index("ix_mlp_jobs_backend_state_seq", "backend", "state", "seq"),
+        Index("ix_mlp_jobs_sweep_trial", "sweep_id", "trial", unique=True),
     )
 
 
@@ -154,6 +159,7 @@ _ADDED_COLUMNS = {
     "launched_at": "DATETIME",
     "trials": "JSON",
     "sweep_id": "VARCHAR(32)",
+    "trial": "INTEGER",
 }
 
 
@@ -167,14 +173,18 @@ def _upgrade(engine: Engine) -> None:
         for name in missing:
             kind = _ADDED_COLUMNS[name]
             connection.execute(text(f"ALTER TABLE mlp_jobs ADD COLUMN {name} {kind}"))
+    numbered: dict[str, int] = {}
     with sessionmaker(engine).begin() as session:
-        for row in session.scalars(select(JobRow)):
+        for row in session.scalars(select(JobRow).order_by(JobRow.seq)):
             runtime = dict(row.runtime or {})
             row.folder = row.folder or runtime.pop("folder", None)
             row.runtime = runtime
             if runtime.get("pid") is not None:  # started by an earlier version
                 row.launched_at = row.started_at
             row.summary = summary_of(JobSpec.model_validate(row.spec, context=STORED))
+            if row.sweep_id is not None and row.trial is None:  # numbered as they were added
+                numbered[row.sweep_id] = number = numbered.get(row.sweep_id, 0) + 1
+                row.trial = number
     for index in JobRow.__table__.indexes:  # type: ignore[attr-defined]
         index.create(engine, checkfirst=True)
 
@@ -207,6 +217,10 @@ def _jsonable(fields: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
+class TrialTaken(Exception):
+    """A sweep's trial of that number is stored already (another manager added it)."""
+
+
 class JobStore:
     """Reads and writes jobs. Knows nothing of backends; the JobManager decides what to write.
 
@@ -223,9 +237,14 @@ class JobStore:
         self.engine.dispose()
 
     def add(
-        self, job: Job, runtime: dict[str, Any] | None = None, folder: str | None = None
+        self,
+        job: Job,
+        runtime: dict[str, Any] | None = None,
+        folder: str | None = None,
+        trial: int | None = None,
     ) -> None:
-        """Store a new job, every field of it, with its folder and backend bookkeeping."""
+        """Store a new job, every field of it, with its folder and backend bookkeeping; a
+        sweep's trial with its number (TrialTaken when another manager added that trial)."""
         row = JobRow(
             id=job.id,
             name=job.name,
@@ -246,12 +265,18 @@ class JobStore:
             summary=summary_of(job.spec),
             trials=_stored_trials(job.trials),
             sweep_id=job.sweep_id,
+            trial=trial,
         )
         row.transitions = [
             TransitionRow(state=t.state.value, at=t.at, message=t.message) for t in job.transitions
         ]
-        with self._session.begin() as session:
-            session.add(row)
+        try:
+            with self._session.begin() as session:
+                session.add(row)
+        except IntegrityError:
+            if trial is None:
+                raise
+            raise TrialTaken(f"trial {trial} of sweep {job.sweep_id} was added already") from None
 
     def get(self, job_id: str) -> Job | None:
         with self._session() as session:

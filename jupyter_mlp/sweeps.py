@@ -28,6 +28,7 @@ from .models import (
     Trial,
     best_trial,
 )
+from .store import TrialTaken
 from .sweep_search import grid_size, next_parameters
 
 if TYPE_CHECKING:
@@ -234,7 +235,10 @@ class SweepDriver:
                     "parameters": {**sweep.spec.parameters, **searched},
                 }
             )
-            job = await self.manager._db(self.manager._submit, trial_spec, sweep.id)
+            try:
+                job = await self.manager._db(self.manager._submit, trial_spec, sweep.id, number)
+            except TrialTaken:  # another manager drives this sweep too; its next step sees it
+                return
             trials.append(trial_of(number, job, None, spec))
 
     async def _cancel_trials(self, trials: Sequence[Trial]) -> None:

@@ -70,3 +70,34 @@ async def test_a_job_submitted_without_a_server_is_seen_and_finished_by_another_
 
     assert (await server_side.get(job.id)).state.value == "SUCCEEDED"
     assert [j["name"] for j in (await server_side.list_jobs())[0]] == ["from-a-kernel"]
+
+
+def test_two_managers_driving_one_sweep_add_each_trial_once(tmp_path):
+    first, second = make_manager(tmp_path), make_manager(tmp_path)
+    values = [1, 2, 3, 4, 5, 6]
+    sweep = asyncio.run(
+        first.submit(
+            {
+                "name": "shared",
+                "source": {"code": "print(x)"},
+                "sweep": {
+                    "metric": {"name": "score"},
+                    "parameters": [{"name": "x", "type": "discrete", "values": values}],
+                    "algorithm": "grid",
+                    "max_trials": 6,
+                    "parallel_trials": 3,
+                },
+            }
+        )
+    )
+
+    threads = [threading.Thread(target=drive, args=(m, [sweep.id])) for m in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    trials = first.store.trial_jobs(sweep.id)
+    assert sorted(job.name for job, _ in trials) == [f"shared-trial-{n}" for n in range(1, 7)]
+    assert sorted(job.spec.parameters["x"] for job, _ in trials) == values
+    assert first.store.get(sweep.id).state.value == "SUCCEEDED"

@@ -6,6 +6,8 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from jupyter_mlp.models import JobState
 from jupyter_mlp.store import JobStore
 
@@ -59,3 +61,56 @@ def test_a_previous_database_keeps_its_jobs_and_their_bookkeeping(tmp_path):
     assert active.folder == "/jobs/old-1" and active.launched
     assert active.runtime == {"pid": 4242, "start_ticks": 7, "gpus": ["0"]}
     assert [j["id"] for j in page] == ["old1"] and page[0]["spec"]["source"]["code"] == ""
+
+
+def test_trials_stored_before_trial_numbers_get_theirs_in_the_order_they_were_added(tmp_path):
+    from datetime import UTC, datetime
+
+    from jupyter_mlp.models import Job, JobSpec
+    from jupyter_mlp.store import TrialTaken
+
+    url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    store = JobStore(url)
+    spec = JobSpec.model_validate({"source": {"code": "pass"}})
+    now = datetime.now(UTC)
+    for name in ("t-a", "t-b"):  # as the previous version stored trials: no number
+        job = Job(
+            id=name,
+            name=name,
+            kind="train",
+            backend="local",
+            state=JobState.SUCCEEDED,
+            spec=spec,
+            created_at=now,
+            sweep_id="s1",
+        )
+        store.add(job)
+    store.close()
+    connection = sqlite3.connect(tmp_path / "jobs.db")
+    connection.execute("DROP INDEX ix_mlp_jobs_sweep_trial")
+    connection.execute("ALTER TABLE mlp_jobs DROP COLUMN trial")
+    connection.commit()
+    connection.close()
+
+    store = JobStore(url)
+    try:
+        numbers = dict(
+            sqlite3.connect(tmp_path / "jobs.db").execute("SELECT id, trial FROM mlp_jobs")
+        )
+        third = Job(
+            id="t-c",
+            name="t-c",
+            kind="train",
+            backend="local",
+            state=JobState.QUEUED,
+            spec=spec,
+            created_at=now,
+            sweep_id="s1",
+        )
+        with pytest.raises(TrialTaken):  # trial 2 is t-b's: no second manager adds it again
+            store.add(third, trial=2)
+        store.add(third, trial=3)
+    finally:
+        store.close()
+
+    assert numbers == {"t-a": 1, "t-b": 2}
