@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import TypeAdapter
 from sqlalchemy import (
     JSON,
     DateTime,
@@ -458,9 +457,23 @@ class JobStore:
         with self._session() as session:
             return [_to_job(row, with_transitions=False) for row in session.scalars(query)]
 
-    def trial_jobs(self, sweep_id: str) -> list[tuple[Job, str | None]]:
-        """A sweep's trial jobs with their folders, oldest (trial 1) first."""
+    def trial_states(self, sweep_id: str) -> list[tuple[str, JobState]]:
+        """A sweep's trial jobs as (id, state), oldest (trial 1) first: what a sweep's step
+        reads each round (the whole jobs only of those whose state it has not seen)."""
+        query = (
+            select(JobRow.id, JobRow.state).where(JobRow.sweep_id == sweep_id).order_by(JobRow.seq)
+        )
+        with self._session() as session:
+            return [(job_id, JobState(state)) for job_id, state in session.execute(query)]
+
+    def trial_jobs(
+        self, sweep_id: str, ids: Iterable[str] | None = None
+    ) -> list[tuple[Job, str | None]]:
+        """A sweep's trial jobs (those of `ids`, if given) with their folders, oldest (trial
+        1) first."""
         query = select(JobRow).where(JobRow.sweep_id == sweep_id).order_by(JobRow.seq)
+        if ids is not None:
+            query = query.where(JobRow.id.in_(list(ids)))
         with self._session() as session:
             return [
                 (_to_job(row, with_transitions=False), row.folder) for row in session.scalars(query)
@@ -517,8 +530,10 @@ _SUMMARY_COLUMNS = (
 )
 
 
-# Times as pydantic writes them when a `Job` is sent, so a listed job reads as a fetched one.
-_TIME = TypeAdapter(datetime | None)
+def _iso(at: datetime | None) -> str | None:
+    """A stored (UTC) time as pydantic writes it when a `Job` is sent (`...T12:00:00.5Z`), so
+    a listed job reads as a fetched one."""
+    return None if at is None else at.isoformat().replace("+00:00", "Z")
 
 
 def _listed(row: Any) -> dict[str, Any]:
@@ -544,9 +559,9 @@ def _listed(row: Any) -> dict[str, Any]:
         "backend_job_id": row.backend_job_id,
         "console_url": row.console_url,
         "spec": spec,
-        "created_at": _TIME.dump_python(row.created_at, mode="json"),
-        "started_at": _TIME.dump_python(row.started_at, mode="json"),
-        "ended_at": _TIME.dump_python(row.ended_at, mode="json"),
+        "created_at": _iso(row.created_at),
+        "started_at": _iso(row.started_at),
+        "ended_at": _iso(row.ended_at),
         "outputs": dict(row.outputs or {}),
         "transitions": [],
         "cost": None,

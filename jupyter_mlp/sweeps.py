@@ -205,17 +205,32 @@ class SweepDriver:
         )
 
     def _trials(self, sweep: Job) -> list[Trial]:
-        """The sweep's trials as their jobs are now (blocking: the store, the metric files)."""
+        """The sweep's trials as their jobs are now (blocking: the store, the metric files).
+
+        A trial that had ended when it was last read is final (its metric file too): only the
+        others' jobs are read again, so a round of a sweep of 1,000 trials reads a handful."""
         spec = sweep.spec.sweep
         assert spec is not None
+        store = self.manager.store
         known = {t.job_id: t for t in sweep.trials}
+        states = store.trial_states(sweep.id)
+        final = {
+            job_id
+            for job_id, state in states
+            if job_id in known and known[job_id].state.terminal and known[job_id].state is state
+        }
+        unread = [job_id for job_id, _ in states if job_id not in final]
+        fresh = (
+            {job.id: (job, folder) for job, folder in store.trial_jobs(sweep.id, unread)}
+            if unread
+            else {}
+        )
         trials = []
-        for number, (job, folder) in enumerate(self.manager.store.trial_jobs(sweep.id), 1):
-            before = known.get(job.id)
-            if before is not None and before.state.terminal and before.state is job.state:
-                trials.append(before)  # ended and read already: its metric file is final
-            else:
-                trials.append(trial_of(number, job, folder, spec))
+        for number, (job_id, _) in enumerate(states, 1):
+            if job_id in final:
+                trials.append(known[job_id])
+            elif job_id in fresh:  # (not deleted between the two reads)
+                trials.append(trial_of(number, *fresh[job_id], spec))
         return trials
 
     async def _add_trials(self, sweep: Job, spec: SweepSpec, trials: list[Trial]) -> None:
