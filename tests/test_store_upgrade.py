@@ -73,18 +73,21 @@ def test_trials_stored_before_trial_numbers_get_theirs_in_the_order_they_were_ad
     store = JobStore(url)
     spec = JobSpec.model_validate({"source": {"code": "pass"}})
     now = datetime.now(UTC)
-    for name in ("t-a", "t-b"):  # as the previous version stored trials: no number
-        job = Job(
+
+    def trial(name: str, state: JobState) -> Job:
+        return Job(
             id=name,
             name=name,
             kind="train",
             backend="local",
-            state=JobState.SUCCEEDED,
+            state=state,
             spec=spec,
             created_at=now,
             sweep_id="s1",
         )
-        store.add(job)
+
+    for name in ("t-a", "t-b"):  # as the previous version stored trials: no number
+        store.add(trial(name, JobState.SUCCEEDED))
     store.close()
     connection = sqlite3.connect(tmp_path / "jobs.db")
     connection.execute("DROP INDEX ix_mlp_jobs_sweep_trial")
@@ -97,16 +100,7 @@ def test_trials_stored_before_trial_numbers_get_theirs_in_the_order_they_were_ad
         numbers = dict(
             sqlite3.connect(tmp_path / "jobs.db").execute("SELECT id, trial FROM mlp_jobs")
         )
-        third = Job(
-            id="t-c",
-            name="t-c",
-            kind="train",
-            backend="local",
-            state=JobState.QUEUED,
-            spec=spec,
-            created_at=now,
-            sweep_id="s1",
-        )
+        third = trial("t-c", JobState.QUEUED)
         with pytest.raises(TrialTaken):  # trial 2 is t-b's: no second manager adds it again
             store.add(third, trial=2)
         store.add(third, trial=3)

@@ -4,6 +4,7 @@
  */
 import { IJob, JobSummary } from '../api';
 import { jobDurationMs } from '../panel/format';
+import { JOB_STATES } from '../vocabulary';
 
 /** The fixed columns a person can sort by. */
 export type FixedColumn =
@@ -30,15 +31,7 @@ export interface ISort {
 export const DEFAULT_SORT: ISort = { column: 'created', ascending: false };
 
 /** States in the order a job lives through them (sorting by state follows it). */
-const STATE_ORDER = [
-  'QUEUED',
-  'STARTING',
-  'RUNNING',
-  'CANCELLING',
-  'SUCCEEDED',
-  'FAILED',
-  'CANCELLED'
-];
+const STATE_ORDER = JOB_STATES;
 
 /** The column key of a parameter. */
 export function parameterColumn(name: string): ColumnKey {
