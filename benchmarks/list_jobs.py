@@ -2,8 +2,8 @@
 `GET /scheduler/jobs?max_items=50`, each on a real `jupyter server` with 10,000 stored jobs.
 
 The stores are filled before the servers start, by direct inserts (a full listing through the
-API would take hours): ours through the store's own SQLAlchemy model (`JobRow`, with the summary
-`summary_of` computes, as `JobStore.add` writes it), the scheduler's through its own ORM
+API would take hours): ours as rows built by the store's own `job_row`, as `JobStore.add` writes
+them, the scheduler's through its own ORM
 (`jupyter_scheduler.orm.Job`) in its own environment. Both are SQLite files. Goal: >= 5x faster.
 
 `GET /api/status` on the same server is printed too: what any request costs, the floor of both.
@@ -26,7 +26,7 @@ from _scheduler import scheduler_args, scheduler_python, scheduler_version
 from sqlalchemy.orm import sessionmaker
 
 from jupyter_mlp.models import Job, JobSpec, JobState, Transition
-from jupyter_mlp.store import JobRow, JobStore, TransitionRow, summary_of
+from jupyter_mlp.store import JobStore, job_row
 
 FILL_SCHEDULER = """
 import sys, time, uuid
@@ -65,25 +65,10 @@ def fill_ours(db: Path, count: int) -> None:
             created_at=at,
             started_at=at,
             ended_at=at,
+            outputs={"log": f"mlp-jobs/job-{index}/job.log"},
             transitions=[Transition(state=JobState.SUCCEEDED, at=at)],
         )
-        row = JobRow(
-            id=job.id,
-            name=job.name,
-            kind=job.kind.value,
-            backend=job.backend,
-            state=job.state.value,
-            state_message="",
-            spec=spec.model_dump(mode="json", exclude_none=True),
-            created_at=at,
-            started_at=at,
-            ended_at=at,
-            outputs={"log": f"mlp-jobs/job-{index}/job.log"},
-            summary=summary_of(spec),
-            runtime={},
-        )
-        row.transitions = [TransitionRow(state="SUCCEEDED", at=at, message="")]
-        rows.append(row)
+        rows.append(job_row(job))
     with sessionmaker(store.engine).begin() as session:
         session.add_all(rows)
     store.close()

@@ -216,6 +216,41 @@ def _jsonable(fields: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
+def job_row(
+    job: Job,
+    runtime: dict[str, Any] | None = None,
+    folder: str | None = None,
+    trial: int | None = None,
+) -> JobRow:
+    """A new job as its row holds it, every field and its transitions."""
+    row = JobRow(
+        id=job.id,
+        name=job.name,
+        kind=job.kind.value,
+        backend=job.backend,
+        state=job.state.value,
+        state_message=job.state_message,
+        backend_state=job.backend_state,
+        backend_job_id=job.backend_job_id,
+        console_url=job.console_url,
+        spec=job.spec.model_dump(mode="json", exclude_none=True),
+        created_at=job.created_at,
+        started_at=job.started_at,
+        ended_at=job.ended_at,
+        outputs=job.outputs,
+        folder=folder,
+        runtime=runtime or {},
+        summary=summary_of(job.spec),
+        trials=_stored_trials(job.trials),
+        sweep_id=job.sweep_id,
+        trial=trial,
+    )
+    row.transitions = [
+        TransitionRow(state=t.state.value, at=t.at, message=t.message) for t in job.transitions
+    ]
+    return row
+
+
 class TrialTaken(Exception):
     """A sweep's trial of that number is stored already (another manager added it)."""
 
@@ -244,31 +279,7 @@ class JobStore:
     ) -> None:
         """Store a new job, every field of it, with its folder and backend bookkeeping; a
         sweep's trial with its number (TrialTaken when another manager added that trial)."""
-        row = JobRow(
-            id=job.id,
-            name=job.name,
-            kind=job.kind.value,
-            backend=job.backend,
-            state=job.state.value,
-            state_message=job.state_message,
-            backend_state=job.backend_state,
-            backend_job_id=job.backend_job_id,
-            console_url=job.console_url,
-            spec=job.spec.model_dump(mode="json", exclude_none=True),
-            created_at=job.created_at,
-            started_at=job.started_at,
-            ended_at=job.ended_at,
-            outputs=job.outputs,
-            folder=folder,
-            runtime=runtime or {},
-            summary=summary_of(job.spec),
-            trials=_stored_trials(job.trials),
-            sweep_id=job.sweep_id,
-            trial=trial,
-        )
-        row.transitions = [
-            TransitionRow(state=t.state.value, at=t.at, message=t.message) for t in job.transitions
-        ]
+        row = job_row(job, runtime, folder, trial)
         try:
             with self._session.begin() as session:
                 session.add(row)

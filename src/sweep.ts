@@ -12,6 +12,7 @@ import {
   SweepAlgorithm,
   SweepGoal
 } from './api';
+import { sortRows } from './sorting';
 
 /** How a parameter takes part in a sweep: one value for every trial, a range, or a list. */
 export type SearchKind = 'fixed' | 'range' | 'values';
@@ -493,28 +494,7 @@ export function sortTrials(
         return trialSeconds(trial, now);
     }
   };
-  const sign = sort.descending ? -1 : 1;
-  return trials
-    .map((trial, index) => ({ trial, index, value: key(trial) }))
-    .sort((a, b) => {
-      if (a.value === null || b.value === null) {
-        return a.value === b.value
-          ? a.index - b.index
-          : a.value === null
-            ? 1
-            : -1;
-      }
-      const order = compare(a.value, b.value);
-      return order === 0 ? a.index - b.index : sign * order;
-    })
-    .map(entry => entry.trial);
-}
-
-function compare(a: number | string, b: number | string): number {
-  if (typeof a === 'number' && typeof b === 'number') {
-    return a - b;
-  }
-  return String(a).localeCompare(String(b), undefined, { numeric: true });
+  return sortRows(trials, key, !sort.descending);
 }
 
 /** A trial's number for ordering: local ids are numbers; others keep their text. */

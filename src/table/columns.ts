@@ -4,6 +4,7 @@
  */
 import { IJob, JobSummary } from '../api';
 import { jobDurationMs } from '../panel/format';
+import { SortValue, sortRows } from '../sorting';
 import { JOB_STATES } from '../vocabulary';
 
 /** The fixed columns a person can sort by. */
@@ -71,8 +72,6 @@ export function costSoFar(job: IJob, now: number): number | null {
   return (job.cost.usd_per_hour * (jobDurationMs(job, now) ?? 0)) / 3_600_000;
 }
 
-type SortValue = string | number | null;
-
 function sortValue(
   job: JobSummary,
   column: ColumnKey,
@@ -100,20 +99,6 @@ function sortValue(
   return typeof value === 'number' ? value : formatParameter(value);
 }
 
-/** Numbers before text, so a column mixing them still reads in order. */
-function compareValues(a: SortValue, b: SortValue): number {
-  if (typeof a === 'number' && typeof b === 'number') {
-    return a - b;
-  }
-  if (typeof a === 'number') {
-    return -1;
-  }
-  if (typeof b === 'number') {
-    return 1;
-  }
-  return String(a).localeCompare(String(b), undefined, { numeric: true });
-}
-
 /**
  * The jobs in the order of `sort`; jobs without a value (never started, no
  * cost, parameter not set) come last either way, and ties keep the list's order.
@@ -124,23 +109,11 @@ export function sortJobs(
   now: number,
   parameters: ReadonlyMap<string, Record<string, unknown>> = new Map()
 ): JobSummary[] {
-  const keyed = jobs.map((job, index) => ({
-    job,
-    index,
-    value: sortValue(job, sort.column, now, parameters)
-  }));
-  keyed.sort((a, b) => {
-    if (a.value === null || b.value === null) {
-      return a.value === b.value
-        ? a.index - b.index
-        : a.value === null
-          ? 1
-          : -1;
-    }
-    const order = compareValues(a.value, b.value);
-    return (sort.ascending ? order : -order) || a.index - b.index;
-  });
-  return keyed.map(entry => entry.job);
+  return sortRows(
+    jobs,
+    job => sortValue(job, sort.column, now, parameters),
+    sort.ascending
+  );
 }
 
 /** The next sort after a click on `column`'s header: flip it, or start ascending (times descending). */
