@@ -249,7 +249,7 @@ class DirectClient(Client):
     def list_jobs(self, *, states: list[str] | None = None, limit: int = 50) -> list[JobSummary]:
         wanted = parse_states(states or [])
         jobs, _ = self._run(self.manager.list_jobs(states=wanted, limit=limit))
-        return [JobSummary.from_job(Job.model_validate(job)) for job in jobs]
+        return [JobSummary.from_job(Job.model_validate_json(job)) for job in jobs]
 
     def cancel(self, job_id: str, drain: bool = False) -> Job:
         return self._run(self.manager.drain(job_id) if drain else self.manager.cancel(job_id))

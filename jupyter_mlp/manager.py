@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 import re
 import shutil
@@ -51,7 +52,7 @@ from .models import (
     Transition,
     default_job_name,
 )
-from .store import STORED, ActiveJob, JobStore
+from .store import STORED, ActiveJob, JobStore, Listed
 from .sweeps import SweepDriver, sweep_errors
 
 StateListener = Callable[[Job, JobState | None], None]
@@ -65,6 +66,8 @@ ADMIT_BATCH = 64
 # starting is idempotent on the job id, so this never makes a second job.
 LAUNCH_GRACE_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 5.0
+# List pages kept for answering again while the database has not changed.
+PAGES_KEPT = 32
 
 
 def _times(job: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
@@ -118,6 +121,8 @@ class JobManager:
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sweeps = SweepDriver(self)
+        self._pages: dict[tuple[Any, ...], tuple[list[Listed], int | None]] = {}
+        self._pages_version: int | None = None
         for name, backend in self.backends.items():
             backend.bind(root_dir=self.root_dir, wake=partial(self._wake_threadsafe, name))
 
@@ -395,29 +400,47 @@ class JobManager:
         limit: int = 50,
         cursor: int | None = None,
         sweep_id: str | None = None,
-    ) -> tuple[list[dict[str, Any]], int | None]:
-        """A page of jobs, newest first, as summaries ready to send (JSON, shaped as `Job`):
-        the spec without its code or parameters, no transitions (`get` has those). Top-level
-        jobs, or with `sweep_id` the trial jobs of that sweep."""
-        jobs, next_cursor = await self._db(
-            partial(
-                self.store.find,
-                states=states or [],
-                backend=backend,
-                kind=kind,
-                name_prefix=name_prefix,
-                search=search,
-                limit=limit,
-                before_seq=cursor,
-                sweep_id=sweep_id,
+    ) -> tuple[list[str], int | None]:
+        """A page of jobs, newest first, as summaries ready to send (JSON text, shaped as
+        `Job`): the spec without its code or parameters, no transitions (`get` has those).
+        Top-level jobs, or with `sweep_id` the trial jobs of that sweep."""
+        # Open panels ask for the same page every few seconds: the pages read since the
+        # database last changed (by anyone: `changes`) are answered again without a read.
+        key = (tuple(states or ()), backend, kind, name_prefix, search, limit, cursor, sweep_id)
+        version = self.store.changes()
+        if version != self._pages_version:
+            self._pages, self._pages_version = {}, version
+        page = self._pages.get(key) if version is not None else None
+        if page is None:
+            page = await self._db(
+                partial(
+                    self.store.find,
+                    states=states or [],
+                    backend=backend,
+                    kind=kind,
+                    name_prefix=name_prefix,
+                    search=search,
+                    limit=limit,
+                    before_seq=cursor,
+                    sweep_id=sweep_id,
+                )
             )
-        )
-        for job in jobs:
-            if self._priced(job["backend"]):
-                spec = JobSpec.model_validate(job["spec"], context=STORED)
-                cost = self._cost(spec, job["backend"], *_times(job))
-                job["cost"] = None if cost is None else cost.model_dump(mode="json")
-        return jobs, next_cursor
+            if version is not None and version == self._pages_version:
+                if len(self._pages) >= PAGES_KEPT:
+                    del self._pages[next(iter(self._pages))]
+                self._pages[key] = page
+        jobs, next_cursor = page
+        return [self._listed_cost(job) for job in jobs], next_cursor
+
+    def _listed_cost(self, listed: Listed) -> str:
+        """A listed job (JSON text), with its cost if its backend has prices."""
+        if not self._priced(listed.backend):
+            return listed.json
+        job = json.loads(listed.json)
+        spec = JobSpec.model_validate(job["spec"], context=STORED)
+        cost = self._cost(spec, listed.backend, *_times(job))
+        job["cost"] = None if cost is None else cost.model_dump(mode="json")
+        return json.dumps(job)
 
     async def cancel(self, job_id: str) -> Job:
         """Ask a job to stop: QUEUED ends at once, a started one goes through CANCELLING."""

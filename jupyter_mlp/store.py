@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     JSON,
+    ColumnElement,
     DateTime,
     ForeignKey,
     Index,
@@ -21,11 +23,15 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    func,
     inspect,
+    literal_column,
     select,
     text,
+    type_coerce,
     update,
 )
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import (
@@ -266,8 +272,28 @@ class JobStore:
         Base.metadata.create_all(self.engine)
         _upgrade(self.engine)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite writes a list page's JSON itself (`_LISTED_IN_SQL`), four times faster than
+        # decoding the stored JSON and encoding it again; other databases get `_listed`.
+        self.pages_in_sql = self.engine.dialect.name == "sqlite"
+        database = self.engine.url.database
+        # A connection that only ever asks whether another one committed (`changes`).
+        self._watcher = (
+            sqlite3.connect(database, check_same_thread=False)
+            if self.engine.dialect.name == "sqlite" and database not in (None, "", ":memory:")
+            else None
+        )
+
+    def changes(self) -> int | None:
+        """A number that is different after any commit to the database, by this process or
+        another (the CLI, a kernel's manager); None where it cannot be known. Microseconds:
+        SQLite's `data_version` is read from memory it shares between connections, no lock."""
+        if self._watcher is None:
+            return None
+        return int(self._watcher.execute("PRAGMA data_version").fetchone()[0])
 
     def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.close()
         self.engine.dispose()
 
     def add(
@@ -378,11 +404,12 @@ class JobStore:
         limit: int = 50,
         before_seq: int | None = None,
         sweep_id: str | None = None,
-    ) -> tuple[list[dict[str, Any]], int | None]:
-        """Newest first, as summaries: each job as `Job` sends it (JSON), but with the spec's
-        `summary_of` and no transitions. Returns the page and the cursor (a seq) of the next
-        page, if any. Top-level jobs only, or with `sweep_id` that sweep's trial jobs."""
-        query = select(*_SUMMARY_COLUMNS).where(
+    ) -> tuple[list[Listed], int | None]:
+        """Newest first, as summaries: each job as `Job` sends it (JSON text), but with the
+        spec's `summary_of` and no transitions. Returns the page and the cursor (a seq) of the
+        next page, if any. Top-level jobs only, or with `sweep_id` that sweep's trial jobs."""
+        columns = _LISTED_COLUMNS if self.pages_in_sql else _SUMMARY_COLUMNS
+        query = select(*columns).where(
             JobRow.sweep_id.is_(None) if sweep_id is None else JobRow.sweep_id == sweep_id
         )
         state_values = [s.value for s in states]
@@ -399,11 +426,15 @@ class JobStore:
         if before_seq is not None:
             query = query.where(JobRow.seq < before_seq)
         query = query.order_by(JobRow.seq.desc()).limit(limit + 1)
-        with self._session() as session:
-            rows = session.execute(query).all()
-            jobs = [_listed(row) for row in rows[:limit]]
-            next_seq = rows[limit - 1].seq if len(rows) > limit else None
-        return jobs, next_seq
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        jobs = [
+            Listed(row.backend, _with_trials(row.listed, row.trials))
+            if self.pages_in_sql
+            else Listed(row.backend, json.dumps(_listed(row)))
+            for row in rows[:limit]
+        ]
+        return jobs, rows[limit - 1].seq if len(rows) > limit else None
 
     def active(self, backend: str) -> list[ActiveJob]:
         """A backend's started jobs (STARTING, RUNNING, CANCELLING), oldest first, each with
@@ -411,7 +442,7 @@ class JobStore:
         query = (
             select(JobRow)
             .where(JobRow.backend == backend, JobRow.state.in_([s.value for s in ACTIVE_STATES]))
-            .order_by(JobRow.seq)
+            .order_by(_OLDEST_FIRST)
         )
         with self._session() as session:
             return [
@@ -440,8 +471,7 @@ class JobStore:
     def unfinished_elsewhere(self, backends: Iterable[str]) -> list[Job]:
         """Unfinished jobs whose backend is none of `backends` (not installed here)."""
         query = select(JobRow).where(
-            JobRow.backend.not_in(list(backends)),
-            JobRow.state.not_in([s.value for s in TERMINAL_STATES]),
+            JobRow.backend.not_in(list(backends)), JobRow.state.in_(_UNFINISHED)
         )
         with self._session() as session:
             return [_to_job(row, with_transitions=False) for row in session.scalars(query)]
@@ -459,11 +489,11 @@ class JobStore:
             select(JobRow)
             .where(
                 JobRow.backend == backend,
-                JobRow.state.not_in([s.value for s in TERMINAL_STATES]),
+                JobRow.state.in_(_UNFINISHED),
                 JobRow.sweep_id.is_(None),
                 JobRow.spec["sweep"].is_not(None),
             )
-            .order_by(JobRow.seq)
+            .order_by(_OLDEST_FIRST)
         )
         with self._session() as session:
             return [_to_job(row, with_transitions=False) for row in session.scalars(query)]
@@ -541,6 +571,103 @@ _SUMMARY_COLUMNS = (
 )
 
 
+# What a watch round reads are the few unfinished jobs among a history of thousands: named by
+# the states they can be in (`state IN`, not `NOT IN` the terminal ones) and ordered by an
+# expression, so SQLite looks them up through (backend, state) instead of walking every job of
+# the backend in `seq` order to save a sort of a handful (10,000 jobs: 0.01 ms instead of 5 ms).
+_UNFINISHED = [s.value for s in JobState if s not in TERMINAL_STATES]
+_OLDEST_FIRST = JobRow.seq + 0
+
+
+class Listed(NamedTuple):
+    """A job of a list page: its backend, and the job as the page sends it (JSON text)."""
+
+    backend: str
+    json: str
+
+
+def _sql(value: str | int) -> Any:
+    """A constant written into the statement (not a bound parameter)."""
+    if isinstance(value, int):
+        return literal_column(str(value))
+    return literal_column("'" + value.replace("'", "''") + "'")
+
+
+def _sql_iso(column: Any) -> ColumnElement[Any]:
+    """`_iso` in SQLite: a stored time (`2026-11-27 12:00:00.500000`) as `...T12:00:00.5Z`
+    is written, whole seconds without a fraction."""
+    iso = func.replace(column, _sql(" "), _sql("T"))
+    return func.iif(
+        func.substr(column, _sql(20)) == _sql(".000000"),
+        func.substr(iso, _sql(1), _sql(19)).op("||")(_sql("Z")),
+        iso.op("||")(_sql("Z")),
+    )
+
+
+def _sql_json(column: Any, empty: str) -> ColumnElement[Any]:
+    """A stored JSON value as JSON (not as a string), `empty` where there is none."""
+    return func.json(func.coalesce(func.nullif(column, _sql("null")), _sql(empty)))
+
+
+# `_listed` as SQLite writes it; a sweep's trials and best trial are added by `_with_trials`.
+_LISTED_IN_SQL = func.json_object(
+    *(
+        part
+        for name, value in (
+            ("id", JobRow.id),
+            ("name", JobRow.name),
+            ("kind", JobRow.kind),
+            ("backend", JobRow.backend),
+            ("state", JobRow.state),
+            ("state_message", func.coalesce(JobRow.state_message, _sql(""))),
+            ("backend_state", JobRow.backend_state),
+            ("backend_job_id", JobRow.backend_job_id),
+            ("console_url", JobRow.console_url),
+            ("spec", _sql_json(JobRow.summary, '{"source":{"code":""}}')),
+            ("created_at", _sql_iso(JobRow.created_at)),
+            ("started_at", _sql_iso(JobRow.started_at)),
+            ("ended_at", _sql_iso(JobRow.ended_at)),
+            ("outputs", _sql_json(JobRow.outputs, "{}")),
+            ("transitions", func.json(_sql("[]"))),
+            ("cost", literal_column("NULL")),
+            ("trials", func.json(_sql("[]"))),
+            ("best_trial", literal_column("NULL")),
+            ("sweep_id", JobRow.sweep_id),
+        )
+        for part in (_sql(name), value)
+    )
+)
+# Written into the statement as text, compiled once: SQLAlchemy would otherwise walk its ~80
+# parts for a cache key on every page.
+_LISTED_SQL = str(_LISTED_IN_SQL.compile(dialect=sqlite_dialect()))
+_LISTED_COLUMNS: tuple[Any, ...] = (
+    JobRow.seq,
+    JobRow.backend,
+    type_coerce(JobRow.trials, Text).label("trials"),  # decoded only where there are some
+    literal_column(_LISTED_SQL).label("listed"),
+)
+
+
+def _with_trials(listed: str, trials: str | None) -> str:
+    """A job written by `_LISTED_IN_SQL`, with its trials (stored JSON text) and best trial if
+    it has any."""
+    if trials in (None, "null", "[]"):
+        return listed
+    job = json.loads(listed)
+    job["trials"] = json.loads(trials)
+    job["best_trial"] = _best_of(job["spec"], job["trials"])
+    return json.dumps(job)
+
+
+def _best_of(spec: dict[str, Any], trials: list[dict[str, Any]]) -> str | None:
+    """The id of a listed sweep's best trial."""
+    if not trials or not spec.get("sweep"):
+        return None
+    goal = spec["sweep"]["metric"].get("goal", "maximize")
+    found = best_trial([Trial.model_validate(t) for t in trials], goal)
+    return found.id if found else None
+
+
 def _iso(at: datetime | None) -> str | None:
     """A stored (UTC) time as pydantic writes it when a `Job` is sent (`...T12:00:00.5Z`), so
     a listed job reads as a fetched one."""
@@ -554,11 +681,6 @@ def _listed(row: Any) -> dict[str, Any]:
     as models costs several milliseconds."""
     spec = row.summary or {"source": {"code": ""}}
     trials = list(row.trials or [])
-    best = None
-    if trials and spec.get("sweep"):
-        goal = spec["sweep"]["metric"].get("goal", "maximize")
-        found = best_trial([Trial.model_validate(t) for t in trials], goal)
-        best = found.id if found else None
     return {
         "id": row.id,
         "name": row.name,
@@ -577,7 +699,7 @@ def _listed(row: Any) -> dict[str, Any]:
         "transitions": [],
         "cost": None,
         "trials": trials,
-        "best_trial": best,
+        "best_trial": _best_of(spec, trials),
         "sweep_id": row.sweep_id,
     }
 

@@ -110,3 +110,8 @@ def write_script(jp_root_dir: Path) -> Callable[[str, str], str]:
         return name
 
     return write
+
+
+def listed(store: Any, **filters: Any) -> list[dict[str, Any]]:
+    """A page of `JobStore.find`, each job as a client reads it (JSON)."""
+    return [json.loads(job.json) for job in store.find(**filters)[0]]

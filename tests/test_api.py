@@ -178,6 +178,40 @@ async def test_a_listed_job_is_the_fetched_job_without_its_code_parameters_and_h
         assert listed[job_id] == {**fetched, "spec": summary, "transitions": []}
 
 
+async def test_a_page_asked_again_shows_what_another_process_wrote_meanwhile(api, tmp_path):
+    # The server answers a repeated page from memory while the database is unchanged; a job
+    # written by another process (the command line, a kernel) must still show at once.
+    from datetime import UTC, datetime
+
+    from jupyter_mlp.models import Job, JobSpec, JobState
+    from jupyter_mlp.store import JobStore
+
+    first = await api.submit(name="by-the-server", source={"code": "pass"})
+    assert (await api.wait(first["id"]))["state"] == "SUCCEEDED"
+    before = (await api.call("GET", "jobs"))[1]["jobs"]
+    assert (await api.call("GET", "jobs"))[1]["jobs"] == before
+
+    other = JobStore(f"sqlite:///{tmp_path / 'state' / 'mlp.db'}")
+    try:
+        other.add(
+            Job(
+                id="fromthecli",
+                name="by-the-cli",
+                kind="train",
+                backend="local",
+                state=JobState.CANCELLED,
+                spec=JobSpec.model_validate({"source": {"code": "pass"}}),
+                created_at=datetime.now(UTC),
+            )
+        )
+        after = (await api.call("GET", "jobs"))[1]["jobs"]
+        assert [j["name"] for j in after] == ["by-the-cli", "by-the-server"]
+        other.delete("fromthecli")
+        assert (await api.call("GET", "jobs"))[1]["jobs"] == before
+    finally:
+        other.close()
+
+
 async def test_search_matches_any_part_of_the_name_in_any_case(api):
     for name in ("ResNet-sweep", "bert-finetune", "resnet-eval"):
         await api.submit(name=name, source={"code": "pass"})

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import listed
 from jupyter_processes import TOKEN, JupyterServer, isolated_env
 
 from jupyter_mlp.client import Client, LogRead
@@ -382,7 +383,7 @@ def test_without_a_server_the_cli_runs_jobs_into_the_shared_database(tmp_path):
 
     store = JobStore(f"sqlite:///{tmp_path / 'data' / 'mlp' / 'jobs.db'}")
     try:
-        jobs = {job["name"]: job for job in store.find(limit=10)[0]}
+        jobs = {job["name"]: job for job in listed(store, limit=10)}
     finally:
         store.close()
     assert jobs["waited"]["state"] == JobState.SUCCEEDED.value

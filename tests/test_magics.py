@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import listed
 from jupyter_client.manager import KernelManager
 from jupyter_processes import JupyterServer, Kernel, isolated_env, write_notebook
 
@@ -343,7 +344,7 @@ def test_without_a_server_jobs_land_in_the_database_a_server_would_use(direct):
 
     store = JobStore(f"sqlite:///{base / 'data' / 'mlp' / 'jobs.db'}")
     try:
-        jobs = {job["name"]: job for job in store.find(states=[], limit=10)[0]}
+        jobs = {job["name"]: job for job in listed(store, limit=10)}
     finally:
         store.close()
     assert jobs["direct"]["state"] == JobState.SUCCEEDED.value
@@ -359,7 +360,7 @@ def test_a_kernels_manager_keeps_watching_between_cells(direct):
     try:
         deadline = time.monotonic() + 30
         while True:
-            [job] = store.find(name_prefix="slow", limit=1)[0]
+            [job] = listed(store, name_prefix="slow", limit=1)
             if JobState(job["state"]).terminal or time.monotonic() > deadline:
                 break
             time.sleep(0.1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from pathlib import Path
@@ -69,7 +70,7 @@ async def test_a_job_submitted_without_a_server_is_seen_and_finished_by_another_
         await asyncio.sleep(0.05)
 
     assert (await server_side.get(job.id)).state.value == "SUCCEEDED"
-    assert [j["name"] for j in (await server_side.list_jobs())[0]] == ["from-a-kernel"]
+    assert [json.loads(j)["name"] for j in (await server_side.list_jobs())[0]] == ["from-a-kernel"]
 
 
 def test_two_managers_driving_one_sweep_add_each_trial_once(tmp_path):

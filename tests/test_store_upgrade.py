@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from conftest import listed
 
 from jupyter_mlp.models import JobState
 from jupyter_mlp.store import JobStore
@@ -52,7 +53,7 @@ def test_a_previous_database_keeps_its_jobs_and_their_bookkeeping(tmp_path):
     try:
         job = store.get("old1")
         [active] = store.active("local")
-        page, _ = store.find()
+        page = listed(store)
     finally:
         store.close()
 
