@@ -464,6 +464,9 @@ def serve_warm(kernel_name: str) -> int:
     client = km.client()
     client.start_channels(hb=False)  # papermill starts the heartbeat when it takes the client
     run_sync(client.wait_for_ready)(timeout=120)
+    # A kernel's first execution costs more than the next ones (IPython's first cell): paid
+    # now, silently and out of the history, so the job's first cell runs at the usual speed.
+    run_sync(client.execute_interactive)("pass", silent=True, store_history=False, timeout=60)
     line = sys.stdin.readline()
     if not line.strip():
         client.stop_channels()
@@ -489,7 +492,9 @@ def serve_warm(kernel_name: str) -> int:
         f"_os.chdir({job['cwd']!r})\n_os.environ.clear()\n_os.environ.update({kernel_env!r})\n"
         f"_sys.path.insert(0, {str(source_dir(manifest, bundle))!r})\ndel _os, _sys\n"
     )
-    run_sync(client.execute_interactive)(setup, silent=True, store_history=False, timeout=60)
+    # Not waited for: the kernel runs requests in order, so this runs before papermill's first
+    # cell, and papermill (nbclient) takes only the replies to its own requests.
+    client.execute(setup, silent=True, store_history=False)
     print(
         "[mlp] running in a warm runner (papermill and the kernel were started ahead)", flush=True
     )

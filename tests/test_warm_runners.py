@@ -105,6 +105,9 @@ async def test_a_taken_warm_runner_is_replaced_when_its_job_ends_not_while_it_st
 
     assert done["state"] == "SUCCEEDED", done["state_message"]
     assert WARM_LINE in await api.log(job["id"])
+    deadline = asyncio.get_running_loop().time() + 10  # started just after the end is recorded
+    while not launcher.warm_pids() and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.05)
     replacement = launcher.warm_pids()
     assert len(replacement) == 1 and replacement != first
 

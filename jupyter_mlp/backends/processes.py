@@ -24,6 +24,7 @@ from .. import runner
 
 # How long a job that took a warm runner has the machine to itself before its replacement starts.
 WARM_REFILL_DELAY_SECONDS = 1.0
+WARM_REFILL_AFTER_END_SECONDS = 0.25
 
 
 def process_start_ticks(pid: int) -> int | None:
@@ -365,7 +366,9 @@ class ProcessLauncher:
         with self._lock:
             ended = self._reports.get(pid, {}).get("phase") == "exited"
         if ended and len(self._warm) < self.warm_runners:
-            self.fill_warm()  # the machine is free again: the next warm runner starts now
+            # The machine is free again: the next warm runner starts as soon as the server has
+            # recorded this job's end, not meanwhile (an interpreter starting takes a core).
+            asyncio.get_running_loop().call_later(WARM_REFILL_AFTER_END_SECONDS, self.fill_warm)
 
     def _read_pipe(self, pid: int) -> bool:
         """Take what the runner wrote; True when something arrived (or the pipe closed)."""
