@@ -276,20 +276,25 @@ class JobStore:
         # decoding the stored JSON and encoding it again; other databases get `_listed`.
         self.pages_in_sql = self.engine.dialect.name == "sqlite"
         database = self.engine.url.database
-        # A connection that only ever asks whether another one committed (`changes`).
+        # A connection that only ever asks whether another one committed (`changes`); it never
+        # waits for a lock (timeout 0), so it may be asked on the server's event loop.
         self._watcher = (
-            sqlite3.connect(database, check_same_thread=False)
+            sqlite3.connect(database, check_same_thread=False, timeout=0)
             if self.engine.dialect.name == "sqlite" and database not in (None, "", ":memory:")
             else None
         )
 
     def changes(self) -> int | None:
         """A number that is different after any commit to the database, by this process or
-        another (the CLI, a kernel's manager); None where it cannot be known. Microseconds:
-        SQLite's `data_version` is read from memory it shares between connections, no lock."""
+        another (the CLI, a kernel's manager); None where it cannot be known now. About 10 µs:
+        SQLite's `data_version` is read from memory shared between connections, taking no lock
+        (a write in progress does not hold it up)."""
         if self._watcher is None:
             return None
-        return int(self._watcher.execute("PRAGMA data_version").fetchone()[0])
+        try:
+            return int(self._watcher.execute("PRAGMA data_version").fetchone()[0])
+        except sqlite3.Error:  # e.g. another connection recovering the database after a crash
+            return None
 
     def close(self) -> None:
         if self._watcher is not None:
@@ -594,8 +599,8 @@ def _sql(value: str | int) -> Any:
 
 
 def _sql_iso(column: Any) -> ColumnElement[Any]:
-    """`_iso` in SQLite: a stored time (`2026-11-27 12:00:00.500000`) as `...T12:00:00.5Z`
-    is written, whole seconds without a fraction."""
+    """`_iso` in SQLite: a stored time (`2026-11-27 12:00:00.500000`) as pydantic writes it
+    (`2026-11-27T12:00:00.500000Z`, whole seconds without a fraction)."""
     iso = func.replace(column, _sql(" "), _sql("T"))
     return func.iif(
         func.substr(column, _sql(20)) == _sql(".000000"),
@@ -669,7 +674,7 @@ def _best_of(spec: dict[str, Any], trials: list[dict[str, Any]]) -> str | None:
 
 
 def _iso(at: datetime | None) -> str | None:
-    """A stored (UTC) time as pydantic writes it when a `Job` is sent (`...T12:00:00.5Z`), so
+    """A stored (UTC) time as pydantic writes it when a `Job` is sent (`...T12:00:00.500000Z`), so
     a listed job reads as a fetched one."""
     return None if at is None else at.isoformat().replace("+00:00", "Z")
 
