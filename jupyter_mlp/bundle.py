@@ -103,6 +103,8 @@ class SourcePlan:
     includes: dict[str, Path] = field(default_factory=dict)  # path in the source folder -> file
     # Notebook mode: the index in the user's notebook of each cell the job notebook keeps.
     source_cells: list[int] = field(default_factory=list)
+    # Notebooks: the spec's parameters as the parameters cell declares them (`as_declared`).
+    parameters: dict[str, Any] | None = None
 
 
 def resolve_source_path(root_dir: Path, path: str, field_name: str = "source.path") -> Path:
@@ -172,6 +174,7 @@ def _plan_notebook(spec: JobSpec, source: Path) -> SourcePlan:
             "source.path", f"'{spec.source.path}' is not a readable notebook: {exc}"
         ) from None
     info = notebooks.inspect_notebook(nb)
+    parameters = notebooks.as_declared(spec.parameters, info.parameters)
     # A pipeline takes its options on the command line, which a kernel has not: an ETL
     # notebook runs as a script unless its spec says otherwise.
     mode = spec.source.mode or ("script" if spec.kind is JobKind.ETL else "notebook")
@@ -180,7 +183,7 @@ def _plan_notebook(spec: JobSpec, source: Path) -> SourcePlan:
             raise MLPError.invalid(
                 "source.mode", f"script mode converts Python notebooks; this one is {info.language}"
             )
-        text = notebooks.to_script(nb, spec.parameters, _trial_names(spec))
+        text = notebooks.to_script(nb, parameters, _trial_names(spec))
         return SourcePlan(
             mode="script",
             entrypoint=f"{source.stem}.py",
@@ -188,6 +191,7 @@ def _plan_notebook(spec: JobSpec, source: Path) -> SourcePlan:
             notebook=info,
             ipython=bool(info.magic_cells),
             requirements=list(info.requirements),
+            parameters=parameters,
         )
     return SourcePlan(
         mode="notebook",
@@ -196,6 +200,7 @@ def _plan_notebook(spec: JobSpec, source: Path) -> SourcePlan:
         notebook=info,
         requirements=list(info.requirements),
         source_cells=notebooks.job_cell_indices(nb),
+        parameters=parameters,
     )
 
 

@@ -107,6 +107,17 @@ def parse_parameters(source: str) -> list[Parameter]:
     return found
 
 
+def as_declared(values: dict[str, Any], declared: list[Parameter]) -> dict[str, Any]:
+    """Parameter values as the notebook's parameters cell declares them: a whole number given
+    for a `float` (`lr = 0.1`) is that float. JSON, and so the launch form, cannot tell 1 from
+    1.0; the notebook would otherwise get `lr = 1`."""
+    floats = {p.name for p in declared if p.type == "float"}
+    return {
+        name: float(value) if name in floats and type(value) is int else value
+        for name, value in values.items()
+    }
+
+
 def job_cell_indices(nb: nbformat.NotebookNode) -> list[int]:
     """Where the cells a job runs are in the notebook: every cell but those launching jobs
     themselves (`%%mlp_train`)."""

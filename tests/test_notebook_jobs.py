@@ -124,6 +124,20 @@ async def test_script_mode_injects_parameters_and_leaves_out_job_cells(api, writ
     assert "executed_notebook" not in done["outputs"]
 
 
+@pytest.mark.parametrize("mode", ["notebook", "script"])
+async def test_a_whole_number_for_a_float_parameter_arrives_as_a_float(api, write_notebook, mode):
+    # JSON (and so the launch form) sends 1.0 as 1: the parameters cell says lr is a float.
+    path = write_notebook(f"whole-{mode}.ipynb", notebook(PARAMS, SHOW))
+    job = await api.submit(
+        source={"path": path, "mode": mode}, parameters={"lr": 1, "epochs": 2, "shuffle": True}
+    )
+    done = await api.wait(job["id"])
+
+    assert done["state"] == "SUCCEEDED", done["state_message"]
+    assert "2 1.0 'sgd' [8] True" in await api.log(job["id"])
+    assert repr(done["spec"]["parameters"]["lr"]) == "1.0"  # and a rerun sends it again as such
+
+
 async def test_script_mode_failure_reports_the_exception(api, write_notebook):
     path = write_notebook("script-fail.ipynb", notebook("raise RuntimeError('bad shape')"))
     job = await api.submit(source={"path": path, "mode": "script"})
