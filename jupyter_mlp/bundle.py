@@ -103,7 +103,7 @@ class SourcePlan:
     includes: dict[str, Path] = field(default_factory=dict)  # path in the source folder -> file
     # Notebook mode: the index in the user's notebook of each cell the job notebook keeps.
     source_cells: list[int] = field(default_factory=list)
-    # Notebooks: the spec's parameters as the parameters cell declares them (`as_declared`).
+    # The spec's parameters as the source's defaults declare them (`as_declared`).
     parameters: dict[str, Any] | None = None
 
 
@@ -135,10 +135,11 @@ def plan_source(
         # Inline code gets its parameters as variables, as papermill would inject them: on its
         # PARAMETERS_MARK line (after its own defaults), else at the top.
         trial_names = _trial_names(spec)
+        parameters = notebooks.as_declared(
+            spec.parameters, notebooks.declared_before_mark(spec.source.code)
+        )
         injected = (
-            notebooks.parameters_code(spec.parameters, trial_names)
-            if spec.parameters or trial_names
-            else ""
+            notebooks.parameters_code(parameters, trial_names) if parameters or trial_names else ""
         )
         code = notebooks.with_parameters(spec.source.code, injected)
         ipython = bool(_MAGIC_LINE.search(code))
@@ -146,7 +147,9 @@ def plan_source(
             from IPython.core.inputtransformer2 import TransformerManager
 
             code = TransformerManager().transform_cell(code)
-        plan = SourcePlan(mode="script", entrypoint="main.py", text=code, ipython=ipython)
+        plan = SourcePlan(
+            mode="script", entrypoint="main.py", text=code, ipython=ipython, parameters=parameters
+        )
         return _with_requirements(plan, spec, root_dir)
     assert spec.source.path is not None
     source = resolve_source_path(root_dir, spec.source.path)

@@ -146,6 +146,16 @@ def with_parameters(code: str, injected: str) -> str:
     return injected + code
 
 
+def declared_before_mark(code: str) -> list[Parameter]:
+    """What inline code assigns before its PARAMETERS_MARK line (a cell job's `parameters` cell
+    and the cells before it): the defaults its parameters override."""
+    lines = code.splitlines(keepends=True)
+    for index, line in enumerate(lines):
+        if line.rstrip("\r\n") == PARAMETERS_MARK:
+            return parse_parameters("".join(lines[:index]))
+    return []
+
+
 def parameters_code(parameters: dict[str, Any], trial_names: Iterable[str] = ()) -> str:
     """Python assignments for the parameters; repr of JSON values is a typed Python literal.
 

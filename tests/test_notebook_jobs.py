@@ -138,6 +138,17 @@ async def test_a_whole_number_for_a_float_parameter_arrives_as_a_float(api, writ
     assert repr(done["spec"]["parameters"]["lr"]) == "1.0"  # and a rerun sends it again as such
 
 
+async def test_inline_code_gets_a_float_where_its_defaults_declare_one(api):
+    # A cell job's defaults come before the mark its parameters replace (as a rerun sends them).
+    code = "lr = 0.1\nsteps = 10\n# [mlp] parameters go here\nprint(repr(lr), repr(steps))\n"
+    job = await api.submit(source={"code": code}, parameters={"lr": 1, "steps": 20})
+    done = await api.wait(job["id"])
+
+    assert done["state"] == "SUCCEEDED", done["state_message"]
+    assert "1.0 20\n" in await api.log(job["id"])
+    assert repr(done["spec"]["parameters"]["lr"]) == "1.0"
+
+
 async def test_script_mode_failure_reports_the_exception(api, write_notebook):
     path = write_notebook("script-fail.ipynb", notebook("raise RuntimeError('bad shape')"))
     job = await api.submit(source={"path": path, "mode": "script"})
