@@ -108,9 +108,9 @@ def parse_parameters(source: str) -> list[Parameter]:
 
 
 def as_declared(values: dict[str, Any], declared: list[Parameter]) -> dict[str, Any]:
-    """Parameter values as the notebook's parameters cell declares them: a whole number given
-    for a `float` (`lr = 0.1`) is that float. JSON, and so the launch form, cannot tell 1 from
-    1.0; the notebook would otherwise get `lr = 1`."""
+    """Parameter values as the source's defaults (a notebook's parameters cell) declare them: a
+    whole number given for a `float` (`lr = 0.1`) is that float. JSON, and so the launch form,
+    cannot tell 1 from 1.0; the job would otherwise get `lr = 1`."""
     floats = {p.name for p in declared if p.type == "float"}
     return {
         name: float(value) if name in floats and type(value) is int else value
@@ -140,20 +140,23 @@ def with_parameters(code: str, injected: str) -> str:
     if not injected:
         return code
     lines = code.splitlines(keepends=True)
-    for index, line in enumerate(lines):
-        if line.rstrip("\r\n") == PARAMETERS_MARK:
-            return "".join([*lines[:index], injected, *lines[index + 1 :]])
-    return injected + code
+    mark = _mark_line(lines)
+    if mark is None:
+        return injected + code
+    return "".join([*lines[:mark], injected, *lines[mark + 1 :]])
+
+
+def _mark_line(lines: list[str]) -> int | None:
+    """Where the PARAMETERS_MARK line is, if anywhere."""
+    return next((i for i, line in enumerate(lines) if line.rstrip("\r\n") == PARAMETERS_MARK), None)
 
 
 def declared_before_mark(code: str) -> list[Parameter]:
     """What inline code assigns before its PARAMETERS_MARK line (a cell job's `parameters` cell
     and the cells before it): the defaults its parameters override."""
     lines = code.splitlines(keepends=True)
-    for index, line in enumerate(lines):
-        if line.rstrip("\r\n") == PARAMETERS_MARK:
-            return parse_parameters("".join(lines[:index]))
-    return []
+    mark = _mark_line(lines)
+    return [] if mark is None else parse_parameters("".join(lines[:mark]))
 
 
 def parameters_code(parameters: dict[str, Any], trial_names: Iterable[str] = ()) -> str:
