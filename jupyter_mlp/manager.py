@@ -286,7 +286,7 @@ class JobManager:
             plan = plan_source(spec, self.root_dir, self.max_include_bytes)
         except MLPError as exc:
             errors.extend(exc.errors)
-        if plan is not None and plan.parameters is not None:  # as the notebook declares them
+        if plan is not None and plan.parameters is not None:  # typed as the source's defaults
             spec = spec.model_copy(update={"parameters": plan.parameters})
         if plan is not None and "requirements" not in spec.model_fields_set:
             # The spec says what will be installed (the notebook's %pip packages), so a rerun

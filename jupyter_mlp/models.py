@@ -187,7 +187,7 @@ class _Model(BaseModel):
 
 class _Strict(_Model):
     # Unknown fields are refused so that a typo ("acelerator_count") is a 400, not silently ignored.
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    model_config = ConfigDict(extra="forbid")  # merged with _Model's
 
 
 class Source(_Strict):

@@ -433,13 +433,11 @@ class JobStore:
         query = query.order_by(JobRow.seq.desc()).limit(limit + 1)
         with self.engine.connect() as connection:
             rows = connection.execute(query).all()
-        jobs = [
-            Listed(row.backend, _with_trials(row.listed, row.trials))
-            if self.pages_in_sql
-            else Listed(row.backend, json.dumps(_listed(row)))
-            for row in rows[:limit]
-        ]
-        return jobs, rows[limit - 1].seq if len(rows) > limit else None
+        following = rows[limit - 1].seq if len(rows) > limit else None
+        page = rows[:limit]
+        if self.pages_in_sql:
+            return [Listed(r.backend, _with_trials(r.listed, r.trials)) for r in page], following
+        return [Listed(r.backend, json.dumps(_listed(r))) for r in page], following
 
     def active(self, backend: str) -> list[ActiveJob]:
         """A backend's started jobs (STARTING, RUNNING, CANCELLING), oldest first, each with
