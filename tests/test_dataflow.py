@@ -793,12 +793,15 @@ async def test_draining_a_batch_pipeline_is_refused_naming_drain(api, fake):
 async def test_draining_a_local_job_is_refused_naming_drain(api):
     job = await api.submit(backend="local", source={"code": "import time; time.sleep(30)"})
 
-    code, answer = await api.call("POST", "jobs", job["id"], "cancel", drain="true")
+    queued = await api.call("POST", "jobs", job["id"], "cancel", drain="true")
+    await api.wait(job["id"], {"RUNNING"})
+    running = await api.call("POST", "jobs", job["id"], "cancel", drain="true")
     await api.call("POST", "jobs", job["id"], "cancel")
 
-    assert code == 400
-    assert [e["field"] for e in answer["errors"]] == ["drain"]
-    assert "dataflow" in answer["errors"][0]["message"]
+    for code, answer in (queued, running):
+        assert code == 400, answer
+        assert [e["field"] for e in answer["errors"]] == ["drain"]
+        assert "dataflow" in answer["errors"][0]["message"]
 
 
 async def test_progress_over_the_api_shows_each_steps_element_count(api, fake):

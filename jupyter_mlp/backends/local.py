@@ -100,7 +100,9 @@ class LocalBackend(Backend[LocalRuntime]):
             self.python, self.warm_runners, self.warm_kernel, warm_log, on_report=self.wake
         )
         self.launcher.fill_warm()
-        self.drain = Drain(lambda: self.cancel_grace_seconds, self.launcher.reap)
+        # What ended jobs left running (not `drain`: that name is the Backend method of
+        # backends that can drain a streaming pipeline, which the manager looks for).
+        self.leftovers = Drain(lambda: self.cancel_grace_seconds, self.launcher.reap)
         self._gpus: tuple[list[LocalGpu], str] | None = None
         self._kernels: tuple[float, list[str]] | None = None
         self._interpreters: dict[tuple[str, float], str] = {}
@@ -249,7 +251,7 @@ class LocalBackend(Backend[LocalRuntime]):
         if seen.state is not None and seen.state.terminal:
             # What the job left running is found (a walk of /proc) off the event loop.
             leftovers = await asyncio.to_thread(job_processes, tracked.job.id, pid)
-            self.drain.add(tracked.job.id, leftovers, tracked.runtime.gpus)
+            self.leftovers.add(tracked.job.id, leftovers, tracked.runtime.gpus)
         return seen
 
     async def cancel(self, tracked: Tracked[LocalRuntime], force: bool = False) -> None:
@@ -295,7 +297,7 @@ class LocalBackend(Backend[LocalRuntime]):
     # ----- internals -----
 
     def _free_gpus(self, active: list[Tracked[LocalRuntime]]) -> list[str]:
-        busy = {gpu for t in active for gpu in t.runtime.gpus} | self.drain.gpus()
+        busy = {gpu for t in active for gpu in t.runtime.gpus} | self.leftovers.gpus()
         return [gpu.id for gpu in self.gpus() if gpu.id not in busy]
 
     def _observe_own(self, tracked: Tracked[LocalRuntime], pid: int) -> Observation:
