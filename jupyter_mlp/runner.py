@@ -10,6 +10,10 @@ requirements; with MLP_INSTALL_IN_PLACE=1, as in a container, into the running P
 the entrypoint as a child process, and records the job's phase and exit status in the file named
 by MLP_STATUS_FILE, so whoever watches the job, even a server started after the job was, can
 tell how it ended. A failed notebook job also leaves why, next to that file.
+
+In a Vertex AI job those files live on the bucket's Cloud Storage FUSE mount (`/gcs/<bucket>/`),
+where a folder exists only once an object marks it: the runner makes every folder it writes
+into. It runs on the prebuilt training images' Python, 3.10: keep it to that.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import site
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -38,6 +43,10 @@ _INJECTED_TAG = "injected-parameters"
 _PAPERMILL_ERROR_TAG = "papermill-error-cell-tag"
 _ANSI_CODE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _MESSAGE_LIMIT = 4000
+# Where Vertex AI mounts Cloud Storage buckets: gs://<bucket>/<path> is /gcs/<bucket>/<path>.
+_DEFAULT_GCS_MOUNT = "/gcs/"
+# The output folders Vertex AI names (gs:// URIs under the job's base output directory).
+_VERTEX_OUTPUT_DIRS = ("AIP_MODEL_DIR", "AIP_CHECKPOINT_DIR", "AIP_TENSORBOARD_LOG_DIR")
 
 
 # The pipe to the server that launched this runner, when there is one. Read once at start (a warm
@@ -58,9 +67,45 @@ def write_status(record: dict[str, Any]) -> None:
     if not path:
         return
     tmp = f"{path}.tmp"
+    _make_parent(tmp)
     with open(tmp, "w", encoding="utf-8") as handle:
         json.dump({**record, "at": time.time()}, handle)
     os.replace(tmp, path)
+
+
+def _make_parent(path: str | Path) -> None:
+    """Make the folder `path` goes in: on a Cloud Storage FUSE mount nothing else will."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+
+
+def is_chief() -> bool:
+    """Whether this replica is the job's chief: Vertex AI's CLUSTER_SPEC says `workerpool0`
+    (the chief pool, of one replica), or there is no cluster at all (a local job)."""
+    spec = os.environ.get("CLUSTER_SPEC")
+    if not spec:
+        return True
+    try:
+        task = json.loads(spec).get("task") or {}
+    except (ValueError, AttributeError):  # unreadable: one writer is better than none
+        return True
+    return task.get("type", "workerpool0") == "workerpool0"
+
+
+def make_vertex_output_dirs() -> None:
+    """Make the mounted folders of AIP_MODEL_DIR and friends, as the local backend makes its
+    own, so user code that writes into them (through `/gcs/`) needs no folder of its own."""
+    mount = os.environ.get("MLP_GCS_MOUNT") or _DEFAULT_GCS_MOUNT
+    if not os.path.isdir(mount):  # not in a Vertex AI job: nothing to mirror
+        return
+    for name in _VERTEX_OUTPUT_DIRS:
+        uri = os.environ.get(name, "")
+        if not uri.startswith("gs://"):
+            continue
+        folder = os.path.join(mount, uri[len("gs://") :])
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as exc:  # the job's code may not need it: say so and go on
+            print(f"[mlp] could not make {folder} for {name}: {exc}", flush=True)
 
 
 def error_file() -> Path | None:
@@ -227,6 +272,7 @@ def supervise(bundle: Path, trial_args: list[str] | None = None) -> int:
         write_status({"phase": "exited", "exit_code": 1, "message": message})
         return 1
     place_includes(manifest, bundle)
+    make_vertex_output_dirs()
     # A notebook's code runs in its kernel, which gets the job's environment; the runner that
     # drives papermill keeps its own, so no user module can shadow one papermill imports.
     notebook = manifest["mode"] == "notebook"
@@ -340,7 +386,8 @@ def execute_notebook(
         if not any(isinstance(f, _OneNewline) for f in handler.filters):
             handler.addFilter(_OneNewline())
     manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
-    output = Path(os.environ.get("MLP_OUTPUT_DIR") or os.getcwd()) / manifest["output_notebook"]
+    output = notebook_output_dir() / manifest["output_notebook"]
+    _make_parent(output)
     message = ""
     details: dict[str, Any] | None = None
     owns_kernel = km is None
@@ -371,11 +418,25 @@ def execute_notebook(
         return 0
     failure, failure_details = error_file(), error_details_file()
     if failure:
+        _make_parent(failure)
         failure.write_text(message, encoding="utf-8")
     if failure_details and details:
+        _make_parent(failure_details)
         failure_details.write_text(json.dumps(details, ensure_ascii=False), encoding="utf-8")
     print(f"[mlp] {message}", flush=True)
     return 1
+
+
+def notebook_output_dir() -> Path:
+    """Where the executed notebook goes: the job's output folder for the chief replica; every
+    other replica of a multi-replica job keeps its own in a local temporary folder, so one
+    replica alone writes the notebook the server shows."""
+    output = Path(os.environ.get("MLP_OUTPUT_DIR") or os.getcwd())
+    if is_chief():
+        return output
+    local = Path(tempfile.mkdtemp(prefix="mlp-replica-"))
+    print(f"[mlp] not the chief replica: the executed notebook stays in {local}", flush=True)
+    return local
 
 
 def cell_failure(error: Any, executed: Path, manifest: dict[str, Any]) -> dict[str, Any]:
