@@ -20,6 +20,7 @@ import json
 import re
 import shutil
 import subprocess
+import tempfile
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -36,7 +37,6 @@ from jupyter_mlp.models import Job, JobSpec, JobState
 from jupyter_mlp.staging import Package, build_package
 
 REPO = Path(__file__).resolve().parents[1]
-BUCKET = "parity-bucket"
 # The image: the prebuilt scikit-learn CPU container, chosen as for a notebook where
 # scikit-learn is installed. Its framework is in the image, not in the job's package.
 IMAGE = choose_container([], "cpu", installed={"scikit-learn": "1.6.1"}.get).container
@@ -99,24 +99,44 @@ def base_env(env: Path) -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def gcs(tmp_path: Path) -> Path:
-    """The folder standing for `/gcs/`, in which only the bucket exists."""
-    (tmp_path / "gcs" / BUCKET).mkdir(parents=True)
-    return tmp_path / "gcs"
+class Mount:
+    """The bucket's Cloud Storage FUSE mount: a folder stands for `/gcs/`, and in it the job's
+    bucket is a folder holding nothing (each job gets a bucket of its own)."""
 
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.bucket = f"bucket-{uuid.uuid4().hex[:8]}"
+        (root / self.bucket).mkdir()
 
-def on_mount(gcs: Path) -> Callable[[str], str]:
-    """The one place where the test's folder stands for the mount: `/gcs/...` paths and the
-    `gs://...` URIs they mirror, as paths in `gcs`."""
-
-    def mapped(value: str) -> str:
+    def path(self, value: str) -> str:
+        """The one place where the test's folder stands for the mount: a `/gcs/...` path, or
+        the `gs://...` URI it mirrors, as a path in the test's folder."""
         for prefix in ("/gcs/", "gs://"):
             if value.startswith(prefix):
-                return f"{gcs}/{value.removeprefix(prefix)}"
+                return f"{self.root}/{value.removeprefix(prefix)}"
         return value
 
-    return mapped
+    def where_the_server_looks(self, job: Job, name: str) -> Path:
+        """`name` of the job in `gs://<bucket>/mlp/<job id>/`, where the server reads the
+        status, the executed notebook and the model (`VertexBackend._blob_of`)."""
+        return Path(self.path(f"gs://{self.bucket}/mlp/{job.id}/{name}"))
+
+    def status(self, job: Job) -> dict[str, Any]:
+        status: dict[str, Any] = json.loads(
+            self.where_the_server_looks(job, "status.json").read_text()
+        )
+        return status
+
+
+@pytest.fixture(scope="module")
+def gcs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder standing for `/gcs/`."""
+    return tmp_path_factory.mktemp("gcs")
+
+
+@pytest.fixture
+def mount(gcs: Path) -> Mount:
+    return Mount(gcs)
 
 
 # ----- the job, as the server makes it -----
@@ -140,20 +160,21 @@ def make_job(root: Path, **spec: Any) -> tuple[Job, Package]:
     return job, build_package(root / "bundle")
 
 
-def pools(job: Job, package: Package) -> tuple[str, list[Any]]:
+def pools(job: Job, package: Package, bucket: str) -> tuple[str, list[Any]]:
     """The base output directory and worker pools of the job's CustomJob."""
-    uri = f"gs://{BUCKET}/mlp/packages/{package.filename}"
-    request = vertex_jobs.custom_job(job, uri, IMAGE.uri, BUCKET, None)
+    uri = f"gs://{bucket}/mlp/packages/{package.filename}"
+    request = vertex_jobs.custom_job(job, uri, IMAGE.uri, bucket, None)
     return request.job_spec.base_output_directory.output_uri_prefix, list(
         request.job_spec.worker_pool_specs
     )
 
 
 class Container:
-    """A container of the image with the job's package installed, as Vertex AI makes one for
-    each replica (the replicas of one job install the same package)."""
+    """A container of the image with a job's package installed, as Vertex AI makes one for
+    each replica."""
 
     def __init__(self, image: Path, where: Path, package: Package, pool: Any) -> None:
+        self.where = where
         self.env = where / "env"
         shutil.copytree(image, self.env, symlinks=True)
         # Vertex AI copies each package URI into the container, then pip installs it.
@@ -163,18 +184,15 @@ class Container:
             assert uri.endswith(package.filename)
             (downloads / package.filename).write_bytes(package.data)
             pip_install(self.env, str(downloads / package.filename))
-        self.workdir = where / "workdir"
-        self.workdir.mkdir()
         (where / "home").mkdir()
 
     def run(
-        self, pool: Any, gcs: Path, base_output: str, cluster: dict[str, Any], task: str
+        self, pool: Any, mount: Mount, base_output: str, cluster: dict[str, Any], task: str
     ) -> subprocess.CompletedProcess[str]:
         """Run `pool` as Vertex AI does: `python -m MODULE ARGS` with the pool's env and the
         variables Vertex AI sets, as replica `task` (a worker pool's name) of `cluster`."""
         spec = pool.python_package_spec
         assert spec.executor_image_uri == IMAGE.uri
-        mapped = on_mount(gcs)
         chief = task == "workerpool0"
         vertex = {
             "AIP_MODEL_DIR": f"{base_output}model/",
@@ -196,21 +214,36 @@ class Container:
             ),
             # Where the runner finds the mount, for the folders it makes for AIP_MODEL_DIR
             # and friends; Vertex AI's is /gcs/, the runner's default.
-            "MLP_GCS_MOUNT": mapped("/gcs/"),
+            "MLP_GCS_MOUNT": mount.path("/gcs/"),
         }
         env = {
             **base_env(self.env),
-            **{variable.name: mapped(variable.value) for variable in spec.env},
+            **{variable.name: mount.path(variable.value) for variable in spec.env},
             **vertex,
         }
         return subprocess.run(
             [str(self.env / "bin" / "python"), "-m", spec.python_module, *spec.args],
             env=env,
-            cwd=self.workdir,
+            cwd=tempfile.mkdtemp(prefix="workdir-", dir=self.where),
             capture_output=True,
             text=True,
             timeout=120,
         )
+
+
+@pytest.fixture(scope="module")
+def containers(image: Path, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Container]:
+    """A container with a job's package installed, made once for each package: the replicas
+    of a job, and jobs with identical bundles, install the same bytes."""
+    made: dict[str, Container] = {}
+
+    def container(package: Package, pool: Any) -> Container:
+        if package.sha256 not in made:
+            where = tmp_path_factory.mktemp("container")
+            made[package.sha256] = Container(image, where, package, pool)
+        return made[package.sha256]
+
+    return container
 
 
 def cluster_of(pool_list: list[Any]) -> dict[str, list[str]]:
@@ -226,50 +259,55 @@ def cluster_of(pool_list: list[Any]) -> dict[str, list[str]]:
 def write_notebook(path: Path, *cells: str) -> None:
     notebook = nbformat.v4.new_notebook()
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    notebook.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    # Fixed cell ids: the same notebook makes the same bundle, and so the same package.
+    notebook.cells = [
+        nbformat.v4.new_code_cell(source, id=f"cell-{n}") for n, source in enumerate(cells)
+    ]
     nbformat.write(notebook, path)
 
 
 def model_writer(gcs: Path, text: str) -> str:
-    """User code that writes `model.txt` into AIP_MODEL_DIR's mounted path, as users do (with
-    the test's folder for `/gcs/`), without making that folder first."""
+    """User code that writes `model.txt` into AIP_MODEL_DIR's mounted path, as users do (the
+    test's folder standing for `/gcs/`), without making that folder first."""
     return (
         "import os, pathlib\n"
-        f"model_dir = os.environ['AIP_MODEL_DIR'].replace('gs://', {on_mount(gcs)('/gcs/')!r})\n"
+        f"model_dir = os.environ['AIP_MODEL_DIR'].replace('gs://', {f'{gcs}/'!r})\n"
         f"pathlib.Path(model_dir, 'model.txt').write_text({text!r})\n"
     )
 
 
-def in_output_dir(gcs: Path, job: Job, name: str) -> Path:
-    """Where the server looks for `name` of the job: `gs://<bucket>/mlp/<job id>/<name>`."""
-    return Path(on_mount(gcs)(f"gs://{BUCKET}/mlp/{job.id}/{name}"))
-
-
-def status_of(gcs: Path, job: Job) -> dict[str, Any]:
-    return json.loads(in_output_dir(gcs, job, "status.json").read_text())
+def notebook_job(root: Path, gcs: Path, **spec: Any) -> tuple[Job, Package]:
+    """A notebook job that writes its model and prints which replica ran it."""
+    write_notebook(
+        root / "nb.ipynb",
+        model_writer(gcs, "from a notebook"),
+        "import json\nprint('task', json.loads(os.environ['CLUSTER_SPEC'])['task']['type'])",
+    )
+    return make_job(root, source={"path": "nb.ipynb"}, **spec)
 
 
 # ----- the cases -----
 
 
 def test_a_script_job_runs_and_leaves_its_model_and_status_where_the_server_looks(
-    image, gcs, tmp_path
+    containers, mount, tmp_path
 ):
-    (tmp_path / "train.py").write_text(model_writer(gcs, "weights") + "print('trained')\n")
+    (tmp_path / "train.py").write_text(model_writer(mount.root, "weights") + "print('trained')\n")
     job, package = make_job(tmp_path, source={"path": "train.py"})
-    base_output, (pool,) = pools(job, package)
+    base_output, (pool,) = pools(job, package, mount.bucket)
 
-    container = Container(image, tmp_path / "c", package, pool)
-
-    done = container.run(pool, gcs, base_output, cluster_of([pool]), "workerpool0")
+    done = containers(package, pool).run(
+        pool, mount, base_output, cluster_of([pool]), "workerpool0"
+    )
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert "trained" in done.stdout
-    assert in_output_dir(gcs, job, "model/model.txt").read_text() == "weights"
-    assert status_of(gcs, job) | {"at": 0} == {"phase": "exited", "exit_code": 0, "at": 0}
+    assert mount.where_the_server_looks(job, "model/model.txt").read_text() == "weights"
+    status = mount.status(job)
+    assert (status["phase"], status["exit_code"]) == ("exited", 0)
 
 
-def test_a_script_job_gets_its_own_args_and_parameters(image, gcs, tmp_path):
+def test_a_script_job_gets_its_own_args_and_parameters(containers, mount, tmp_path):
     (tmp_path / "train.py").write_text(
         "import json, sys\nprint('argv=' + json.dumps(sys.argv[1:]))\n"
     )
@@ -279,57 +317,51 @@ def test_a_script_job_gets_its_own_args_and_parameters(image, gcs, tmp_path):
         args=["--epochs", "3"],
         parameters={"lr": 0.01, "optimizer": "adam"},
     )
-    base_output, (pool,) = pools(job, package)
+    base_output, (pool,) = pools(job, package, mount.bucket)
 
-    container = Container(image, tmp_path / "c", package, pool)
-
-    done = container.run(pool, gcs, base_output, cluster_of([pool]), "workerpool0")
+    done = containers(package, pool).run(
+        pool, mount, base_output, cluster_of([pool]), "workerpool0"
+    )
 
     assert done.returncode == 0, done.stdout + done.stderr
-    argv = json.loads(re.search(r"argv=(.*)", done.stdout).group(1))  # type: ignore[union-attr]
-    assert argv == ["--epochs", "3", "--lr=0.01", "--optimizer=adam"]
-    assert status_of(gcs, job)["exit_code"] == 0
+    printed = re.search(r"argv=(.*)", done.stdout)
+    assert printed, done.stdout
+    assert json.loads(printed.group(1)) == ["--epochs", "3", "--lr=0.01", "--optimizer=adam"]
+    assert mount.status(job)["exit_code"] == 0
 
 
 def test_a_notebook_job_leaves_its_executed_notebook_model_and_status_where_the_server_looks(
-    image, gcs, tmp_path
+    containers, mount, tmp_path
 ):
-    write_notebook(tmp_path / "nb.ipynb", model_writer(gcs, "from a notebook"), "print('done')")
-    job, package = make_job(tmp_path, source={"path": "nb.ipynb"})
-    base_output, (pool,) = pools(job, package)
+    job, package = notebook_job(tmp_path, mount.root)
+    base_output, (pool,) = pools(job, package, mount.bucket)
 
-    container = Container(image, tmp_path / "c", package, pool)
-
-    done = container.run(pool, gcs, base_output, cluster_of([pool]), "workerpool0")
+    done = containers(package, pool).run(
+        pool, mount, base_output, cluster_of([pool]), "workerpool0"
+    )
 
     assert done.returncode == 0, done.stdout + done.stderr
-    assert in_output_dir(gcs, job, "model/model.txt").read_text() == "from a notebook"
-    executed = json.loads(in_output_dir(gcs, job, "nb.executed.ipynb").read_text())
-    assert "done" in json.dumps(executed["cells"][-1]["outputs"])
-    assert status_of(gcs, job)["exit_code"] == 0
+    assert mount.where_the_server_looks(job, "model/model.txt").read_text() == "from a notebook"
+    executed = json.loads(mount.where_the_server_looks(job, "nb.executed.ipynb").read_text())
+    assert "workerpool0" in json.dumps(executed["cells"][-1]["outputs"])
+    assert mount.status(job)["exit_code"] == 0
 
 
-def test_only_the_chief_replica_writes_the_executed_notebook_to_the_bucket(image, gcs, tmp_path):
-    write_notebook(
-        tmp_path / "nb.ipynb",
-        "import json, os\nprint('task', json.loads(os.environ['CLUSTER_SPEC'])['task']['type'])",
+def test_only_the_chief_replica_writes_the_executed_notebook_to_the_bucket(
+    containers, mount, tmp_path
+):
+    job, package = notebook_job(
+        tmp_path, mount.root, resources={"machine_type": "n1-standard-4", "replica_count": 2}
     )
-    job, package = make_job(
-        tmp_path,
-        source={"path": "nb.ipynb"},
-        resources={"machine_type": "n1-standard-4", "replica_count": 2},
-    )
-    base_output, (chief, worker) = pools(job, package)
+    base_output, (chief, worker) = pools(job, package, mount.bucket)
     cluster = cluster_of([chief, worker])
-
     assert worker.python_package_spec.package_uris == chief.python_package_spec.package_uris
-    container = Container(image, tmp_path / "c", package, chief)
 
-    ran_chief = container.run(chief, gcs, base_output, cluster, "workerpool0")
-    ran_worker = container.run(worker, gcs, base_output, cluster, "workerpool1")
+    ran_chief = containers(package, chief).run(chief, mount, base_output, cluster, "workerpool0")
+    ran_worker = containers(package, worker).run(worker, mount, base_output, cluster, "workerpool1")
 
     assert ran_chief.returncode == 0, ran_chief.stdout + ran_chief.stderr
     assert ran_worker.returncode == 0, ran_worker.stdout + ran_worker.stderr
-    executed = in_output_dir(gcs, job, "nb.executed.ipynb").read_text()
+    executed = mount.where_the_server_looks(job, "nb.executed.ipynb").read_text()
     assert "workerpool0" in executed
     assert "workerpool1" not in executed
