@@ -143,9 +143,12 @@ describe('the image field', () => {
     });
   });
 
-  it('says why no image can be chosen and how to name one', () => {
+  it('says when no image can be chosen, and how to name one', () => {
     const field = imageField(catalog, '', 0)!;
     expect(field.placeholder).toMatch(/none can be chosen/);
+    expect(field.hint).toMatch(
+      /^Empty: no image can be chosen for CPU jobs; name one/
+    );
     expect(field.hint).toMatch(/VertexBackend\.default_image/);
   });
 

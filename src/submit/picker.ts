@@ -435,9 +435,10 @@ export function imageField(
     return null;
   }
   if (!chosen.uri) {
+    // The server's answer for the field says why, next to it.
     return {
       placeholder: 'an image to run in (none can be chosen for you)',
-      hint: chosen.reason
+      hint: `Empty: no image can be chosen for ${hardware.toUpperCase()} jobs; name one here, or set VertexBackend.default_image on the server.`
     };
   }
   return {
