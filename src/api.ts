@@ -277,6 +277,24 @@ export interface ICatalogAccelerator {
   price_note: string | null;
 }
 
+/** The image a job naming none runs in (`uri`, null when none can be chosen), and why. */
+export interface IDefaultImage {
+  uri: string | null;
+  reason: string;
+}
+
+/** A prebuilt training container of the catalog; `available`: Vertex AI still runs it today. */
+export interface IPrebuiltContainer {
+  framework: string;
+  version: string;
+  accelerator: string;
+  python: string;
+  uri: string;
+  end_of_support: string;
+  end_of_availability: string;
+  available: boolean;
+}
+
 /** `GET /mlp/catalog?backend=vertex|dataflow`: what the cloud offers, with list prices. */
 export interface ICloudCatalog {
   backend: string;
@@ -286,7 +304,12 @@ export interface ICloudCatalog {
   /** Accelerators deliberately left out, with why. */
   not_offered: { type: string; reason: string }[];
   regions: string[];
+  /** The regions the accelerator data covers; elsewhere an accelerator's offer is not known. */
+  gpu_regions?: string[];
   default_region: string;
+  /** For a backend that runs jobs in container images: the image of a job naming none. */
+  default_containers?: Record<string, IDefaultImage>;
+  containers?: IPrebuiltContainer[];
   as_of: string;
   prices_as_of: string;
   prices_are_estimates: boolean;

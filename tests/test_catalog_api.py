@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytest
 from conftest import server_manager
 
+# An image of the user's own: jobs that name one need no prebuilt container.
+OWN_IMAGE = "us-docker.pkg.dev/my-project/training/fit:3"
+
 
 async def test_vertex_catalog_lists_machines_accelerators_and_dated_prices(api):
     code, catalog = await api.call("GET", "catalog", backend="vertex", region="us-central1")
@@ -29,6 +32,49 @@ async def test_vertex_catalog_shows_conditions_and_the_accelerators_left_out(api
     assert machines["a3-ultragpu-8g"]["price_note"].startswith("price not known: ")
     left_out = {a["type"]: a["reason"] for a in catalog["not_offered"]}
     assert {"NVIDIA_GB200", "NVIDIA_RTX_PRO_6000", "TPU_V4_POD"} <= set(left_out)
+
+
+async def test_the_vertex_catalog_knows_every_region_and_which_its_gpu_data_covers(api):
+    code, catalog = await api.call("GET", "catalog", backend="vertex")
+
+    assert code == 200
+    assert {"europe-west3", "australia-southeast1", "us-south1"} <= set(catalog["regions"])
+    assert "us-central1" in catalog["gpu_regions"]
+    assert "europe-west3" not in catalog["gpu_regions"]  # T4 there: not known, not refused
+    assert any(s["url"].endswith("/vertex-ai/docs/general/locations") for s in catalog["sources"])
+
+
+async def test_the_vertex_catalogs_default_image_is_never_past_its_end_of_availability(api):
+    code, catalog = await api.call("GET", "catalog", backend="vertex", region="europe-west3")
+
+    assert code == 200
+    available = {c["uri"]: c["available"] for c in catalog["containers"]}
+    assert set(catalog["default_containers"]) == {"cpu", "gpu", "tpu"}
+    for chosen in catalog["default_containers"].values():
+        if chosen["uri"] is None:  # none left: the reason says how to name one
+            assert "VertexBackend.default_image" in chosen["reason"]
+        else:
+            assert available[chosen["uri"]] is True, chosen
+
+
+async def test_a_vertex_job_in_europe_west3_gets_warnings_not_errors_on_its_region(api):
+    spec = {
+        "backend": "vertex",
+        "source": {"code": "pass"},
+        "environment": OWN_IMAGE,
+        "region": "europe-west3",
+        "resources": {
+            "machine_type": "n1-standard-8",
+            "accelerator_type": "T4",
+            "accelerator_count": 1,
+        },
+    }
+    code, answer = await api.call("POST", "validate", body=spec)
+
+    assert code == 200
+    on_region = [e for e in answer["errors"] if e["field"] == "region"]
+    assert on_region and {e["severity"] for e in on_region} == {"warning"}
+    assert answer["spec"]["region"] == "europe-west3"
 
 
 async def test_catalog_for_an_unknown_region_or_backend_is_a_400(api):
@@ -97,6 +143,7 @@ async def test_validate_accepts_short_names_and_estimates_the_hourly_cost(api):
     spec = {
         "backend": "vertex",
         "source": {"code": "pass"},
+        "environment": OWN_IMAGE,
         "resources": {
             "machine_type": "n1-standard-8",
             "accelerator_type": "T4",
@@ -124,6 +171,7 @@ async def test_validate_does_not_count_a_machine_types_conditions_as_errors(api)
     spec = {
         "backend": "vertex",
         "source": {"code": "pass"},
+        "environment": OWN_IMAGE,
         "resources": {
             "machine_type": "a4-highgpu-8g",
             "accelerator_type": "B200",

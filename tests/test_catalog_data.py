@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from importlib import resources
 from itertools import pairwise
 from typing import Any
@@ -11,10 +12,13 @@ from typing import Any
 import pytest
 from google.cloud.aiplatform_v1.types import AcceleratorType
 
+from jupyter_mlp.catalog.containers import NoCurrentContainer, choose_container
+
 DATA = resources.files("jupyter_mlp.catalog").joinpath("data")
 FILES = ["gpus.json", "vertex.json", "dataflow.json", "prices.json"]
 MACHINE_NAME = re.compile(r"^(cloud-tpu|ct5lp-hightpu-\d+t|[a-z]\d-[a-z]+-\d+g?)$")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+REGION = re.compile(r"^[a-z]+(-[a-z]+)+[0-9]+$")
 
 
 def load(name: str) -> dict[str, Any]:
@@ -130,7 +134,47 @@ def test_backend_regions_cover_the_required_regions(backend: str) -> None:
     }
     assert required <= set(data["regions"])
     assert data["default_region"] in data["regions"]
-    assert set(data["regions"]) <= set(load("gpus.json")["regions"])
+
+
+@pytest.mark.parametrize("backend", ["vertex", "dataflow"])
+def test_every_listed_region_is_well_formed_listed_once_and_sourced(backend: str) -> None:
+    data = load(f"{backend}.json")
+    assert all(REGION.match(region) for region in data["regions"]), data["regions"]
+    assert len(data["regions"]) == len(set(data["regions"]))
+    (locations,) = [s for s in data["sources"] if s["id"] == f"{backend}-locations"]
+    assert locations["url"].startswith("https://cloud.google.com/")
+    assert DATE.match(locations["read_on"])
+
+
+def test_vertex_knows_the_regions_custom_training_runs_in_beyond_its_gpu_data() -> None:
+    regions = set(load("vertex.json")["regions"])
+    assert {"europe-west3", "australia-southeast1", "me-west1", "us-south1"} <= regions
+    assert "global" not in regions  # custom training takes a region
+
+
+def test_every_prebuilt_image_has_its_dates_and_python_and_the_list_its_source() -> None:
+    data = load("containers.json")
+    for container in data["containers"]:
+        assert DATE.match(container["end_of_support"]), container
+        assert DATE.match(container["end_of_availability"]), container
+        assert re.match(r"^3\.\d+$", container["python"]), container
+    (source,) = data["sources"]
+    assert source["url"].startswith("https://cloud.google.com/")
+    assert DATE.match(source["read_on"]) and source["read_on"] == data["as_of"]
+
+
+@pytest.mark.parametrize("hardware", ["cpu", "gpu", "tpu"])
+@pytest.mark.parametrize("installed", [{}, {"torch": "2.4.1"}, {"xgboost": "2.1.3"}])
+def test_no_image_chosen_by_default_today_is_past_its_end_of_availability(
+    hardware: str, installed: dict[str, str]
+) -> None:
+    today = date.today()  # the day the test runs, as a job's choice uses
+    try:
+        choice = choose_container([], hardware, installed.get)
+    except NoCurrentContainer as exc:
+        assert "VertexBackend.default_image" in str(exc)
+    else:
+        assert choice.container.available_on(today), choice
 
 
 @pytest.mark.parametrize("backend", ["vertex", "dataflow"])

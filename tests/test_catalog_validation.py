@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 import pytest
 
+from jupyter_mlp.backends.vertex import VertexBackend
 from jupyter_mlp.catalog import cloud
 from jupyter_mlp.catalog.cloud import catalog_view, estimate_hourly_cost, normalize_accelerator
+from jupyter_mlp.catalog.containers import NoCurrentContainer, choose_container, image_warning
 from jupyter_mlp.catalog.validation import normalize_cloud_resources, validate_resources
 from jupyter_mlp.models import JobSpec
 
@@ -380,6 +383,96 @@ def test_an_unpriced_valid_choice_warns_that_its_price_is_not_known() -> None:
 def test_an_invalid_choice_does_not_warn_about_prices() -> None:
     problems = validate_resources("vertex", res("a3-ultragpu-8g", "H200", 4), "us-central1")
     assert not any("price not known" in p["message"] for p in problems)
+
+
+@pytest.mark.parametrize("backend", ["vertex", "dataflow"])
+def test_europe_west3_validates_with_a_warning_instead_of_an_error(backend: str) -> None:
+    problems = validate_resources(backend, res("n1-standard-4"), "europe-west3")
+
+    assert errors(problems) == []
+    assert any(
+        w["field"] == "region" and "europe-west3" in w["message"] for w in warnings(problems)
+    )
+
+
+def test_a_well_formed_region_the_catalog_does_not_know_is_a_warning_and_kept() -> None:
+    checked, problems = normalize_cloud_resources(
+        spec(machine_type="n1-standard-4").model_copy(update={"region": "us-west9"})
+    )
+
+    assert [p for p in problems if p.blocking] == []
+    [unknown] = [p for p in problems if "not among" in p.message]
+    assert unknown.field == "region" and "sent to Google as given" in unknown.message
+    assert checked.region == "us-west9"
+
+
+def test_a_gpu_in_a_region_without_gpu_data_is_not_known_rather_than_not_offered() -> None:
+    problems = validate_resources("vertex", res("n1-standard-8", "T4", 1), "europe-west3")
+
+    assert errors(problems) == []
+    [gpu] = [w for w in warnings(problems) if "T4" in w["message"]]
+    assert gpu["field"] == "region"
+    assert "whether T4 is offered in europe-west3 is not known" in gpu["message"]
+    assert "europe-west4" in gpu["suggestions"]
+
+
+def test_a_gpu_the_data_says_is_not_offered_in_a_region_is_still_refused() -> None:
+    problems = validate_resources("vertex", res("n1-standard-8", "V100", 1), "europe-west2")
+
+    [refused] = errors(problems)
+    assert (
+        refused["field"] == "region" and "V100 is not offered in europe-west2" in refused["message"]
+    )
+
+
+def test_the_catalog_lists_every_accelerator_in_a_region_without_gpu_data() -> None:
+    known = {a["type"] for a in cloud.catalog_view("vertex", "us-central1")["accelerators"]}
+    unknown = cloud.catalog_view("vertex", "europe-west3")
+
+    assert {a["type"] for a in unknown["accelerators"]} >= known
+    assert "europe-west3" not in unknown["gpu_regions"]
+
+
+def test_an_image_past_its_end_of_availability_warns_naming_its_end_and_an_alternative() -> None:
+    image = "europe-docker.pkg.dev/vertex-ai/training/pytorch-gpu.2-3.py310:latest"
+    warning = image_warning(image, "europe-west4", today=date(2026, 7, 15))
+
+    assert warning is not None
+    assert image in warning and "2026-04-24" in warning
+    assert "use europe-docker.pkg.dev/vertex-ai/training/pytorch-gpu.2-4.py310:latest" in warning
+    assert image_warning(image, "europe-west4", today=date(2026, 4, 24)) is None
+
+
+def test_a_job_given_an_image_past_its_end_gets_a_warning_from_validate() -> None:
+    image = "us-docker.pkg.dev/vertex-ai/training/tf-cpu.2-12.py310:latest"  # ended 2025-06-30
+    job = spec(machine_type="n1-standard-4").model_copy(update={"environment": image})
+
+    problems = VertexBackend(project="p").validate(job, None)
+
+    [warning] = [p for p in problems if p.field == "environment"]
+    assert warning.severity == "warning"
+    assert image in warning.message and "2025-06-30" in warning.message
+
+
+def test_a_job_naming_no_image_is_never_given_one_past_its_end_of_availability() -> None:
+    chosen = choose_container(["torch==2.3.1"], "gpu", today=date(2026, 7, 15))
+
+    assert chosen.container.version == "2.4"  # 2.3 ended on 2026-04-24
+    assert "no prebuilt container still available" in chosen.reason
+    with pytest.raises(NoCurrentContainer, match=r"VertexBackend\.default_image"):
+        choose_container([], "cpu", {"scikit-learn": "1.6.1"}.get, today=date(2026, 7, 12))
+
+
+def test_the_default_image_setting_chooses_the_image_of_jobs_naming_none() -> None:
+    backend = VertexBackend(project="p", default_image="europe-docker.pkg.dev/p/images/train:7")
+    job = spec(machine_type="n1-standard-4")
+
+    assert not [p for p in backend.validate(job, None) if p.field == "environment"]
+    defaults = backend.catalog(None, [])["default_containers"]
+    assert defaults["gpu"] == {
+        "uri": "europe-docker.pkg.dev/p/images/train:7",
+        "reason": "VertexBackend.default_image",
+    }
 
 
 def spec(**resources: Any) -> JobSpec:

@@ -202,6 +202,7 @@ def cloud_settings(tmp_path: Path, vertex_endpoint: str, dataflow_endpoint: str)
         "--VertexBackend.retry_initial_delay=0.05",
         "--VertexBackend.retry_timeout=10",
         "--VertexBackend.log_settle_seconds=0",
+        "--VertexBackend.default_image=us-docker.pkg.dev/vertex-ai/training/pytorch-gpu.2-4.py310:latest",
         f"--DataflowBackend.project={PROJECT}",
         f"--DataflowBackend.temp_location={tmp_path / 'dataflow-temp'}",
         f"--DataflowBackend.dataflow_endpoint={dataflow_endpoint}",

@@ -35,7 +35,14 @@ from traitlets import Enum, Float, Unicode, default, observe
 
 from ..bundle import JobFolder, SourcePlan
 from ..catalog.cloud import catalog_view, estimate_hourly_cost
-from ..catalog.containers import accelerator_kind, choose_container, containers_view
+from ..catalog.containers import (
+    NoCurrentContainer,
+    accelerator_kind,
+    choose_container,
+    containers_view,
+    default_containers,
+    image_warning,
+)
 from ..catalog.validation import normalize_cloud_resources
 from ..models import FieldError, Job, JobKind, JobSpec, JobState
 from ..staging import Package, build_package, upload_package
@@ -81,6 +88,12 @@ class VertexBackend(Backend[VertexRuntime]):
     location = Unicode("us-central1", config=True, help="Region of jobs whose spec names none.")
     default_machine_type = Unicode(
         "n1-standard-4", config=True, help="Machine type of jobs whose spec names none."
+    )
+    default_image = Unicode(
+        "",
+        config=True,
+        help="Container image of jobs whose spec names none (their environment). Empty: the "
+        "prebuilt training container of the job's ML framework that is still available.",
     )
     staging_bucket = Unicode(
         "",
@@ -182,6 +195,7 @@ class VertexBackend(Backend[VertexRuntime]):
                     suggestions=["train"],
                 )
             )
+        errors += self._image_problems(spec, plan)
         if spec.environment and not vertex_jobs.looks_like_image(spec.environment):
             errors.append(
                 FieldError(
@@ -229,12 +243,27 @@ class VertexBackend(Backend[VertexRuntime]):
         requirements would get now (by what is installed here)."""
         view = catalog_view(self.name, region)
         view.update(containers_view(region or self.location))
-        chosen = {kind: choose_container([], kind) for kind in ("cpu", "gpu")}
-        view["default_containers"] = {
-            kind: {"uri": c.container.uri_in(region or self.location), "reason": c.reason}
-            for kind, c in chosen.items()
-        }
+        view["default_containers"] = default_containers(self.default_image, region or self.location)
         return view
+
+    def _image_problems(self, spec: JobSpec, plan: SourcePlan | None) -> list[FieldError]:
+        """A warning for a job's image past its end of availability; an error when the job
+        names no image and none can be chosen for it (the catalog's defaults say why)."""
+        if spec.environment:
+            warning = image_warning(spec.environment, spec.region or self.location)
+            if warning is None:
+                return []
+            return [FieldError(field="environment", message=warning, severity="warning")]
+        if self.default_image:
+            return []
+        hardware = accelerator_kind(
+            spec.resources.accelerator_type, spec.resources.accelerator_count
+        )
+        try:
+            choose_container(list(plan.requirements) if plan else [], hardware)
+        except NoCurrentContainer as exc:
+            return [FieldError(field="environment", message=str(exc))]
+        return []
 
     def estimate(self, spec: JobSpec) -> dict[str, Any] | None:
         resources = spec.resources.model_dump()
@@ -294,6 +323,8 @@ class VertexBackend(Backend[VertexRuntime]):
         resources = job.spec.resources
         if job.spec.environment:
             image, reason = job.spec.environment, "the job's environment"
+        elif self.default_image:
+            image, reason = self.default_image, "VertexBackend.default_image"
         else:
             hardware = accelerator_kind(resources.accelerator_type, resources.accelerator_count)
             choice = choose_container(list(package.requirements), hardware)

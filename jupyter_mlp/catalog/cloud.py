@@ -11,6 +11,7 @@ Compute Engine names such as ``nvidia-tesla-t4`` are accepted everywhere.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -22,6 +23,9 @@ BACKENDS = CLOUD_BACKENDS
 
 # Filled lazily from data/gpus.json by the module __getattr__ below.
 ACCELERATOR_ALIASES: dict[str, str]
+
+# How Google names a region (`us-central1`, `europe-west12`); anything else is no region.
+REGION_NAME = re.compile(r"^[a-z]+(-[a-z]+)+[0-9]+$")
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,8 @@ class BackendCatalog:
     accelerators: dict[str, Accelerator]
     n1_limits: dict[str, tuple[N1Limit, ...]]
     regions: tuple[str, ...]
+    # The regions the accelerator facts cover: elsewhere, whether one is offered is not known.
+    gpu_regions: tuple[str, ...]
     default_region: str
     as_of: str
     sources: tuple[dict[str, Any], ...]
@@ -138,6 +144,12 @@ class BackendCatalog:
             options = {a: self.n1_counts(machine, a, region) for a in self.n1_limits}
             return {a: counts for a, counts in options.items() if counts}
         return {a: list(counts) for a, counts in machine.built_in.items()}
+
+    def offers(self, accelerator: str, region: str) -> bool | None:
+        """Whether ``accelerator`` is offered in ``region``; None where the data does not say."""
+        if region not in self.gpu_regions:
+            return None
+        return region in self.accelerators[accelerator].regions
 
     def left_out(self, name: str) -> tuple[str, str] | None:
         """The enum name of an accelerator deliberately not offered, and why; else None.
@@ -234,6 +246,7 @@ def load_catalog(backend: str) -> BackendCatalog:
         accelerators=accelerators,
         n1_limits=n1_limits,
         regions=tuple(data["regions"]),
+        gpu_regions=tuple(facts["regions"]),
         default_region=data["default_region"],
         as_of=data["as_of"],
         sources=tuple(sources.values()),
@@ -281,7 +294,8 @@ def region_or_default(catalog: BackendCatalog, region: str | None) -> str:
     return region or catalog.default_region
 
 
-def _price_multiplier(region: str) -> float | None:
+def price_multiplier(region: str) -> float | None:
+    """How a region's list prices compare to the base region's; None where not known."""
     multiplier = _prices()["region_multipliers"].get(region)
     return float(multiplier) if multiplier is not None else None
 
@@ -316,7 +330,7 @@ def _price_caveat(backend: str, item: str) -> str | None:
 
 def _machine_price(catalog: BackendCatalog, machine: MachineType, region: str) -> float | None:
     """Hourly price of the machine without accelerators, or None where unknown."""
-    multiplier = _price_multiplier(region)
+    multiplier = price_multiplier(region)
     if multiplier is None:
         return None
     if _billed_for_accelerators_only(catalog, machine):
@@ -340,7 +354,7 @@ def _machine_caveat(catalog: BackendCatalog, machine: MachineType) -> str | None
 
 def _accelerator_price(catalog: BackendCatalog, accelerator: str, region: str) -> float | None:
     """Hourly price of one unit of ``accelerator``, or None where unknown."""
-    multiplier = _price_multiplier(region)
+    multiplier = price_multiplier(region)
     price = _prices()[catalog.backend]["accelerators"].get(accelerator)
     if multiplier is None or price is None:
         return None
@@ -352,11 +366,12 @@ def catalog_view(backend: str, region: str | None = None) -> dict[str, Any]:
 
     With ``region``, only the accelerators offered there (and machine types whose built-in
     accelerators are offered there) are listed, with the counts that fit there; prices are for
-    ``region`` or the default region. Each machine type carries ``conditions`` (what the service
-    requires before it runs it, or None) and each price a ``price_note`` (None when quoted from
-    Google's page; otherwise "price not known: ..." or how it was derived). ``not_offered`` lists
-    the accelerators deliberately left out, with why. Raises ``ValueError`` for an unknown
-    backend or region.
+    ``region`` or the default region. In a region the accelerator facts do not cover
+    (``gpu_regions``), every accelerator is listed: whether it is offered there is not known.
+    Each machine type carries ``conditions`` (what the service requires before it runs it, or
+    None) and each price a ``price_note`` (None when quoted from Google's page; otherwise "price
+    not known: ..." or how it was derived). ``not_offered`` lists the accelerators deliberately
+    left out, with why. Raises ``ValueError`` for an unknown backend or region.
     """
     catalog = load_catalog(backend)
     if region is not None and region not in catalog.regions:
@@ -366,7 +381,7 @@ def catalog_view(backend: str, region: str | None = None) -> dict[str, Any]:
     price_region = region_or_default(catalog, region)
 
     def offered(accelerator: str) -> bool:
-        return region is None or region in catalog.accelerators[accelerator].regions
+        return region is None or catalog.offers(accelerator, region) is not False
 
     machine_types = []
     for machine in catalog.machine_types.values():
@@ -409,6 +424,7 @@ def catalog_view(backend: str, region: str | None = None) -> dict[str, Any]:
             {"type": key, "reason": reason} for key, reason in catalog.not_offered.items()
         ],
         "regions": list(catalog.regions),
+        "gpu_regions": list(catalog.gpu_regions),
         "default_region": catalog.default_region,
         "as_of": catalog.as_of,
         "prices_as_of": _prices()["as_of"],

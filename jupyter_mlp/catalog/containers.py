@@ -1,9 +1,12 @@
 """Vertex AI's prebuilt training containers, and which one a job runs in.
 
 The facts live in ``data/containers.json`` (framework, version, CPU/GPU/TPU, Python version,
-image URI, with the page and date they were read from). A job runs in the container of the ML
-framework it uses: the one its requirements name, else the one installed where the notebook
-runs, in the version found there when Google offers it, else the newest one offered.
+image URI, end of support and of availability, with the page and date they were read from).
+A job runs in the container of the ML framework it uses: the one its requirements name, else
+the one installed where the notebook runs, in the version found there when Google offers it,
+else the newest one offered. Only images still available on the day of the choice are chosen:
+Vertex AI runs no image past its end of availability, so when none is left the job must name
+its image (``environment``, or the server's ``VertexBackend.default_image``).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import date
 from functools import cache
 from importlib import metadata, resources
 from typing import Any
@@ -42,8 +46,17 @@ class Container:
         host = _data()["registry_hosts"][registry_for(region)]
         return host + self.uri[self.uri.index("/") :]
 
-    def to_json(self, region: str | None = None) -> dict[str, Any]:
-        return {**asdict(self), "uri": self.uri_in(region)}
+    def available_on(self, day: date) -> bool:
+        """Whether Vertex AI still runs this image on ``day`` (its last day included)."""
+        return day <= date.fromisoformat(self.end_of_availability)
+
+    def to_json(self, region: str | None = None, today: date | None = None) -> dict[str, Any]:
+        day = today or date.today()
+        return {**asdict(self), "uri": self.uri_in(region), "available": self.available_on(day)}
+
+
+class NoCurrentContainer(LookupError):
+    """No prebuilt container of the job's framework and hardware is still available."""
 
 
 @dataclass(frozen=True)
@@ -67,14 +80,70 @@ def load_containers() -> tuple[Container, ...]:
     return tuple(Container(**row) for row in _data()["containers"])
 
 
-def containers_view(region: str | None = None) -> dict[str, Any]:
-    """The containers for ``GET /mlp/catalog?backend=vertex``, with their source and date."""
+def containers_view(region: str | None = None, today: date | None = None) -> dict[str, Any]:
+    """The containers for ``GET /mlp/catalog?backend=vertex``, with their source and date;
+    each says whether it is ``available`` ``today`` (default: the current date)."""
     data = _data()
+    day = today or date.today()
     return {
-        "containers": [c.to_json(region) for c in load_containers()],
+        "containers": [c.to_json(region, day) for c in load_containers()],
         "containers_as_of": data["as_of"],
         "containers_sources": data["sources"],
+        "today": day.isoformat(),
     }
+
+
+def default_containers(
+    default_image: str, region: str | None, today: date | None = None
+) -> dict[str, dict[str, Any]]:
+    """The image a job naming none runs in, per hardware (``cpu``, ``gpu``, ``tpu``), and why:
+    ``default_image`` when set, else the prebuilt container chosen for a job with no
+    requirements (by what is installed here); ``uri`` is None when no image can be chosen."""
+    chosen: dict[str, dict[str, Any]] = {}
+    for kind in ("cpu", "gpu", "tpu"):
+        if default_image:
+            ended = image_warning(default_image, region, today)
+            reason = "VertexBackend.default_image" + (f"; {ended}" if ended else "")
+            chosen[kind] = {"uri": default_image, "reason": reason}
+            continue
+        try:
+            choice = choose_container([], kind, today=today)
+        except NoCurrentContainer as exc:
+            chosen[kind] = {"uri": None, "reason": str(exc)}
+        else:
+            chosen[kind] = {"uri": choice.container.uri_in(region), "reason": choice.reason}
+    return chosen
+
+
+def find_container(image: str) -> Container | None:
+    """The catalog's container of ``image`` (from any of its registry hosts), or None."""
+    path = image[image.find("/") :]
+    return next((c for c in load_containers() if c.uri[c.uri.index("/") :] == path), None)
+
+
+def image_warning(image: str, region: str | None, today: date | None = None) -> str | None:
+    """Why ``image`` will not run, when it is a prebuilt container past its end of
+    availability: its end date and a current alternative (or that the catalog has none)."""
+    day = today or date.today()
+    container = find_container(image)
+    if container is None or container.available_on(day):
+        return None
+    try:
+        alternative = choose_container(
+            [], container.accelerator, framework=container.framework, today=day
+        )
+    except NoCurrentContainer:
+        instead = (
+            f"the catalog (read {_data()['as_of']}) has no {container.framework} "
+            f"{container.accelerator.upper()} image still available; pick a current one from "
+            f"{_data()['sources'][0]['url']}"
+        )
+    else:
+        instead = f"use {alternative.container.uri_in(region)} instead"
+    return (
+        f"{image} ended its availability on {container.end_of_availability}: Vertex AI no "
+        f"longer runs it; {instead}"
+    )
 
 
 def registry_for(region: str | None) -> str:
@@ -129,10 +198,20 @@ def choose_container(
     requirements: list[str],
     accelerator: str,
     installed: Callable[[str], str | None] = installed_version,
+    *,
+    framework: str | None = None,
+    today: date | None = None,
 ) -> ContainerChoice:
     """The prebuilt container for a job with these requirements on ``accelerator`` hardware
-    (``cpu``, ``gpu`` or ``tpu``)."""
-    found = framework_in_use(requirements, installed)
+    (``cpu``, ``gpu`` or ``tpu``), among those still available ``today`` (default: the current
+    date); ``framework`` skips the look for the job's own.
+
+    Raises :class:`NoCurrentContainer`, saying what to do, when none is still available.
+    """
+    day = today or date.today()
+    found = (
+        (framework, None, "asked for") if framework else framework_in_use(requirements, installed)
+    )
     if found is not None and _offered(found[0], accelerator):
         framework, version, where = found
     else:
@@ -146,15 +225,26 @@ def choose_container(
     offered = sorted(
         _offered(framework, accelerator), key=lambda c: _version_key(c.version), reverse=True
     )
-    exact = [c for c in offered if c.version == version]
+    current = [c for c in offered if c.available_on(day)]
+    if not current:
+        last = max(offered, key=lambda c: c.end_of_availability)
+        raise NoCurrentContainer(
+            f"every prebuilt {framework} {accelerator.upper()} container in the catalog (read "
+            f"{_data()['as_of']}) has ended its availability, the last on "
+            f"{last.end_of_availability}: name the image to run in (the job's environment, or "
+            f"the server's VertexBackend.default_image); current images: "
+            f"{_data()['sources'][0]['url']}"
+        )
+    exact = [c for c in current if c.version == version]
     if exact:
         return ContainerChoice(exact[0], f"{framework} {version} ({where})")
-    newest = offered[0]
+    newest = current[0]
     if version is None:
         return ContainerChoice(newest, f"newest {framework} container ({where})")
+    ended = " still available" if any(c.version == version for c in offered) else ""
     return ContainerChoice(
         newest,
-        f"{framework} {version} ({where}) has no prebuilt container; "
+        f"{framework} {version} ({where}) has no prebuilt container{ended}; "
         f"using the newest, {framework} {newest.version}",
     )
 

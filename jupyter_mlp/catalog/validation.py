@@ -3,7 +3,7 @@
 Each problem is reported as ``{"field", "message", "suggestions", "severity"}`` so the resource
 picker can point at the field, say what is wrong with the value, and offer what would be valid.
 An "error" stops the job; a "warning" (a condition the service attaches to a machine type, a zone
-the shape may not fit, a price not known) does not.
+the shape may not fit, a price not known, a region the catalog does not know) does not.
 """
 
 from __future__ import annotations
@@ -14,10 +14,12 @@ from typing import Any
 
 from ..models import FieldError, JobSpec
 from .cloud import (
+    REGION_NAME,
     BackendCatalog,
     MachineType,
     load_catalog,
     normalize_accelerator,
+    price_multiplier,
     region_or_default,
     unpriced,
 )
@@ -244,21 +246,34 @@ def validate_resources(
     ``max_workers`` (Dataflow, optional). ``region=None`` means the backend's default region.
     Each problem is ``{"field", "message", "suggestions", "severity"}``; the resources are valid
     when no problem has severity "error". Warnings: the machine type's conditions, a shape that
-    fits only some zones of the region, and "price not known" for items without a price.
+    fits only some zones of the region, "price not known" for items without a price, a region
+    the catalog does not know (sent to Google as given; only a name no region can have is an
+    error), and an accelerator whose offer in the region the catalog does not know.
     """
     catalog = load_catalog(backend)
     problems: list[dict[str, Any]] = []
     region = region_or_default(catalog, region)
     if region not in catalog.regions:
         close = difflib.get_close_matches(region, catalog.regions, n=5, cutoff=0.5)
-        problems.append(
-            _error(
-                "region",
-                f"{region!r} is not a {backend} region in the catalog; known: "
-                f"{', '.join(catalog.regions)}",
-                close or list(catalog.regions),
+        if REGION_NAME.match(region):
+            problems.append(
+                _warning(
+                    "region",
+                    f"{region!r} is not among the {len(catalog.regions)} {backend} regions in the "
+                    f"catalog (as of {catalog.as_of}); it is sent to Google as given, which "
+                    "refuses it if the service does not run there",
+                    close,
+                )
             )
-        )
+        else:
+            problems.append(
+                _error(
+                    "region",
+                    f"{region!r} is not a {backend} region: regions are named like "
+                    f"{catalog.default_region}; known: {_listing(list(catalog.regions))}",
+                    close or list(catalog.regions),
+                )
+            )
 
     accelerator: str | None = None
     accelerator_rejected = False
@@ -319,19 +334,34 @@ def validate_resources(
                 _warning("resources.machine_type", f"{machine.name}: {machine.conditions}")
             )
 
-    if accelerator and region in catalog.regions:
-        offered_in = catalog.accelerators[accelerator].regions
-        if region not in offered_in:
+    if accelerator:
+        offered_in = list(catalog.accelerators[accelerator].regions)
+        offers = catalog.offers(accelerator, region)
+        if offers is False:
             problems.append(
                 _error(
                     "region",
                     f"{_short(catalog, accelerator)} is not offered in {region}; offered in: "
-                    f"{_listing(list(offered_in))}",
-                    list(offered_in),
+                    f"{_listing(offered_in)}",
+                    offered_in,
+                )
+            )
+        elif offers is None:
+            problems.append(
+                _warning(
+                    "region",
+                    f"whether {_short(catalog, accelerator)} is offered in {region} is not known "
+                    f"(the catalog's accelerator data covers {_listing(list(catalog.gpu_regions))}"
+                    f"); known to be offered in: {_listing(offered_in)}",
+                    offered_in,
                 )
             )
     if not any(e["severity"] == "error" for e in problems):
         problems.extend(_price_warnings(backend, resources))
+        if price_multiplier(region) is None:
+            problems.append(
+                _warning("region", f"prices not known for {region}; no cost estimate for this job")
+            )
     return problems
 
 

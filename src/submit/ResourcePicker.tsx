@@ -26,6 +26,7 @@ import {
   formatUsd,
   localCountChoices,
   machineGroups,
+  regionChoices,
   shortName,
   unsaidWarnings
 } from './picker';
@@ -137,14 +138,21 @@ function CloudPicker(
             value={value.region}
             onChange={event => onChange({ region: event.target.value })}
           >
-            <option value="">{catalog.default_region} (default)</option>
-            {catalog.regions
-              .filter(region => region !== catalog.default_region)
-              .map(region => (
-                <option key={region} value={region}>
-                  {region}
-                </option>
-              ))}
+            {regionChoices(
+              catalog,
+              value.machine_type,
+              value.accelerator_type,
+              value.region
+            ).map(choice => (
+              <option
+                key={choice.value}
+                value={choice.value}
+                disabled={choice.disabled}
+                title={choice.reason}
+              >
+                {choice.label}
+              </option>
+            ))}
           </select>
         )}
       </Field>

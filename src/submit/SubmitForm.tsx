@@ -35,6 +35,7 @@ import {
   backendSetup,
   countForAccelerator,
   fillForMachine,
+  imageField,
   readableMessage
 } from './picker';
 import {
@@ -105,6 +106,7 @@ const SHOWN_FIELDS = new Set([
   'resources.replica_count',
   'resources.max_workers',
   'requirements',
+  'environment',
   'args'
 ]);
 
@@ -158,6 +160,8 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
   const [include, setInclude] = useState(
     (initial?.source.include ?? []).join(', ')
   );
+  // The container image; empty: the one the catalog says a job naming none gets.
+  const [image, setImage] = useState(initial?.environment ?? '');
   const [validation, setValidation] = useState<IValidation | null>(null);
   const [validatedKey, setValidatedKey] = useState('');
   const [submitErrors, setSubmitErrors] = useState<IFieldError[] | null>(null);
@@ -381,6 +385,7 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
               : { replica_count: resources.replica_count })
           },
       ...(!local && resources.region ? { region: resources.region } : {}),
+      ...(!local && image.trim() ? { environment: image.trim() } : {}),
       // Once the notebook's %pip packages are known, the list sent is the whole list (the
       // server installs exactly it); before that, the server uses what it finds itself.
       ...(conversion !== null || requirements.length ? { requirements } : {})
@@ -402,7 +407,8 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
     detected,
     extraRequirements,
     conversion,
-    pipeline
+    pipeline,
+    image
   ]);
   const specKey = JSON.stringify(spec);
 
@@ -440,6 +446,11 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
 
   const noPath = sourceKind === 'path' && !path.trim();
   const cloudCatalog = catalog && !isLocalCatalog(catalog) ? catalog : null;
+  const imageHint = imageField(
+    cloudCatalog,
+    resources.accelerator_type,
+    resources.accelerator_count
+  );
   const problems = (submitErrors ?? validation?.errors ?? [])
     .filter(e => !(noPath && e.field.startsWith('source')))
     .map(e => ({ ...e, message: readableMessage(cloudCatalog, e.message) }));
@@ -514,7 +525,10 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
       !e.field.startsWith('parameters.') &&
       !(kind === 'train' && sweepChoice.enabled && isSweepField(e.field))
   );
-  const otherWarnings = warnings.filter(e => !PICKER_FIELDS.has(e.field));
+  const otherWarnings = warnings.filter(
+    e =>
+      !PICKER_FIELDS.has(e.field) && !(imageHint && e.field === 'environment')
+  );
 
   return (
     <form
@@ -801,6 +815,31 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
 
       <section className="jp-mlp-SubmitForm-section">
         <h3>Environment</h3>
+        {imageHint && (
+          <Field
+            field="environment"
+            label="Container image"
+            errors={errors}
+            hint={
+              <>
+                {imageHint.hint}
+                <WarningList
+                  warnings={warnings.filter(w => w.field === 'environment')}
+                />
+              </>
+            }
+          >
+            {input => (
+              <input
+                {...input}
+                type="text"
+                value={image}
+                placeholder={imageHint.placeholder}
+                onChange={event => setImage(event.target.value)}
+              />
+            )}
+          </Field>
+        )}
         <Field
           field="requirements"
           label="Other requirements"

@@ -332,6 +332,121 @@ function acceleratorLabel(accelerator: ICatalogAccelerator): string {
   return `${accelerator.short_name}${memory}${price}`;
 }
 
+/**
+ * Whether `accelerator` is offered in `region`: null where the catalog's
+ * accelerator data does not cover the region (not known, not refused).
+ */
+export function offeredIn(
+  catalog: ICloudCatalog,
+  accelerator: ICatalogAccelerator,
+  region: string
+): boolean | null {
+  const covered = catalog.gpu_regions ?? catalog.regions;
+  if (!covered.includes(region)) {
+    return null;
+  }
+  return accelerator.regions.includes(region);
+}
+
+/**
+ * The region select's options, the default region first: each marked when the
+ * chosen machine type or accelerator is not offered there (disabled, with
+ * where it is), or when whether it is offered is not known. A region the
+ * catalog does not list (a rerun job's) is kept, marked as such.
+ */
+export function regionChoices(
+  catalog: ICloudCatalog,
+  machineName: string,
+  acceleratorType: string,
+  current: string
+): IChoice[] {
+  const machine = findMachine(catalog, machineName);
+  // What the region must offer: the chosen accelerator, or the one built into the machine.
+  const needed =
+    acceleratorType ||
+    (machine && builtIn(machine) ? machine.accelerators[0].type : '');
+  const accelerator = catalog.accelerators.find(a => a.type === needed);
+  const regions = [
+    catalog.default_region,
+    ...catalog.regions.filter(r => r !== catalog.default_region)
+  ];
+  if (current && !regions.includes(current)) {
+    regions.push(current);
+  }
+  return regions.map(region => {
+    const value = region === catalog.default_region ? '' : region;
+    const label = value ? region : `${region} (default)`;
+    if (!catalog.regions.includes(region)) {
+      return {
+        value,
+        label: `${label} · not in the catalog`,
+        disabled: false,
+        reason: `${region} is not among the catalog's regions: it is sent to Google as given`
+      };
+    }
+    if (!accelerator) {
+      return { value, label, disabled: false };
+    }
+    const what =
+      machine && builtIn(machine) ? machine.name : accelerator.short_name;
+    const offered = offeredIn(catalog, accelerator, region);
+    if (offered === null) {
+      return {
+        value,
+        label: `${label} · ${what}: not known`,
+        disabled: false,
+        reason: `Whether ${accelerator.short_name} is offered in ${region} is not known; known in ${accelerator.regions.join(', ')}`
+      };
+    }
+    if (!offered) {
+      return {
+        value,
+        label: `${label} · no ${what}`,
+        disabled: value !== current,
+        reason: `${accelerator.short_name} is not offered in ${region}; offered in ${accelerator.regions.join(', ')}`
+      };
+    }
+    return { value, label, disabled: false };
+  });
+}
+
+/**
+ * The image field of a backend that runs jobs in container images (its
+ * catalog says which image a job naming none gets): what the empty field
+ * stands for and why. Null for other backends.
+ */
+export function imageField(
+  catalog: ICloudCatalog | null,
+  acceleratorType: string,
+  acceleratorCount: number
+): { placeholder: string; hint: string } | null {
+  const defaults = catalog?.default_containers;
+  if (!defaults) {
+    return null;
+  }
+  const hardware =
+    !acceleratorType || acceleratorCount <= 0
+      ? 'cpu'
+      : acceleratorType.toUpperCase().startsWith('TPU')
+        ? 'tpu'
+        : 'gpu';
+  const chosen = defaults[hardware];
+  if (!chosen) {
+    return null;
+  }
+  if (!chosen.uri) {
+    // The server's answer for the field says why, next to it.
+    return {
+      placeholder: 'an image to run in (none can be chosen for you)',
+      hint: `Empty: no image can be chosen for ${hardware.toUpperCase()} jobs; name one here, or set VertexBackend.default_image on the server.`
+    };
+  }
+  return {
+    placeholder: chosen.uri,
+    hint: `Empty: ${chosen.uri}, chosen for ${hardware.toUpperCase()} jobs (${chosen.reason}).`
+  };
+}
+
 function acceleratorProblem(
   catalog: ICloudCatalog,
   machine: ICatalogMachineType | undefined,
@@ -342,7 +457,7 @@ function acceleratorProblem(
   if (
     where &&
     accelerator.regions.length &&
-    !accelerator.regions.includes(where)
+    offeredIn(catalog, accelerator, where) === false
   ) {
     return `${accelerator.short_name} is not offered in ${where}; offered in ${accelerator.regions.join(', ')}`;
   }
