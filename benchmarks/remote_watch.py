@@ -130,6 +130,7 @@ async def main(count: int, seconds: float, samples: int) -> None:
                 f"--VertexBackend.project={PROJECT}",
                 "--VertexBackend.staging_bucket=gs://bench",
                 f"--VertexBackend.api_endpoint={vertex.endpoint}",
+                "--VertexBackend.default_image=us-docker.pkg.dev/p/images/train:1",
                 f"--DataflowBackend.project={PROJECT}",
                 f"--DataflowBackend.temp_location={root / 'temp'}",
                 f"--DataflowBackend.dataflow_endpoint={df.endpoint}",
