@@ -67,6 +67,7 @@ def backend(tmp_path, storage, vertex, logs) -> VertexBackend:
         retry_initial_delay=0.01,
         retry_timeout=5.0,
         log_settle_seconds=0.0,
+        log_read_interval=0.0,
     )
     made.bind(root_dir=tmp_path, wake=lambda: None)
     return made
@@ -733,6 +734,7 @@ def jp_server_config(tmp_path, vertex, logs, storage, vertex_installed, staging_
             "retry_initial_delay": 0.01,
             "retry_timeout": 2.0,
             "log_settle_seconds": 0.0,
+            "log_read_interval": 0.0,
         },
     }
 
