@@ -136,7 +136,9 @@ async def test_two_followed_jobs_are_read_in_one_request(tmp_path, logs):
     await second.read()  # each job's first read is its own
     fake.add("201", "a", at=1)
     fake.add("202", "b", at=1)
-    time.sleep(1.05)  # the interval between two reads of a job
+    time.sleep(0.6)
+    await second.read()  # followers keep polling: answered from memory within the interval
+    time.sleep(0.45)  # the interval between two reads of a job has passed
 
     await first.read()
     await second.read()  # served by the read the first follower caused
@@ -163,6 +165,25 @@ async def test_a_follower_behind_what_is_kept_gets_a_note_and_reads_on(tmp_path,
 
     assert slow.text == "line 1\nline 4\nline 5\nline 6\n"
     assert "2 line(s) of this log were no longer kept" in extra["note"]
+
+
+async def test_a_log_longer_than_one_read_is_read_whole_from_its_start_and_by_its_tail(
+    tmp_path, logs
+):
+    fake, _ = logs
+    backend = vertex_backend(logs, log_read_interval=0.0)
+    tracked = custom_job(tmp_path, "104")
+    for n in range(1500):  # more than a page: the first read takes the newest 1,000
+        fake.add("104", f"line {n:04d}", at=n // 3)  # three lines an instant
+    tail = await backend.read_log(tracked, None, 1_000_000, tail=30)
+    fake.add("104", "line 1500", at=500)
+    whole = Follower(backend, tracked)
+
+    for _ in range(10):
+        await whole.read()
+
+    assert tail.data == "line 1497\nline 1498\nline 1499\n"
+    assert whole.text == "".join(f"line {n:04d}\n" for n in range(1500)) + "line 1500\n"
 
 
 # ----- Dataflow: job messages and workers' logs -----

@@ -179,7 +179,8 @@ class _Job:
     lines: deque[tuple[str, str]] = field(default_factory=deque)  # (stamp, line), learnt order
     first: int = 0  # position of lines[0]: lines before it are no longer kept
     seeded: bool = False
-    origin: str | None = None  # gathered: every entry from this time on (None: all of them)
+    # Gathered: every entry after this time (None: all of them); the rest is read directly.
+    origin: str | None = None
     newest: str | None = None  # the newest timestamp gathered
     seen: dict[tuple[str, str, str], str] = field(default_factory=dict)  # key -> stamp
     extra_newest: str | None = None
@@ -332,7 +333,7 @@ class SharedLogs:
                 notes.get("note"), "waiting for the Cloud Logging read budget of the project"
             )
             return LogPiece("", state.encode(), False, notes)
-        log_filter = f'{self._filter_of([key])} AND timestamp<"{origin}"'
+        log_filter = f'{self._filter_of([key])} AND timestamp<="{origin}"'
         try:
             piece = read_entries(
                 self.post,
@@ -405,11 +406,10 @@ class SharedLogs:
         entries = list(reversed(answer.get("entries", [])))
         origin = None
         if answer.get("nextPageToken") and entries:
-            # Older entries exist: what is kept begins after the oldest instant of this page
-            # (some entries of that instant may be on the next page).
+            # Older entries exist: what is gathered begins after the oldest instant of this
+            # page (some entries of that instant may be on the next page), the rest is read
+            # directly by the followers that want it.
             origin = entries[0].get("timestamp", "")
-            rest = [e for e in entries if e.get("timestamp") != origin]
-            entries = rest or entries
         with self._lock:
             job.origin = origin
             job.seeded = True
@@ -473,22 +473,27 @@ class SharedLogs:
             self._prune(job)
 
     def _due(self, now: float, also: _Job | None = None) -> list[_Job]:
+        """The jobs worth reading now: asked for since their last read, half an interval ago
+        or more (so jobs whose reads fell out of step join one request from then on)."""
         with self._lock:
             due = [
                 j
                 for j in self._jobs.values()
-                if j.seeded and now - j.read_at >= self.settings.interval
+                if j.seeded
+                and j.followed_at >= j.read_at
+                and now - j.read_at >= self.settings.interval / 2
             ]
         if also is not None and also not in due:
             due.append(also)
         return sorted(due, key=lambda j: j.read_at)
 
     def _add(self, job: _Job, entries: list[dict[str, Any]]) -> None:
+        low = _order(job.origin) if job.origin else None
         for entry in entries:
             stamp = entry.get("timestamp", "")
             key = (entry.get("logName", ""), stamp, entry.get("insertId", ""))
-            if key in job.seen:
-                continue  # gathered by an earlier read of the window
+            if key in job.seen or (low is not None and _order(stamp) <= low):
+                continue  # gathered by an earlier read of the window, or read directly
             job.seen[key] = stamp
             self._keep(job, stamp, job.label(entry) + entry_text(entry))
             if job.newest is None or _order(stamp) > _order(job.newest):

@@ -19,7 +19,7 @@ from typing import Any
 from ..etl import LABEL_JOB_ID
 from ..models import JobState
 from .cloud_logging import Gathered, LogPiece, SharedLogs
-from .google_cloud import GoogleCloud, local_http
+from .google_cloud import GoogleCloud, google_message, local_http
 
 CONSOLE = "https://console.cloud.google.com"
 LIST_PAGE_SIZE = 500
@@ -320,7 +320,13 @@ class JobLog:
         gathered: list[Gathered] = []
         token: str | None = None
         for _ in range(TAIL_PAGES_MAX):
-            page = self.api.messages(self.place, self.importance, since, token, MESSAGE_PAGE_MAX)
+            try:
+                page = self.api.messages(
+                    self.place, self.importance, since, token, MESSAGE_PAGE_MAX
+                )
+            except Exception as exc:  # the API's errors, said in Google's words
+                problem = f"Dataflow's job messages could not be read: {google_message(exc)}"
+                raise RuntimeError(problem) from exc
             for message in page.job_messages:
                 stamp = message_stamp(message)
                 key = ("job-message", stamp, str(message.id))
