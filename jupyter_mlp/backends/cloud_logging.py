@@ -176,6 +176,8 @@ class _Job:
     key: str
     label: Label
     extra: Callable[[str | None], list[Gathered]] | None
+    # Names this gathering in cursors: another process's, or an earlier one forgotten, differs.
+    generation: str = field(default_factory=lambda: f"{random.getrandbits(32):08x}")
     lines: deque[tuple[str, str]] = field(default_factory=deque)  # (stamp, line), learnt order
     first: int = 0  # position of lines[0]: lines before it are no longer kept
     seeded: bool = False
@@ -207,7 +209,6 @@ class SharedLogs:
         self.post, self.endpoint, self.project = post, endpoint or "", project
         self.base_filter, self.settings, self.clock = base_filter, settings, clock
         self.budget = project_budget(self.endpoint, project, settings.budget)
-        self.generation = f"{random.getrandbits(32):08x}"  # cursors of another process differ
         self._jobs: dict[str, _Job] = {}
         self._lock = threading.Lock()  # guards _jobs
         self._gate = threading.Lock()  # one request at a time
@@ -244,7 +245,7 @@ class SharedLogs:
             notes["error"] = job.problem
         if tail is not None:
             return self._tail(job, tail, notes)
-        if state.generation != self.generation and state.history is None:
+        if state.generation != job.generation and state.history is None:
             state = self._placed(job, state, notes)
         if state.history is not None:
             return self._read_history(key, job, state, limit, notes)
@@ -284,7 +285,7 @@ class SharedLogs:
             )
         if not lines and "error" in notes and cursor:
             return LogPiece("", cursor, False, notes)  # keep the follower's cursor as it was
-        following = _Position(self.generation, position, _stamp_before(job, position))
+        following = _Position(job.generation, position, _stamp_before(job, position))
         return LogPiece("".join(lines), following.encode(), caught_up and read_after, notes)
 
     def _tail(self, job: _Job, tail: int, notes: dict[str, str]) -> LogPiece:
@@ -297,7 +298,7 @@ class SharedLogs:
                 lines.append(line)
                 size += len(line.encode())
             end = job.first + len(job.lines)
-            following = _Position(self.generation, end, _stamp_before(job, end))
+            following = _Position(job.generation, end, _stamp_before(job, end))
         return LogPiece("".join(reversed(lines)), following.encode(), False, notes)
 
     def _placed(self, job: _Job, state: _Position, notes: dict[str, str]) -> _Position:
@@ -306,8 +307,8 @@ class SharedLogs:
         with self._lock:
             if state.after is None:
                 if job.origin is None:
-                    return _Position(self.generation, 0, None)
-                return _Position(self.generation, 0, None, history=Cursor().encode())
+                    return _Position(job.generation, 0, None)
+                return _Position(job.generation, 0, None, history=Cursor().encode())
             after = _order(state.after)
             index = next(
                 (i for i, (stamp, _) in enumerate(job.lines) if _order(stamp) > after),
@@ -319,7 +320,7 @@ class SharedLogs:
                     "the server restarted since your last read: lines written between then "
                     "and its first read may be missing here",
                 )
-            return _Position(self.generation, job.first + index, state.after)
+            return _Position(job.generation, job.first + index, state.after)
 
     def _read_history(
         self, key: str, job: _Job, state: _Position, limit: int, notes: dict[str, str]
@@ -351,9 +352,9 @@ class SharedLogs:
             return LogPiece("", state.encode(), False, notes)
         self.budget.answered()
         if piece.at_end:  # all of it: go on with what was gathered
-            following = _Position(self.generation, 0, None)
+            following = _Position(job.generation, 0, None)
         else:
-            following = _Position(self.generation, 0, None, history=piece.next_cursor)
+            following = _Position(job.generation, 0, None, history=piece.next_cursor)
         return LogPiece(piece.text, following.encode(), False, notes)
 
     # ----- gathering -----
