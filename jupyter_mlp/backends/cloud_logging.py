@@ -186,6 +186,9 @@ class _Job:
     newest: str | None = None  # the newest timestamp gathered
     seen: dict[tuple[str, str, str], str] = field(default_factory=dict)  # key -> stamp
     extra_newest: str | None = None
+    extra_read_at: float = float("-inf")
+    extra_wall: datetime | None = None
+    extra_problem: str = ""
     read_at: float = float("-inf")  # monotonic time of the last read
     read_wall: datetime | None = None  # wall time at which the last successful read began
     followed_at: float = 0.0
@@ -241,8 +244,9 @@ class SharedLogs:
         notes: dict[str, str] = {}
         if self._note:
             notes["note"] = self._note
-        if job.problem:
-            notes["error"] = job.problem
+        problems = [p for p in (job.problem, job.extra_problem) if p]
+        if problems:
+            notes["error"] = "; ".join(problems)
         if tail is not None:
             return self._tail(job, tail, notes)
         if state.generation != job.generation and state.history is None:
@@ -280,8 +284,9 @@ class SharedLogs:
                 size += len(line.encode())
             position += len(lines)
             caught_up = position == job.first + len(job.lines) and not job.pending
-            read_after = job.read_wall is not None and (
-                settled_at is not None and job.read_wall >= settled_at
+            read_after = settled_at is not None and all(
+                wall is not None and wall >= settled_at
+                for wall in [job.read_wall] + ([job.extra_wall] if job.extra else [])
             )
         if not lines and "error" in notes and cursor:
             return LogPiece("", cursor, False, notes)  # keep the follower's cursor as it was
@@ -360,44 +365,52 @@ class SharedLogs:
     # ----- gathering -----
 
     def _gather(self, key: str, job: _Job, wait: bool) -> None:
-        """Read the due jobs' new entries, if this job is due and the budget allows."""
-        if self.clock() - job.read_at < self.settings.interval:
+        """Read what is due of this job: its Cloud Logging entries (with the other due jobs',
+        if the budget allows) and its other source's, each at most once an interval."""
+        interval = self.settings.interval
+        last = job.read_at if job.extra is None else min(job.read_at, job.extra_read_at)
+        if self.clock() - last < interval:
             return
         if not self._gate.acquire(blocking=wait, timeout=60.0 if wait else -1):
             return  # another thread is reading now: serve what is known
         try:
             now = self.clock()
-            if now - job.read_at < self.settings.interval:
-                return  # read meanwhile
-            if not self.endpoint:  # no Cloud Logging here: the other source only
-                with self._lock:
-                    job.seeded = True
-                    self._finish_read(job, now, datetime.now(UTC))
-                self._read_extra(job)
-                return
-            if not self.budget.take(now):
-                return
-            self._note = ""
-            tried = [job] if not job.seeded else self._due(now, also=job)
-            try:
-                if not job.seeded:
-                    self._seed(key, job, now)
-                else:
-                    self._read_due(now)
-            except LogsUnavailable as exc:
-                wait_s = self._refused(exc)
-                for read in tried:  # the interval holds after a failure too
-                    read.read_at = now
-                    read.problem = "" if exc.rate_limited else str(exc)
-                if exc.rate_limited:
-                    self._note = (
-                        "Cloud Logging is limiting reads of the project (429 "
-                        f"RESOURCE_EXHAUSTED): showing what was read; next read in {wait_s:.0f} s"
-                    )
-                return
-            self.budget.answered()
+            if now - job.read_at >= interval:
+                if self.endpoint:
+                    self._read_logging(key, job, now)
+                else:  # no Cloud Logging here: the other source only
+                    with self._lock:
+                        job.seeded = True
+                        self._finish_read(job, now, datetime.now(UTC))
+            if now - job.extra_read_at >= interval:
+                self._read_extra(job, now)
         finally:
             self._gate.release()
+
+    def _read_logging(self, key: str, job: _Job, now: float) -> None:
+        if not self.budget.take(now):
+            return
+        self._note = ""
+        tried = [job] if not job.seeded else self._due(now, also=job)
+        try:
+            if not job.seeded:
+                self._seed(key, job, now)
+            else:
+                self._read_due(now)
+        except LogsUnavailable as exc:
+            wait_s = self._refused(exc)
+            if not exc.rate_limited:
+                self._continuation = None  # its page token may be what was refused
+            for read in tried:  # the interval holds after a failure too
+                read.read_at = now
+                read.problem = "" if exc.rate_limited else str(exc)
+            if exc.rate_limited:
+                self._note = (
+                    "Cloud Logging is limiting reads of the project (429 "
+                    f"RESOURCE_EXHAUSTED): showing what was read; next read in {wait_s:.0f} s"
+                )
+            return
+        self.budget.answered()
 
     def _seed(self, key: str, job: _Job, now: float) -> None:
         """A job's first read: its newest page of entries (newest first)."""
@@ -416,7 +429,6 @@ class SharedLogs:
             job.seeded = True
             self._add(job, entries)
             self._finish_read(job, now, wall)
-        self._read_extra(job)
 
     def _read_due(self, now: float) -> None:
         """One request for the due jobs (or the next page of the last one)."""
@@ -449,22 +461,21 @@ class SharedLogs:
                     job.pending = bool(token)
                     self._add(job, by_job[each])
                     self._finish_read(job, now, wall)
-        for each in keys:
-            job = self._jobs.get(each)
-            if job is not None:
-                self._read_extra(job)
 
-    def _read_extra(self, job: _Job) -> None:
+    def _read_extra(self, job: _Job, now: float) -> None:
         """The job's entries from its other source, if it has one (its failures are noted)."""
         if job.extra is None:
             return
+        wall = datetime.now(UTC)
+        job.extra_read_at = now
         since = _minus(job.extra_newest, self.settings.ingestion_delay)
         try:
             gathered = job.extra(since)
         except Exception as exc:  # the source's API errors: say why, keep what is known
-            job.problem = str(exc)
+            job.extra_problem = str(exc)
             return
         with self._lock:
+            job.extra_wall, job.extra_problem = wall, ""
             for item in gathered:
                 if item.key not in job.seen:
                     job.seen[item.key] = item.stamp
