@@ -577,7 +577,8 @@ class DataflowBackend(Backend[DataflowRuntime]):
         runtime = tracked.runtime
         try:
             place = self._place(runtime, tracked.job) if runtime.dataflow_job_id else None
-            log = JobLog(self.api, place, tracked.folder.log, self.log_importance, self._logs())
+            reader = self._logs() if place is not None else None
+            log = JobLog(self.api, place, tracked.folder.log, self.log_importance, reader)
         except RuntimeError as exc:  # no project
             return LogChunk("", at, at, False, {**extra, "error": str(exc)})
         if tail is not None:

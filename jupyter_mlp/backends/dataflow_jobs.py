@@ -254,7 +254,7 @@ class JobLog:
         place: Place | None,
         path: Path,
         importance: str,
-        reader: SharedLogs,
+        reader: SharedLogs | None,
     ):
         self.api, self.place, self.path, self.importance = api, place, path, importance
         self.reader = reader
@@ -295,7 +295,7 @@ class JobLog:
     def _gathered(
         self, cursor: str | None, limit: int, tail: int | None, settled_at: datetime | None
     ) -> LogPiece:
-        assert self.place is not None
+        assert self.place is not None and self.reader is not None
         return self.reader.read(
             self.place.job_id,
             cursor,
