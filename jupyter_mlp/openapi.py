@@ -35,6 +35,11 @@ class LogChunk(BaseModel):
     next_offset: int | None = Field(None, description="Local logs: byte offset after it.")
     size: int | None = Field(None, description="Local logs: bytes in the log file now.")
     error: str | None = Field(None, description="Why the log cannot be read, when it cannot.")
+    note: str | None = Field(
+        None,
+        description="Cloud logs: what the reader should know (Cloud Logging is limiting reads, "
+        "lines no longer kept); what is known is still served.",
+    )
 
 
 class OutputEntry(BaseModel):

@@ -61,6 +61,7 @@ def make_backend(endpoint: str, root: Path, **kwargs: Any) -> DataflowBackend:
         "retry_initial_delay": 0.01,
         "retry_timeout": 2.0,
         "log_settle_seconds": 0.0,
+        "log_read_interval": 0.0,
     }
     backend = DataflowBackend(**{**settings, **kwargs})
     backend.bind(root_dir=root, wake=lambda: None)
@@ -690,6 +691,7 @@ def jp_server_config(tmp_path, fake, dataflow_installed):
             "retry_initial_delay": 0.01,
             "retry_timeout": 2.0,
             "log_settle_seconds": 0.0,
+            "log_read_interval": 0.0,
         },
     }
 

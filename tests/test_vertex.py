@@ -71,6 +71,7 @@ def backend(tmp_path, storage, vertex, logs) -> VertexBackend:
         retry_timeout=5.0,
         log_settle_seconds=0.0,
         default_image=DEFAULT_IMAGE,
+        log_read_interval=0.0,
     )
     made.bind(root_dir=tmp_path, wake=lambda: None)
     return made
@@ -738,6 +739,7 @@ def jp_server_config(tmp_path, vertex, logs, storage, vertex_installed, staging_
             "retry_timeout": 2.0,
             "log_settle_seconds": 0.0,
             "default_image": DEFAULT_IMAGE,
+            "log_read_interval": 0.0,
         },
     }
 

@@ -25,13 +25,14 @@ import re
 import signal
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from traitlets import Bool, Enum, Float, Unicode, default, observe
+from traitlets import Bool, Enum, Float, Int, Unicode, default, observe
 
 from .. import etl, runner
 from ..bundle import JobFolder, SourcePlan
@@ -40,6 +41,7 @@ from ..catalog.validation import normalize_cloud_resources
 from ..models import FieldError, Job, JobKind, JobSpec, JobState
 from ..staging import PACKAGE, VERSION, build_package
 from .base import Backend, BackendStatus, Launch, LogChunk, Observation, Runtime, Tracked
+from .cloud_logging import LogReaders, LogReading, SharedLogs
 from .dataflow_jobs import ENDINGS, IMPORTANCES, STATES, DataflowApi, JobLog, Place, console_url
 from .google_cloud import GoogleCloud, google_message, local_http, retry
 from .processes import process_start_ticks
@@ -141,6 +143,31 @@ class DataflowBackend(Backend[DataflowRuntime]):
         config=True,
         help="Seconds after a job ends during which its messages may still grow.",
     )
+    logging_endpoint = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help="Cloud Logging API endpoint, where the workers' logs are read (default: "
+        "https://logging.googleapis.com; none when the Dataflow endpoint is a local stand-in).",
+    )
+    log_read_interval = Float(
+        5.0,
+        config=True,
+        help="Seconds between two reads of a job's workers' logs and messages, however many "
+        "panels, CLIs and magics follow it (they are served from what the server read).",
+    )
+    log_reads_per_minute = Int(
+        30,
+        config=True,
+        help="Cloud Logging reads a minute for all the jobs of the project, every page counted "
+        "(Logging allows 60 a minute per project, shared by every tool of the project).",
+    )
+    log_ingestion_delay = Float(
+        60.0,
+        config=True,
+        help="Seconds each read goes back over, for the entries Cloud Logging ingests late.",
+    )
+    log_lines_kept = Int(20_000, config=True, help="Lines of a followed job's log kept in memory.")
 
     @default("poll_interval")
     def _default_poll_interval(self) -> float:
@@ -528,6 +555,11 @@ class DataflowBackend(Backend[DataflowRuntime]):
 
     # ----- what jobs leave -----
 
+    @cached_property
+    def _log_readers(self) -> LogReaders:
+        # One per backend: its jobs' followers (panels, CLIs, magics) share what it read.
+        return LogReaders()
+
     async def read_log(
         self,
         tracked: Tracked[DataflowRuntime],
@@ -543,23 +575,42 @@ class DataflowBackend(Backend[DataflowRuntime]):
         at = cursor or ""
         extra = {"source": "dataflow-messages"}
         runtime = tracked.runtime
-        place = self._place(runtime, tracked.job) if runtime.dataflow_job_id else None
-        log = JobLog(self.api, place, tracked.folder.log, self.log_importance)
         try:
-            if tail is not None:
-                text, following = log.tail(tail)
-                return LogChunk(text, at, following, False, extra)
-            text, following, at_end = log.read(cursor, limit)
-        except Exception as exc:
-            problem = f"Dataflow's job messages could not be read: {google_message(exc)}"
-            return LogChunk("", at, at, False, {**extra, "error": problem})
-        if place is None:  # never reached Dataflow: the submission's output is all there is
-            return LogChunk(text, at, following, at_end and tracked.job.state.terminal, extra)
+            place = self._place(runtime, tracked.job) if runtime.dataflow_job_id else None
+            reader = self._logs() if place is not None else None
+            log = JobLog(self.api, place, tracked.folder.log, self.log_importance, reader)
+        except RuntimeError as exc:  # no project
+            return LogChunk("", at, at, False, {**extra, "error": str(exc)})
+        if tail is not None:
+            text, following, notes = log.tail(tail)
+            return LogChunk(text, at, following, False, {**extra, **notes})
         ended_at = tracked.job.ended_at
-        settled = ended_at is not None and (
-            (datetime.now(UTC) - ended_at).total_seconds() >= self.log_settle_seconds
+        settled_at = ended_at + timedelta(seconds=self.log_settle_seconds) if ended_at else None
+        text, following, at_end, notes = log.read(cursor, limit, settled_at)
+        if place is None:  # never reached Dataflow: the submission's output is all there is
+            at_end = at_end and tracked.job.state.terminal
+        return LogChunk(text, at, following, at_end, {**extra, **notes})
+
+    def _logs(self) -> SharedLogs:
+        """The reader of the project's job logs: workers' logs in Cloud Logging (without its
+        copy of the job messages, which come from Dataflow's API)."""
+        project = self._project()
+        endpoint = self.logging_endpoint
+        if endpoint is None and not local_http(self.dataflow_endpoint):
+            endpoint = "https://logging.googleapis.com"
+        job_messages = f"projects/{project}/logs/dataflow.googleapis.com%2Fjob-message"
+        return self._log_readers.of(
+            self.cloud.post_json,
+            endpoint,
+            project,
+            f'resource.type="dataflow_step" AND NOT logName="{job_messages}"',
+            LogReading(
+                interval=self.log_read_interval,
+                budget=self.log_reads_per_minute,
+                ingestion_delay=self.log_ingestion_delay,
+                lines_kept=self.log_lines_kept,
+            ),
         )
-        return LogChunk(text, at, following, at_end and settled, extra)
 
     async def list_outputs(self, tracked: Tracked[DataflowRuntime]) -> list[dict[str, Any]]:
         """The job's page in the Cloud console, and what its args name as its outputs."""

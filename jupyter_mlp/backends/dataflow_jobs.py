@@ -1,6 +1,7 @@
 """Dataflow's v1b3 API as the Dataflow backend speaks it: its jobs' states in our words, the
 calls it makes (through `google-cloud-dataflow-client`, REST transport), a job's log (the
-submission's output, then the job's messages) read by cursor, and its progress from its metrics.
+submission's output, then the job's messages and its workers' logs, gathered once for all its
+followers) read by cursor, and its progress from its metrics.
 
 Google's libraries are imported inside the functions that use them.
 """
@@ -10,14 +11,15 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ..etl import LABEL_JOB_ID
 from ..models import JobState
-from .google_cloud import GoogleCloud, local_http
+from .cloud_logging import Gathered, LogPiece, SharedLogs
+from .google_cloud import GoogleCloud, google_message, local_http
 
 CONSOLE = "https://console.cloud.google.com"
 LIST_PAGE_SIZE = 500
@@ -209,20 +211,16 @@ class DataflowApi:
         return self.cloud.client(f"dataflow {kind} {endpoint}", make)
 
 
-# ----- job messages as a log -----
+# ----- the job's log -----
 
 
 @dataclass
 class LogCursor:
     """Where a reader of a job's log is: bytes of the local log (the submission's output)
-    read, then the job messages read: the last one's time, the ids seen at that time, and the
-    page token of a query that began at `since` (a token only continues its own query)."""
+    read, then its place in what was gathered of the job at Dataflow (`cloud_logging`)."""
 
     offset: int = 0
-    after: str | None = None
-    seen: list[str] = field(default_factory=list)
-    page: str | None = None
-    since: str | None = None
+    gathered: str | None = None
 
     def encode(self) -> str:
         raw = json.dumps(asdict(self), separators=(",", ":")).encode()
@@ -240,30 +238,50 @@ class LogCursor:
 
 
 class JobLog:
-    """A job's log: the submission's output (the job's local log file), then the job's
-    messages at Dataflow (once it is there), of `importance` or more."""
+    """A job's log: the submission's output (the job's local log file), then, once the job is
+    at Dataflow, its job messages (of `importance` or more) and its workers' logs, as `reader`
+    gathered them for all the job's followers.
 
-    def __init__(self, api: DataflowApi, place: Place | None, path: Path, importance: str):
+    Job messages are taken from Dataflow's messages API only: Cloud Logging's copy of them (the
+    `job-message` log) is left out of the workers' logs read there. The API is Dataflow's own
+    record of the job, kept with it even where a project's Logging exclusions or retention drop
+    that log, it is not counted in Logging's read quota, and it is what the failure message
+    reads too."""
+
+    def __init__(
+        self,
+        api: DataflowApi,
+        place: Place | None,
+        path: Path,
+        importance: str,
+        reader: SharedLogs | None,
+    ):
         self.api, self.place, self.path, self.importance = api, place, path, importance
+        self.reader = reader
 
-    def read(self, cursor: str | None, limit: int) -> tuple[str, str, bool]:
-        """Up to about `limit` bytes after `cursor`: (text, next cursor, nothing more now)."""
+    def read(
+        self, cursor: str | None, limit: int, settled_at: datetime | None
+    ) -> tuple[str, str, bool, dict[str, str]]:
+        """Up to about `limit` bytes after `cursor`: (text, next cursor, nothing more now and
+        read after `settled_at`, notes)."""
         state = LogCursor.decode(cursor)
         local = self._local(state.offset, limit)
         state.offset += len(local)
         text = local.decode(errors="replace")
         room = limit - len(local)
         if self.place is None or room <= 0:
-            return text, state.encode(), room > 0
-        more, state, at_end = self._messages(state, room)
-        return text + more, state.encode(), at_end
+            return text, state.encode(), room > 0, {}
+        piece = self._gathered(state.gathered, room, None, settled_at)
+        state.gathered = piece.next_cursor
+        return text + piece.text, state.encode(), piece.at_end, piece.notes
 
-    def tail(self, tail: int) -> tuple[str, str]:
-        """About the last `tail` bytes: the newest messages that fit, after the end of the
-        submission's output if there is room left; and the cursor after them."""
-        text, state = "", LogCursor()
+    def tail(self, tail: int) -> tuple[str, str, dict[str, str]]:
+        """About the last `tail` bytes: the newest lines gathered that fit, after the end of
+        the submission's output if there is room left; the cursor after them; notes."""
+        state, text, notes = LogCursor(), "", {}
         if self.place is not None:
-            text, state = self._last_messages(tail)
+            piece = self._gathered(None, tail, tail, None)
+            text, state.gathered, notes = piece.text, piece.next_cursor, piece.notes
         try:
             size = self.path.stat().st_size
         except OSError:
@@ -272,7 +290,21 @@ class JobLog:
         room = tail - len(text.encode())
         if room > 0 and size:
             text = self._local(max(0, size - room), room).decode(errors="replace") + text
-        return text, state.encode()
+        return text, state.encode(), notes
+
+    def _gathered(
+        self, cursor: str | None, limit: int, tail: int | None, settled_at: datetime | None
+    ) -> LogPiece:
+        assert self.place is not None and self.reader is not None
+        return self.reader.read(
+            self.place.job_id,
+            cursor,
+            limit,
+            tail,
+            worker_label,
+            self._messages_since,
+            settled_at,
+        )
 
     def _local(self, offset: int, limit: int) -> bytes:
         try:
@@ -282,59 +314,34 @@ class JobLog:
         except OSError:
             return b""
 
-    def _messages(self, cursor: LogCursor, limit: int) -> tuple[str, LogCursor, bool]:
-        """Up to about `limit` bytes of messages after `cursor`: (text, next, at the end)."""
+    def _messages_since(self, since: str | None) -> list[Gathered]:
+        """The job's messages from `since` on, oldest first, as gathered lines."""
         assert self.place is not None
-        since = cursor.since if cursor.page else cursor.after
-        size = max(10, min(MESSAGE_PAGE_MAX, limit // 80))
-        page = self.api.messages(self.place, self.importance, since, cursor.page, size)
-        lines: list[str] = []
-        used = 0
-        after, seen = cursor.after, list(cursor.seen)
-        whole_page = True
-        for message in page.job_messages:
-            stamp = message_stamp(message)
-            if cursor.after and (
-                stamp < cursor.after or (stamp == cursor.after and message.id in cursor.seen)
-            ):
-                continue  # returned by an earlier read
-            line = message_line(message)
-            if lines and used + len(line.encode()) > limit:
-                whole_page = False
-                break
-            lines.append(line)
-            used += len(line.encode())
-            if stamp != after:
-                after, seen = stamp, []
-            seen.append(message.id)
-        token = (page.next_page_token or None) if whole_page else None
-        following = LogCursor(cursor.offset, after, seen, token, since if token else None)
-        return "".join(lines), following, whole_page and not token
-
-    def _last_messages(self, tail: int) -> tuple[str, LogCursor]:
-        """The newest messages that fit in `tail` bytes (at least one), and the cursor after."""
-        assert self.place is not None
-        messages: list[Any] = []
+        gathered: list[Gathered] = []
         token: str | None = None
         for _ in range(TAIL_PAGES_MAX):
-            page = self.api.messages(self.place, self.importance, None, token, MESSAGE_PAGE_MAX)
-            messages += list(page.job_messages)
+            try:
+                page = self.api.messages(
+                    self.place, self.importance, since, token, MESSAGE_PAGE_MAX
+                )
+            except Exception as exc:  # the API's errors, said in Google's words
+                problem = f"Dataflow's job messages could not be read: {google_message(exc)}"
+                raise RuntimeError(problem) from exc
+            for message in page.job_messages:
+                stamp = message_stamp(message)
+                key = ("job-message", stamp, str(message.id))
+                gathered.append(Gathered(key, stamp, message_line(message)))
             token = page.next_page_token or None
             if not token:
                 break
-        lines: list[str] = []
-        used = 0
-        for message in reversed(messages):
-            line = message_line(message)
-            if lines and used + len(line.encode()) > tail:
-                break
-            lines.insert(0, line)
-            used += len(line.encode())
-        cursor = LogCursor()
-        if messages:
-            cursor.after = message_stamp(messages[-1])
-            cursor.seen = [m.id for m in messages if message_stamp(m) == cursor.after]
-        return "".join(lines), cursor
+        return gathered
+
+
+def worker_label(entry: dict[str, Any]) -> str:
+    """A worker's line begins with its time, severity and step, as a job message does."""
+    step = entry.get("resource", {}).get("labels", {}).get("step_id")
+    shown = f" [{step}]" if step else ""
+    return f"{entry.get('timestamp', '')} {entry.get('severity', 'DEFAULT')}{shown} "
 
 
 def message_line(message: Any) -> str:

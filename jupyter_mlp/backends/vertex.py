@@ -25,13 +25,14 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import timedelta
+from functools import cached_property
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from traitlets import Enum, Float, Unicode, default, observe
+from traitlets import Enum, Float, Int, Unicode, default, observe
 
 from ..bundle import JobFolder, SourcePlan
 from ..catalog.cloud import catalog_view, estimate_hourly_cost
@@ -48,7 +49,7 @@ from ..models import FieldError, Job, JobKind, JobSpec, JobState
 from ..staging import Package, build_package, upload_package
 from . import vertex_jobs
 from .base import Backend, BackendStatus, Launch, LogChunk, Observation, Runtime, Tracked
-from .cloud_logging import LogsUnavailable, read_entries
+from .cloud_logging import LogReaders, LogReading
 from .google_cloud import GoogleCloud, google_message, local_http, retry, transient
 from .vertex_jobs import CONSOLE, ENDED_AT_VERTEX, LABEL_JOB_ID, LABEL_MANAGED, STATES, label
 
@@ -128,6 +129,24 @@ class VertexBackend(Backend[VertexRuntime]):
         help="Seconds after a job ends during which its log may still grow (Cloud Logging "
         "shows the last entries a little later).",
     )
+    log_read_interval = Float(
+        5.0,
+        config=True,
+        help="Seconds between two Cloud Logging reads of a job's log, however many panels, "
+        "CLIs and magics follow it (they are served from what the server read).",
+    )
+    log_reads_per_minute = Int(
+        30,
+        config=True,
+        help="Cloud Logging reads a minute for all the jobs of the project, every page counted "
+        "(Logging allows 60 a minute per project, shared by every tool of the project).",
+    )
+    log_ingestion_delay = Float(
+        60.0,
+        config=True,
+        help="Seconds each Cloud Logging read goes back over, for the entries it ingests late.",
+    )
+    log_lines_kept = Int(20_000, config=True, help="Lines of a followed job's log kept in memory.")
 
     @default("poll_interval")
     def _default_poll_interval(self) -> float:
@@ -515,6 +534,11 @@ class VertexBackend(Backend[VertexRuntime]):
 
     # ----- what jobs leave -----
 
+    @cached_property
+    def _log_readers(self) -> LogReaders:
+        # One per backend: its jobs' followers (panels, CLIs, magics) share what it read.
+        return LogReaders()
+
     async def read_log(
         self,
         tracked: Tracked[VertexRuntime],
@@ -533,7 +557,6 @@ class VertexBackend(Backend[VertexRuntime]):
             ended = tracked.job.state.terminal
             return LogChunk("", at, at, ended, {"source": "cloud-logging"})
         number = name.rsplit("/", 1)[1]
-        log_filter = f'resource.type="ml_job" AND resource.labels.job_id="{number}"'
         several = tracked.job.spec.resources.replica_count > 1
 
         def replica(entry: dict[str, Any]) -> str:
@@ -545,24 +568,26 @@ class VertexBackend(Backend[VertexRuntime]):
             return f"[{' '.join(shown)}] " if shown else ""
 
         try:
-            piece = read_entries(
-                self.cloud.post_json,
-                self.logging_endpoint,
-                self._project(),
-                log_filter,
-                cursor,
-                limit,
-                tail,
-                replica,
-            )
-        except LogsUnavailable as exc:
+            project = self._project()
+        except RuntimeError as exc:
             return LogChunk("", at, at, False, {"source": "cloud-logging", "error": str(exc)})
-        ended_at = tracked.job.ended_at
-        settled = ended_at is not None and (
-            (datetime.now(UTC) - ended_at).total_seconds() >= self.log_settle_seconds
+        reader = self._log_readers.of(
+            self.cloud.post_json,
+            self.logging_endpoint,
+            project,
+            'resource.type="ml_job"',
+            LogReading(
+                interval=self.log_read_interval,
+                budget=self.log_reads_per_minute,
+                ingestion_delay=self.log_ingestion_delay,
+                lines_kept=self.log_lines_kept,
+            ),
         )
-        complete = piece.at_end and settled
-        return LogChunk(piece.text, at, piece.next_cursor, complete, {"source": "cloud-logging"})
+        ended_at = tracked.job.ended_at
+        settled_at = ended_at + timedelta(seconds=self.log_settle_seconds) if ended_at else None
+        piece = reader.read(number, cursor, limit, tail, replica, settled_at=settled_at)
+        extra = {"source": "cloud-logging", **piece.notes}
+        return LogChunk(piece.text, at, piece.next_cursor, piece.at_end, extra)
 
     async def list_outputs(self, tracked: Tracked[VertexRuntime]) -> list[dict[str, Any]]:
         return await asyncio.to_thread(self._list_outputs, tracked)
