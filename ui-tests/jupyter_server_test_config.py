@@ -68,11 +68,13 @@ def serve_cloud_stand_ins(config: Any, tests_dir: Path) -> None:
     config.VertexBackend.logging_endpoint = logs.endpoint
     config.VertexBackend.poll_interval = 0.5
     config.VertexBackend.log_settle_seconds = 0.0
+    config.VertexBackend.log_read_interval = 1.0  # Cloud Logging's budget still applies
     config.DataflowBackend.project = PROJECT
     config.DataflowBackend.temp_location = str(state / "dataflow-temp")
     config.DataflowBackend.dataflow_endpoint = dataflow.endpoint
     config.DataflowBackend.poll_interval = 0.5
     config.DataflowBackend.log_settle_seconds = 0.0
+    config.DataflowBackend.log_read_interval = 1.0
 
     lives = JobLives(vertex.fake, logs.fake, dataflow.fake)
     threading.Thread(target=lives.run, name="mlp-ui-stand-ins", daemon=True).start()
