@@ -250,6 +250,7 @@ def jp_server_config(tmp_path, vertex, logs, storage, vertex_installed):  # noqa
             "retry_initial_delay": 0.01,
             "retry_timeout": 2.0,
             "log_read_interval": 0.0,
+            "default_image": "us-docker.pkg.dev/p/images/train:1",
         },
     }
 

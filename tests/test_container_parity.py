@@ -23,7 +23,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +38,11 @@ from jupyter_mlp.staging import Package, build_package
 
 REPO = Path(__file__).resolve().parents[1]
 # The image: the prebuilt scikit-learn CPU container, chosen as for a notebook where
-# scikit-learn is installed. Its framework is in the image, not in the job's package.
-IMAGE = choose_container([], "cpu", installed={"scikit-learn": "1.6.1"}.get).container
+# scikit-learn is installed, on a day it was still available (every one in the catalog's data
+# has ended since). Its framework is in the image, not in the job's package.
+IMAGE = choose_container(
+    [], "cpu", installed={"scikit-learn": "1.6.1"}.get, today=date(2026, 7, 1)
+).container
 FRAMEWORK_STAND_IN = "numpy"
 
 
