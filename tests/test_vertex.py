@@ -871,9 +871,7 @@ class VertexDriver(contract.Driver):
             staging_bucket=f"gs://{BUCKET}",
             api_endpoint=self.endpoint,
             logging_endpoint=self.logging_endpoint,
-            retry_initial_delay=0.01,
-            retry_timeout=2.0,
-            **kwargs,
+            **{"retry_initial_delay": 0.01, "retry_timeout": 2.0, **kwargs},
         )
 
     def finish(self, job_id: str, state: Ours, message: str = "") -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import test_contract as contract
 import test_vertex as shared
 from fake_vertex import JobState, permission_denied, quota_exceeded, rate_limited
 from test_vertex import BUCKET, PROJECT, Submitter
@@ -21,13 +22,15 @@ from jupyter_mlp.models import JobState as Ours
 
 T4_QUOTA = "aiplatform.googleapis.com/custom_model_training_nvidia_t4_gpus"
 
-# The stand-ins of test_vertex.py: Vertex AI's JobService, Cloud Logging, Cloud Storage.
+# The stand-ins of test_vertex.py: Vertex AI's JobService, Cloud Logging, Cloud Storage; and
+# managers of the contract suite over its Vertex driver.
 storage_emulator, storage, vertex, logs = (
     shared.storage_emulator,
     shared.storage,
     shared.vertex,
     shared.logs,
 )
+managers, driver = contract.managers, shared.driver
 
 
 @pytest.fixture
@@ -100,6 +103,24 @@ async def test_a_create_whose_outcome_cannot_be_looked_up_stays_starting_and_is_
     assert tracked.job.backend_job_id is None and tracked.runtime.unconfirmed
     assert seen.fields["backend_job_id"] == made.name == seen.runtime.resource_name
     assert seen.state is None  # still pending at Vertex: the job goes on starting
+    assert fake.count("create") == 1
+
+
+async def test_a_submitted_job_whose_create_went_unanswered_runs_instead_of_failing(
+    managers, driver, vertex
+):
+    fake, _ = vertex
+    manager = managers(retry_timeout=0.3, poll_retry_timeout=0.05)
+    fake.lose_next("create", hold_seconds=0.0, then_down=True)
+    job = await manager.submit({"source": {"code": "pass"}})
+
+    await manager.tick()  # the create's answer is lost, and no look-up can be made
+    starting = await manager.get(job.id)
+    fake.recover()
+    running = await contract.until(manager, job.id, {Ours.RUNNING})
+
+    assert starting.state is Ours.STARTING
+    assert running.backend_job_id == fake.only().name
     assert fake.count("create") == 1
 
 
