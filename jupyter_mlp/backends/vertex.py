@@ -203,10 +203,9 @@ class VertexBackend(Backend[VertexRuntime]):
         return normalize_cloud_resources(spec.model_copy(update={**update, "resources": resources}))
 
     def validate(self, spec: JobSpec, plan: SourcePlan | None) -> list[FieldError]:
-        errors = [
-            FieldError(field="backend", message=f"{m['setting']}: {m['message']}")
-            for m in self._missing()
-        ]
+        # One error on the backend, however many settings it still needs.
+        missing = "; ".join(f"{m['setting']}: {m['message']}" for m in self._missing())
+        errors = [FieldError(field="backend", message=missing)] if missing else []
         if spec.kind is JobKind.ETL:
             errors.append(
                 FieldError(
