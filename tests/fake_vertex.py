@@ -6,6 +6,11 @@ bodies are parsed with the real protobuf types, answers are real `CustomJob` and
 *number*, as the service gives them), and errors have the service's shape. A test drives the jobs
 through their states (and a tuning job's trials through theirs) and makes calls fail on purpose,
 then asserts on what the stand-in received.
+
+Failures are modelled as Google gives them: errors in its JSON shape with `google.rpc` details
+(`ErrorInfo`, `QuotaFailure`, `Help`; see `quota_exceeded`, `rate_limited`,
+`permission_denied`), whole outages (`outage`), and creates that happen but whose answer comes
+too late or never (`lose_next`).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -67,9 +73,93 @@ class Call:
 @dataclass
 class Fault:
     route: str
-    code: int
+    code: int  # 0: the call takes effect, and its answer is held, then never given
     message: str
     times: int
+    details: list[dict[str, Any]] = field(default_factory=list)
+    hold_seconds: float = 0.0
+    then_down: bool = False  # after a lost answer, an outage until `recover()`
+
+
+LOST = 0  # `handle`'s code for "no answer": hold the connection for a while, then drop it
+
+
+def quota_exceeded(
+    metric: str = "aiplatform.googleapis.com/custom_model_training_nvidia_t4_gpus",
+    limit: str = "CustomModelTrainingNvidiaT4GPUsPerProjectPerRegion",
+    shape: str = "error_info",
+) -> tuple[int, str, list[dict[str, Any]]]:
+    """An allocation quota used up, as Vertex AI answers a create: (code, message, details).
+    `shape`: "error_info" (ErrorInfo and QuotaFailure), "quota_failure" (QuotaFailure only) or
+    "message" (no details)."""
+    message = f"The following quota metrics exceed quota limits: {metric}"
+    info = {
+        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+        "reason": "RESOURCE_QUOTA_EXCEEDED",
+        "domain": "googleapis.com",
+        "metadata": {
+            "consumer": "projects/123456789012",
+            "service": "aiplatform.googleapis.com",
+            "quota_metric": metric,
+            "quota_limit": limit,
+            "quota_location": "us-central1",
+        },
+    }
+    failure = {
+        "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+        "violations": [{"subject": "projects/123456789012", "description": message}],
+    }
+    details = {"error_info": [info, failure], "quota_failure": [failure], "message": []}[shape]
+    return 429, message, details
+
+
+def rate_limited() -> tuple[int, str, list[dict[str, Any]]]:
+    """Too many requests a minute, as Google's APIs answer: (code, message, details)."""
+    message = (
+        "Quota exceeded for quota metric 'Resource management requests' and limit 'Resource "
+        "management requests per minute per region' of service 'aiplatform.googleapis.com' "
+        "for consumer 'project_number:123456789012'."
+    )
+    info = {
+        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+        "reason": "RATE_LIMIT_EXCEEDED",
+        "domain": "googleapis.com",
+        "metadata": {
+            "consumer": "projects/123456789012",
+            "service": "aiplatform.googleapis.com",
+            "quota_metric": "aiplatform.googleapis.com/resource_management_requests",
+            "quota_limit": "ResourceManagementRequestsPerMinutePerProjectPerRegion",
+            "quota_limit_value": "600",
+        },
+    }
+    help_link = {
+        "@type": "type.googleapis.com/google.rpc.Help",
+        "links": [
+            {
+                "description": "Request a higher quota limit.",
+                "url": "https://cloud.google.com/docs/quotas/help/request_increase",
+            }
+        ],
+    }
+    return 429, message, [info, help_link]
+
+
+def permission_denied(
+    permission: str = "aiplatform.customJobs.create",
+    resource: str = "projects/test-project/locations/us-central1",
+) -> tuple[int, str, list[dict[str, Any]]]:
+    """A missing IAM permission, as Google's APIs answer: (code, message, details)."""
+    message = (
+        f"Permission '{permission}' denied on resource '//aiplatform.googleapis.com/{resource}' "
+        "(or it may not exist)."
+    )
+    info = {
+        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+        "reason": "IAM_PERMISSION_DENIED",
+        "domain": "iam.googleapis.com",
+        "metadata": {"permission": permission, "resource": resource},
+    }
+    return 403, message, [info]
 
 
 @dataclass
@@ -85,16 +175,53 @@ class FakeVertex:
     created_state: Any = JobState.JOB_STATE_PENDING  # what a new job is in
     ignore_cancel: bool = False  # a job that goes on running when cancelled
     settle_cancels: bool = False  # a cancelling job is cancelled once it was seen cancelling
+    down_until: float = 0.0  # every call fails until this time.monotonic()
+    down_error: tuple[int, str, list[dict[str, Any]]] = (503, "", [])
     _seen_cancelling: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     # ----- driving it from a test -----
 
-    def fail_next(self, route: str, code: int, message: str, times: int = 1) -> None:
+    def fail_next(
+        self,
+        route: str,
+        code: int,
+        message: str,
+        details: list[dict[str, Any]] | None = None,
+        times: int = 1,
+    ) -> None:
         """Answer the next `times` calls of `route` (create, list, get, cancel, or those with
-        `_tuning` for tuning jobs) with an error."""
+        `_tuning` for tuning jobs) with an error, with `google.rpc` `details` if given."""
         with self.lock:
-            self.faults.append(Fault(route, code, message, times))
+            self.faults.append(Fault(route, code, message, times, details or []))
+
+    def lose_next(
+        self, route: str, hold_seconds: float, times: int = 1, then_down: bool = False
+    ) -> None:
+        """Carry out the next `times` calls of `route` (a create makes its job), then hold each
+        connection `hold_seconds` and drop it without an answer: a client's timeout shorter
+        than the hold fires first, else the client sees the connection drop. With `then_down`,
+        every later call answers 503 until `recover()`."""
+        with self.lock:
+            fault = Fault(route, LOST, "", times, hold_seconds=hold_seconds, then_down=then_down)
+            self.faults.append(fault)
+
+    def outage(
+        self,
+        seconds: float,
+        code: int = 503,
+        message: str = "The service is currently unavailable.",
+        details: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """Answer every call with this error for the next `seconds`."""
+        with self.lock:
+            self.down_until = time.monotonic() + seconds
+            self.down_error = (code, message, details or [])
+
+    def recover(self) -> None:
+        """End an outage now."""
+        with self.lock:
+            self.down_until = 0.0
 
     def set_state(self, name: str, state: Any, error: str | None = None) -> None:
         """Move a job (custom or tuning) to `state` (a `JobState`), with Vertex's
@@ -211,10 +338,18 @@ class FakeVertex:
         parsed = json.loads(body) if body else None
         with self.lock:
             self.calls.append(Call(method, url.path, route, parse_qs(url.query), parsed))
+            if time.monotonic() < self.down_until:
+                return _error(*self.down_error)
             for fault in self.faults:
                 if fault.route == route and fault.times > 0:
                     fault.times -= 1
-                    return _error(fault.code, fault.message)
+                    if fault.code == LOST:
+                        getattr(self, f"_{route}")(match, parse_qs(url.query), body)
+                        if fault.then_down:
+                            self.down_until = float("inf")
+                            self.down_error = (503, "The service is currently unavailable.", [])
+                        return LOST, {"hold_seconds": fault.hold_seconds}
+                    return _error(fault.code, fault.message, fault.details)
             return getattr(self, f"_{route}")(match, parse_qs(url.query), body)
 
     def _create(self, match: re.Match[str], query: Any, body: bytes) -> tuple[int, dict[str, Any]]:
@@ -339,8 +474,13 @@ def _json(job: Any) -> dict[str, Any]:
     return data
 
 
-def _error(code: int, message: str) -> tuple[int, dict[str, Any]]:
-    return code, {"error": {"code": code, "message": message, "status": _STATUS.get(code, "")}}
+def _error(
+    code: int, message: str, details: list[dict[str, Any]] | None = None
+) -> tuple[int, dict[str, Any]]:
+    error: dict[str, Any] = {"code": code, "message": message, "status": _STATUS.get(code, "")}
+    if details:
+        error["details"] = details
+    return code, {"error": error}
 
 
 def _matches(job: Any, term: str) -> bool:
@@ -369,6 +509,10 @@ class FakeVertexServer:
             def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 code, payload = fake_.handle(self.command, self.path, self.rfile.read(length))
+                if code == LOST:
+                    time.sleep(payload["hold_seconds"])
+                    self.close_connection = True
+                    return
                 data = json.dumps(payload).encode()
                 self.send_response(code)
                 self.send_header("Content-Type", "application/json")

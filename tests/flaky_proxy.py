@@ -26,7 +26,15 @@ from urllib.parse import urlsplit
 PASS, UNAVAILABLE, TOO_MANY, STALL, LOST = "pass", "503", "429", "stall", "lost"
 _ERRORS = {
     UNAVAILABLE: (503, "UNAVAILABLE", "The service is currently unavailable."),
-    TOO_MANY: (429, "RESOURCE_EXHAUSTED", "Quota exceeded: too many requests."),
+    TOO_MANY: (429, "RESOURCE_EXHAUSTED", "Quota exceeded: too many requests a minute."),
+}
+# A 429 says which rate quota it hit, as Google's APIs do (a used-up allocation quota is a
+# different error, not retried: see fake_vertex.quota_exceeded).
+_RATE_LIMIT = {
+    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+    "reason": "RATE_LIMIT_EXCEEDED",
+    "domain": "googleapis.com",
+    "metadata": {"quota_limit": "RequestsPerMinutePerProject"},
 }
 
 
@@ -63,7 +71,10 @@ class FlakyProxy:
                     return  # no answer at all: the client sees the connection drop
                 if action in _ERRORS:
                     code, status, message = _ERRORS[action]
-                    payload = {"error": {"code": code, "message": message, "status": status}}
+                    error = {"code": code, "message": message, "status": status}
+                    if action == TOO_MANY:
+                        error["details"] = [_RATE_LIMIT]
+                    payload = {"error": error}
                     self._send(code, json.dumps(payload).encode(), "application/json")
                     return
                 code, data, kind = proxy._forward(self.command, self.path, body, self.headers)

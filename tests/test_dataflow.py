@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -538,13 +539,19 @@ def test_without_beam_the_backend_says_to_install_the_extra(monkeypatch, tmp_pat
     ]
 
 
-def test_without_a_temp_location_the_backend_says_which_setting_is_missing(tmp_path):
-    backend = DataflowBackend(project=PROJECT)
+def test_with_nothing_configured_every_missing_setting_is_listed_at_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "none.json"))
+    backend = DataflowBackend(region="")
 
     status = backend.status()
 
     assert status.configured is False
-    assert [m["setting"] for m in status.missing] == ["DataflowBackend.temp_location"]
+    assert [m["setting"] for m in status.missing] == [
+        "DataflowBackend.temp_location",
+        "DataflowBackend.region",
+        "credentials",
+        "DataflowBackend.project",
+    ]
 
 
 def test_a_local_stand_in_must_be_named_localhost_for_beam_to_speak_rest_to_it(tmp_path):
@@ -579,8 +586,9 @@ def test_resources_are_normalised_and_specs_checked_for_what_dataflow_runs(tmp_p
     assert backend.catalog("us-central1", [])["backend"] == "dataflow"
 
 
-def test_an_unused_backend_imports_neither_beam_nor_google_and_seeks_no_credentials():
+def test_an_unused_backend_imports_neither_beam_nor_google_and_seeks_no_credentials(tmp_path):
     # Looking for credentials may ask the Compute Engine metadata server over the network.
+    env = {**os.environ, "GOOGLE_APPLICATION_CREDENTIALS": str(tmp_path / "none.json")}
     code = (
         "import sys\nbefore = set(sys.modules)\n"
         "from jupyter_mlp.backends.dataflow import DataflowBackend\n"
@@ -589,9 +597,14 @@ def test_an_unused_backend_imports_neither_beam_nor_google_and_seeks_no_credenti
         "print(sorted(m for m in set(sys.modules) - before "
         "if m.startswith(('google', 'grpc', 'apache_beam'))))"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
 
-    assert done.stdout.split("\n")[:2] == ["['DataflowBackend.temp_location']", "[]"]
+    assert done.stdout.split("\n")[:2] == [
+        "['DataflowBackend.temp_location', 'credentials', 'DataflowBackend.project']",
+        "[]",
+    ]
 
 
 # ----- the core's contract suite, against this backend -----

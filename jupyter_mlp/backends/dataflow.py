@@ -217,7 +217,7 @@ class DataflowBackend(Backend[DataflowRuntime]):
                 missing=[{"setting": "apache-beam", "message": "install jupyter_mlp[dataflow]"}],
             )
         missing = self._missing()
-        if self.temp_location:
+        if self.temp_location and not any(m["setting"] == "credentials" for m in missing):
             settings["project"] = self.cloud.project()
         return BackendStatus.installed(
             self.name,
@@ -650,19 +650,27 @@ class DataflowBackend(Backend[DataflowRuntime]):
     # ----- internals -----
 
     def _missing(self) -> list[dict[str, str]]:
-        """The settings still needed before jobs can run: [{setting, message}].
+        """Every setting still needed before jobs can run, all at once: [{setting, message}].
 
-        Credentials are looked for only once a temp location says the backend is meant to be
-        used: looking for them may ask the Compute Engine metadata server over the network."""
+        Until a temp location says the backend is meant to be used, credentials are judged
+        without the network (looking for them may ask the Compute Engine metadata server)."""
+        missing = []
         if not self.temp_location:
-            return [
+            missing.append(
                 {
                     "setting": "DataflowBackend.temp_location",
                     "message": "set where pipelines keep temporary files, e.g. "
                     "c.DataflowBackend.temp_location = 'gs://my-bucket/tmp'",
                 }
-            ]
-        missing = []
+            )
+        if not self.region:
+            missing.append(
+                {
+                    "setting": "DataflowBackend.region",
+                    "message": "set the region of pipelines whose spec names none, "
+                    "e.g. c.DataflowBackend.region = 'us-central1'",
+                }
+            )
         local = local_http(self.dataflow_endpoint)
         if local and urlsplit(self.dataflow_endpoint or "").hostname != "localhost":
             missing.append(
@@ -682,19 +690,25 @@ class DataflowBackend(Backend[DataflowRuntime]):
                         "workers need: give gs://bucket/path",
                     }
                 )
-        if not local and not self.cloud.has_credentials():
+        # Google's libraries look only where credentials may be: no metadata server elsewhere.
+        may_look = bool(self.temp_location) or self.cloud.credentials_may_exist()
+        credentials = local or (may_look and self.cloud.has_credentials())
+        if not credentials:
             missing.append(
                 {
                     "setting": "credentials",
                     "message": "no Application Default Credentials: run `gcloud auth "
-                    "application-default login` or set GOOGLE_APPLICATION_CREDENTIALS",
+                    "application-default login` or set GOOGLE_APPLICATION_CREDENTIALS to a key "
+                    "file (they are looked for again when needed: no restart)",
                 }
             )
-        if not self.cloud.project():
+        if not self.project and not (credentials and may_look and self.cloud.project()):
             missing.append(
                 {
                     "setting": "DataflowBackend.project",
-                    "message": "set the Google Cloud project (the credentials name none)",
+                    "message": "set the Google Cloud project, e.g. c.DataflowBackend.project = "
+                    "'my-project' (or GOOGLE_CLOUD_PROJECT): "
+                    + ("the credentials name none" if credentials else "no credentials name one"),
                 }
             )
         return missing

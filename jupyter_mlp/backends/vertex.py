@@ -25,7 +25,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from importlib.util import find_spec
 from pathlib import Path
@@ -50,10 +50,24 @@ from ..staging import Package, build_package, upload_package
 from . import vertex_jobs
 from .base import Backend, BackendStatus, Launch, LogChunk, Observation, Runtime, Tracked
 from .cloud_logging import LogReaders, LogReading
-from .google_cloud import GoogleCloud, google_message, local_http, retry, transient
-from .vertex_jobs import CONSOLE, ENDED_AT_VERTEX, LABEL_JOB_ID, LABEL_MANAGED, STATES, label
+from .google_cloud import GoogleCloud, classify, google_message, local_http, retry
+from .vertex_jobs import (
+    CONSOLE,
+    ENDED_AT_VERTEX,
+    LABEL_JOB_ID,
+    LABEL_MANAGED,
+    STATES,
+    label,
+    waiting_message,
+)
 
 LIST_PAGE_SIZE = 500
+CREDENTIALS_MISSING = {
+    "setting": "credentials",
+    "message": "no Application Default Credentials: run `gcloud auth application-default "
+    "login` or set GOOGLE_APPLICATION_CREDENTIALS to a key file (they are looked for again "
+    "when needed: no restart)",
+}
 OUTPUT_FILES_LISTED = 200
 # What a sweep's trials report their metric with (`import hypertune`).
 HYPERTUNE = "cloudml-hypertune"
@@ -70,6 +84,10 @@ class VertexRuntime(Runtime):
     executor_image_reason: str | None = None  # why that image (shown to the user)
     output_dir: str | None = None  # gs://<bucket>/mlp/<job id>/
     notebook_copied: bool = False
+    # A create whose outcome is unknown (no answer, then no look-up possible): why, and since
+    # when. The watch loop looks the job up by its label until it is found or surely absent.
+    unconfirmed: str | None = None
+    unconfirmed_at: datetime | None = None
 
 
 class VertexBackend(Backend[VertexRuntime]):
@@ -120,9 +138,24 @@ class VertexBackend(Backend[VertexRuntime]):
         "https://logging.googleapis.com", config=True, help="Cloud Logging API endpoint."
     )
     retry_timeout = Float(
-        60.0, config=True, help="Seconds a call failing with 429 or 5xx is retried for."
+        60.0,
+        config=True,
+        help="Seconds a call failing with a rate limit (429), a 5xx, a timeout or a dropped "
+        "connection is retried for: an outage shorter than this fails no new job.",
+    )
+    poll_retry_timeout = Float(
+        15.0,
+        config=True,
+        help="Seconds one look at the running jobs retries for (at most retry_timeout); the "
+        "next round, after a back-off, looks again.",
     )
     retry_initial_delay = Float(1.0, config=True, help="First wait before a retry (doubles).")
+    request_timeout = Float(
+        60.0,
+        config=True,
+        help="Seconds one call waits for its answer. A create left unanswered is looked up by "
+        "the job's label before anything else is tried.",
+    )
     log_settle_seconds = Float(
         30.0,
         config=True,
@@ -185,7 +218,7 @@ class VertexBackend(Backend[VertexRuntime]):
                 settings=settings,
             )
         missing = self._missing()
-        if self.staging_bucket:
+        if self.staging_bucket and not any(m["setting"] == "credentials" for m in missing):
             settings["project"] = self.cloud.project()
         return BackendStatus.installed(
             self.name,
@@ -202,10 +235,9 @@ class VertexBackend(Backend[VertexRuntime]):
         return normalize_cloud_resources(spec.model_copy(update={**update, "resources": resources}))
 
     def validate(self, spec: JobSpec, plan: SourcePlan | None) -> list[FieldError]:
-        errors = [
-            FieldError(field="backend", message=f"{m['setting']}: {m['message']}")
-            for m in self._missing()
-        ]
+        # One error on the backend, however many settings it still needs.
+        missing = "; ".join(f"{m['setting']}: {m['message']}" for m in self._missing())
+        errors = [FieldError(field="backend", message=missing)] if missing else []
         if spec.kind is JobKind.ETL:
             errors.append(
                 FieldError(
@@ -305,12 +337,16 @@ class VertexBackend(Backend[VertexRuntime]):
     async def start(
         self, job: Job, folder: JobFolder, active: list[Tracked[VertexRuntime]]
     ) -> Launch:
-        try:
-            return await asyncio.to_thread(self._start, job, folder)
-        except RuntimeError:
-            raise
-        except Exception as exc:  # an API error met on the way: Google's words, not a trace
-            raise RuntimeError(f"Vertex AI: {google_message(exc)}") from exc
+        def start() -> Launch:
+            try:
+                return self._start(job, folder)
+            except RuntimeError:
+                raise
+            except Exception as exc:  # an API error met on the way: Google's words, not a trace
+                explained = classify(exc, self.project or self.cloud.project()).message
+                raise RuntimeError(f"Vertex AI: {explained}") from exc
+
+        return await asyncio.to_thread(start)
 
     def _start(self, job: Job, folder: JobFolder) -> Launch:
         missing = self._missing()
@@ -319,7 +355,8 @@ class VertexBackend(Backend[VertexRuntime]):
         location = job.spec.region or self.location
         parent = self._parent(location)
         sweep = job.spec.sweep is not None
-        existing = self._find(location, job.id, sweep)
+        # A new job waits out an outage shorter than retry_timeout, looking as creating does.
+        existing = self._find(location, job.id, sweep, self.retry_timeout)
         if existing is not None:
             self.log.info("jupyter-mlp: job %s already exists as %s", job.id, existing.name)
             image, package_uri = vertex_jobs.image_and_package(existing)
@@ -350,20 +387,27 @@ class VertexBackend(Backend[VertexRuntime]):
             image, reason = choice.container.uri_in(location), choice.reason
         build = vertex_jobs.tuning_job if sweep else vertex_jobs.custom_job
         request = build(job, package_uri, image, self._bucket_path(), self.service_account)
-        created = self._create(location, parent, request, job.id)
         runtime = VertexRuntime(
             package_uri=package_uri, executor_image=image, executor_image_reason=reason
         )
+        created = self._create(location, parent, request, job.id)
+        if isinstance(created, str):  # it may exist: the watch loop looks for it
+            runtime.unconfirmed, runtime.unconfirmed_at = created, datetime.now(UTC)
+            return self._launch(job, None, location, runtime)
         return self._launch(job, created, location, runtime)
 
-    def _launch(self, job: Job, vertex_job: Any, location: str, runtime: VertexRuntime) -> Launch:
-        runtime.resource_name = vertex_job.name
+    def _launch(
+        self, job: Job, vertex_job: Any | None, location: str, runtime: VertexRuntime
+    ) -> Launch:
+        runtime.resource_name = vertex_job.name if vertex_job is not None else None
         runtime.location = location
         runtime.output_dir = self._output_dir(job.id)
         return Launch(
             runtime=runtime,
-            backend_job_id=vertex_job.name,
-            console_url=vertex_jobs.console_url(vertex_job.name, self._project()),
+            backend_job_id=runtime.resource_name,
+            console_url=(
+                vertex_jobs.console_url(vertex_job.name, self._project()) if vertex_job else None
+            ),
             outputs={"output_dir": runtime.output_dir, "model_dir": f"{runtime.output_dir}model/"},
         )
 
@@ -377,48 +421,76 @@ class VertexBackend(Backend[VertexRuntime]):
             return build_package(copy)
 
     def _create(self, location: str, parent: str, request: Any, job_id: str) -> Any:
-        """Create the CustomJob (or a sweep's HyperparameterTuningJob). After a transient
-        error, look for it first (the failed call may have created it), then try again, until
-        `retry_timeout`."""
+        """Create the CustomJob (or a sweep's HyperparameterTuningJob), retrying rate limits and
+        outages until `retry_timeout`; a quota, permission or other definite refusal fails at
+        once, naming what to do.
+
+        A create whose outcome is unknown (a timeout, a dropped connection, a 5xx) may have
+        made the job: it is looked up by its label before anything else, and never created
+        again unless a look-up said it is not there. The job found is returned; when the
+        attempts end with the outcome still unknown (or no look-up could be made), the reason
+        is returned instead, and the watch loop goes on looking for the job (`_unconfirmed`)."""
         from google.cloud.aiplatform_v1 import types
 
         sweep = isinstance(request, types.HyperparameterTuningJob)
+        jobs = self._jobs(location)
         deadline = time.monotonic() + self.retry_timeout
         delay = self.retry_initial_delay
+        unknown = ""  # why an earlier create may have made the job
         while True:
+            if unknown:
+                try:
+                    found = self._find(location, job_id, sweep, deadline - time.monotonic())
+                except Exception as exc:
+                    self.log.warning("jupyter-mlp: looking for job %s: %s", job_id, exc)
+                    return unknown
+                if found is not None:
+                    return found
             try:
                 if sweep:
-                    return self._jobs(location).create_hyperparameter_tuning_job(
-                        parent=parent, hyperparameter_tuning_job=request, retry=None, timeout=60
+                    return jobs.create_hyperparameter_tuning_job(
+                        parent=parent,
+                        hyperparameter_tuning_job=request,
+                        retry=None,
+                        timeout=self.request_timeout,
                     )
-                return self._jobs(location).create_custom_job(
-                    parent=parent, custom_job=request, retry=None, timeout=60
+                return jobs.create_custom_job(
+                    parent=parent, custom_job=request, retry=None, timeout=self.request_timeout
                 )
             except Exception as exc:
-                if not transient(exc) or time.monotonic() + delay > deadline:
-                    raise RuntimeError(
-                        f"Vertex AI did not create the job: {google_message(exc)}"
-                    ) from exc
+                error = classify(exc, self.cloud.project())
+                if error.outcome_unknown:
+                    unknown = error.message
+                if not error.retry or time.monotonic() + delay > deadline:
+                    if unknown:  # it may exist: the watch loop looks for it
+                        last = "" if unknown == error.message else f" (then: {error.message})"
+                        return unknown + last
+                    refused = f"Vertex AI did not create the job: {error.message}"
+                    raise RuntimeError(refused) from exc
                 self.log.warning("jupyter-mlp: creating job %s: %s; retrying", job_id, exc)
             time.sleep(delay)
             delay = min(delay * 2, 10.0)
-            found = self._find(location, job_id, sweep)
-            if found is not None:
-                return found
 
-    def _find(self, location: str, job_id: str, sweep: bool = False) -> Any:
-        """The CustomJob (a sweep's HyperparameterTuningJob) labelled with our job id, or None."""
+    def _find(
+        self, location: str, job_id: str, sweep: bool = False, retry_for: float | None = None
+    ) -> Any:
+        """The CustomJob (a sweep's HyperparameterTuningJob) labelled with our job id, or None;
+        retrying for `retry_for` seconds (default: a round's look)."""
         request = {
             "parent": self._parent(location),
             "filter": f'labels.{LABEL_JOB_ID}="{label(job_id)}"',
         }
-        return next(iter(self._list(location, request, sweep)), None)
+        return next(iter(self._list(location, request, sweep, retry_for)), None)
 
-    def _list(self, location: str, request: dict[str, Any], sweep: bool) -> Any:
+    def _list(
+        self, location: str, request: dict[str, Any], sweep: bool, retry_for: float | None = None
+    ) -> Any:
         """The custom jobs, or tuning jobs, a list request asks for (all pages)."""
         jobs = self._jobs(location)
         list_jobs = jobs.list_hyperparameter_tuning_jobs if sweep else jobs.list_custom_jobs
-        return list_jobs(request=request, retry=self._retry(), timeout=60)
+        return list_jobs(
+            request=request, retry=self._retry(retry_for), timeout=self.request_timeout
+        )
 
     async def poll(self, tracked: Tracked[VertexRuntime]) -> Observation:
         seen = (await self.poll_many([tracked]))[tracked.job.id]
@@ -474,11 +546,13 @@ class VertexBackend(Backend[VertexRuntime]):
         vertex_job = listed
         name = tracked.runtime.resource_name
         sweep = tracked.job.spec.sweep
+        if name is None and tracked.runtime.unconfirmed:
+            return self._unconfirmed(tracked, listed)
         if vertex_job is None and name:
             jobs = self._jobs(self._location_of(tracked))
             get_job = jobs.get_hyperparameter_tuning_job if sweep else jobs.get_custom_job
             try:
-                vertex_job = get_job(name=name, retry=self._retry(), timeout=60)
+                vertex_job = get_job(name=name, retry=self._retry(), timeout=self.request_timeout)
             except exceptions.NotFound:
                 return Observation(
                     JobState.FAILED,
@@ -502,6 +576,11 @@ class VertexBackend(Backend[VertexRuntime]):
         if tracked.job.backend_job_id != vertex_job.name:
             fields["backend_job_id"] = vertex_job.name
             fields["console_url"] = vertex_jobs.console_url(vertex_job.name, self._project())
+        waiting = waiting_message(raw, vertex_job.error.message, self._project())
+        shown = tracked.job.state_message
+        if tracked.job.state is JobState.STARTING and waiting != shown:
+            if waiting or shown.startswith(vertex_jobs.QUEUED_PREFIX):  # queued no longer
+                fields["state_message"] = waiting or "starting at Vertex AI"
         if sweep is not None:
             trials = vertex_jobs.trials(vertex_job, sweep)
             if trials != [t.model_dump(mode="json") for t in tracked.job.trials]:
@@ -509,6 +588,35 @@ class VertexBackend(Backend[VertexRuntime]):
         return Observation(
             state=state, backend_state=raw, message=message, runtime=runtime, fields=fields
         )
+
+    def _unconfirmed(self, tracked: Tracked[VertexRuntime], listed: Any) -> Observation:
+        """A job whose create had no known outcome: look for it by its label. Found, it is
+        followed from now on (and cancelled at Vertex if it was cancelled here meanwhile);
+        still absent once `retry_timeout` has passed since, the job failed to be created."""
+        sweep = tracked.job.spec.sweep is not None
+        location = self._location_of(tracked)
+        found = listed or self._find(location, tracked.job.id, sweep)
+        if found is None:
+            since = tracked.runtime.unconfirmed_at or datetime.now(UTC)
+            waited = (datetime.now(UTC) - since).total_seconds()
+            if waited < self.retry_timeout and tracked.job.state is not JobState.CANCELLING:
+                return Observation(backend_state="CREATE_UNCONFIRMED")
+            return Observation(
+                JobState.FAILED,
+                backend_state="NOT_CREATED",
+                message=f"Vertex AI did not create the job: {tracked.runtime.unconfirmed} "
+                "(no job labelled with its id was found afterwards)",
+            )
+        runtime = tracked.runtime.model_copy(
+            update={"resource_name": found.name, "location": location, "unconfirmed": None}
+        )
+        followed = Tracked(job=tracked.job, folder=tracked.folder, runtime=runtime)
+        self.log.info("jupyter-mlp: job %s was created after all: %s", tracked.job.id, found.name)
+        if tracked.job.state is JobState.CANCELLING:
+            self._cancel(followed)
+        seen = self._observe(followed, found)
+        seen.runtime = seen.runtime or runtime
+        return seen
 
     async def cancel(self, tracked: Tracked[VertexRuntime], force: bool = False) -> None:
         # Vertex has no harder way to stop a job: a forced cancel asks again.
@@ -528,7 +636,7 @@ class VertexBackend(Backend[VertexRuntime]):
         jobs = self._jobs(location)
         cancel_job = jobs.cancel_hyperparameter_tuning_job if sweep else jobs.cancel_custom_job
         try:
-            cancel_job(name=name, retry=self._retry(), timeout=60)
+            cancel_job(name=name, retry=self._retry(), timeout=self.request_timeout)
         except (exceptions.FailedPrecondition, exceptions.BadRequest, exceptions.NotFound):
             pass  # it ended, or went away, meanwhile: nothing to stop
 
@@ -644,32 +752,39 @@ class VertexBackend(Backend[VertexRuntime]):
     # ----- internals -----
 
     def _missing(self) -> list[dict[str, str]]:
-        """The settings still needed before jobs can run: [{setting, message}].
+        """Every setting still needed before jobs can run, all at once: [{setting, message}].
 
-        Credentials are looked for only once a bucket says the backend is meant to be used:
-        looking for them may ask the Compute Engine metadata server over the network."""
+        Until a bucket says the backend is meant to be used, credentials are judged without
+        the network (looking for them may ask the Compute Engine metadata server)."""
+        missing = []
         if not self.staging_bucket:
-            return [
+            missing.append(
                 {
                     "setting": "VertexBackend.staging_bucket",
                     "message": "set the Cloud Storage bucket for job packages and outputs, "
                     "e.g. c.VertexBackend.staging_bucket = 'gs://my-bucket'",
                 }
-            ]
-        missing = []
-        if not local_http(self.api_endpoint) and not self.cloud.has_credentials():
+            )
+        if not self.location:
             missing.append(
                 {
-                    "setting": "credentials",
-                    "message": "no Application Default Credentials: run `gcloud auth "
-                    "application-default login` or set GOOGLE_APPLICATION_CREDENTIALS",
+                    "setting": "VertexBackend.location",
+                    "message": "set the region of jobs whose spec names none, "
+                    "e.g. c.VertexBackend.location = 'us-central1'",
                 }
             )
-        if not self.cloud.project():
+        # Google's libraries look only where credentials may be: no metadata server elsewhere.
+        may_look = bool(self.staging_bucket) or self.cloud.credentials_may_exist()
+        credentials = local_http(self.api_endpoint) or (may_look and self.cloud.has_credentials())
+        if not credentials:
+            missing.append(CREDENTIALS_MISSING)
+        if not self.project and not (credentials and may_look and self.cloud.project()):
             missing.append(
                 {
                     "setting": "VertexBackend.project",
-                    "message": "set the Google Cloud project (the credentials name none)",
+                    "message": "set the Google Cloud project, e.g. c.VertexBackend.project = "
+                    "'my-project' (or GOOGLE_CLOUD_PROJECT): "
+                    + ("the credentials name none" if credentials else "no credentials name one"),
                 }
             )
         return missing
@@ -707,9 +822,12 @@ class VertexBackend(Backend[VertexRuntime]):
 
         return self.cloud.client(f"jobs {endpoint}", make)
 
-    def _retry(self) -> Any:
-        # A round's look at the jobs retries briefly: the manager backs off between rounds.
-        return retry(self.retry_initial_delay, min(self.retry_timeout, 15.0))
+    def _retry(self, retry_for: float | None = None) -> Any:
+        """Retry rate limits and outages for `retry_for` seconds; by default briefly, as one
+        round's look at the jobs does (the manager backs off between rounds)."""
+        if retry_for is None:
+            retry_for = min(self.retry_timeout, self.poll_retry_timeout)
+        return retry(self.retry_initial_delay, max(retry_for, 0.0))
 
     def _project(self) -> str:
         project = self.cloud.project()

@@ -46,6 +46,15 @@ STATES: dict[str, JobState | None] = {
     "JOB_STATE_PARTIALLY_SUCCEEDED": JobState.FAILED,
 }
 ENDED_AT_VERTEX = [name for name, state in STATES.items() if state is not None and state.terminal]
+# Vertex AI keeps a job QUEUED "until you have sufficient quotas" when the project lacks
+# remaining custom-training quota for it ("Understanding the custom training service", read
+# 2026-12-06); the job itself carries no reason, so the message says what it may be.
+QUEUED_PREFIX = "queued at Vertex AI"
+QUEUED_FOR_QUOTA = (
+    QUEUED_PREFIX + ", which keeps a job queued while the project lacks remaining "
+    "custom-training quota for it (Vertex AI gives no reason): check the quotas of its "
+    "machines and GPUs at {quotas} (IAM & Admin > Quotas), or wait for other jobs to end"
+)
 
 # A trial's state at Vertex -> ours. A trial that had not ended when its tuning job did takes
 # the tuning job's end (see `trials`).
@@ -59,6 +68,16 @@ TRIAL_STATES = {
 }
 ALGORITHMS = {"grid": "GRID_SEARCH", "random": "RANDOM_SEARCH", "bayes": "ALGORITHM_UNSPECIFIED"}
 SCALES = {"linear": "UNIT_LINEAR_SCALE", "log": "UNIT_LOG_SCALE"}
+
+
+def waiting_message(raw_state: str, vertex_message: str, project: str) -> str:
+    """What a job Vertex AI has not started yet is waiting for ("" if nothing to say), with
+    Vertex's own words when it gives any."""
+    if raw_state != "JOB_STATE_QUEUED":
+        return ""
+    said = f" Vertex AI says: {vertex_message}" if vertex_message else ""
+    quotas = f"{CONSOLE}/iam-admin/quotas?project={project}"
+    return QUEUED_FOR_QUOTA.format(quotas=quotas) + said
 
 
 def custom_job(
