@@ -399,7 +399,10 @@ def create_error(exc: BaseException) -> dict[str, Any]:
     }
     if not isinstance(exc, exceptions.GoogleAPICallError):
         return met
-    met["code"] = exc.code
+    from .backends.google_cloud import google_message
+
+    met["message"] = google_message(exc)[:2000]  # Google's words, without the request's URL
+    met["code"] = None if exc.code is None else int(exc.code)
     met["status"] = getattr(exc.grpc_status_code, "name", None)
     met["reason"] = exc.reason
     met["metadata"] = dict(exc.metadata or {})
