@@ -62,6 +62,14 @@ IMPORTANCES = {
 }
 
 
+def error_rank(text: str) -> int:
+    """How telling an error message is: 1 with a traceback (the user's code failing), -1 for
+    the generic work-item failure that only points at the others, 0 otherwise."""
+    if GENERIC_FAILURE.search(text):
+        return -1
+    return 1 if "Traceback" in text else 0
+
+
 @dataclass(frozen=True)
 class CreateFailure:
     """What a failed create met (as the submission recorded it, `etl.create_error`), and
@@ -452,14 +460,6 @@ class JobLog:
             cursor.after = message_stamp(messages[-1])
             cursor.seen = [m.id for m in messages if message_stamp(m) == cursor.after]
         return "".join(lines), cursor
-
-
-def error_rank(text: str) -> int:
-    """How telling an error message is: 1 with a traceback (the user's code failing), -1 for
-    the generic work-item failure that only points at the others, 0 otherwise."""
-    if GENERIC_FAILURE.search(text):
-        return -1
-    return 1 if "Traceback" in text else 0
 
 
 def message_line(message: Any) -> str:
