@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from .models import JobSpec
+    from .models import FieldError, JobSpec
 
 # A batch pipeline runs on the FnApiRunner (what Beam's DirectRunner picks for batch, without
 # first trying Prism); a streaming one on the BundleBasedDirectRunner, which runs unbounded
@@ -47,6 +47,20 @@ TPU_WORKERS = {"TPU_V5_LITEPOD": ("tpu-v5-lite-podslice", {1: "1x1", 4: "2x2", 8
 _NAME_CHARS = re.compile(r"[^a-z0-9]+")
 _LABEL_CHARS = re.compile(r"[^a-z0-9_-]")
 _JOB_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,1022}[a-z0-9])?$")
+# Options a spec's own fields also set on Dataflow: the field, then Beam's option and aliases.
+# Given in the args, an option is the user's choice: it fills its field where the field is
+# unset (so no server default overrides it), and a field set otherwise is an error.
+TYPED_OPTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("region", ("region",)),
+    ("resources.machine_type", ("machine_type", "worker_machine_type")),
+    ("resources.replica_count", ("num_workers",)),
+    ("resources.max_workers", ("max_num_workers",)),
+    ("scheduling.service_account", ("service_account_email",)),
+    ("environment", ("sdk_container_image", "worker_harness_container_image")),
+)
+_WHOLE_NUMBERS = {"resources.replica_count", "resources.max_workers"}
+SERVICE_OPTIONS = ("dataflow_service_options", "dataflow_service_option")
+WORKER_ACCELERATOR = "worker_accelerator="
 
 
 @dataclass(frozen=True)
@@ -77,25 +91,33 @@ def pipeline_args(
     requirements_file: str | None = None,
     extra_package: str | None = None,
 ) -> list[str]:
-    """The Beam pipeline options a spec means `where` it runs, to follow the spec's own args
-    (the spec's typed fields win over the same options given in its args).
+    """The Beam pipeline options a spec means `where` it runs, to follow the spec's own args.
 
-    For Dataflow, `job_id`, `job_name` (our job's name) and `target` are required;
-    `requirements_file` and `extra_package` are local paths Beam stages for the workers."""
+    An option the spec's args already give is left to them: it is the user's choice, which
+    neither a typed field (made to agree with it by `adopt_options`) nor a server setting
+    repeats or overrides. For Dataflow, `job_id`, `job_name` (our job's name) and `target`
+    are required; `requirements_file` and `extra_package` are local paths Beam stages for
+    the workers."""
     streaming = is_streaming(spec)
     if where == "local":
         return [f"--runner={LOCAL_STREAMING_RUNNER if streaming else LOCAL_BATCH_RUNNER}"]
     if job_id is None or target is None:
         raise ValueError("a Dataflow submission needs the job's id and a target")
+    given = {name for name, _ in given_options(spec.args)}
+    # Ours whatever the args say: the name ends with our id, which finds the job again.
     args = [
         "--runner=DataflowRunner",
-        f"--project={target.project}",
-        f"--region={target.region}",
         f"--job_name={dataflow_job_name(job_name or spec.name or 'etl', job_id)}",
-        f"--temp_location={target.temp_location}",
     ]
-    if target.staging_location:
-        args.append(f"--staging_location={target.staging_location}")
+
+    def add(value: object, *names: str) -> None:
+        if value and not given.intersection(names):
+            args.append(f"--{names[0]}={value}")
+
+    add(target.project, "project")
+    add(target.region, "region")
+    add(target.temp_location, "temp_location")
+    add(target.staging_location, "staging_location")
     if target.endpoint:
         args.append(f"--dataflow_endpoint={target.endpoint}")
     if target.no_auth:
@@ -104,18 +126,15 @@ def pipeline_args(
     labels.update({LABEL_JOB_ID: label(job_id), LABEL_MANAGED: "true"})
     args += [f"--labels={key}={value}" for key, value in labels.items()]
     resources = spec.resources
-    if resources.machine_type:
-        args.append(f"--machine_type={resources.machine_type}")
-    if resources.max_workers:
-        args.append(f"--max_num_workers={resources.max_workers}")
+    add(resources.machine_type, "machine_type", "worker_machine_type")
+    # One worker is the field's default: only more is a choice Dataflow is told of.
+    add(resources.replica_count if resources.replica_count > 1 else None, "num_workers")
+    add(resources.max_workers, "max_num_workers")
     accelerator = worker_accelerator(resources.accelerator_type, resources.accelerator_count)
-    if accelerator:
-        args.append(f"--dataflow_service_options=worker_accelerator={accelerator}")
-    account = spec.scheduling.service_account or target.service_account
-    if account:
-        args.append(f"--service_account_email={account}")
-    if spec.environment:
-        args.append(f"--sdk_container_image={spec.environment}")
+    if accelerator and not args_accelerator(spec.args):
+        args.append(f"--dataflow_service_options={WORKER_ACCELERATOR}{accelerator}")
+    add(spec.scheduling.service_account or target.service_account, "service_account_email")
+    add(spec.environment, "sdk_container_image", "worker_harness_container_image")
     if requirements_file:
         # Workers install the requirements from PyPI; no local download cache is filled first.
         args += [f"--requirements_file={requirements_file}", "--requirements_cache=skip"]
@@ -125,6 +144,140 @@ def pipeline_args(
         # A cell's or notebook's functions use its globals: workers get them pickled.
         args.append("--save_main_session")
     return args
+
+
+def given_options(args: list[str]) -> list[tuple[str, str]]:
+    """(name, value) of every `--name=value` and `--name value` in `args`, in order (a bare
+    `--flag` has the value "")."""
+    found = []
+    for index, arg in enumerate(args):
+        if not arg.startswith("--") or arg == "--":
+            continue
+        name, equals, value = arg[2:].partition("=")
+        if not equals and index + 1 < len(args) and not args[index + 1].startswith("--"):
+            value = args[index + 1]
+        found.append((name, value))
+    return found
+
+
+def option_value(args: list[str], *names: str) -> tuple[str, str] | None:
+    """(name, value) of the option `names` as Beam's parser ends with it: the last given."""
+    given = [(name, value) for name, value in given_options(args) if name in names]
+    return given[-1] if given else None
+
+
+def args_accelerator(args: list[str]) -> str | None:
+    """The `worker_accelerator` service option the args give (its value), or None."""
+    values = [
+        value[len(WORKER_ACCELERATOR) :]
+        for name, value in given_options(args)
+        if name in SERVICE_OPTIONS and value.startswith(WORKER_ACCELERATOR)
+    ]
+    return values[-1] if values else None
+
+
+def adopt_options(spec: JobSpec) -> tuple[JobSpec, list[FieldError]]:
+    """The spec with each Dataflow option its args give put in the typed field that means it
+    (where that field is unset), and an error for each option that the args and a typed
+    field give differently, naming both."""
+    from pydantic import ValidationError
+
+    from .models import FieldError
+
+    updates: dict[str, dict[str, Any]] = {"": {}, "resources": {}, "scheduling": {}}
+    errors: list[FieldError] = []
+    for field, names in TYPED_OPTIONS:
+        given = option_value(spec.args, *names)
+        if given is None:
+            continue
+        name, text = given
+        if not text:
+            continue  # an empty option is Beam's to refuse
+        section, _, key = field.rpartition(".")
+        value: object = text
+        if field in _WHOLE_NUMBERS:
+            if not (text.isascii() and text.isdigit()) or int(text) < 1:
+                errors.append(
+                    FieldError(
+                        field="args",
+                        message=f"--{name}={text} in args is not a number of workers (1 or more)",
+                    )
+                )
+                continue
+            value = int(text)
+        typed = getattr(getattr(spec, section) if section else spec, key)
+        if field == "resources.replica_count" and typed == 1:
+            typed = None  # the field's default, not a choice
+        if typed is None:
+            updates[section][key] = value
+        elif typed != value:
+            errors.append(_disagree(f"--{name}={text}", field, typed, str(value)))
+    errors += _adopt_accelerator(spec, updates["resources"])
+    if option_value(spec.args, "job_name") is not None:
+        errors.append(
+            FieldError(
+                field="args",
+                message="--job_name in args: the Dataflow job is named from the job's name "
+                "(and its id, which finds it again); give name instead",
+            )
+        )
+    try:  # the workers' numbers within the fields' bounds
+        resources = type(spec.resources).model_validate(
+            {**spec.resources.model_dump(), **updates["resources"]}
+        )
+    except ValidationError as exc:
+        wrong = exc.errors()[0]
+        field = ".".join(["resources", *map(str, wrong["loc"])])
+        errors.append(
+            FieldError(field="args", message=f"args give {field} {wrong['input']}: {wrong['msg']}")
+        )
+    if errors:
+        return spec, errors
+    return spec.model_copy(
+        update={
+            **updates[""],
+            "resources": resources,
+            "scheduling": spec.scheduling.model_copy(update=updates["scheduling"]),
+        }
+    ), []
+
+
+def _adopt_accelerator(spec: JobSpec, update: dict[str, Any]) -> list[FieldError]:
+    """The worker accelerator the args give, put in `update` (the resources' fields) if the
+    spec names none; an error if it names another."""
+    from .catalog.cloud import normalize_accelerator
+
+    accelerator = args_accelerator(spec.args)
+    parts = dict(p.split(":", 1) for p in (accelerator or "").split(";") if ":" in p)
+    if "type" not in parts or not parts.get("count", "").isdigit():
+        return []  # none, or a TPU's topology: passed on as given
+    try:
+        kind = normalize_accelerator(parts["type"])
+        typed = spec.resources.accelerator_type
+        typed = normalize_accelerator(typed) if typed else None
+    except ValueError:
+        return []  # not the catalog's: Dataflow (or the resources' check) says what is wrong
+    count = int(parts["count"])
+    given = f"--dataflow_service_options={WORKER_ACCELERATOR}{accelerator}"
+    if typed is None:
+        update.update(accelerator_type=kind, accelerator_count=count)
+    elif typed != kind:
+        return [_disagree(given, "resources.accelerator_type", typed, kind)]
+    elif spec.resources.accelerator_count != count:
+        typed_count = spec.resources.accelerator_count
+        return [_disagree(given, "resources.accelerator_count", typed_count, str(count))]
+    return []
+
+
+def _disagree(given: str, field: str, typed: object, value: str) -> FieldError:
+    from .models import FieldError
+
+    return FieldError(
+        field=field,
+        message=f"args give {given} but {field} is {typed!r}: give it in one place, "
+        "or the same in both",
+        suggestions=[value],
+    )
 
 
 def dataflow_job_name(name: str, job_id: str) -> str:
@@ -193,7 +346,8 @@ class Submission:
 
     @property
     def report(self) -> Path:
-        """Written by the submitting process: {"job_id"}, or {"error", "exit_code"}."""
+        """Written by the submitting process: {"job_id"}, or {"error", "exit_code"} and, when
+        the create call itself failed, {"create": what it met (see `create_error`)}."""
         return self.dir / "submitted.json"
 
     def read(self, path: Path) -> dict[str, Any]:
@@ -225,10 +379,62 @@ class Submitted(SystemExit):
     """Ends the submitting process once Dataflow has the job (the user's code stops there)."""
 
 
+def create_error(exc: BaseException) -> dict[str, Any]:
+    """What a create call met, for the server to decide on: Google's HTTP `code` and gRPC
+    `status` (both None when no answer came: a dropped connection, a timeout), the
+    `google.rpc.ErrorInfo` reason and metadata, the RetryInfo delay in seconds, the quota
+    violations' descriptions, and the message."""
+    from google.api_core import exceptions
+    from google.protobuf.json_format import MessageToDict
+    from google.protobuf.message import Message
+
+    met: dict[str, Any] = {
+        "code": None,
+        "status": None,
+        "reason": None,
+        "metadata": {},
+        "retry_delay": None,
+        "violations": [],
+        "message": str(getattr(exc, "message", None) or exc)[:2000],
+    }
+    if not isinstance(exc, exceptions.GoogleAPICallError):
+        return met
+    from .backends.google_cloud import google_message
+
+    met["message"] = google_message(exc)[:2000]  # Google's words, without the request's URL
+    met["code"] = None if exc.code is None else int(exc.code)
+    met["status"] = getattr(exc.grpc_status_code, "name", None)
+    met["reason"] = exc.reason
+    met["metadata"] = dict(exc.metadata or {})
+    for detail in exc.details:
+        # JSON over REST, protobuf messages over gRPC: both read as REST's JSON.
+        if isinstance(detail, Message):
+            kind = detail.DESCRIPTOR.full_name
+            detail = {"@type": kind, **MessageToDict(detail)}
+        if not isinstance(detail, dict):
+            continue
+        kind = str(detail.get("@type", "")).rsplit("/", 1)[-1]
+        if kind == "google.rpc.RetryInfo":
+            delay = str(detail.get("retryDelay", "")).rstrip("s")
+            met["retry_delay"] = float(delay) if delay.replace(".", "", 1).isdigit() else None
+        elif kind == "google.rpc.QuotaFailure":
+            met["violations"] += [
+                str(v.get("description") or v.get("subject") or "")
+                for v in detail.get("violations", [])
+            ]
+    return met
+
+
 def submit(report: Path, bundle: Path, options: list[str]) -> int:
     """Run a bundle's pipeline file with `options` after its own args, in this process, until
-    Dataflow answers the job's creation; record the job id (or why there is none) in `report`."""
+    Dataflow answers the job's creation; record the job id (or why there is none) in `report`.
+
+    The create call is made once, not retried by Beam (which retries any 5xx or unanswered
+    call blindly): the server decides, on the error's code, after looking the job up. A
+    create that Dataflow answers with the active job of our name (made by an earlier
+    attempt whose answer was lost) is that job."""
     from apache_beam.runners.dataflow.dataflow_runner import DataflowRunner
+    from apache_beam.runners.dataflow.internal import apiclient
 
     from . import runner
 
@@ -236,6 +442,31 @@ def submit(report: Path, bundle: Path, options: list[str]) -> int:
     entry = str(bundle / manifest["entrypoint"])
     args = [*manifest["args"], *options]
     run_pipeline = DataflowRunner.run_pipeline
+    client = apiclient.DataflowApplicationClient
+    beams = client.submit_job_description
+    create_once = getattr(beams, "__wrapped__", beams)  # without Beam's retries
+    met: dict[str, Any] = {}
+
+    def submit_once(self: Any, job: Any) -> Any:
+        create = self._jobs_client.create_job
+
+        def recorded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                met["answer"] = create(*args, **kwargs)
+            except Exception as exc:
+                met["create"] = create_error(exc)
+                raise
+            return met["answer"]
+
+        self._jobs_client.create_job = recorded
+        try:
+            return create_once(self, job)
+        except apiclient.DataflowJobAlreadyExistsError:
+            answer = met.get("answer")
+            if answer is not None and answer.name == job.proto.name:  # ends with our id: ours
+                print(f"[mlp] Dataflow already has this job: {answer.id}", flush=True)
+                return answer
+            raise
 
     def submitted(self: Any, pipeline: Any, pipeline_options: Any, *rest: Any) -> Any:
         result = run_pipeline(self, pipeline, pipeline_options, *rest)
@@ -244,6 +475,7 @@ def submit(report: Path, bundle: Path, options: list[str]) -> int:
         raise Submitted(0)
 
     DataflowRunner.run_pipeline = submitted  # type: ignore[method-assign]
+    client.submit_job_description = submit_once  # type: ignore[method-assign]
     runner.place_includes(manifest, bundle)
     problem = ""
     try:
@@ -275,7 +507,10 @@ def submit(report: Path, bundle: Path, options: list[str]) -> int:
             "the pipeline file ended without submitting a job to Dataflow: does it give its "
             "command-line options to PipelineOptions (e.g. PipelineOptions(pipeline_args))?"
         )
-    write_json(report, {"error": problem, "exit_code": code or 1, "pid": os.getpid()})
+    failed: dict[str, Any] = {"error": problem, "exit_code": code or 1, "pid": os.getpid()}
+    if "create" in met:
+        failed["create"] = met["create"]
+    write_json(report, failed)
     return code or 1
 
 

@@ -4,10 +4,15 @@ Beam's own `DataflowRunner` (which speaks REST when its `--dataflow_endpoint` na
 and `google.cloud.dataflow_v1beta3`'s clients with the REST transport talk to it unchanged:
 request bodies are parsed with the real protobuf types (a field the API does not have is a
 400), answers are real `Job`, `JobMessage` and `JobMetrics` messages in the service's JSON, and
-errors have the service's shape. Lists answer with job summaries, as the service does, and a
-job's labels come only with `view=JOB_VIEW_DESCRIPTION` or `JOB_VIEW_ALL`. A test drives jobs
-through their states, adds their messages and metrics, makes calls fail, and asserts on what the
-stand-in received.
+errors have the service's shape (with `google.rpc` details: ErrorInfo, RetryInfo, QuotaFailure).
+Lists answer with job summaries, as the service does, and a job's labels come only with
+`view=JOB_VIEW_DESCRIPTION` or `JOB_VIEW_ALL`. A test drives jobs through their states, adds
+their messages and metrics, makes calls fail, and asserts on what the stand-in received.
+
+Harsher on request than a quiet day at the service: a create can make its job and then drop
+the connection unanswered (`drop_next`), a new job can be missing from lists for a while
+(`list_delay`: lists are not read-your-writes), and pages can hold fewer messages than asked
+(`message_page_max`: the service may always return fewer).
 """
 
 from __future__ import annotations
@@ -88,9 +93,13 @@ class Call:
 @dataclass
 class Fault:
     route: str
-    code: int
+    code: int  # DROP: the call is carried out, then the connection closed unanswered
     message: str
     times: int
+    details: list[dict[str, Any]] = field(default_factory=list)
+
+
+DROP = 0
 
 
 @dataclass
@@ -106,15 +115,31 @@ class FakeDataflow:
     created_state: Any = JobState.JOB_STATE_PENDING  # what a new job is in
     ignore_cancel: bool = False  # a job that goes on running when cancelled
     settle_cancels: bool = True  # cancelling/draining ends between two looks at the job
+    list_delay: float = 0.0  # seconds a new job is missing from ListJobs
+    message_page_max: int | None = None  # the most messages a page holds, whatever is asked
     _seen_stopping: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     # ----- driving it from a test -----
 
-    def fail_next(self, route: str, code: int, message: str, times: int = 1) -> None:
-        """Answer the next `times` calls of `route` with an error."""
+    def fail_next(
+        self,
+        route: str,
+        code: int,
+        message: str,
+        times: int = 1,
+        details: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """Answer the next `times` calls of `route` with an error, with `google.rpc` details
+        (`{"@type": "type.googleapis.com/google.rpc.ErrorInfo", ...}`) if given."""
         with self.lock:
-            self.faults.append(Fault(route, code, message, times))
+            self.faults.append(Fault(route, code, message, times, details or []))
+
+    def drop_next(self, route: str, times: int = 1) -> None:
+        """Carry out the next `times` calls of `route` (a create makes its job), then close
+        the connection without an answer, as a timeout or a network failure leaves it."""
+        with self.lock:
+            self.faults.append(Fault(route, DROP, "", times))
 
     def set_state(self, job_id: str, state: Any) -> None:
         """Move a job to `state` (a `JobState`)."""
@@ -206,13 +231,17 @@ class FakeDataflow:
             self.calls.append(
                 Call(method, url.path, route, query, json.loads(body) if body else None)
             )
+            dropped = False
             for fault in self.faults:
                 if fault.route == route and fault.times > 0:
                     fault.times -= 1
-                    return _error(fault.code, fault.message)
+                    if fault.code != DROP:
+                        return _error(fault.code, fault.message, fault.details)
+                    dropped = True
+                    break
             handler = getattr(self, f"_{route}")
             answer: tuple[int, dict[str, Any]] = handler(match, query, body)
-            return answer
+            return (DROP, {}) if dropped else answer
 
     def _create(self, match: re.Match[str], query: Any, body: bytes) -> tuple[int, dict[str, Any]]:
         job = dataflow.Job()
@@ -260,12 +289,14 @@ class FakeDataflow:
     def _list(self, match: re.Match[str], query: Any, body: bytes) -> tuple[int, dict[str, Any]]:
         self._settle()
         which = dataflow.ListJobsRequest.Filter(int(query.get("filter", ["0"])[0]))
+        now = datetime.now(UTC)
         name = query.get("name", [None])[0]
         selected = [
             job
             for job in sorted(self.jobs.values(), key=lambda j: j.create_time, reverse=True)
             if job.location == match["location"]
             and (name is None or job.name == name)
+            and (now - job.create_time).total_seconds() >= self.list_delay
             and (
                 which
                 in (dataflow.ListJobsRequest.Filter.ALL, dataflow.ListJobsRequest.Filter.UNKNOWN)
@@ -336,6 +367,7 @@ class FakeDataflow:
             and (until is None or m.time < until)
         ]
         size = int(query.get("pageSize", ["50"])[0] or 50)
+        size = min(size, self.message_page_max or size)
         start = int(query.get("pageToken", ["0"])[0] or 0)
         answer: dict[str, Any] = {
             "jobMessages": [
@@ -378,8 +410,28 @@ def _rank_of(importance: Any) -> int:
     return _RANK.index(importance) if importance in _RANK else -1
 
 
-def _error(code: int, message: str) -> tuple[int, dict[str, Any]]:
-    return code, {"error": {"code": code, "message": message, "status": _STATUS.get(code, "")}}
+def _error(
+    code: int, message: str, details: list[dict[str, Any]] | None = None
+) -> tuple[int, dict[str, Any]]:
+    error: dict[str, Any] = {"code": code, "message": message, "status": _STATUS.get(code, "")}
+    if details:
+        error["details"] = details
+    return code, {"error": error}
+
+
+def error_info(reason: str, **metadata: str) -> dict[str, Any]:
+    """A `google.rpc.ErrorInfo` detail of the Dataflow service, as REST carries it."""
+    return {
+        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+        "reason": reason,
+        "domain": "googleapis.com",
+        "metadata": {"service": "dataflow.googleapis.com", **metadata},
+    }
+
+
+def retry_info(seconds: float) -> dict[str, Any]:
+    """A `google.rpc.RetryInfo` detail: how long to wait before trying again."""
+    return {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{seconds}s"}
 
 
 def past(seconds: float) -> datetime:
@@ -403,6 +455,9 @@ class FakeDataflowServer:
             def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 code, payload = fake_.handle(self.command, self.path, self.rfile.read(length))
+                if code == DROP:
+                    self.close_connection = True
+                    return
                 data = json.dumps(payload).encode()
                 self.send_response(code)
                 self.send_header("Content-Type", "application/json")

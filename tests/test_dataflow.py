@@ -19,7 +19,15 @@ from typing import Any
 
 import pytest
 import test_contract as contract
-from fake_dataflow import FakeDataflow, FakeDataflowServer, Importance, JobState, past
+from fake_dataflow import (
+    FakeDataflow,
+    FakeDataflowServer,
+    Importance,
+    JobState,
+    error_info,
+    past,
+    retry_info,
+)
 from google.cloud import dataflow_v1beta3 as dataflow
 from jupyter_processes import TOKEN, JupyterServer, isolated_env
 from openapi_schema_validator import OAS31Validator
@@ -221,9 +229,12 @@ def submitted_wordcount(tmp_path_factory: pytest.TempPathFactory):
                 "kind": "etl",
                 "name": "Word Count",
                 "source": {"path": "wordcount.py"},
-                "args": ["--input", str(root / "words.txt"), "--output", "counts"],
+                "args": [
+                    *("--input", str(root / "words.txt"), "--output", "counts"),
+                    *("--machine_type", "n1-standard-8"),
+                ],
                 "resources": {
-                    "machine_type": "n1-standard-8",
+                    "replica_count": 3,
                     "max_workers": 7,
                     "accelerator_type": "T4",
                     "accelerator_count": 1,
@@ -263,6 +274,23 @@ def test_the_job_dataflow_receives_names_our_job_its_workers_and_gpus(submitted_
         "worker_accelerator=type:nvidia-tesla-t4;count:1;install-nvidia-driver"
     ]
     assert (created.project_id, created.location) == (PROJECT, "us-central1")
+
+
+def test_a_machine_type_in_the_pipelines_args_is_not_overridden_by_the_default(
+    submitted_wordcount,
+):
+    job, _, fake, _ = submitted_wordcount
+    (received,) = fake.created()
+
+    assert received.environment.worker_pools[0].machine_type == "n1-standard-8"
+    assert job.spec.resources.machine_type == "n1-standard-8"  # what its cost is priced on
+
+
+def test_the_replica_count_reaches_dataflow_as_the_number_of_workers(submitted_wordcount):
+    _, _, fake, _ = submitted_wordcount
+    (received,) = fake.created()
+
+    assert received.environment.worker_pools[0].num_workers == 3
 
 
 def test_the_requirements_and_the_jobs_package_are_staged_for_the_workers(submitted_wordcount):
@@ -305,8 +333,21 @@ async def test_a_pipeline_that_fails_to_build_fails_with_its_error(managers, fak
     assert "ValueError: no input named" in (await manager.read_log(job.id))["data"]
 
 
-async def test_a_submission_refused_with_429_is_submitted_again_and_runs(managers, fake):
-    fake.fake.fail_next("create", 429, "Quota exceeded for quota metric 'Job create requests'")
+async def test_a_submission_refused_by_a_rate_limit_is_submitted_again_and_runs(managers, fake):
+    fake.fake.fail_next(
+        "create",
+        429,
+        "Quota exceeded for quota metric 'Job create requests' and limit 'Job create requests "
+        "per minute per user' of service 'dataflow.googleapis.com'",
+        details=[
+            error_info(
+                "RATE_LIMIT_EXCEEDED",
+                quota_metric="dataflow.googleapis.com/job_create_requests",
+                quota_limit="JobCreateRequestsPerMinutePerUser",
+            ),
+            retry_info(0.1),
+        ],
+    )
     manager = managers()
     job = await manager.submit({"name": "retried", "source": {"code": PIPELINE}})
 
@@ -323,6 +364,149 @@ async def test_a_submission_refused_with_429_is_submitted_again_and_runs(manager
     assert len(fake.fake.jobs) == 1  # the refused create made nothing; the second one did
     assert (await manager.get(job.id)).backend_job_id == made.id
     assert "429" in (await manager.read_log(job.id))["data"]  # the refusal stays in the log
+
+
+def submissions(log: str) -> int:
+    """How many times a job's log says its pipeline was submitted."""
+    return log.count("[mlp] submitting the pipeline to Dataflow")
+
+
+async def test_a_failure_whose_message_holds_a_status_number_is_not_submitted_again(managers, fake):
+    manager = managers()
+    job = await manager.submit({"source": {"code": "raise ValueError('expected 500 rows')\n"}})
+
+    failed = await contract.until(manager, job.id, {Ours.FAILED}, timeout=60)
+
+    assert failed.state_message == "the pipeline was not submitted: ValueError: expected 500 rows"
+    assert submissions((await manager.read_log(job.id))["data"]) == 1
+
+
+async def test_a_quota_refusal_fails_at_once_naming_the_quota_and_where_to_raise_it(managers, fake):
+    fake.fake.fail_next(
+        "create",
+        429,
+        "Quota exceeded for quota metric 'Concurrent jobs' and limit 'Concurrent jobs per "
+        "project' of service 'dataflow.googleapis.com'",
+        details=[
+            error_info(
+                "RESOURCE_QUOTA_EXCEEDED",
+                quota_metric="dataflow.googleapis.com/concurrent_jobs",
+                quota_limit="ConcurrentJobsPerProject",
+            )
+        ],
+    )
+    manager = managers()
+    job = await manager.submit({"source": {"code": PIPELINE}})
+
+    failed = await contract.until(manager, job.id, {Ours.FAILED}, timeout=60)
+
+    assert "dataflow.googleapis.com/concurrent_jobs" in failed.state_message
+    assert f"console.cloud.google.com/iam-admin/quotas?project={PROJECT}" in failed.state_message
+    assert fake.fake.count("create") == 1
+
+
+async def test_a_permission_refusal_fails_at_once_naming_the_permission_and_where_to_grant_it(
+    managers, fake
+):
+    fake.fake.fail_next(
+        "create",
+        403,
+        f"Permission 'dataflow.jobs.create' denied on project '{PROJECT}'",
+        details=[error_info("IAM_PERMISSION_DENIED", permission="dataflow.jobs.create")],
+    )
+    manager = managers()
+    job = await manager.submit({"source": {"code": PIPELINE}})
+
+    failed = await contract.until(manager, job.id, {Ours.FAILED}, timeout=60)
+
+    assert "permission dataflow.jobs.create" in failed.state_message
+    assert f"console.cloud.google.com/iam-admin/iam?project={PROJECT}" in failed.state_message
+    assert fake.fake.count("create") == 1
+
+
+async def test_a_create_left_unanswered_is_looked_up_before_another_and_its_job_followed(
+    managers, fake
+):
+    fake.fake.created_state = JobState.JOB_STATE_RUNNING
+    fake.fake.drop_next("create")  # Dataflow makes the job; its answer never arrives
+    fake.fake.list_delay = 3600.0  # and does not list it yet
+    manager = managers()
+    job = await manager.submit({"name": "unanswered", "source": {"code": PIPELINE}})
+
+    running = await contract.until(manager, job.id, {Ours.RUNNING}, timeout=60)
+
+    (made,) = fake.fake.jobs.values()
+    assert running.backend_job_id == made.id
+    creates = [n for n, c in enumerate(fake.fake.calls) if c.route == "create"]
+    looked_up = [n for n, c in enumerate(fake.fake.calls) if c.query.get("name") == [made.name]]
+    assert len(creates) == 2  # the second one answered with the job the first one made
+    assert any(creates[0] < n < creates[1] for n in looked_up)
+
+
+async def test_a_given_up_submission_whose_job_shows_up_later_has_it_cancelled(managers, fake):
+    fake.fake.drop_next("create")
+    fake.fake.list_delay = 3600.0  # the job Dataflow made is not listed yet
+    manager = managers(submit_attempts=1)
+    job = await manager.submit({"source": {"code": PIPELINE}})
+    deadline = time.monotonic() + 60
+    while (await manager.get(job.id)).backend_state != "LOOKING_FOR_JOB":  # given up on
+        assert time.monotonic() < deadline, await manager.get(job.id)
+        await manager.tick()
+        await asyncio.sleep(0.05)
+
+    fake.fake.list_delay = 0.0  # now it is
+    failed = await contract.until(manager, job.id, {Ours.FAILED})
+
+    (made,) = fake.fake.jobs.values()
+    assert made.requested_state == JobState.JOB_STATE_CANCELLED
+    assert failed.backend_job_id == made.id
+    assert f"the Dataflow job {made.id} it made anyway was cancelled" in failed.state_message
+
+
+async def test_an_option_given_differently_in_args_and_a_field_is_refused_naming_both(api):
+    code, answer = await api.call(
+        "POST",
+        "jobs",
+        body={
+            "backend": "dataflow",
+            "source": {"code": PIPELINE},
+            "args": ["--max_num_workers=5", "--region", "europe-west4"],
+            "region": "us-central1",
+            "resources": {"max_workers": 7},
+        },
+    )
+
+    assert code == 400
+    errors = {e["field"]: e["message"] for e in answer["errors"]}
+    assert "--max_num_workers=5" in errors["resources.max_workers"]
+    assert "7" in errors["resources.max_workers"]
+    assert "--region=europe-west4" in errors["region"] and "us-central1" in errors["region"]
+
+
+def test_options_given_in_args_fill_their_fields_and_no_server_default_overrides_them(tmp_path):
+    backend = make_backend("http://localhost:1", tmp_path, service_account="server@p.iam")
+    args = [
+        *("--region", "europe-west4"),
+        "--worker_machine_type=n1-highmem-4",
+        "--service_account_email=mine@p.iam",
+        "--dataflow_service_options=worker_accelerator=type:nvidia-tesla-t4;count:1",
+    ]
+
+    spec, errors = backend.normalize(
+        JobSpec.model_validate({"source": {"code": "pass"}, "args": args})
+    )
+    options = etl.pipeline_args(
+        spec, where="dataflow", job_id="abc", target=target(service_account="server@p.iam")
+    )
+
+    assert errors == []
+    assert (spec.region, spec.resources.machine_type) == ("europe-west4", "n1-highmem-4")
+    assert (spec.resources.accelerator_type, spec.resources.accelerator_count) == (
+        "NVIDIA_TESLA_T4",
+        1,
+    )
+    assert not [o for o in options if o.startswith(("--region", "--machine_type", "--service"))]
+    assert not [o for o in options if "worker_accelerator" in o]  # the args' one alone
 
 
 # ----- watching jobs at Dataflow -----
@@ -343,6 +527,32 @@ async def test_a_failed_job_says_why_in_dataflows_last_error(managers, fake):
 
     assert failed.state_message == "Workflow failed. Causes: S03:Split failed."
     assert failed.backend_state == "JOB_STATE_FAILED"
+
+
+async def test_a_failed_job_says_why_with_the_traceback_not_the_generic_work_item_failure(
+    managers, fake
+):
+    fake.fake.message_page_max = 2  # the cause is on the first page, the generic word later
+    manager = managers()
+    job = await manager.submit({"name": "raises", "source": {"code": PIPELINE}})
+    made = adopt(fake.fake, job.id, "raises")
+    await contract.until(manager, job.id, {Ours.RUNNING})
+    cause = "Traceback (most recent call last):\n  File \"p.py\", line 3\nKeyError: 'user_id'"
+    for n, text in enumerate(
+        [
+            cause,
+            "Error message from worker: process exited",
+            "S02:Parse failed.",
+            "Workflow failed. Causes: S02:Parse failed., The job failed because a work item "
+            "has failed 4 times. Look in previous log entries for the cause of each one.",
+        ]
+    ):
+        fake.fake.add_message(made.id, text, Importance.JOB_MESSAGE_ERROR, at=past(40 - n))
+    fake.fake.set_state(made.id, JobState.JOB_STATE_FAILED)
+
+    failed = await contract.until(manager, job.id, {Ours.FAILED})
+
+    assert failed.state_message == cause
 
 
 async def test_job_messages_are_the_log_read_piece_by_piece_until_the_job_ended(managers, fake):

@@ -19,12 +19,13 @@ submission runs Beam in its own process); their calls block, so they run in thre
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from importlib.util import find_spec
@@ -42,22 +43,22 @@ from ..models import FieldError, Job, JobKind, JobSpec, JobState
 from ..staging import PACKAGE, VERSION, build_package
 from .base import Backend, BackendStatus, Launch, LogChunk, Observation, Runtime, Tracked
 from .cloud_logging import LogReaders, LogReading, SharedLogs
-from .dataflow_jobs import ENDINGS, IMPORTANCES, STATES, DataflowApi, JobLog, Place, console_url
+from .dataflow_jobs import (
+    ENDINGS,
+    IMPORTANCES,
+    STATES,
+    CreateFailure,
+    DataflowApi,
+    JobLog,
+    Place,
+    console_url,
+)
 from .google_cloud import GoogleCloud, google_message, local_http, retry
 from .processes import process_start_ticks
 
 # Seconds the submitting process may take to end by itself once Dataflow has the job.
 SUBMITTER_LINGER_SECONDS = 5.0
 OUTPUT_FILES_LISTED = 200
-
-
-# A submission that failed with one of these is tried again, up to MAX_SUBMISSIONS in all.
-TRANSIENT_SUBMIT_ERROR = re.compile(
-    r"\b(429|500|502|503|504)\b|TooManyRequests|ServiceUnavailable|InternalServerError|"
-    r"DeadlineExceeded|RESOURCE_EXHAUSTED|UNAVAILABLE|"
-    r"ConnectionError|RemoteDisconnected|Connection aborted|timed out"
-)
-MAX_SUBMISSIONS = 4
 
 
 class DataflowRuntime(Runtime):
@@ -70,7 +71,11 @@ class DataflowRuntime(Runtime):
     streaming: bool = False
     submitter_pid: int | None = None  # the submitting process, until Dataflow has the job
     submitter_start_ticks: int | None = None
-    submissions: int = 1  # submitting processes started: one more after each transient error
+    submissions: int = 1  # submitting processes started: one more after each retryable error
+    # Given up on a submission whose create may have made the job: why, and since when the
+    # job is looked for, to be cancelled if it shows up.
+    given_up: str | None = None
+    given_up_at: datetime | None = None
 
 
 class DataflowBackend(Backend[DataflowRuntime]):
@@ -138,6 +143,18 @@ class DataflowBackend(Backend[DataflowRuntime]):
         60.0, config=True, help="Seconds a call failing with 429 or 5xx is retried for."
     )
     retry_initial_delay = Float(1.0, config=True, help="First wait before a retry (doubles).")
+    submit_attempts = Int(
+        4,
+        config=True,
+        help="Submissions of a pipeline in all when Dataflow's answer to its creation is a "
+        "rate limit, a server error or none at all (the job is looked up before each).",
+    )
+    lost_job_watch_seconds = Float(
+        120.0,
+        config=True,
+        help="Seconds a job whose submission was given up on, but whose creation may have "
+        "happened, is looked for at Dataflow, to be cancelled if it shows up.",
+    )
     log_settle_seconds = Float(
         30.0,
         config=True,
@@ -227,13 +244,17 @@ class DataflowBackend(Backend[DataflowRuntime]):
         )
 
     def normalize(self, spec: JobSpec) -> tuple[JobSpec, list[FieldError]]:
+        # Options in the args fill their fields first: a default fills only what is left.
+        spec, disagreements = etl.adopt_options(spec)
         resources = spec.resources
         if not resources.machine_type:
             resources = resources.model_copy(update={"machine_type": self.default_machine_type})
         update: dict[str, Any] = {"backend": self.name, "region": spec.region or self.region}
         if "kind" not in spec.model_fields_set:  # every job on Dataflow is a pipeline
             update["kind"] = JobKind.ETL
-        return normalize_cloud_resources(spec.model_copy(update={**update, "resources": resources}))
+        spec = spec.model_copy(update={**update, "resources": resources})
+        spec, errors = normalize_cloud_resources(spec)
+        return spec, disagreements + errors
 
     def validate(self, spec: JobSpec, plan: SourcePlan | None) -> list[FieldError]:
         errors = [
@@ -297,7 +318,7 @@ class DataflowBackend(Backend[DataflowRuntime]):
             raise RuntimeError("; ".join(f"{m['setting']}: {m['message']}" for m in missing))
         runtime = DataflowRuntime(
             job_name=etl.dataflow_job_name(job.name, job.id),
-            project=self._project(),
+            project=self._job_project(job.spec),
             region=job.spec.region or self.region,
             streaming=etl.is_streaming(job.spec),
         )
@@ -474,13 +495,20 @@ class DataflowBackend(Backend[DataflowRuntime]):
         self, tracked: Tracked[DataflowRuntime], listed: dict[str, Any]
     ) -> DataflowRuntime | Observation:
         """A job not yet known to be at Dataflow: its runtime with the Dataflow id once the
-        submission got one, else what to say of the submission."""
+        submission got one, else what to say of the submission.
+
+        Whenever the outcome of a create is unknown, the job is looked up by its name and
+        label before anything is decided: a job found is followed. A submission given up on
+        while its create may have made the job goes on being looked for a while (a job just
+        made may not be listed yet), and a job that shows up then is cancelled."""
         runtime = tracked.runtime
         files = submission_of(tracked.folder)
         reported = files.reported_job()
         if reported:
             return runtime.model_copy(update={"dataflow_job_id": reported})
         named = listed.get(f"name:{runtime.job_name}")
+        if runtime.given_up is not None:
+            return self._lost(tracked, named)
         if named is not None:  # at Dataflow before the submission said so
             return runtime.model_copy(update={"dataflow_job_id": named.id})
         if self._alive(runtime.submitter_pid, runtime.submitter_start_ticks):
@@ -488,34 +516,83 @@ class DataflowBackend(Backend[DataflowRuntime]):
             waited = (datetime.now(UTC) - started).total_seconds() if started else 0.0
             if waited <= self.submit_timeout:
                 return Observation(backend_state="SUBMITTING")
-            self._stop_submitter(runtime)
-            return Observation(
-                JobState.FAILED,
-                backend_state="NOT_SUBMITTED",
-                message=f"submitting the pipeline took over {self.submit_timeout:g} s and "
-                "was stopped; see the log",
+            self._stop_submitter(runtime, wait=True)
+            found = self._find(runtime, tracked.job.id)  # its create may have been answered
+            if found is not None:
+                return runtime.model_copy(update={"dataflow_job_id": found.id})
+            return self._give_up(
+                tracked,
+                f"submitting the pipeline took over {self.submit_timeout:g} s and was stopped; "
+                "see the log",
             )
         found = self._find(runtime, tracked.job.id)  # a submission that ended unheard
         if found is not None:
             return runtime.model_copy(update={"dataflow_job_id": found.id})
-        error = files.read(files.report).get("error") or "the submitting process ended silently"
-        if TRANSIENT_SUBMIT_ERROR.search(error) and runtime.submissions < MAX_SUBMISSIONS:
-            # Beam's DataflowRunner gives up on a 429 or 5xx; the job is submitted again (the
-            # look-up by name above makes sure a create that did happen is not repeated).
+        report = files.read(files.report)
+        error = report.get("error") or "the submitting process ended silently"
+        failure = CreateFailure.of(report.get("create"))
+        if failure is None:
+            if report:  # it failed before calling Dataflow: nothing was made
+                return self._not_submitted(f"the pipeline was not submitted: {error}")
+            return self._give_up(tracked, f"the pipeline was not submitted: {error}")
+        if failure.retryable and runtime.submissions < self.submit_attempts:
+            delay = failure.retry_delay or self.retry_initial_delay * 2 ** (runtime.submissions - 1)
+            if files.seconds_since_report() < delay:
+                return Observation(backend_state="SUBMITTING")
+            # The look-up above found no job: this create makes it, or is answered with it.
             self.log.info("jupyter-mlp: job %s: submitting again after: %s", tracked.job.id, error)
             again = runtime.model_copy(update={"submissions": runtime.submissions + 1})
             self._submit(tracked.job, tracked.folder, again)
             return Observation(
                 backend_state="SUBMITTING",
-                message=f"submitting again ({again.submissions} of {MAX_SUBMISSIONS}) after: "
-                f"{error}",
+                message=f"submitting again ({again.submissions} of {self.submit_attempts}) "
+                f"after: {error}",
                 runtime=again,
             )
-        return Observation(
-            JobState.FAILED,
-            backend_state="NOT_SUBMITTED",
-            message=f"the pipeline was not submitted: {error}",
+        if failure.kind in ("quota", "permission"):
+            return self._not_submitted(failure.explain(runtime.project or self._project()))
+        if failure.may_have_made_the_job:
+            return self._give_up(tracked, f"the pipeline was not submitted: {error}")
+        return self._not_submitted(f"the pipeline was not submitted: {error}")
+
+    def _not_submitted(self, message: str) -> Observation:
+        return Observation(JobState.FAILED, backend_state="NOT_SUBMITTED", message=message)
+
+    def _give_up(self, tracked: Tracked[DataflowRuntime], why: str) -> Observation:
+        """Stop trying a submission whose create may have made the job: look for the job a
+        while longer (`_lost`) before the job fails."""
+        if self.lost_job_watch_seconds <= 0 or tracked.job.state is JobState.CANCELLING:
+            # Being cancelled: the cancel stopped the submission, then looked the job up.
+            return self._not_submitted(why)
+        runtime = tracked.runtime.model_copy(
+            update={"given_up": why, "given_up_at": datetime.now(UTC), "submitter_pid": None}
         )
+        return Observation(
+            backend_state="LOOKING_FOR_JOB",
+            message=f"{why}; making sure Dataflow did not make the job anyway",
+            runtime=runtime,
+        )
+
+    def _lost(self, tracked: Tracked[DataflowRuntime], named: Any) -> Observation:
+        """A given-up submission's job: cancelled if it shows up at Dataflow, else failed
+        once it has been looked for long enough."""
+        runtime = tracked.runtime
+        assert runtime.given_up is not None and runtime.given_up_at is not None
+        found = named or self._find(runtime, tracked.job.id)
+        if found is not None:
+            place = self._place(runtime.model_copy(update={"dataflow_job_id": found.id}))
+            self._request(place, "JOB_STATE_CANCELLED")
+            return Observation(
+                JobState.FAILED,
+                backend_state="NOT_SUBMITTED",
+                message=f"{runtime.given_up}; the Dataflow job {found.id} it made anyway "
+                "was cancelled",
+                fields={"backend_job_id": found.id, "console_url": console_url(place)},
+            )
+        waited = (datetime.now(UTC) - runtime.given_up_at).total_seconds()
+        if waited < self.lost_job_watch_seconds:
+            return Observation(backend_state="LOOKING_FOR_JOB")
+        return self._not_submitted(runtime.given_up)
 
     async def cancel(self, tracked: Tracked[DataflowRuntime], force: bool = False) -> None:
         await asyncio.to_thread(self._cancel, tracked, force)
@@ -524,7 +601,7 @@ class DataflowBackend(Backend[DataflowRuntime]):
         runtime = tracked.runtime
         dataflow_id = runtime.dataflow_job_id
         if dataflow_id is None:  # still submitting: stop that, and the job if it was made
-            self._stop_submitter(runtime)
+            self._stop_submitter(runtime, wait=True)
             dataflow_id = submission_of(tracked.folder).reported_job()
             if dataflow_id is None:
                 found = self._find(runtime, tracked.job.id)
@@ -719,6 +796,11 @@ class DataflowBackend(Backend[DataflowRuntime]):
             raise RuntimeError("DataflowBackend.project is not set and the credentials name none")
         return project
 
+    def _job_project(self, spec: JobSpec) -> str:
+        """The project a job runs in: the one its args name (the user's choice), else ours."""
+        given = etl.option_value(spec.args, "project")
+        return given[1] if given and given[1] else self._project()
+
     def _place(self, runtime: DataflowRuntime, job: Job | None = None) -> Place:
         region = runtime.region or (job.spec.region if job else None) or self.region
         return Place(runtime.project or self._project(), region, runtime.dataflow_job_id or "")
@@ -730,7 +812,7 @@ class DataflowBackend(Backend[DataflowRuntime]):
 
     def _failure_message(self, place: Place) -> str:
         try:
-            told = self.api.last_error(place)
+            told = self.api.failure(place)
         except Exception as exc:  # the state is what matters; say why there are no words
             return f"the job failed at Dataflow (its messages could not be read: {exc})"
         return told or "the job failed at Dataflow"
@@ -744,15 +826,23 @@ class DataflowBackend(Backend[DataflowRuntime]):
         ticks = process_start_ticks(pid)
         return ticks is not None and ticks == start_ticks
 
-    def _stop_submitter(self, runtime: DataflowRuntime) -> None:
-        """End the submitting process and what it started (its own process group)."""
+    def _stop_submitter(self, runtime: DataflowRuntime, wait: bool = False) -> None:
+        """End the submitting process and what it started (its own process group); with
+        `wait`, until it has ended (so it makes no create after this), for a few seconds."""
         pid = runtime.submitter_pid
         if pid is None or not self._alive(pid, runtime.submitter_start_ticks):
             return
         try:
             os.killpg(pid, signal.SIGTERM)
         except (ProcessLookupError, PermissionError):
-            pass
+            return
+        deadline = time.monotonic() + SUBMITTER_LINGER_SECONDS
+        while wait and self._alive(pid, runtime.submitter_start_ticks):
+            if time.monotonic() > deadline:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pid, signal.SIGKILL)
+                break
+            time.sleep(0.05)
 
     def _reap(self) -> None:
         for pid, child in list(self._children.items()):
