@@ -13,8 +13,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from fake_backend import FakeBackend, FakeCloud
+from fake_backend import FakeBackend, FakeCloud, FakeRuntime
 
+from jupyter_mlp.backends.base import Tracked
 from jupyter_mlp.backends.local import LocalBackend
 from jupyter_mlp.manager import JobManager
 from jupyter_mlp.models import Job, JobState
@@ -115,6 +116,46 @@ async def test_a_job_that_ended_by_itself_before_a_late_look_keeps_its_end(manag
     done = await manager.get(job.id)
     assert done.state is JobState.SUCCEEDED
     assert done.state_message.startswith("finished before the cancel by you at ")
+
+
+class DrainingBackend(FakeBackend):
+    """A fake whose streaming jobs drain: the far side says CANCELLING until a test ends them."""
+
+    async def drain(self, tracked: Tracked[FakeRuntime]) -> None:
+        self.cloud.states[tracked.job.id] = JobState.CANCELLING
+
+
+async def test_a_drain_while_a_round_looks_at_the_job_is_recorded_once(tmp_path, cloud):
+    manager = JobManager(
+        JobStore(f"sqlite:///{tmp_path / 'mlp.db'}"),
+        {"fake": DrainingBackend(cloud)},
+        root_dir=tmp_path,
+        jobs_dir=tmp_path / "jobs",
+        default_backend="fake",
+        poll_interval=0.05,
+    )
+    job = await manager.submit({"source": {"code": "pass"}})
+    await manager.tick()
+    await manager.tick()
+    assert (await manager.get(job.id)).state is JobState.RUNNING
+    cloud.hold = asyncio.Event()
+    looking = asyncio.ensure_future(manager.tick())  # read the job RUNNING; its look is held
+    while cloud.in_flight == 0:
+        await asyncio.sleep(0.01)
+
+    await manager.drain(job.id)
+    cloud.hold.set()
+    await looking  # its look says CANCELLING (draining), as the drain already recorded
+
+    drained = await manager.get(job.id)
+    manager.store.close()
+    assert [t.state for t in drained.transitions] == [
+        JobState.QUEUED,
+        JobState.STARTING,
+        JobState.RUNNING,
+        JobState.CANCELLING,
+    ]
+    assert drained.state_message == "drain requested"
 
 
 # ----- real local jobs -----
