@@ -68,6 +68,11 @@ LAUNCH_GRACE_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 5.0
 # List pages kept for answering again while the database has not changed.
 PAGES_KEPT = 32
+# Who a cancel through the API, the CLI or a magic is from (a cost cap would be another).
+BY_YOU = "you"
+# Times a round decides a job's move again after losing a race for it; a job changes state a
+# few times in its life, so losing more often means the next round decides.
+MOVE_TRIES = 4
 
 
 def _times(job: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
@@ -172,7 +177,12 @@ class JobManager:
         """One round for every backend at once: observe started jobs, start queued ones."""
         await asyncio.gather(*(self._round(n, b) for n, b in self.backends.items()))
         for job in await self._db(self.store.unfinished_elsewhere, list(self.backends)):
-            await self._move(job, JobState.FAILED, f"backend '{job.backend}' is not installed")
+            await self._move(
+                job,
+                JobState.FAILED,
+                f"backend '{job.backend}' is not installed",
+                expected=job.state,
+            )
 
     def _wake_threadsafe(self, backend: str) -> None:
         """Make a backend's watcher run a round now (callable from any thread)."""
@@ -444,25 +454,32 @@ class JobManager:
         job["cost"] = None if cost is None else cost.model_dump(mode="json")
         return json.dumps(job)
 
-    async def cancel(self, job_id: str) -> Job:
-        """Ask a job to stop: QUEUED ends at once, a started one goes through CANCELLING."""
+    async def cancel(self, job_id: str, by: str = BY_YOU) -> Job:
+        """Ask a job to stop: QUEUED ends at once, a started one goes through CANCELLING and
+        ends CANCELLED. `by` names who asked; the job says so ("Cancelled by you at 10:42")."""
         job = await self.get(job_id)
         if job.state.terminal:
             raise MLPError(409, f"job '{job_id}' already ended ({job.state.value})")
+        now = utcnow()
+        asked = {"cancel_requested_at": now, "cancelled_by": by}
         # Every move is guarded by the state it starts from; a round may move the job in
         # between (QUEUED -> STARTING -> RUNNING), so look again and retry from where it is.
         while not job.state.terminal and job.state is not JobState.CANCELLING:
             if job.state is JobState.QUEUED:
                 if await self._move(
-                    job, JobState.CANCELLED, "cancelled before it started", expected=job.state
+                    job,
+                    JobState.CANCELLED,
+                    f"{cancelled_by(by, now)}, before it started",
+                    expected=job.state,
+                    **asked,
                 ):
                     return await self.get(job_id)
             elif await self._move(
                 job,
                 JobState.CANCELLING,
-                "cancel requested",
+                f"cancel requested by {by} at {clock(now)}",
                 expected=job.state,
-                cancel_requested_at=utcnow(),
+                **asked,
             ):
                 backend = self.backends.get(job.backend)
                 tracked = await self._tracked_by_id(backend, job) if backend else None
@@ -628,7 +645,10 @@ class JobManager:
             launch = await backend.start(job, folder, running)
         except Exception as exc:
             self.log.warning("jupyter-mlp: job %s could not start: %s", job.id, exc)
-            await self._move(job, JobState.FAILED, f"could not start: {exc}")
+            # Decided like an observation: a job cancelled meanwhile ends CANCELLED.
+            seen = Observation(JobState.FAILED, message=f"could not start: {exc}")
+            for stored in await self._db(self.store.active, job.backend, job.id):
+                await self._settle(stored, seen)
             return None
         await self._record_launch(job, launch)
         tracked = Tracked(job=job, folder=folder, runtime=launch.runtime)
@@ -666,46 +686,65 @@ class JobManager:
         self, backend: Backend[Any], tracked: Tracked[Any], stored: ActiveJob, seen: Observation
     ) -> bool:
         """Map what the backend saw onto the job's state machine; True when the job ended."""
-        job = tracked.job
         updates: dict[str, Any] = dict(seen.fields)
         if seen.runtime is not None:
             updates["runtime"] = seen.runtime.model_dump(mode="json")
-        target, message = seen.state, seen.message
-        if job.state is JobState.CANCELLING and target is JobState.FAILED:
-            target, message = JobState.CANCELLED, message or "cancelled"
-        if target is JobState.RUNNING and job.state is JobState.CANCELLING:
-            target = None
-        if target is not None and target is not job.state:
-            if updates:
-                await self._db(partial(self.store.set_fields, job.id, **updates))
-            moved = await self._move(job, target, message, backend_state=seen.backend_state)
-            return moved and target.terminal
-        if seen.backend_state and seen.backend_state != job.backend_state:
+        if seen.backend_state and seen.backend_state != stored.job.backend_state:
             updates["backend_state"] = seen.backend_state
-        if updates:
-            await self._db(partial(self.store.set_fields, job.id, **updates))
-        requested = stored.cancel_requested_at
+        if updates:  # not the state: those fields are right whatever state the job is in
+            await self._db(partial(self.store.set_fields, stored.job.id, **updates))
+        current = await self._settle(stored, seen)
+        if current is None:
+            return True
+        requested = current.cancel_requested_at
         if (
-            job.state is JobState.CANCELLING
+            current.job.state is JobState.CANCELLING
             and requested is not None
-            and stored.force_cancel_at is None
+            and current.force_cancel_at is None
             and (utcnow() - requested).total_seconds() > backend.cancel_grace_seconds
-            and await self._db(self.store.claim_force_cancel, job.id, utcnow())
+            and await self._db(self.store.claim_force_cancel, current.job.id, utcnow())
         ):
             await backend.cancel(tracked, force=True)
         return False
+
+    async def _settle(self, stored: ActiveJob, seen: Observation) -> ActiveJob | None:
+        """Move a started job as what its backend saw says, from the state it is in: the move
+        is guarded by the state it was decided from, and a move that lost a race (a cancel
+        came first) is decided again from the job as it is now, never applied over it.
+        The job as it is after the move (None once it ended)."""
+        current: ActiveJob | None = stored
+        for _ in range(MOVE_TRIES):
+            assert current is not None
+            decided = _decide(current, seen)
+            if decided is None:
+                return current
+            target, message = decided
+            job = current.job
+            moved = await self._move(
+                job, target, message, expected=job.state, backend_state=seen.backend_state
+            )
+            found = await self._db(self.store.active, job.backend, job.id)
+            current = found[0] if found else None
+            if current is None:  # ended, by this move or by another's
+                return None
+            if moved:
+                return current
+        self.log.info("jupyter-mlp: job %s changed under every try; next round", stored.job.id)
+        return current
 
     async def _move(
         self,
         job: Job,
         state: JobState,
         message: str,
-        expected: JobState | None = None,
+        *,
+        expected: JobState,
         **fields: Any,
     ) -> bool:
         """The single place a job's state changes; terminal states never change again.
 
-        With `expected`, the move happens only from that state. True when the job moved.
+        The move happens only from `expected`, the state it was decided from (compare-and-set
+        in the store). True when the job moved; False when it is in another state by now.
         """
         now = utcnow()
         if state.terminal:
@@ -796,6 +835,43 @@ class JobManager:
             usd_so_far=round(estimate["usd_per_hour"] * hours, 4),
             prices_as_of=estimate["as_of"],
         )
+
+
+def clock(at: datetime) -> str:
+    """A time as the server's clock shows it (10:42): the machine the CLI and kernels run on."""
+    return at.astimezone().strftime("%H:%M")
+
+
+def cancelled_by(by: str, at: datetime) -> str:
+    """What a job cancelled by `by` at `at` says it ended with."""
+    return f"Cancelled by {by} at {clock(at)}"
+
+
+def _decide(current: ActiveJob, seen: Observation) -> tuple[JobState, str] | None:
+    """The state (and message) a started job moves to, from the state it is in now and what
+    its backend saw; None when it stays. A cancel is never undone: a job CANCELLING goes on
+    only to CANCELLED, or to SUCCEEDED when it finished before the cancel reached it."""
+    state, target, message = current.job.state, seen.state, seen.message
+    if target is None or target is state:
+        return None
+    if state is not JobState.CANCELLING:
+        return target, message
+    if not target.terminal:  # a look taken before the cancel, answered after it
+        return None
+    requested = current.cancel_requested_at
+    by = current.cancelled_by or BY_YOU
+    if target is JobState.SUCCEEDED:
+        if requested is None:  # a drained pipeline that finished its input
+            return target, message
+        return target, f"finished before the cancel by {by} at {clock(requested)} took effect"
+    if requested is None:  # a drain: ended as the backend says
+        return JobState.CANCELLED, message or "cancelled"
+    if target is JobState.CANCELLED and message and not message.lower().startswith("cancel"):
+        # How the backend stopped it (a Dataflow drain) says more than that it was cancelled.
+        return target, f"{cancelled_by(by, requested)} ({message})"
+    # A job killed by the cancel's signal (or whose kernel died of it) was cancelled, not failed:
+    # the backend's words ("killed by signal 15") stay in its backend_state.
+    return JobState.CANCELLED, cancelled_by(by, requested)
 
 
 @dataclass

@@ -102,6 +102,8 @@ class JobRow(Base):
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # Times a watch round needs, in columns rather than found by scanning transitions.
     cancel_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Who asked for the cancel ("you"; later e.g. a cost cap): the words the job ends with.
+    cancelled_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     force_cancel_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # When the backend's start returned (the job exists there); NULL while only claimed.
     launched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -160,6 +162,7 @@ _ADDED_COLUMNS = {
     "folder": "TEXT",
     "summary": "JSON",
     "cancel_requested_at": "DATETIME",
+    "cancelled_by": "VARCHAR(64)",
     "force_cancel_at": "DATETIME",
     "launched_at": "DATETIME",
     "trials": "JSON",
@@ -374,23 +377,22 @@ class JobStore:
         state: JobState,
         at: datetime,
         message: str,
-        expected: JobState | None = None,
+        expected: JobState,
         **fields: Any,
     ) -> bool:
-        """Move a job to `state` unless it is already terminal (or not in `expected`, if given);
-        False when nothing changed.
+        """Move a job to `state` only from `expected` (the state the move was decided from);
+        False when the job is in another state by now, and nothing changed.
 
-        The guards are in the UPDATE itself, so two processes sharing the database can never
-        move a finished job again, and only one of them can claim a queued job.
+        The guard is in the UPDATE itself (compare-and-set), so of two writers deciding from one
+        state (a watch round and a cancel, or two processes sharing the database) only the first
+        moves the job; the other reads it again and decides anew. A terminal state never moves.
         """
-        terminal = [s.value for s in TERMINAL_STATES]
-        guard = (
-            JobRow.state.not_in(terminal) if expected is None else JobRow.state == expected.value
-        )
+        if expected in TERMINAL_STATES:
+            return False
         with self._session.begin() as session:
             result = session.execute(
                 update(JobRow)
-                .where(JobRow.id == job_id, guard)
+                .where(JobRow.id == job_id, JobRow.state == expected.value)
                 .values(state=state.value, state_message=message, **_jsonable(fields))
             )
             if result.rowcount == 0:  # type: ignore[attr-defined]
@@ -439,14 +441,17 @@ class JobStore:
             return [Listed(r.backend, _with_trials(r.listed, r.trials)) for r in page], following
         return [Listed(r.backend, json.dumps(_listed(r))) for r in page], following
 
-    def active(self, backend: str) -> list[ActiveJob]:
+    def active(self, backend: str, job_id: str | None = None) -> list[ActiveJob]:
         """A backend's started jobs (STARTING, RUNNING, CANCELLING), oldest first, each with
-        its folder, bookkeeping and cancel times: what a watch round observes."""
+        its folder, bookkeeping and cancel: what a watch round observes (only `job_id`'s, if
+        given: a round that lost a race reads that job again)."""
         query = (
             select(JobRow)
             .where(JobRow.backend == backend, JobRow.state.in_([s.value for s in ACTIVE_STATES]))
             .order_by(_OLDEST_FIRST)
         )
+        if job_id is not None:
+            query = query.where(JobRow.id == job_id)
         with self._session() as session:
             return [
                 ActiveJob(
@@ -454,6 +459,7 @@ class JobStore:
                     folder=row.folder or "",
                     runtime=dict(row.runtime or {}),
                     cancel_requested_at=row.cancel_requested_at,
+                    cancelled_by=row.cancelled_by,
                     force_cancel_at=row.force_cancel_at,
                     launched=row.launched_at is not None,
                 )
@@ -549,6 +555,7 @@ class ActiveJob:
     folder: str
     runtime: dict[str, Any]
     cancel_requested_at: datetime | None
+    cancelled_by: str | None
     force_cancel_at: datetime | None
     launched: bool
 

@@ -632,7 +632,8 @@ async def test_a_streaming_pipeline_is_drained_when_cancelled_if_so_configured(m
     assert update.body == {"requestedState": JobState.JOB_STATE_DRAINING.value}
     assert made.current_state == JobState.JOB_STATE_DRAINED
     assert drained.backend_state == "JOB_STATE_DRAINED"
-    assert drained.state_message.startswith("drained")
+    assert drained.state_message.startswith("Cancelled by you at ")
+    assert "(drained: it stopped reading its input" in drained.state_message
 
 
 async def test_a_cancel_during_the_submission_stops_it_and_no_job_runs(managers, fake):
