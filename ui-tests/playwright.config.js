@@ -18,6 +18,9 @@ module.exports = {
     ...baseConfig.use,
     baseURL: `http://localhost:${PORT}`,
     video: 'off',
+    // A click or fill that cannot happen fails within 30 s naming its element, instead of
+    // waiting out the whole test's time.
+    actionTimeout: 30 * 1000,
     trace: 'retain-on-failure',
     launchOptions: {
       executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',

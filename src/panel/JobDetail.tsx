@@ -100,6 +100,16 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
     };
   }, [client, jobId, revision, listedState]);
 
+  // A drain's answer can arrive after a newer fetch (the job CANCELLED meanwhile): keep
+  // whichever knows more of the job's life.
+  const showDrained = (drained: IJob): void =>
+    setFetched(current =>
+      current?.id === drained.id &&
+      current.transitions.length > drained.transitions.length
+        ? current
+        : drained
+    );
+
   // Opening a job moves the focus to it, so keyboard and screen reader users land there.
   const heading = useRef<HTMLHeadingElement>(null);
   useEffect(() => heading.current?.focus(), [jobId]);
@@ -134,7 +144,7 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
           />
         )}
         {job && (
-          <DrainButton client={client} job={job} onDrained={setFetched} />
+          <DrainButton client={client} job={job} onDrained={showDrained} />
         )}
         {job && TERMINAL_STATES.has(job.state) && (
           <IconButton
