@@ -201,6 +201,9 @@ export interface ILogChunk {
   complete: boolean;
   /** Why the log cannot be read (now, or at all when `complete`). */
   error?: string;
+  /** Something to know about this piece (a cloud log read more slowly for a while, lines no
+   * longer kept); the log still reads on. */
+  note?: string;
   /** Byte offsets, for logs that are files (the local backend) only. */
   offset?: number;
   next_offset?: number;

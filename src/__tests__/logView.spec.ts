@@ -104,6 +104,24 @@ describe('the log pane', () => {
     );
   });
 
+  it('shows what the server notes of a cloud log it reads more slowly, with the log', async () => {
+    const note =
+      'Cloud Logging is limiting reads (429 RESOURCE_EXHAUSTED): next read in 7 s';
+    const host = await render(
+      {
+        data: 'epoch 1\n',
+        cursor: 'a',
+        next_cursor: 'b',
+        complete: false,
+        note
+      },
+      node => node.textContent?.includes('next read in') ?? false
+    );
+    expect(host.textContent).toContain('epoch 1');
+    expect(host.textContent).toContain(note);
+    expect(host.querySelector('[role="alert"]')).toBeNull();
+  });
+
   it('offers earlier text only for a log with byte offsets', async () => {
     const end = { data: 'the end\n', complete: true };
     const shown = (node: HTMLElement) =>

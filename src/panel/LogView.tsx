@@ -49,6 +49,7 @@ export function LogView({ client, jobId, live }: ILogViewProps): JSX.Element {
   const [status, setStatus] = useState<string | null>('Loading log…');
   /** Why the server cannot read the log, as it said in the last chunk. */
   const [logError, setLogError] = useState<string | null>(null);
+  const [logNote, setLogNote] = useState<string | null>(null);
   const [complete, setComplete] = useState(false);
   const [loadingEarlier, setLoadingEarlier] = useState(false);
   /** Where the next read starts; null before the first read (which takes the tail). */
@@ -67,6 +68,7 @@ export function LogView({ client, jobId, live }: ILogViewProps): JSX.Element {
     setPieces([]);
     setComplete(false);
     setLogError(null);
+    setLogNote(null);
     setStatus('Loading log…');
 
     const append = (chunk: ILogChunk) => {
@@ -104,6 +106,7 @@ export function LogView({ client, jobId, live }: ILogViewProps): JSX.Element {
         nextCursor.current = chunk.next_cursor;
         setStatus(null);
         setLogError(chunk.error || null);
+        setLogNote(chunk.note || null);
         const delay = nextReadDelay(chunk);
         if (delay === null) {
           setComplete(true);
@@ -198,6 +201,9 @@ export function LogView({ client, jobId, live }: ILogViewProps): JSX.Element {
         </div>
       )}
       {status !== null && <div className="jp-mlp-LogView-note">{status}</div>}
+      {logNote !== null && (
+        <div className="jp-mlp-LogView-note">{capitalize(logNote)}</div>
+      )}
       {logError !== null && (
         <div className="jp-mlp-LogView-note jp-mlp-LogView-error" role="alert">
           {capitalize(logError)}
