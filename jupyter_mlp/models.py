@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import json
 import keyword
 import math
 import re
@@ -27,6 +28,14 @@ from pydantic_core import PydanticCustomError, PydanticSerializationError
 #: The largest job spec accepted, serialized as JSON: a spec says what to run, and code or data
 #: larger than this belongs in a file (it is stored with every job and sent to every client).
 MAX_SPEC_BYTES = 256 * 1024
+
+#: Deepest nesting of arrays and objects in a request body or a parameter's value: a spec needs
+#: a few levels; a thousand exhaust Python's stack (and SQLite's JSON functions stop there).
+MAX_JSON_DEPTH = 64
+
+#: The longest single argument a process can be given on Linux (MAX_ARG_STRLEN, 32 pages,
+#: counting the terminating NUL): a longer one fails the job with "Argument list too long".
+MAX_ARG_BYTES = 128 * 1024 - 1
 
 #: Backends this package knows by name (others may be installed through the entry point group).
 LOCAL_BACKEND = "local"
@@ -87,17 +96,100 @@ def _checking(info: ValidationInfo) -> bool:
     return not (isinstance(info.context, dict) and info.context.get("stored"))
 
 
-def _without_nul(value: str, info: ValidationInfo) -> str:
-    if "\x00" in value and _checking(info):
-        raise ValueError("contains a NUL character")
+_NUL = (
+    "contains a NUL character, which no process argument, environment variable or file name "
+    "can hold; remove it"
+)
+_NOT_UNICODE = (
+    "is not valid Unicode text: it holds a lone surrogate (such as '\\ud800'); surrogates "
+    "must come in pairs"
+)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def text_problem(value: str) -> str | None:
+    """Why `value` cannot be part of a spec (a NUL, a lone surrogate), or None.
+
+    JSON's escapes can carry both; a NUL cannot reach a process, and a lone surrogate cannot be
+    written as UTF-8 (the spec would be stored one way and listed another)."""
+    if "\x00" in value:
+        return _NUL
+    if _SURROGATE.search(value):
+        return _NOT_UNICODE
+    return None
+
+
+def _plain_text(value: str, info: ValidationInfo) -> str:
+    problem = text_problem(value)
+    if problem is not None and _checking(info):
+        raise ValueError(problem)
     return value
 
 
-def _entries_without_nul(entries: list[str], info: ValidationInfo) -> list[str]:
+def _plain_entries(entries: list[str], info: ValidationInfo) -> list[str]:
     for index, entry in enumerate(entries):
-        if "\x00" in entry and _checking(info):
-            raise ValueError(f"entry {index + 1} ({entry!r}) contains a NUL character")
+        problem = text_problem(entry)
+        if problem is not None and _checking(info):
+            raise ValueError(f"entry {index + 1} ({_shown(entry)}) {problem}")
     return entries
+
+
+def _shown(text: str) -> str:
+    """`text` quoted for a message, short, with lone surrogates escaped (the answer is JSON)."""
+    short = text if len(text) <= 40 else text[:40] + "..."
+    return repr(short).encode("utf-8", "backslashreplace").decode()
+
+
+def json_too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> str | None:
+    """The path ('a.b[2]') of the first array or object nested deeper than `limit` levels in
+    a JSON value, or None. Iterative, so that any depth is safe to look at."""
+    stack: list[tuple[Any, str, int]] = [(value, "", 1)]
+    while stack:
+        item, path, depth = stack.pop()
+        if not isinstance(item, dict | list):
+            continue
+        if depth > limit:
+            return path
+        stack.extend((child, _child_path(path, key), depth + 1) for key, child in _children(item))
+    return None
+
+
+def _children(value: dict[Any, Any] | list[Any]) -> Iterable[tuple[Any, Any]]:
+    return value.items() if isinstance(value, dict) else enumerate(value)
+
+
+def _child_path(path: str, key: Any) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    shown = str(key).encode("utf-8", "backslashreplace").decode()
+    return f"{path}.{shown}" if path else shown
+
+
+def _json_problem(value: Any) -> tuple[str, str] | None:
+    """Where a JSON-like value holds something no job can be given, and what: a NaN or an
+    infinity, a NUL or a lone surrogate (in a key or a string), or nesting over the limit."""
+    deep = json_too_deep(value)
+    if deep is not None:
+        return deep, f"nests arrays and objects over {MAX_JSON_DEPTH} levels deep"
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return path, (
+                f"{item} is not a JSON number; give a finite number, or a string "
+                f"('{item}') if that is what the job expects"
+            )
+        if isinstance(item, str):
+            problem = text_problem(item)
+            if problem is not None:
+                return path, problem
+        if isinstance(item, dict | list):
+            for key, child in _children(item):
+                problem = text_problem(key) if isinstance(key, str) else None
+                if problem is not None:
+                    return _child_path(path, key), f"(a key) {problem}"
+                stack.append((child, _child_path(path, key)))
+    return None
 
 
 def _python_name(name: str, info: ValidationInfo) -> str:
@@ -110,62 +202,39 @@ def _python_name(name: str, info: ValidationInfo) -> str:
     return name
 
 
-def _finite(value: Any, info: ValidationInfo) -> Any:
-    if _checking(info):
-        where = _non_finite(value, "")
-        if where is not None:
-            path, number = where
-            at = f" at {path}" if path else ""
-            raise ValueError(
-                f"{number}{at} is not a JSON number; give a finite number, or a string "
-                f"('{number}') if that is what the job expects"
-            )
+def _parameter_value(value: Any, info: ValidationInfo) -> Any:
+    found = _json_problem(value) if _checking(info) else None
+    if found is not None:
+        path, problem = found
+        raise ValueError(f"at {path}: {problem}" if path else problem)
     return value
 
 
-def _non_finite(value: Any, path: str) -> tuple[str, float] | None:
-    """Where a NaN or infinity hides in a JSON-like value, and which."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return path, value
-    children: Iterable[tuple[Any, Any]]
-    if isinstance(value, dict):
-        children = value.items()
-    elif isinstance(value, list | tuple):
-        children = enumerate(value)
-    else:
-        return None
-    for key, child in children:
-        found = _non_finite(child, f"{path}[{key!r}]")
-        if found is not None:
-            return found
-    return None
-
-
 #: A string of the spec that can reach a file name, a process argument or a database.
-Text = Annotated[str, AfterValidator(_without_nul)]
+Text = Annotated[str, AfterValidator(_plain_text)]
 ParameterName = Annotated[str, AfterValidator(_python_name)]
-ParameterValue = Annotated[Any, AfterValidator(_finite)]
+ParameterValue = Annotated[Any, AfterValidator(_parameter_value)]
+
+
+def as_argument(name: str, value: Any) -> str:
+    """A parameter as a script is given it: `--name=value`, a non-string value as JSON (the
+    convention Vertex AI uses for hyperparameters)."""
+    return f"--{name}={value if isinstance(value, str) else json.dumps(value)}"
+
+
+def _argument_problem(argument: str) -> str | None:
+    size = len(argument.encode("utf-8", "surrogatepass"))
+    if size <= MAX_ARG_BYTES:
+        return None
+    return (
+        f"is {_kib(size)} KiB as one process argument, over the 128 KiB the kernel allows one "
+        "argument; put the value in a file and pass its path"
+    )
 
 
 def _field_error(field: str, message: str) -> PydanticCustomError:
     """An error raised by a model-wide check that still names one field."""
     return PydanticCustomError("mlp_field", "{message}", {"field": field, "message": message})
-
-
-_NOT_UNICODE = "is not valid Unicode text (it holds a lone surrogate, such as '\\ud800')"
-
-
-def _unencodable_field(model: BaseModel, prefix: str = "") -> str:
-    """The dotted name of the first field whose text cannot be written as UTF-8."""
-    for name in type(model).model_fields:
-        try:
-            model.model_dump_json(include={name})
-        except PydanticSerializationError:
-            value = getattr(model, name)
-            if isinstance(value, BaseModel):
-                return _unencodable_field(value, f"{prefix}{name}.")
-            return prefix + name
-    return prefix.rstrip(".") or "body"
 
 
 def _kib(size: int) -> int:
@@ -216,7 +285,7 @@ class Source(_Strict):
     @field_validator("include")
     @classmethod
     def _patterns(cls, patterns: list[str], info: ValidationInfo) -> list[str]:
-        _entries_without_nul(patterns, info)
+        _plain_entries(patterns, info)
         for pattern in patterns:
             if _checking(info) and (
                 not pattern.strip() or PurePosixPath(pattern) == PurePosixPath(".")
@@ -256,7 +325,7 @@ class Scheduling(_Strict):
         False, description="Restart the whole job when one of its workers restarts."
     )
     spot: bool = Field(False, description="Run on Spot capacity (cheaper, can be preempted).")
-    service_account: str | None = Field(
+    service_account: Text | None = Field(
         None, description="Service account the job runs as (default: the backend's setting)."
     )
 
@@ -358,6 +427,9 @@ class SweepParameter(_Strict):
                         f"{value!r} is not a string; a categorical parameter takes strings "
                         "(use discrete for numbers)",
                     )
+                problem = text_problem(value) or _argument_problem(as_argument(self.name, value))
+                if problem is not None:
+                    raise _field_error(f"values[{index}]", problem)
             self.values = list(dict.fromkeys(self.values))
 
 
@@ -421,7 +493,8 @@ class JobSpec(_Strict):
     environment: str | None = Field(
         None, description="Container image on the cloud; Python interpreter path locally."
     )
-    labels: dict[Text, Text] = Field(default_factory=dict)
+    # Keys are checked by `_fits`, which can name a key that is not valid text.
+    labels: dict[str, Text] = Field(default_factory=dict)
     scheduling: Scheduling = Field(default_factory=lambda: Scheduling.model_validate({}))
     sweep: SweepSpec | None = Field(
         None, description="Train kind only: run trials of this job with searched parameters."
@@ -432,7 +505,7 @@ class JobSpec(_Strict):
     def _one_line(cls, name: str | None, info: ValidationInfo) -> str | None:
         # A name is shown in lists and written into commands: one line of printable text.
         if name is not None and _checking(info):
-            _without_nul(name, info)
+            _plain_text(name, info)
             if any(unicodedata.category(c) == "Cc" for c in name):
                 raise ValueError("must be one line of text, without control characters")
         return name
@@ -440,23 +513,28 @@ class JobSpec(_Strict):
     @field_validator("args")
     @classmethod
     def _args(cls, args: list[str], info: ValidationInfo) -> list[str]:
-        return _entries_without_nul(args, info)
+        _plain_entries(args, info)
+        for index, arg in enumerate(args):
+            problem = _argument_problem(arg)
+            if problem is not None and _checking(info):
+                raise ValueError(f"entry {index + 1} {problem}")
+        return args
 
     @field_validator("requirements")
     @classmethod
     def _requirements(cls, value: list[str] | str, info: ValidationInfo) -> list[str] | str:
         if isinstance(value, list):
-            return _entries_without_nul(value, info)
+            return _plain_entries(value, info)
         if _checking(info) and not value.strip():
             raise ValueError("the requirements file path is empty; give a path or a list")
-        return _without_nul(value, info)
+        return _plain_text(value, info)
 
     @field_validator("environment")
     @classmethod
     def _environment(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None or not _checking(info):
             return value
-        _without_nul(value, info)
+        _plain_text(value, info)
         if not value.strip():
             raise ValueError(
                 "is empty; give a Python interpreter path (local) or a container image "
@@ -485,13 +563,27 @@ class JobSpec(_Strict):
         return self
 
     @model_validator(mode="after")
+    def _parameters_fit_arguments(self, info: ValidationInfo) -> JobSpec:
+        # A script gets each parameter as one argument; a notebook's could be longer, but the
+        # same spec may run as a script (mode, rerun), and values this large belong in files.
+        for name, value in self.parameters.items() if _checking(info) else ():
+            problem = _argument_problem(as_argument(name, value))
+            if problem is not None:
+                raise _field_error(f"parameters.{name}", problem)
+        return self
+
+    @model_validator(mode="after")
     def _fits(self, info: ValidationInfo) -> JobSpec:
         if not _checking(info):
             return self
+        # The last net: any string a field's own check did not look at (a label's key...).
+        found = _json_problem(self.model_dump(exclude={"parameters"}))
+        if found is not None:
+            raise _field_error(*found)
         try:
             size = len(self.model_dump_json().encode())
         except PydanticSerializationError:
-            raise _field_error(_unencodable_field(self), _NOT_UNICODE) from None
+            raise _field_error("body", _NOT_UNICODE) from None
         if size <= MAX_SPEC_BYTES:
             return self
         parts = {
@@ -681,7 +773,8 @@ class MLPError(Exception):
             if item["type"] == "mlp_field":  # a model-wide check naming its field
                 loc += str(item["ctx"]["field"]).split(".")
             field = ".".join(([prefix] if prefix else []) + loc).replace(".[", "[")
-            field = field or prefix or "body"
+            # A key with a lone surrogate is escaped: the answer must be valid JSON.
+            field = field.encode("utf-8", "backslashreplace").decode() or prefix or "body"
             message = item["msg"].removeprefix("Value error, ")
             if item["type"] == "extra_forbidden":
                 message = "unknown field"
