@@ -26,6 +26,8 @@ MAX_CURSOR = 2**63 - 1
 #: Longest `name` and `search` filter: SQLite refuses LIKE patterns over 50,000 bytes, and no
 #: job name comes near this (a spec's name is at most 128 characters, a file stem 255 bytes).
 MAX_FILTER_CHARS = 1000
+#: Most bytes one log read (`limit`, `tail`) asks for.
+MAX_READ_BYTES = 2**31
 
 
 def _any_case(word: str) -> str:
@@ -254,8 +256,8 @@ class JobLogsHandler(MLPHandler):
         if cursor is None:
             offset = self.query_int("offset", None, 0, MAX_CURSOR)
             cursor = None if offset is None else str(offset)
-        limit = self.query_int("limit", None, 1, 2**31)
-        tail = self.query_int("tail", None, 1, 2**31)
+        limit = self.query_int("limit", None, 1, MAX_READ_BYTES)
+        tail = self.query_int("tail", None, 1, MAX_READ_BYTES)
         self.write_json(await self.manager.read_log(job_id, cursor=cursor, limit=limit, tail=tail))
 
 

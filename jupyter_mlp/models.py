@@ -20,6 +20,7 @@ from pydantic import (
     Field,
     ValidationError,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -192,12 +193,31 @@ def _json_problem(value: Any) -> tuple[str, str] | None:
     return None
 
 
+#: A parameter's name: an ASCII Python name that is not a keyword. Parameters become Python
+#: variables (papermill, inline code) and `--name=value` arguments (scripts, Vertex AI trials).
+PARAMETER_NAME_PATTERN = "^(?!(?:" + "|".join(keyword.kwlist) + ")$)[A-Za-z_][A-Za-z0-9_]*$"
+#: Text without NUL: how the OpenAPI document says what `text_problem` checks (JSON Schema
+#: has no way to say "no lone surrogate"; no JSON encoder writes one by accident).
+NO_NUL_PATTERN = "^[^\\x00]*$"
+_NO_CONTROL = "\\x00-\\x1f\\x7f-\\x9f"
+# Python's whitespace (str.strip), spelled out: JSON Schema's \s is JavaScript's, not quite it.
+_SPACE = (
+    "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a"
+    "\\u2028\\u2029\\u202f\\u205f\\u3000"
+)
+#: Text without NUL that is not blank (a path).
+FILLED_PATTERN = f"^[^\\x00]*[^\\x00{_SPACE}][^\\x00]*$"
+
+
+def _string_schema(pattern: str = NO_NUL_PATTERN, **more: Any) -> WithJsonSchema:
+    return WithJsonSchema({"type": "string", "pattern": pattern, **more})
+
+
 def _python_name(name: str, info: ValidationInfo) -> str:
-    # Parameters become Python variables (papermill, inline code, scripts' --name=value).
-    if _checking(info) and (not name.isidentifier() or keyword.iskeyword(name)):
+    if _checking(info) and not re.fullmatch(PARAMETER_NAME_PATTERN, name):
         raise ValueError(
-            f"{name!r} is not a Python name (letters, digits and _, not starting with a digit, "
-            "not a keyword)"
+            f"{_shown(name)} is not a Python name (ASCII letters, digits and _, not starting "
+            "with a digit, not a keyword)"
         )
     return name
 
@@ -211,8 +231,11 @@ def _parameter_value(value: Any, info: ValidationInfo) -> Any:
 
 
 #: A string of the spec that can reach a file name, a process argument or a database.
-Text = Annotated[str, AfterValidator(_plain_text)]
-ParameterName = Annotated[str, AfterValidator(_python_name)]
+Text = Annotated[str, AfterValidator(_plain_text), _string_schema()]
+# Entries of lists, checked by their list's validator (which names the list).
+_Entry = Annotated[str, _string_schema()]
+_FilledEntry = Annotated[str, _string_schema(FILLED_PATTERN)]
+ParameterName = Annotated[str, AfterValidator(_python_name), _string_schema(PARAMETER_NAME_PATTERN)]
 ParameterValue = Annotated[Any, AfterValidator(_parameter_value)]
 
 
@@ -262,12 +285,25 @@ class _Strict(_Model):
 class Source(_Strict):
     """What to run: a file under the server's root dir, or inline code (from a magic)."""
 
-    path: Text | None = Field(None, description="Path relative to the Jupyter root dir.")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["path"], "properties": {"path": {"type": "string"}}},
+                {"required": ["code"], "properties": {"code": {"type": "string"}}},
+            ]
+        }
+    )
+
+    path: Annotated[str, AfterValidator(_plain_text), _string_schema(FILLED_PATTERN)] | None = (
+        Field(None, description="Path relative to the Jupyter root dir.")
+    )
     code: Text | None = Field(None, description="Inline Python code.")
     mode: Literal["notebook", "script"] | None = Field(
         None, description="For notebooks: execute as a notebook (default) or convert to a script."
     )
-    include: list[str] = Field(
+    include: list[
+        Annotated[str, _string_schema(r"^(?!\.(?:/+\.?)*$)" + FILLED_PATTERN.removeprefix("^"))]
+    ] = Field(
         default_factory=list,
         description="Globs of files next to the source to ship with the job (helper modules, "
         "small data), relative to the source's folder.",
@@ -339,7 +375,9 @@ MAX_SWEEP_TRIALS = 1000
 class SweepMetric(_Strict):
     """The metric a sweep optimises: what trials report through cloudml-hypertune."""
 
-    name: str = Field(description="The metric's tag, as the trials report it.")
+    name: Annotated[str, _string_schema(f"^{_METRIC_NAME.pattern}$")] = Field(
+        description="The metric's tag, as the trials report it."
+    )
     goal: Literal["maximize", "minimize"] = "maximize"
 
     @field_validator("name")
@@ -353,8 +391,49 @@ class SweepMetric(_Strict):
         return name
 
 
+def _sweep_parameter_kinds() -> dict[str, Any]:
+    """The document's version of `SweepParameter._consistent` (all but min < max)."""
+    unset = {"type": "null"}
+
+    def ranged(kind: str, number: str) -> dict[str, Any]:
+        return {
+            "properties": {
+                "type": {"const": kind},
+                "min": {"type": number},
+                "max": {"type": number},
+                "values": unset,
+            },
+            "required": ["min", "max"],
+        }
+
+    def listed(kind: str, item: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "properties": {
+                "type": {"const": kind},
+                "min": unset,
+                "max": unset,
+                "scale": {"const": "linear"},
+                "values": {"type": "array", "minItems": 1, "items": item},
+            },
+            "required": ["values"],
+        }
+
+    return {
+        "oneOf": [
+            ranged("double", "number"),
+            ranged("integer", "integer"),
+            listed("discrete", {"type": "number"}),
+            listed("categorical", {"type": "string", "pattern": NO_NUL_PATTERN}),
+        ],
+        "if": {"properties": {"scale": {"const": "log"}}, "required": ["scale"]},
+        "then": {"properties": {"min": {"exclusiveMinimum": 0}}},
+    }
+
+
 class SweepParameter(_Strict):
     """One searched parameter: a range (double, integer) or a list of values."""
+
+    model_config = ConfigDict(json_schema_extra=_sweep_parameter_kinds())
 
     name: ParameterName
     type: Literal["double", "integer", "discrete", "categorical"]
@@ -363,7 +442,7 @@ class SweepParameter(_Strict):
     scale: Literal["linear", "log"] = Field(
         "linear", description="double/integer: search evenly, or evenly in log space."
     )
-    values: list[float | int | str] | None = Field(
+    values: list[float | int | _Entry] | None = Field(
         None, description="discrete: numbers; categorical: strings."
     )
 
@@ -477,24 +556,40 @@ class JobSpec(_Strict):
 
     kind: JobKind = JobKind.TRAIN
     backend: Text | None = Field(None, description="Backend name; the configured default if unset.")
-    name: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    name: (
+        Annotated[
+            str,
+            Field(min_length=1, max_length=128),
+            _string_schema(f"^[^{_NO_CONTROL}]*$", minLength=1, maxLength=128),
+        ]
+        | None
+    ) = None
     source: Source
-    args: list[str] = Field(default_factory=list)
+    args: list[_Entry] = Field(default_factory=list)
     parameters: dict[ParameterName, ParameterValue] = Field(
         default_factory=dict,
         description="Values by Python name; JSON values (no NaN or Infinity).",
+        json_schema_extra={"propertyNames": {"pattern": PARAMETER_NAME_PATTERN}},
     )
     resources: Resources = Field(default_factory=Resources)
     region: Text | None = None
-    requirements: list[str] | str = Field(
+    requirements: list[_Entry] | _FilledEntry = Field(
         default_factory=list,
         description="Packages to install for the job, or the path of a requirements file.",
     )
-    environment: str | None = Field(
-        None, description="Container image on the cloud; Python interpreter path locally."
-    )
+    environment: (
+        Annotated[
+            str,
+            _string_schema(
+                f"^[^{_NO_CONTROL}{_SPACE}](?:[^{_NO_CONTROL}]*[^{_NO_CONTROL}{_SPACE}])?$"
+            ),
+        ]
+        | None
+    ) = Field(None, description="Container image on the cloud; Python interpreter path locally.")
     # Keys are checked by `_fits`, which can name a key that is not valid text.
-    labels: dict[str, Text] = Field(default_factory=dict)
+    labels: dict[str, Text] = Field(
+        default_factory=dict, json_schema_extra={"propertyNames": {"pattern": NO_NUL_PATTERN}}
+    )
     scheduling: Scheduling = Field(default_factory=lambda: Scheduling.model_validate({}))
     sweep: SweepSpec | None = Field(
         None, description="Train kind only: run trials of this job with searched parameters."
@@ -760,6 +855,13 @@ class MLPError(Exception):
     def invalid(cls, field: str, message: str, suggestions: list[str] | None = None) -> MLPError:
         error = FieldError(field=field, message=message, suggestions=suggestions or [])
         return cls(400, f"{field}: {message}", [error])
+
+    @classmethod
+    def conflict(cls, field: str, message: str) -> MLPError:
+        """A well-formed request that this job cannot take now or ever (409), naming why."""
+        error = cls.invalid(field, message)
+        error.status = 409
+        return error
 
     @classmethod
     def from_validation(cls, exc: ValidationError, prefix: str = "") -> MLPError:

@@ -354,3 +354,55 @@ async def test_a_body_refused_before_it_is_read_closes_the_connection_saying_so(
     writer.close()
     assert head.startswith("HTTP/1.1 413"), head
     assert "\r\nConnection: close\r\n" in head, head
+
+
+def _documented(path: str, name: str, value: str) -> bool:
+    """Whether the OpenAPI document takes `value` for the query argument `name` of GET `path`
+    (digits read as the integer a client would have written)."""
+    document = openapi_document()
+    operation = document["paths"][path]["get"]
+    schema = next(p["schema"] for p in operation["parameters"] if p["name"] == name)
+    typed: object = int(value) if value.isdigit() else value
+    return bool(OAS31Validator({**schema, "components": document["components"]}).is_valid(typed))
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("jobs", {"cursor": "0"}),
+        ("jobs", {"cursor": "1"}),
+        ("jobs", {"cursor": ""}),
+        ("jobs", {"cursor": "9223372036854775808"}),
+        ("jobs", {"limit": "500"}),
+        ("jobs", {"limit": "1_0"}),
+        ("jobs", {"kind": ""}),
+        ("jobs", {"kind": "etl"}),
+        ("jobs", {"kind": "serve"}),
+        ("jobs", {"state": "running, QUEUED,"}),
+        ("jobs", {"state": "running;queued"}),
+        ("jobs", {"name": "n" * 1000}),
+        ("jobs", {"search": "n" * 1001}),
+        ("catalog", {"backend": "vertex"}),
+        ("catalog", {"backend": ""}),
+        ("catalog", {"backend": "kubernetes"}),
+    ],
+)
+async def test_a_query_is_accepted_exactly_when_the_openapi_document_says(api, path, params):
+    code, answer = await api.call("GET", path, **params)
+    [(name, value)] = params.items()
+    assert code in (200, 400), answer
+    assert (code == 200) == _documented(f"/mlp/{path}", name, value), (code, answer)
+
+
+@pytest.mark.parametrize(
+    ("source", "documented"),
+    [({}, False), ({"path": "train.py", "code": "pass"}, False), ({"code": "pass"}, True)],
+)
+async def test_the_documented_spec_needs_exactly_one_source_as_the_server_does(
+    api, source, documented
+):
+    document = openapi_document()
+    schema = {"$ref": "#/components/schemas/JobSpec", "components": document["components"]}
+    assert OAS31Validator(schema).is_valid({"source": source}) == documented
+    code, answer = await api.call("POST", "validate", body={"source": source})
+    assert code == 200 and answer["valid"] == documented, answer

@@ -67,7 +67,7 @@ async def test_nan_and_infinity_parameters_are_refused(api, raw_parameters, fiel
     assert words in errors[field]
 
 
-@pytest.mark.parametrize("name", ["x = 0; import os; y", "1st", "class", "lr "])
+@pytest.mark.parametrize("name", ["x = 0; import os; y", "1st", "class", "lr ", "taux_é"])
 async def test_a_parameter_name_must_be_a_python_name(api, name):
     errors = await refused(api, {"source": CODE, "parameters": {name: 1}})
     assert "is not a Python name" in errors[f"parameters.{name}"]
