@@ -252,10 +252,11 @@ class JobLogsHandler(MLPHandler):
     @authorized
     async def get(self, job_id: str) -> None:
         # `offset` is the byte cursor of local logs, kept for the clients written before cursors.
+        # Both are checked, whichever is used: a bad argument is never silently ignored.
+        offset = self.query_int("offset", None, 0, MAX_CURSOR)
         cursor = self.get_query_argument("cursor", None)
-        if cursor is None:
-            offset = self.query_int("offset", None, 0, MAX_CURSOR)
-            cursor = None if offset is None else str(offset)
+        if cursor is None and offset is not None:
+            cursor = str(offset)
         limit = self.query_int("limit", None, 1, MAX_READ_BYTES)
         tail = self.query_int("tail", None, 1, MAX_READ_BYTES)
         self.write_json(await self.manager.read_log(job_id, cursor=cursor, limit=limit, tail=tail))

@@ -406,3 +406,14 @@ async def test_the_documented_spec_needs_exactly_one_source_as_the_server_does(
     assert OAS31Validator(schema).is_valid({"source": source}) == documented
     code, answer = await api.call("POST", "validate", body={"source": source})
     assert code == 200 and answer["valid"] == documented, answer
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"offset": "null", "cursor": ""}, {"offset": "-1"}, {"limit": "0", "cursor": "0"}],
+)
+async def test_a_bad_log_argument_is_a_400_even_next_to_a_cursor(api, params):
+    job = await api.submit(source={"code": "print('hi')"})
+    code, answer = await api.call("GET", "jobs", job["id"], "logs", **params)
+    assert code == 400, answer
+    assert answer["errors"][0]["field"] in params
