@@ -307,7 +307,7 @@ def test_generated_requests_find_the_server_and_its_openapi_document_in_agreemen
             "--phases",
             "coverage,fuzzing,stateful",
             "--max-examples",
-            "5",
+            "15",
             "--seed",
             "15",
             "--generation-deterministic",
