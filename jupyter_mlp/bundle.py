@@ -26,7 +26,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from . import etl, notebooks, runner
-from .models import LOCAL_BACKEND, FieldError, JobKind, JobSpec, MLPError
+from .models import LOCAL_BACKEND, FieldError, JobKind, JobSpec, MLPError, as_argument
 
 MANIFEST_VERSION = 2
 RUNNABLE_SUFFIXES = (".py", ".ipynb")
@@ -489,12 +489,8 @@ def build_bundle(spec: JobSpec, plan: SourcePlan, dest: Path) -> dict[str, Any]:
         manifest["output_notebook"] = executed_name(plan.entrypoint)
         manifest["source_cells"] = plan.source_cells
     elif plan.source_file is not None:
-        # Scripts get parameters as `--name=value`, the convention Vertex AI uses for
-        # hyperparameters; non-string values are JSON so a script can parse them back.
-        manifest["args"] += [
-            f"--{key}={value if isinstance(value, str) else json.dumps(value)}"
-            for key, value in spec.parameters.items()
-        ]
+        # Scripts get parameters as `--name=value` (the spec checked each fits an argument).
+        manifest["args"] += [as_argument(key, value) for key, value in spec.parameters.items()]
     if spec.kind is JobKind.ETL and spec.backend in (None, LOCAL_BACKEND):
         # Beam's runner named explicitly (its default first tries to download Prism).
         manifest["args"] += etl.pipeline_args(spec, where="local")

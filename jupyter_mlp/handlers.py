@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
-from .models import Job, JobKind, MLPError, parse_states
+from .models import MAX_JSON_DEPTH, Job, JobKind, JobState, MLPError, json_too_deep, parse_states
 
 if TYPE_CHECKING:
     from .manager import JobManager
@@ -20,6 +21,25 @@ LIST_LIMIT_MAX = 500
 # Request bodies larger than this are refused before they are read in full or parsed; a spec
 # is far smaller (see models.MAX_SPEC_BYTES), the rest belongs in files.
 MAX_BODY_BYTES = 2 * 2**20
+#: Cursors are rows' sequence numbers, which SQLite stores as signed 64-bit integers.
+MAX_CURSOR = 2**63 - 1
+#: Longest `name` and `search` filter: SQLite refuses LIKE patterns over 50,000 bytes, and no
+#: job name comes near this (a spec's name is at most 128 characters, a file stem 255 bytes).
+MAX_FILTER_CHARS = 1000
+#: Most bytes one log read (`limit`, `tail`) asks for.
+MAX_READ_BYTES = 2**31
+
+
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in word)
+
+
+_STATE_WORD = "(?:" + "|".join(_any_case(state.value) for state in JobState) + ")"
+#: `?state=`: state words in any case, separated by commas, with spaces around them; the same
+#: pattern is the OpenAPI document's, so the document says exactly what is accepted.
+STATES_PATTERN = rf"^ *{_STATE_WORD}? *(?:, *{_STATE_WORD}? *)*$"
+#: `?drain=` of a cancel: true or false in any case, 1 or 0; empty is false.
+DRAIN_PATTERN = f"^(?:{_any_case('true')}|{_any_case('false')}|1|0)?$"
 
 
 def job_json(job: Job) -> dict[str, Any]:
@@ -73,30 +93,53 @@ class MLPHandler(APIHandler):
     def body_json(self) -> dict[str, Any]:
         if self._body_too_large:
             raise MLPError(413, _too_large(None))
+        too_deep = f"the request body nests arrays and objects over {MAX_JSON_DEPTH} levels deep"
         try:
             body = json.loads(bytes(self._body) or b"{}")
+        except RecursionError:  # deeper than Python's own stack allows
+            raise MLPError(400, f"{too_deep}; a job spec needs a few") from None
         except ValueError as exc:
             raise MLPError(400, f"the request body is not valid JSON: {exc}") from None
         if not isinstance(body, dict):
             raise MLPError(400, "the request body must be a JSON object")
+        where = json_too_deep(body)
+        if where is not None:
+            raise MLPError.invalid(where or "body", f"{too_deep}; a job spec needs a few")
         return body
 
-    def query_int(
-        self, name: str, default: int | None, low: int, high: int | None = None
-    ) -> int | None:
-        raw = self.get_query_argument(name, None)
+    def query_int(self, name: str, default: int | None, low: int, high: int) -> int | None:
+        """An integer query argument between `low` and `high`; absent or empty: `default`.
+        Plain decimal digits only: Python's int() also takes '1_000', ' 7' and other
+        scripts' digits, which the OpenAPI document's integers do not."""
+        raw = self.get_query_argument(name, None, strip=False)
         if raw is None or raw == "":
             return default
-        try:
-            value = int(raw)
-        except ValueError:
-            raise MLPError.invalid(name, f"'{raw}' is not an integer") from None
-        if value < low or (high is not None and value > high):
-            bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-            raise MLPError.invalid(name, f"{value} is out of range; must be {bound}")
+        if not re.fullmatch(r"-?[0-9]+", raw):
+            raise MLPError.invalid(name, f"'{raw[:40]}' is not an integer; give digits only")
+        value = int(raw)
+        if not low <= value <= high:
+            shown = raw if len(raw) <= 40 else f"{raw[:20]}...({len(raw)} digits)"
+            raise MLPError.invalid(
+                name, f"{shown} is out of range; must be between {low} and {high}"
+            )
+        return value
+
+    def query_text(self, name: str, most: int = MAX_FILTER_CHARS) -> str | None:
+        """A text query argument of at most `most` characters; absent or empty: None."""
+        value = self.get_query_argument(name, None, strip=False) or None
+        if value is not None and len(value) > most:
+            raise MLPError.invalid(
+                name, f"{len(value)} characters is over the limit of {most}; give a shorter text"
+            )
         return value
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
+        if not self.request._body_future.done():
+            # Refused before the body was read: tornado closes the connection after this
+            # answer (the only way not to read the body), so a client must not reuse it.
+            self.set_header("Connection", "close")
+        if status_code == 405:
+            self.set_header("Allow", ", ".join(self.allowed_methods()))
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, MLPError):
             self.set_status(exc.status)
@@ -106,6 +149,11 @@ class MLPHandler(APIHandler):
             payload = {"message": message, "errors": []}
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(payload))
+
+    @classmethod
+    def allowed_methods(cls) -> list[str]:
+        """The HTTP methods this handler answers (for the `Allow` header of a 405)."""
+        return [m for m in cls.SUPPORTED_METHODS if _implements(cls, m.lower())]
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         if isinstance(value, MLPError):  # the caller's mistake: one line, no traceback
@@ -124,18 +172,25 @@ class JobsHandler(MLPHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        states = parse_states(self.get_query_arguments("state"))
-        kind = self.get_query_argument("kind", None) or None
+        state_texts = self.get_query_arguments("state", strip=False)
+        for text in state_texts:
+            if not re.fullmatch(STATES_PATTERN, text):
+                parse_states([text])  # names the unknown word
+                raise MLPError.invalid(
+                    "state", f"'{text[:40]}' is not a list of states; separate them with commas"
+                )
+        states = parse_states(state_texts)
+        kind = self.get_query_argument("kind", None, strip=False) or None
         if kind is not None and kind not in {k.value for k in JobKind}:
-            raise MLPError.invalid("kind", f"unknown kind '{kind}'; one of: train, etl")
+            raise MLPError.invalid("kind", f"unknown kind '{kind[:40]}'; one of: train, etl")
         limit = self.query_int("limit", 50, 1, LIST_LIMIT_MAX)
-        cursor = self.query_int("cursor", None, 1)
+        cursor = self.query_int("cursor", None, 1, MAX_CURSOR)
         jobs, next_cursor = await self.manager.list_jobs(
             states=states,
             backend=self.get_query_argument("backend", None) or None,
             kind=kind,
-            name_prefix=self.get_query_argument("name", None) or None,
-            search=self.get_query_argument("search", None) or None,
+            name_prefix=self.query_text("name"),
+            search=self.query_text("search"),
             limit=limit or 50,
             cursor=cursor,
             sweep_id=self.get_query_argument("sweep_id", None) or None,
@@ -171,16 +226,16 @@ class JobCancelHandler(MLPHandler):
     @web.authenticated
     @authorized
     async def post(self, job_id: str) -> None:
-        # `drain` as a query argument (?drain=true) or in the body ({"drain": true}).
-        drain: Any = self.get_query_argument("drain", None)
-        if drain is None:
-            drain = self.body_json().get("drain", False)
-        if isinstance(drain, str):
-            drain = {"true": True, "1": True, "false": False, "0": False, "": False}.get(
-                drain.lower(), drain
-            )
+        # `drain` as a query argument (?drain=true) or in the body ({"drain": true}); the
+        # query's wins, but a body is checked either way.
+        drain = self.body_json().get("drain", False)
         if not isinstance(drain, bool):
-            raise MLPError.invalid("drain", f"'{drain}' is not a boolean; true or false")
+            raise MLPError.invalid("drain", f"{json.dumps(drain)[:40]} is not true or false")
+        asked = self.get_query_argument("drain", None, strip=False)
+        if asked is not None:
+            if not re.fullmatch(DRAIN_PATTERN, asked):
+                raise MLPError.invalid("drain", f"'{asked[:40]}' is not true or false (or 1, 0)")
+            drain = asked.lower() in ("true", "1")
         cancelled = await (self.manager.drain(job_id) if drain else self.manager.cancel(job_id))
         self.write_json(job_json(cancelled))
 
@@ -197,12 +252,13 @@ class JobLogsHandler(MLPHandler):
     @authorized
     async def get(self, job_id: str) -> None:
         # `offset` is the byte cursor of local logs, kept for the clients written before cursors.
+        # Both are checked, whichever is used: a bad argument is never silently ignored.
+        offset = self.query_int("offset", None, 0, MAX_CURSOR)
         cursor = self.get_query_argument("cursor", None)
-        if cursor is None:
-            offset = self.query_int("offset", None, 0, 2**63 - 1)
-            cursor = None if offset is None else str(offset)
-        limit = self.query_int("limit", None, 1, 2**31)
-        tail = self.query_int("tail", None, 1, 2**31)
+        if cursor is None and offset is not None:
+            cursor = str(offset)
+        limit = self.query_int("limit", None, 1, MAX_READ_BYTES)
+        tail = self.query_int("tail", None, 1, MAX_READ_BYTES)
         self.write_json(await self.manager.read_log(job_id, cursor=cursor, limit=limit, tail=tail))
 
 
@@ -232,7 +288,9 @@ class CatalogHandler(MLPHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        backend = self.get_query_argument("backend", None) or self.manager.default_backend
+        backend = (
+            self.get_query_argument("backend", None, strip=False) or self.manager.default_backend
+        )
         region = self.get_query_argument("region", None) or None
         self.write_json(await self.manager.catalog(backend, region))
 
@@ -284,6 +342,11 @@ class NotFoundHandler(MLPHandler):
         raise MLPError(404, f"no such endpoint: {self.request.path}; see /mlp/openapi.json")
 
     post = put = delete = patch = get
+
+
+def _implements(cls: type[MLPHandler], method: str) -> bool:
+    own = getattr(cls, method, None)
+    return own is not None and own is not getattr(web.RequestHandler, method, None)
 
 
 def _too_large(size: int | None) -> str:

@@ -499,16 +499,16 @@ class JobManager:
         drain = getattr(backend, "drain", None)
         what = "only a running streaming pipeline on dataflow drains"
         if backend is None or drain is None:
-            raise MLPError.invalid("drain", f"{what}; this job runs on '{job.backend}': cancel it")
+            raise MLPError.conflict("drain", f"{what}; this job runs on '{job.backend}': cancel it")
         if job.state is not JobState.RUNNING:
-            raise MLPError.invalid("drain", f"{what}; this job is {job.state.value}")
+            raise MLPError.conflict("drain", f"{what}; this job is {job.state.value}")
         tracked = await self._tracked_by_id(backend, job)
         if tracked is None:
-            raise MLPError.invalid("drain", f"{what}; this job has not started")
+            raise MLPError.conflict("drain", f"{what}; this job has not started")
         try:
             await drain(tracked)
         except RuntimeError as exc:  # the backend's reason this job cannot drain
-            raise MLPError.invalid("drain", f"{what}: {exc}") from None
+            raise MLPError.conflict("drain", f"{what}: {exc}") from None
         except Exception as exc:  # the cloud could not be asked now: not the caller's mistake
             raise MLPError(502, f"{job.backend} could not be asked to drain: {exc}") from None
         # No cancel_requested_at: a drain takes as long as the job needs, and is never turned

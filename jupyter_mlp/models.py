@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import json
 import keyword
 import math
 import re
@@ -19,6 +20,7 @@ from pydantic import (
     Field,
     ValidationError,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -27,6 +29,14 @@ from pydantic_core import PydanticCustomError, PydanticSerializationError
 #: The largest job spec accepted, serialized as JSON: a spec says what to run, and code or data
 #: larger than this belongs in a file (it is stored with every job and sent to every client).
 MAX_SPEC_BYTES = 256 * 1024
+
+#: Deepest nesting of arrays and objects in a request body or a parameter's value: a spec needs
+#: a few levels; a thousand exhaust Python's stack (and SQLite's JSON functions stop there).
+MAX_JSON_DEPTH = 64
+
+#: The longest single argument a process can be given on Linux (MAX_ARG_STRLEN, 32 pages,
+#: counting the terminating NUL): a longer one fails the job with "Argument list too long".
+MAX_ARG_BYTES = 128 * 1024 - 1
 
 #: Backends this package knows by name (others may be installed through the entry point group).
 LOCAL_BACKEND = "local"
@@ -87,85 +97,167 @@ def _checking(info: ValidationInfo) -> bool:
     return not (isinstance(info.context, dict) and info.context.get("stored"))
 
 
-def _without_nul(value: str, info: ValidationInfo) -> str:
-    if "\x00" in value and _checking(info):
-        raise ValueError("contains a NUL character")
+_NUL = (
+    "contains a NUL character, which no process argument, environment variable or file name "
+    "can hold; remove it"
+)
+_NOT_UNICODE = (
+    "is not valid Unicode text: it holds a lone surrogate (such as '\\ud800'); surrogates "
+    "must come in pairs"
+)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def text_problem(value: str) -> str | None:
+    """Why `value` cannot be part of a spec (a NUL, a lone surrogate), or None.
+
+    JSON's escapes can carry both; a NUL cannot reach a process, and a lone surrogate cannot be
+    written as UTF-8 (the spec would be stored one way and listed another)."""
+    if "\x00" in value:
+        return _NUL
+    if _SURROGATE.search(value):
+        return _NOT_UNICODE
+    return None
+
+
+def _plain_text(value: str, info: ValidationInfo) -> str:
+    problem = text_problem(value)
+    if problem is not None and _checking(info):
+        raise ValueError(problem)
     return value
 
 
-def _entries_without_nul(entries: list[str], info: ValidationInfo) -> list[str]:
+def _plain_entries(entries: list[str], info: ValidationInfo) -> list[str]:
     for index, entry in enumerate(entries):
-        if "\x00" in entry and _checking(info):
-            raise ValueError(f"entry {index + 1} ({entry!r}) contains a NUL character")
+        problem = text_problem(entry)
+        if problem is not None and _checking(info):
+            raise ValueError(f"entry {index + 1} ({_shown(entry)}) {problem}")
     return entries
 
 
+def _shown(text: str) -> str:
+    """`text` quoted for a message, short, with lone surrogates escaped (the answer is JSON)."""
+    short = text if len(text) <= 40 else text[:40] + "..."
+    return repr(short).encode("utf-8", "backslashreplace").decode()
+
+
+def json_too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> str | None:
+    """The path ('a.b[2]') of the first array or object nested deeper than `limit` levels in
+    a JSON value, or None. Iterative, so that any depth is safe to look at."""
+    stack: list[tuple[Any, str, int]] = [(value, "", 1)]
+    while stack:
+        item, path, depth = stack.pop()
+        if not isinstance(item, dict | list):
+            continue
+        if depth > limit:
+            return path
+        stack.extend((child, _child_path(path, key), depth + 1) for key, child in _children(item))
+    return None
+
+
+def _children(value: dict[Any, Any] | list[Any]) -> Iterable[tuple[Any, Any]]:
+    return value.items() if isinstance(value, dict) else enumerate(value)
+
+
+def _child_path(path: str, key: Any) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    shown = str(key).encode("utf-8", "backslashreplace").decode()
+    return f"{path}.{shown}" if path else shown
+
+
+def _json_problem(value: Any) -> tuple[str, str] | None:
+    """Where a JSON-like value holds something no job can be given, and what: a NaN or an
+    infinity, a NUL or a lone surrogate (in a key or a string), or nesting over the limit."""
+    deep = json_too_deep(value)
+    if deep is not None:
+        return deep, f"nests arrays and objects over {MAX_JSON_DEPTH} levels deep"
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return path, (
+                f"{item} is not a JSON number; give a finite number, or a string "
+                f"('{item}') if that is what the job expects"
+            )
+        if isinstance(item, str):
+            problem = text_problem(item)
+            if problem is not None:
+                return path, problem
+        if isinstance(item, dict | list):
+            for key, child in _children(item):
+                problem = text_problem(key) if isinstance(key, str) else None
+                if problem is not None:
+                    return _child_path(path, key), f"(a key) {problem}"
+                stack.append((child, _child_path(path, key)))
+    return None
+
+
+#: A parameter's name: an ASCII Python name that is not a keyword. Parameters become Python
+#: variables (papermill, inline code) and `--name=value` arguments (scripts, Vertex AI trials).
+PARAMETER_NAME_PATTERN = "^(?!(?:" + "|".join(keyword.kwlist) + ")$)[A-Za-z_][A-Za-z0-9_]*$"
+#: Text without NUL: how the OpenAPI document says what `text_problem` checks (JSON Schema
+#: has no way to say "no lone surrogate"; no JSON encoder writes one by accident).
+NO_NUL_PATTERN = "^[^\\x00]*$"
+_NO_CONTROL = "\\x00-\\x1f\\x7f-\\x9f"
+# Python's whitespace (str.strip), spelled out: JSON Schema's \s is JavaScript's, not quite it.
+_SPACE = (
+    "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a"
+    "\\u2028\\u2029\\u202f\\u205f\\u3000"
+)
+#: Text without NUL that is not blank (a path).
+FILLED_PATTERN = f"^[^\\x00]*[^\\x00{_SPACE}][^\\x00]*$"
+
+
+def _string_schema(pattern: str = NO_NUL_PATTERN, **more: Any) -> WithJsonSchema:
+    return WithJsonSchema({"type": "string", "pattern": pattern, **more})
+
+
 def _python_name(name: str, info: ValidationInfo) -> str:
-    # Parameters become Python variables (papermill, inline code, scripts' --name=value).
-    if _checking(info) and (not name.isidentifier() or keyword.iskeyword(name)):
+    if _checking(info) and not re.fullmatch(PARAMETER_NAME_PATTERN, name):
         raise ValueError(
-            f"{name!r} is not a Python name (letters, digits and _, not starting with a digit, "
-            "not a keyword)"
+            f"{_shown(name)} is not a Python name (ASCII letters, digits and _, not starting "
+            "with a digit, not a keyword)"
         )
     return name
 
 
-def _finite(value: Any, info: ValidationInfo) -> Any:
-    if _checking(info):
-        where = _non_finite(value, "")
-        if where is not None:
-            path, number = where
-            at = f" at {path}" if path else ""
-            raise ValueError(
-                f"{number}{at} is not a JSON number; give a finite number, or a string "
-                f"('{number}') if that is what the job expects"
-            )
+def _parameter_value(value: Any, info: ValidationInfo) -> Any:
+    found = _json_problem(value) if _checking(info) else None
+    if found is not None:
+        path, problem = found
+        raise ValueError(f"at {path}: {problem}" if path else problem)
     return value
 
 
-def _non_finite(value: Any, path: str) -> tuple[str, float] | None:
-    """Where a NaN or infinity hides in a JSON-like value, and which."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return path, value
-    children: Iterable[tuple[Any, Any]]
-    if isinstance(value, dict):
-        children = value.items()
-    elif isinstance(value, list | tuple):
-        children = enumerate(value)
-    else:
-        return None
-    for key, child in children:
-        found = _non_finite(child, f"{path}[{key!r}]")
-        if found is not None:
-            return found
-    return None
-
-
 #: A string of the spec that can reach a file name, a process argument or a database.
-Text = Annotated[str, AfterValidator(_without_nul)]
-ParameterName = Annotated[str, AfterValidator(_python_name)]
-ParameterValue = Annotated[Any, AfterValidator(_finite)]
+Text = Annotated[str, AfterValidator(_plain_text), _string_schema()]
+# Entries of lists, checked by their list's validator (which names the list).
+_Entry = Annotated[str, _string_schema()]
+_FilledEntry = Annotated[str, _string_schema(FILLED_PATTERN)]
+ParameterName = Annotated[str, AfterValidator(_python_name), _string_schema(PARAMETER_NAME_PATTERN)]
+ParameterValue = Annotated[Any, AfterValidator(_parameter_value)]
+
+
+def as_argument(name: str, value: Any) -> str:
+    """A parameter as a script is given it: `--name=value`, a non-string value as JSON (the
+    convention Vertex AI uses for hyperparameters)."""
+    return f"--{name}={value if isinstance(value, str) else json.dumps(value)}"
+
+
+def _argument_problem(argument: str) -> str | None:
+    size = len(argument.encode("utf-8", "surrogatepass"))
+    if size <= MAX_ARG_BYTES:
+        return None
+    return (
+        f"is {_kib(size)} KiB as one process argument, over the 128 KiB the kernel allows one "
+        "argument; put the value in a file and pass its path"
+    )
 
 
 def _field_error(field: str, message: str) -> PydanticCustomError:
     """An error raised by a model-wide check that still names one field."""
     return PydanticCustomError("mlp_field", "{message}", {"field": field, "message": message})
-
-
-_NOT_UNICODE = "is not valid Unicode text (it holds a lone surrogate, such as '\\ud800')"
-
-
-def _unencodable_field(model: BaseModel, prefix: str = "") -> str:
-    """The dotted name of the first field whose text cannot be written as UTF-8."""
-    for name in type(model).model_fields:
-        try:
-            model.model_dump_json(include={name})
-        except PydanticSerializationError:
-            value = getattr(model, name)
-            if isinstance(value, BaseModel):
-                return _unencodable_field(value, f"{prefix}{name}.")
-            return prefix + name
-    return prefix.rstrip(".") or "body"
 
 
 def _kib(size: int) -> int:
@@ -193,12 +285,25 @@ class _Strict(_Model):
 class Source(_Strict):
     """What to run: a file under the server's root dir, or inline code (from a magic)."""
 
-    path: Text | None = Field(None, description="Path relative to the Jupyter root dir.")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["path"], "properties": {"path": {"type": "string"}}},
+                {"required": ["code"], "properties": {"code": {"type": "string"}}},
+            ]
+        }
+    )
+
+    path: Annotated[str, AfterValidator(_plain_text), _string_schema(FILLED_PATTERN)] | None = (
+        Field(None, description="Path relative to the Jupyter root dir.")
+    )
     code: Text | None = Field(None, description="Inline Python code.")
     mode: Literal["notebook", "script"] | None = Field(
         None, description="For notebooks: execute as a notebook (default) or convert to a script."
     )
-    include: list[str] = Field(
+    include: list[
+        Annotated[str, _string_schema(r"^(?!\.(?:/+\.?)*$)" + FILLED_PATTERN.removeprefix("^"))]
+    ] = Field(
         default_factory=list,
         description="Globs of files next to the source to ship with the job (helper modules, "
         "small data), relative to the source's folder.",
@@ -216,7 +321,7 @@ class Source(_Strict):
     @field_validator("include")
     @classmethod
     def _patterns(cls, patterns: list[str], info: ValidationInfo) -> list[str]:
-        _entries_without_nul(patterns, info)
+        _plain_entries(patterns, info)
         for pattern in patterns:
             if _checking(info) and (
                 not pattern.strip() or PurePosixPath(pattern) == PurePosixPath(".")
@@ -256,7 +361,7 @@ class Scheduling(_Strict):
         False, description="Restart the whole job when one of its workers restarts."
     )
     spot: bool = Field(False, description="Run on Spot capacity (cheaper, can be preempted).")
-    service_account: str | None = Field(
+    service_account: Text | None = Field(
         None, description="Service account the job runs as (default: the backend's setting)."
     )
 
@@ -270,7 +375,9 @@ MAX_SWEEP_TRIALS = 1000
 class SweepMetric(_Strict):
     """The metric a sweep optimises: what trials report through cloudml-hypertune."""
 
-    name: str = Field(description="The metric's tag, as the trials report it.")
+    name: Annotated[str, _string_schema(f"^{_METRIC_NAME.pattern}$")] = Field(
+        description="The metric's tag, as the trials report it."
+    )
     goal: Literal["maximize", "minimize"] = "maximize"
 
     @field_validator("name")
@@ -284,8 +391,49 @@ class SweepMetric(_Strict):
         return name
 
 
+def _sweep_parameter_kinds() -> dict[str, Any]:
+    """The document's version of `SweepParameter._consistent` (all but min < max)."""
+    unset = {"type": "null"}
+
+    def ranged(kind: str, number: str) -> dict[str, Any]:
+        return {
+            "properties": {
+                "type": {"const": kind},
+                "min": {"type": number},
+                "max": {"type": number},
+                "values": unset,
+            },
+            "required": ["min", "max"],
+        }
+
+    def listed(kind: str, item: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "properties": {
+                "type": {"const": kind},
+                "min": unset,
+                "max": unset,
+                "scale": {"const": "linear"},
+                "values": {"type": "array", "minItems": 1, "items": item},
+            },
+            "required": ["values"],
+        }
+
+    return {
+        "oneOf": [
+            ranged("double", "number"),
+            ranged("integer", "integer"),
+            listed("discrete", {"type": "number"}),
+            listed("categorical", {"type": "string", "pattern": NO_NUL_PATTERN}),
+        ],
+        "if": {"properties": {"scale": {"const": "log"}}, "required": ["scale"]},
+        "then": {"properties": {"min": {"exclusiveMinimum": 0}}},
+    }
+
+
 class SweepParameter(_Strict):
     """One searched parameter: a range (double, integer) or a list of values."""
+
+    model_config = ConfigDict(json_schema_extra=_sweep_parameter_kinds())
 
     name: ParameterName
     type: Literal["double", "integer", "discrete", "categorical"]
@@ -294,7 +442,7 @@ class SweepParameter(_Strict):
     scale: Literal["linear", "log"] = Field(
         "linear", description="double/integer: search evenly, or evenly in log space."
     )
-    values: list[float | int | str] | None = Field(
+    values: list[float | int | _Entry] | None = Field(
         None, description="discrete: numbers; categorical: strings."
     )
 
@@ -358,6 +506,9 @@ class SweepParameter(_Strict):
                         f"{value!r} is not a string; a categorical parameter takes strings "
                         "(use discrete for numbers)",
                     )
+                problem = text_problem(value) or _argument_problem(as_argument(self.name, value))
+                if problem is not None:
+                    raise _field_error(f"values[{index}]", problem)
             self.values = list(dict.fromkeys(self.values))
 
 
@@ -405,23 +556,40 @@ class JobSpec(_Strict):
 
     kind: JobKind = JobKind.TRAIN
     backend: Text | None = Field(None, description="Backend name; the configured default if unset.")
-    name: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    name: (
+        Annotated[
+            str,
+            Field(min_length=1, max_length=128),
+            _string_schema(f"^[^{_NO_CONTROL}]*$", minLength=1, maxLength=128),
+        ]
+        | None
+    ) = None
     source: Source
-    args: list[str] = Field(default_factory=list)
+    args: list[_Entry] = Field(default_factory=list)
     parameters: dict[ParameterName, ParameterValue] = Field(
         default_factory=dict,
         description="Values by Python name; JSON values (no NaN or Infinity).",
+        json_schema_extra={"propertyNames": {"pattern": PARAMETER_NAME_PATTERN}},
     )
     resources: Resources = Field(default_factory=Resources)
     region: Text | None = None
-    requirements: list[str] | str = Field(
+    requirements: list[_Entry] | _FilledEntry = Field(
         default_factory=list,
         description="Packages to install for the job, or the path of a requirements file.",
     )
-    environment: str | None = Field(
-        None, description="Container image on the cloud; Python interpreter path locally."
+    environment: (
+        Annotated[
+            str,
+            _string_schema(
+                f"^[^{_NO_CONTROL}{_SPACE}](?:[^{_NO_CONTROL}]*[^{_NO_CONTROL}{_SPACE}])?$"
+            ),
+        ]
+        | None
+    ) = Field(None, description="Container image on the cloud; Python interpreter path locally.")
+    # Keys are checked by `_fits`, which can name a key that is not valid text.
+    labels: dict[str, Text] = Field(
+        default_factory=dict, json_schema_extra={"propertyNames": {"pattern": NO_NUL_PATTERN}}
     )
-    labels: dict[Text, Text] = Field(default_factory=dict)
     scheduling: Scheduling = Field(default_factory=lambda: Scheduling.model_validate({}))
     sweep: SweepSpec | None = Field(
         None, description="Train kind only: run trials of this job with searched parameters."
@@ -432,7 +600,7 @@ class JobSpec(_Strict):
     def _one_line(cls, name: str | None, info: ValidationInfo) -> str | None:
         # A name is shown in lists and written into commands: one line of printable text.
         if name is not None and _checking(info):
-            _without_nul(name, info)
+            _plain_text(name, info)
             if any(unicodedata.category(c) == "Cc" for c in name):
                 raise ValueError("must be one line of text, without control characters")
         return name
@@ -440,23 +608,28 @@ class JobSpec(_Strict):
     @field_validator("args")
     @classmethod
     def _args(cls, args: list[str], info: ValidationInfo) -> list[str]:
-        return _entries_without_nul(args, info)
+        _plain_entries(args, info)
+        for index, arg in enumerate(args):
+            problem = _argument_problem(arg)
+            if problem is not None and _checking(info):
+                raise ValueError(f"entry {index + 1} {problem}")
+        return args
 
     @field_validator("requirements")
     @classmethod
     def _requirements(cls, value: list[str] | str, info: ValidationInfo) -> list[str] | str:
         if isinstance(value, list):
-            return _entries_without_nul(value, info)
+            return _plain_entries(value, info)
         if _checking(info) and not value.strip():
             raise ValueError("the requirements file path is empty; give a path or a list")
-        return _without_nul(value, info)
+        return _plain_text(value, info)
 
     @field_validator("environment")
     @classmethod
     def _environment(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None or not _checking(info):
             return value
-        _without_nul(value, info)
+        _plain_text(value, info)
         if not value.strip():
             raise ValueError(
                 "is empty; give a Python interpreter path (local) or a container image "
@@ -485,13 +658,27 @@ class JobSpec(_Strict):
         return self
 
     @model_validator(mode="after")
+    def _parameters_fit_arguments(self, info: ValidationInfo) -> JobSpec:
+        # A script gets each parameter as one argument; a notebook's could be longer, but the
+        # same spec may run as a script (mode, rerun), and values this large belong in files.
+        for name, value in self.parameters.items() if _checking(info) else ():
+            problem = _argument_problem(as_argument(name, value))
+            if problem is not None:
+                raise _field_error(f"parameters.{name}", problem)
+        return self
+
+    @model_validator(mode="after")
     def _fits(self, info: ValidationInfo) -> JobSpec:
         if not _checking(info):
             return self
+        # The last net: any string a field's own check did not look at (a label's key...).
+        found = _json_problem(self.model_dump(exclude={"parameters"}))
+        if found is not None:
+            raise _field_error(*found)
         try:
             size = len(self.model_dump_json().encode())
         except PydanticSerializationError:
-            raise _field_error(_unencodable_field(self), _NOT_UNICODE) from None
+            raise _field_error("body", _NOT_UNICODE) from None
         if size <= MAX_SPEC_BYTES:
             return self
         parts = {
@@ -670,6 +857,13 @@ class MLPError(Exception):
         return cls(400, f"{field}: {message}", [error])
 
     @classmethod
+    def conflict(cls, field: str, message: str) -> MLPError:
+        """A well-formed request that this job cannot take now or ever (409), naming why."""
+        error = cls.invalid(field, message)
+        error.status = 409
+        return error
+
+    @classmethod
     def from_validation(cls, exc: ValidationError, prefix: str = "") -> MLPError:
         errors = []
         for item in exc.errors():
@@ -681,7 +875,8 @@ class MLPError(Exception):
             if item["type"] == "mlp_field":  # a model-wide check naming its field
                 loc += str(item["ctx"]["field"]).split(".")
             field = ".".join(([prefix] if prefix else []) + loc).replace(".[", "[")
-            field = field or prefix or "body"
+            # A key with a lone surrogate is escaped: the answer must be valid JSON.
+            field = field.encode("utf-8", "backslashreplace").decode() or prefix or "body"
             message = item["msg"].removeprefix("Value error, ")
             if item["type"] == "extra_forbidden":
                 message = "unknown field"

@@ -9,8 +9,17 @@ from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
 
 from . import __version__
+from .backends import backend_classes
 from .backends.base import BackendStatus
-from .models import FieldError, Job, JobSpec
+from .handlers import (
+    DRAIN_PATTERN,
+    LIST_LIMIT_MAX,
+    MAX_CURSOR,
+    MAX_FILTER_CHARS,
+    MAX_READ_BYTES,
+    STATES_PATTERN,
+)
+from .models import KNOWN_BACKENDS, FieldError, Job, JobSpec
 
 
 class ErrorBody(BaseModel):
@@ -118,6 +127,16 @@ ERRORS = {
 }
 
 
+def _text(most: int) -> dict[str, Any]:
+    return {"type": "string", "maxLength": most}
+
+
+def _catalog_backends() -> list[str]:
+    """Backends that have a catalog: every installed one, and the cloud ones even when not
+    installed (the form shows their machines before the backend is set up)."""
+    return sorted({*KNOWN_BACKENDS, *backend_classes()})
+
+
 def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": name,
@@ -128,7 +147,48 @@ def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any
     }
 
 
-JOB_ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
+def _integer(low: int, high: int) -> dict[str, Any]:
+    """An integer query argument; empty is the same as leaving it out."""
+    return {"anyOf": [{"type": "integer", "minimum": low, "maximum": high}, {"const": ""}]}
+
+
+#: Each operation's id, by path and method (links and generated clients name them).
+OPERATION_IDS = {
+    ("/mlp/jobs", "get"): "listJobs",
+    ("/mlp/jobs", "post"): "submitJob",
+    ("/mlp/jobs/{job_id}", "get"): "getJob",
+    ("/mlp/jobs/{job_id}", "delete"): "deleteJob",
+    ("/mlp/jobs/{job_id}/cancel", "post"): "cancelJob",
+    ("/mlp/jobs/{job_id}/progress", "get"): "getJobProgress",
+    ("/mlp/jobs/{job_id}/rerun", "post"): "rerunJob",
+    ("/mlp/jobs/{job_id}/outputs", "get"): "getJobOutputs",
+    ("/mlp/jobs/{job_id}/logs", "get"): "getJobLogs",
+    ("/mlp/backends", "get"): "listBackends",
+    ("/mlp/catalog", "get"): "getCatalog",
+    ("/mlp/validate", "post"): "validateSpec",
+    ("/mlp/convert", "post"): "previewConversion",
+    ("/mlp/openapi.json", "get"): "getOpenAPIDocument",
+}
+
+
+def _created() -> dict[str, Any]:
+    """A 201 with the new job, linked to what can be done with it next."""
+    operations = ("getJob", "deleteJob", "cancelJob", "rerunJob", "getJobLogs", "getJobOutputs")
+    return {
+        **_json("Job", "The new job; `Location` is its URL."),
+        "links": {
+            operation: {"operationId": operation, "parameters": {"job_id": "$response.body#/id"}}
+            for operation in (*operations, "getJobProgress")
+        },
+    }
+
+
+JOB_ID = {
+    "name": "job_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"},
+}
 
 
 @cache
@@ -153,7 +213,7 @@ def openapi_document() -> dict[str, Any]:
         ref_template="#/components/schemas/{model}",
     )
     job_response = _json("Job", "The job.")
-    return {
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": "jupyter-mlp",
@@ -166,17 +226,21 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "List jobs, newest first",
                     "parameters": [
-                        _query("state", "Comma-separated states", {"type": "string"}),
+                        _query(
+                            "state",
+                            "States, separated by commas, in any case",
+                            {"type": "string", "pattern": STATES_PATTERN},
+                        ),
                         _query("backend", "Backend name", {"type": "string"}),
                         _query(
-                            "kind", "train or etl", {"type": "string", "enum": ["train", "etl"]}
+                            "kind",
+                            "train or etl (empty: both)",
+                            {"type": "string", "enum": ["train", "etl", ""]},
                         ),
-                        _query("name", "Name prefix", {"type": "string"}),
-                        _query("search", "A part of the name, any case", {"type": "string"}),
-                        _query(
-                            "limit", "Page size", {"type": "integer", "minimum": 1, "maximum": 500}
-                        ),
-                        _query("cursor", "`next` of the previous page", {"type": "string"}),
+                        _query("name", "Name prefix", _text(MAX_FILTER_CHARS)),
+                        _query("search", "A part of the name, any case", _text(MAX_FILTER_CHARS)),
+                        _query("limit", "Page size (default 50)", _integer(1, LIST_LIMIT_MAX)),
+                        _query("cursor", "`next` of the previous page", _integer(1, MAX_CURSOR)),
                         _query(
                             "sweep_id",
                             "List this sweep's trial jobs (without it: top-level jobs only)",
@@ -191,7 +255,7 @@ def openapi_document() -> dict[str, Any]:
                         "required": True,
                         "content": {"application/json": {"schema": _ref("JobSpec")}},
                     },
-                    "responses": {"201": job_response, **ERRORS},
+                    "responses": {"201": _created(), **ERRORS},
                 },
             },
             "/mlp/jobs/{job_id}": {
@@ -213,9 +277,13 @@ def openapi_document() -> dict[str, Any]:
                     "description": "With `drain` (a query argument, or in the body), a running "
                     "streaming Dataflow job stops reading its input and finishes what it read; "
                     "it is CANCELLING until Dataflow says it drained, then CANCELLED. Any other "
-                    "job answers 400 naming `drain`.",
+                    "job answers 409 naming `drain`. The query's `drain` wins over the body's.",
                     "parameters": [
-                        _query("drain", "Drain rather than cancel", {"type": "boolean"}),
+                        _query(
+                            "drain",
+                            "Drain rather than cancel: true or false in any case, 1 or 0",
+                            {"type": "string", "pattern": DRAIN_PATTERN},
+                        ),
                     ],
                     "requestBody": {
                         "required": False,
@@ -230,7 +298,9 @@ def openapi_document() -> dict[str, Any]:
                     },
                     "responses": {
                         "200": job_response,
-                        "409": _json("ErrorBody", "The job has already ended."),
+                        "409": _json(
+                            "ErrorBody", "The job has already ended, or cannot drain (`drain`)."
+                        ),
                         **ERRORS,
                     },
                 },
@@ -246,7 +316,7 @@ def openapi_document() -> dict[str, Any]:
                 "parameters": [JOB_ID],
                 "post": {
                     "summary": "Submit a new job with the same spec",
-                    "responses": {"201": job_response, **ERRORS},
+                    "responses": {"201": _created(), **ERRORS},
                 },
             },
             "/mlp/jobs/{job_id}/outputs": {
@@ -267,12 +337,10 @@ def openapi_document() -> dict[str, Any]:
                     _query(
                         "offset",
                         "Local logs: a byte offset (the same as cursor)",
-                        {"type": "integer", "minimum": 0},
+                        _integer(0, MAX_CURSOR),
                     ),
-                    _query("limit", "Most bytes to read", {"type": "integer", "minimum": 1}),
-                    _query(
-                        "tail", "Read the last N bytes instead", {"type": "integer", "minimum": 1}
-                    ),
+                    _query("limit", "Most bytes to read", _integer(1, MAX_READ_BYTES)),
+                    _query("tail", "Read the last N bytes instead", _integer(1, MAX_READ_BYTES)),
                 ],
                 "get": {
                     "summary": "A piece of the job's log, from a cursor",
@@ -289,8 +357,16 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "Machine types, accelerators, valid combinations and prices",
                     "parameters": [
-                        _query("backend", "vertex, dataflow or local", {"type": "string"}),
-                        _query("region", "Cloud region", {"type": "string"}),
+                        _query(
+                            "backend",
+                            "A backend (empty: the default one)",
+                            {"type": "string", "enum": [*_catalog_backends(), ""]},
+                        ),
+                        _query(
+                            "region",
+                            "Cloud region, one the backend's catalog lists (`regions`)",
+                            {"type": "string"},
+                        ),
                     ],
                     "responses": {
                         "200": {
@@ -338,3 +414,6 @@ def openapi_document() -> dict[str, Any]:
         },
         "components": {"schemas": schemas["$defs"]},
     }
+    for (path, method), operation_id in OPERATION_IDS.items():
+        document["paths"][path][method]["operationId"] = operation_id
+    return document

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from openapi_schema_validator import OAS31Validator
 from tornado.httpclient import AsyncHTTPClient
@@ -71,12 +73,41 @@ async def test_a_body_that_is_not_a_json_object_is_a_400(api, raw):
         ({"state": "DONE"}, "state"),
         ({"kind": "serve"}, "kind"),
         ({"cursor": "abc"}, "cursor"),
+        ({"limit": "1_0"}, "limit"),
+        ({"limit": " 10"}, "limit"),
+        ({"state": "running;queued"}, "state"),
     ],
 )
 async def test_bad_list_parameters_are_a_400_naming_the_parameter(api, params, field):
     code, answer = await api.call("GET", "jobs", **params)
     assert code == 400
     assert answer["errors"][0]["field"] == field
+
+
+async def test_a_cursor_past_the_largest_sequence_number_is_a_400_naming_its_range(api):
+    code, answer = await api.call("GET", "jobs", cursor=2**63)
+    assert code == 400, answer
+    assert answer["errors"][0]["field"] == "cursor"
+    assert "between 1 and 9223372036854775807" in answer["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("field", ["name", "search"])
+async def test_a_name_filter_over_the_limit_is_a_400_naming_the_limit(api, field):
+    # Over 50,000 characters, SQLite refused the LIKE pattern ("too complex"): a 500.
+    code, answer = await api.call("GET", "jobs", **{field: "a" * 50_001})
+    assert code == 400, answer
+    assert answer["errors"][0] == {
+        "field": field,
+        "message": "50001 characters is over the limit of 1000; give a shorter text",
+        "suggestions": [],
+        "severity": "error",
+    }
+
+
+async def test_state_words_take_any_case_and_spaces_and_an_empty_kind_is_no_filter(api):
+    await api.submit(source={"code": "pass"})
+    code, page = await api.call("GET", "jobs", state=" queued , Running,,succeeded", kind="")
+    assert code == 200, page
 
 
 async def test_unknown_job_and_unknown_endpoint_are_404(api):
@@ -291,3 +322,98 @@ async def test_responses_match_the_openapi_document(api):
         "/mlp/backends",
     ]:
         assert path in document["paths"]
+
+
+async def test_a_method_not_allowed_says_which_are(api, jp_fetch):
+    for method in ("TRACE", "PUT"):
+        response = await jp_fetch(
+            "mlp",
+            "jobs",
+            method=method,
+            raise_error=False,
+            allow_nonstandard_methods=True,
+            body=b"" if method == "PUT" else None,
+        )
+        assert response.code == 405
+        assert response.headers["Allow"] == "GET, POST, OPTIONS", method
+
+
+async def test_a_body_refused_before_it_is_read_closes_the_connection_saying_so(
+    api, jp_base_url, jp_http_port, jp_auth_header
+):
+    # The server will not read a body over the limit: it answers, then closes the connection.
+    # A client that was not told so sends its next request into a closed socket.
+    reader, writer = await asyncio.open_connection("127.0.0.1", jp_http_port)
+    headers = "".join(f"{k}: {v}\r\n" for k, v in jp_auth_header.items())
+    writer.write(
+        f"POST {jp_base_url}mlp/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}"
+        f"Content-Type: application/json\r\nContent-Length: {3 * 2**20}\r\n\r\n".encode()
+    )
+    await writer.drain()
+    head = (await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)).decode()
+    writer.close()
+    assert head.startswith("HTTP/1.1 413"), head
+    assert "\r\nConnection: close\r\n" in head, head
+
+
+def _documented(path: str, name: str, value: str) -> bool:
+    """Whether the OpenAPI document takes `value` for the query argument `name` of GET `path`
+    (digits read as the integer a client would have written)."""
+    document = openapi_document()
+    operation = document["paths"][path]["get"]
+    schema = next(p["schema"] for p in operation["parameters"] if p["name"] == name)
+    typed: object = int(value) if value.isdigit() else value
+    return bool(OAS31Validator({**schema, "components": document["components"]}).is_valid(typed))
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("jobs", {"cursor": "0"}),
+        ("jobs", {"cursor": "1"}),
+        ("jobs", {"cursor": ""}),
+        ("jobs", {"cursor": "9223372036854775808"}),
+        ("jobs", {"limit": "500"}),
+        ("jobs", {"limit": "1_0"}),
+        ("jobs", {"kind": ""}),
+        ("jobs", {"kind": "etl"}),
+        ("jobs", {"kind": "serve"}),
+        ("jobs", {"state": "running, QUEUED,"}),
+        ("jobs", {"state": "running;queued"}),
+        ("jobs", {"name": "n" * 1000}),
+        ("jobs", {"search": "n" * 1001}),
+        ("catalog", {"backend": "vertex"}),
+        ("catalog", {"backend": ""}),
+        ("catalog", {"backend": "kubernetes"}),
+    ],
+)
+async def test_a_query_is_accepted_exactly_when_the_openapi_document_says(api, path, params):
+    code, answer = await api.call("GET", path, **params)
+    [(name, value)] = params.items()
+    assert code in (200, 400), answer
+    assert (code == 200) == _documented(f"/mlp/{path}", name, value), (code, answer)
+
+
+@pytest.mark.parametrize(
+    ("source", "documented"),
+    [({}, False), ({"path": "train.py", "code": "pass"}, False), ({"code": "pass"}, True)],
+)
+async def test_the_documented_spec_needs_exactly_one_source_as_the_server_does(
+    api, source, documented
+):
+    document = openapi_document()
+    schema = {"$ref": "#/components/schemas/JobSpec", "components": document["components"]}
+    assert OAS31Validator(schema).is_valid({"source": source}) == documented
+    code, answer = await api.call("POST", "validate", body={"source": source})
+    assert code == 200 and answer["valid"] == documented, answer
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"offset": "null", "cursor": ""}, {"offset": "-1"}, {"limit": "0", "cursor": "0"}],
+)
+async def test_a_bad_log_argument_is_a_400_even_next_to_a_cursor(api, params):
+    job = await api.submit(source={"code": "print('hi')"})
+    code, answer = await api.call("GET", "jobs", job["id"], "logs", **params)
+    assert code == 400, answer
+    assert answer["errors"][0]["field"] in params

@@ -1009,7 +1009,7 @@ async def test_draining_a_batch_pipeline_is_refused_naming_drain(api, fake):
 
     code, answer = await api.call("POST", "jobs", job["id"], "cancel", body={"drain": True})
 
-    assert code == 400
+    assert code == 409
     assert [e["field"] for e in answer["errors"]] == ["drain"]
     assert "streaming" in answer["errors"][0]["message"]
     assert fake.fake.count("update") == 0
@@ -1025,7 +1025,7 @@ async def test_draining_a_local_job_is_refused_naming_drain(api):
     await api.call("POST", "jobs", job["id"], "cancel")
 
     for code, answer in (queued, running):
-        assert code == 400, answer
+        assert code == 409, answer
         assert [e["field"] for e in answer["errors"]] == ["drain"]
         assert "dataflow" in answer["errors"][0]["message"]
 

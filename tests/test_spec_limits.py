@@ -53,7 +53,11 @@ async def test_an_include_pattern_naming_the_folder_itself_is_refused(api, write
     [
         ('{"lr": NaN}', "parameters.lr", "nan is not a JSON number"),
         ('{"lr": -Infinity}', "parameters.lr", "-inf is not a JSON number"),
-        ('{"cfg": {"steps": [1, Infinity]}}', "parameters.cfg", "inf at ['steps'][1]"),
+        (
+            '{"cfg": {"steps": [1, Infinity]}}',
+            "parameters.cfg",
+            "at steps[1]: inf is not a JSON number",
+        ),
     ],
 )
 async def test_nan_and_infinity_parameters_are_refused(api, raw_parameters, field, words):
@@ -63,7 +67,7 @@ async def test_nan_and_infinity_parameters_are_refused(api, raw_parameters, fiel
     assert words in errors[field]
 
 
-@pytest.mark.parametrize("name", ["x = 0; import os; y", "1st", "class", "lr "])
+@pytest.mark.parametrize("name", ["x = 0; import os; y", "1st", "class", "lr ", "taux_é"])
 async def test_a_parameter_name_must_be_a_python_name(api, name):
     errors = await refused(api, {"source": CODE, "parameters": {name: 1}})
     assert "is not a Python name" in errors[f"parameters.{name}"]
@@ -132,3 +136,89 @@ def test_a_summary_holds_what_the_list_shows_and_no_code():
         "replica_count": 1,
     }
     assert (summary["region"], summary["labels"]) == ("us-central1", {"team": "vision"})
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"source": CODE, "labels": {"\ud800": "x"}}, "labels.\\ud800"),
+        ({"source": CODE, "labels": {"team": "vision\udfff"}}, "labels.team"),
+        ({"source": CODE, "parameters": {"cfg": {"\ud800": 1}}}, "parameters.cfg"),
+        ({"source": CODE, "args": ["--tag=\ud83d"]}, "args"),
+        (
+            {"source": CODE, "scheduling": {"service_account": "sa\ud800"}},
+            "scheduling.service_account",
+        ),
+    ],
+)
+async def test_a_lone_surrogate_is_refused_naming_the_field(api, body, field):
+    # JSON's "\ud800" escape decodes to text that cannot be written as UTF-8: stored, it made
+    # every later page of the job list invalid JSON.
+    errors = await refused(api, body)
+    assert "lone surrogate" in errors[field], errors
+
+
+async def test_a_surrogate_pair_is_one_character_and_accepted(api):
+    job = await api.submit(source=CODE, labels={"mood": "\ud83d\ude00"})
+    assert job["spec"]["labels"] == {"mood": "😀"}
+    code, page = await api.call("GET", "jobs")
+    assert code == 200 and page["jobs"][0]["spec"]["labels"] == {"mood": "😀"}
+
+
+SWEEP = {"metric": {"name": "acc"}, "algorithm": "grid", "max_trials": 2}
+LONG = "x" * (128 * 1024)  # with `--name=` around it, over the kernel's 128 KiB per argument
+
+
+@pytest.mark.parametrize(
+    ("spec", "field", "words"),
+    [
+        ({"parameters": {"lr": "0.1\x00"}}, "parameters.lr", "NUL"),
+        ({"parameters": {"cfg": {"paths": ["a", "b\x00"]}}}, "parameters.cfg", "NUL"),
+        (
+            {
+                "sweep": {
+                    **SWEEP,
+                    "parameters": [{"name": "opt", "type": "categorical", "values": ["a\x00"]}],
+                }
+            },
+            "sweep.parameters[0].values[0]",
+            "NUL",
+        ),
+        ({"scheduling": {"service_account": "sa@p.iam\x00"}}, "scheduling.service_account", "NUL"),
+        ({"args": ["--data", LONG]}, "args", "over the 128 KiB the kernel allows one argument"),
+        ({"parameters": {"blob": LONG}}, "parameters.blob", "over the 128 KiB"),
+        (
+            {
+                "sweep": {
+                    **SWEEP,
+                    "parameters": [{"name": "opt", "type": "categorical", "values": [LONG]}],
+                }
+            },
+            "sweep.parameters[0].values[0]",
+            "over the 128 KiB",
+        ),
+    ],
+)
+async def test_a_spec_that_could_never_run_is_refused_by_submit_and_validate(
+    api, write_script, spec, field, words
+):
+    body = {"source": {"path": write_script("train.py", "print('train')\n")}, **spec}
+    errors = await refused(api, body)
+    assert words in errors[field], errors
+    code, checked = await api.call("POST", "validate", body=body)
+    assert code == 200 and not checked["valid"]
+    assert words in {e["field"]: e["message"] for e in checked["errors"]}[field]
+
+
+@pytest.mark.parametrize("path", [("jobs",), ("validate",), ("jobs", "any", "cancel")])
+async def test_json_nested_a_thousand_levels_is_a_400_not_a_500(api, path):
+    deep = '{"source": {"code": "pass"}, "parameters": {"p": ' + "[" * 1000 + "]" * 1000 + "}}"
+    code, answer = await api.call("POST", *path, raw_body=deep)
+    assert code == 400, answer
+    assert "over 64 levels deep" in answer["message"]
+
+
+async def test_json_nested_past_the_limit_names_where(api):
+    deep = '{"source": {"code": "pass"}, "parameters": {"p": ' + "[" * 70 + "]" * 70 + "}}"
+    errors = await refused(api, raw_body=deep)
+    assert "over 64 levels deep" in errors["parameters.p" + "[0]" * 62], errors
