@@ -33,6 +33,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from traitlets import Float, Int
+from traitlets.config import LoggingConfigurable
+
 MAX_PAGE_SIZE = 1000  # the API's limit
 BATCH_JOBS = 20  # jobs read in one request (a filter is at most 20,000 characters)
 RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
@@ -69,6 +72,40 @@ class LogReading:
     forget_after: float = 600.0  # seconds a job nobody follows stays in memory
     backoff: float = 2.0  # first wait after a refused read (doubles, with jitter)
     max_backoff: float = 300.0
+
+
+class CloudLogSettings(LoggingConfigurable):
+    """The settings of a backend whose jobs log to Cloud Logging (each backend has its own:
+    `c.VertexBackend.log_read_interval`, `c.DataflowBackend.log_read_interval`)."""
+
+    log_read_interval = Float(
+        5.0,
+        config=True,
+        help="Seconds between two reads of a job's log (on Dataflow also its job messages), "
+        "however many panels, CLIs and magics follow it (they are served from what the server "
+        "read).",
+    )
+    log_reads_per_minute = Int(
+        30,
+        config=True,
+        help="Cloud Logging reads a minute for all the jobs of the project, every page counted "
+        "(Logging allows 60 a minute per project, shared by every tool of the project).",
+    )
+    log_ingestion_delay = Float(
+        60.0,
+        config=True,
+        help="Seconds each Cloud Logging read goes back over, for the entries it ingests late.",
+    )
+    log_lines_kept = Int(20_000, config=True, help="Lines of a followed job's log kept in memory.")
+
+    def log_reading(self) -> LogReading:
+        """These settings, as the shared reader takes them."""
+        return LogReading(
+            interval=self.log_read_interval,
+            budget=self.log_reads_per_minute,
+            ingestion_delay=self.log_ingestion_delay,
+            lines_kept=self.log_lines_kept,
+        )
 
 
 @dataclass
@@ -572,22 +609,31 @@ class _Position:
     history: str | None = None
 
     def encode(self) -> str:
-        raw = json.dumps(
-            {"g": self.generation, "n": self.position, "t": self.after, "h": self.history},
-            separators=(",", ":"),
-        ).encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        return _packed(
+            {"g": self.generation, "n": self.position, "t": self.after, "h": self.history}
+        )
 
     @classmethod
     def decode(cls, text: str | None) -> _Position:
         """The cursor in `text`; the beginning for none, or for one this module did not write."""
-        if not text:
-            return cls()
         try:
-            data = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+            data = _unpacked(text)
             return cls(str(data["g"]), int(data["n"]), data.get("t"), data.get("h"))
         except (ValueError, TypeError, KeyError):
             return cls()
+
+
+def _packed(data: dict[str, Any]) -> str:
+    """`data` as an opaque cursor: compact JSON in URL-safe base64."""
+    raw = json.dumps(data, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _unpacked(text: str | None) -> Any:
+    """What `_packed` made `text` of (an empty dict for none); ValueError if it made none."""
+    if not text:
+        return {}
+    return json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
 
 
 def _from(lines: deque[tuple[str, str]], start: int) -> Any:
@@ -623,17 +669,13 @@ class Cursor:
     since: str | None = None
 
     def encode(self) -> str:
-        raw = json.dumps(asdict(self), separators=(",", ":")).encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        return _packed(asdict(self))
 
     @classmethod
     def decode(cls, text: str | None) -> Cursor:
         """The cursor in `text`; the beginning for none, or for one this module did not write."""
-        if not text:
-            return cls()
         try:
-            data = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-            return cls(**data)
+            return cls(**_unpacked(text))
         except (ValueError, TypeError):
             return cls()
 

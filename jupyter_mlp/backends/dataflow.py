@@ -42,7 +42,7 @@ from ..catalog.validation import normalize_cloud_resources
 from ..models import FieldError, Job, JobKind, JobSpec, JobState
 from ..staging import PACKAGE, VERSION, build_package
 from .base import Backend, BackendStatus, Launch, LogChunk, Observation, Runtime, Tracked
-from .cloud_logging import LogReaders, LogReading, SharedLogs
+from .cloud_logging import CloudLogSettings, LogReaders, SharedLogs
 from .dataflow_jobs import (
     ENDINGS,
     IMPORTANCES,
@@ -78,7 +78,7 @@ class DataflowRuntime(Runtime):
     given_up_at: datetime | None = None
 
 
-class DataflowBackend(Backend[DataflowRuntime]):
+class DataflowBackend(Backend[DataflowRuntime], CloudLogSettings):
     """Runs ETL jobs (Apache Beam pipelines) on Google Cloud Dataflow."""
 
     name: ClassVar[str] = "dataflow"
@@ -167,24 +167,6 @@ class DataflowBackend(Backend[DataflowRuntime]):
         help="Cloud Logging API endpoint, where the workers' logs are read (default: "
         "https://logging.googleapis.com; none when the Dataflow endpoint is a local stand-in).",
     )
-    log_read_interval = Float(
-        5.0,
-        config=True,
-        help="Seconds between two reads of a job's workers' logs and messages, however many "
-        "panels, CLIs and magics follow it (they are served from what the server read).",
-    )
-    log_reads_per_minute = Int(
-        30,
-        config=True,
-        help="Cloud Logging reads a minute for all the jobs of the project, every page counted "
-        "(Logging allows 60 a minute per project, shared by every tool of the project).",
-    )
-    log_ingestion_delay = Float(
-        60.0,
-        config=True,
-        help="Seconds each read goes back over, for the entries Cloud Logging ingests late.",
-    )
-    log_lines_kept = Int(20_000, config=True, help="Lines of a followed job's log kept in memory.")
 
     @default("poll_interval")
     def _default_poll_interval(self) -> float:
@@ -681,12 +663,7 @@ class DataflowBackend(Backend[DataflowRuntime]):
             endpoint,
             project,
             f'resource.type="dataflow_step" AND NOT logName="{job_messages}"',
-            LogReading(
-                interval=self.log_read_interval,
-                budget=self.log_reads_per_minute,
-                ingestion_delay=self.log_ingestion_delay,
-                lines_kept=self.log_lines_kept,
-            ),
+            self.log_reading(),
         )
 
     async def list_outputs(self, tracked: Tracked[DataflowRuntime]) -> list[dict[str, Any]]:

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from traitlets import Enum, Float, Int, Unicode, default, observe
+from traitlets import Enum, Float, Unicode, default, observe
 
 from ..bundle import JobFolder, SourcePlan
 from ..catalog.cloud import catalog_view, estimate_hourly_cost
@@ -49,7 +49,7 @@ from ..models import FieldError, Job, JobKind, JobSpec, JobState
 from ..staging import Package, build_package, upload_package
 from . import vertex_jobs
 from .base import Backend, BackendStatus, Launch, LogChunk, Observation, Runtime, Tracked
-from .cloud_logging import LogReaders, LogReading
+from .cloud_logging import CloudLogSettings, LogReaders
 from .google_cloud import GoogleCloud, classify, google_message, local_http, retry
 from .vertex_jobs import (
     CONSOLE,
@@ -90,7 +90,7 @@ class VertexRuntime(Runtime):
     unconfirmed_at: datetime | None = None
 
 
-class VertexBackend(Backend[VertexRuntime]):
+class VertexBackend(Backend[VertexRuntime], CloudLogSettings):
     """Runs training jobs as Vertex AI CustomJobs."""
 
     name: ClassVar[str] = "vertex"
@@ -162,24 +162,6 @@ class VertexBackend(Backend[VertexRuntime]):
         help="Seconds after a job ends during which its log may still grow (Cloud Logging "
         "shows the last entries a little later).",
     )
-    log_read_interval = Float(
-        5.0,
-        config=True,
-        help="Seconds between two Cloud Logging reads of a job's log, however many panels, "
-        "CLIs and magics follow it (they are served from what the server read).",
-    )
-    log_reads_per_minute = Int(
-        30,
-        config=True,
-        help="Cloud Logging reads a minute for all the jobs of the project, every page counted "
-        "(Logging allows 60 a minute per project, shared by every tool of the project).",
-    )
-    log_ingestion_delay = Float(
-        60.0,
-        config=True,
-        help="Seconds each Cloud Logging read goes back over, for the entries it ingests late.",
-    )
-    log_lines_kept = Int(20_000, config=True, help="Lines of a followed job's log kept in memory.")
 
     @default("poll_interval")
     def _default_poll_interval(self) -> float:
@@ -684,12 +666,7 @@ class VertexBackend(Backend[VertexRuntime]):
             self.logging_endpoint,
             project,
             'resource.type="ml_job"',
-            LogReading(
-                interval=self.log_read_interval,
-                budget=self.log_reads_per_minute,
-                ingestion_delay=self.log_ingestion_delay,
-                lines_kept=self.log_lines_kept,
-            ),
+            self.log_reading(),
         )
         ended_at = tracked.job.ended_at
         settled_at = ended_at + timedelta(seconds=self.log_settle_seconds) if ended_at else None
