@@ -34,6 +34,9 @@ c.ServerApp.port = int(os.environ.get("MLP_UI_PORT", "8899"))
 c.ServerApp.allow_root = True
 c.ServerApp.root_dir = str(root)
 c.MLPExtension.db_url = f"sqlite:///{state / 'mlp.db'}"
+# Every prebuilt image in the catalog's data is past its end of availability: Vertex jobs
+# that name no image run in this one, as a deployment would set it (configured or not).
+c.VertexBackend.default_image = "us-docker.pkg.dev/vertex-ai/training/pytorch-gpu.2-4.py310:latest"
 
 PROJECT = "ui-test-project"
 BUCKET = "mlp-ui-staging"
@@ -60,11 +63,6 @@ def serve_cloud_stand_ins(config: Any, tests_dir: Path) -> None:
     config.VertexBackend.project = PROJECT
     config.VertexBackend.staging_bucket = f"gs://{BUCKET}"
     config.VertexBackend.api_endpoint = vertex.endpoint
-    # Every prebuilt image in the catalog's data is past its end of availability: jobs that
-    # name none run in this one, as a deployment would set it.
-    config.VertexBackend.default_image = (
-        "us-docker.pkg.dev/vertex-ai/training/pytorch-gpu.2-4.py310:latest"
-    )
     config.VertexBackend.logging_endpoint = logs.endpoint
     config.VertexBackend.poll_interval = 0.5
     config.VertexBackend.log_settle_seconds = 0.0
