@@ -66,13 +66,16 @@ async def test_what_a_finished_job_left_running_is_ended(api, tmp_path, new_sess
 @pytest.mark.parametrize("gpu_ids", [["0"]])
 async def test_a_jobs_gpus_are_handed_out_only_once_what_it_left_is_gone(api, tmp_path):
     pid_file = tmp_path / "stubborn.pid"
+    # Its runner (which would end the stubborn child before recording the end) killed: what is
+    # left is the server's to end.
     stubborn = (
-        "import subprocess\n"
+        "import os, signal, subprocess\n"
         "child = subprocess.Popen(['bash', '-c', 'trap \"\" TERM; sleep 300'])\n"
         f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+        "os.kill(os.getppid(), signal.SIGKILL)\n"
     )
     first = await api.submit(source={"code": stubborn}, resources={"accelerator_count": 1})
-    assert (await api.wait(first["id"]))["state"] == "SUCCEEDED"
+    assert (await api.wait(first["id"]))["state"] == "FAILED"
     second = await api.submit(
         source={"code": "print('got the GPU')"}, resources={"accelerator_count": 1}
     )

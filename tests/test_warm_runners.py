@@ -150,3 +150,29 @@ async def test_waiting_warm_runners_exit_when_the_backend_lets_them_go(api, jp_s
     while process_start_ticks(waiting[0]) is not None and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
     assert process_start_ticks(waiting[0]) is None
+
+
+async def test_a_success_a_notebook_writes_into_its_warm_runners_pipe_does_not_count(
+    api, write_notebook
+):
+    # The kernel is the warm runner's child: it reopens the runner's pipes through /proc and
+    # claims success on each, gives the server time to hear it, then fails.
+    forge = (
+        "import json, os, time\n"
+        "forged = json.dumps({'phase': 'exited', 'exit_code': 0}).encode() + b'\\n'\n"
+        "fds = f'/proc/{os.getppid()}/fd'\n"
+        "for name in os.listdir(fds):\n"
+        "    try:\n"
+        "        if os.readlink(f'{fds}/{name}').startswith('pipe:'):\n"
+        "            fd = os.open(f'{fds}/{name}', os.O_WRONLY | os.O_NONBLOCK)\n"
+        "            os.write(fd, forged)\n"
+        "            os.close(fd)\n"
+        "    except OSError as exc:\n"
+        "        print(name, exc)\n"
+        "time.sleep(1)"
+    )
+    path = write_notebook("warm-forge.ipynb", forge, "raise ValueError('it failed')")
+    done = await api.wait((await api.submit(source={"path": path}))["id"])
+
+    assert done["state"] == "FAILED"
+    assert "ValueError: it failed" in done["state_message"]
