@@ -125,6 +125,12 @@ def write_status(record: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+def started(phase: str) -> dict[str, Any]:
+    """A record of a job under way: its runner's pid and the GPUs the job was given, so a server
+    that finds the runner again (it lost the launch) knows what it holds."""
+    return {"phase": phase, "pid": os.getpid(), "gpus": os.environ.get("CUDA_VISIBLE_DEVICES", "")}
+
+
 def guard_runner() -> None:
     """Close this process to the job's (non-root) processes (no /proc/<pid>/fd, mem or ptrace:
     not dumpable) and make it the reaper of every orphan the job leaves. Linux only."""
@@ -393,7 +399,7 @@ def run_ipython_script(entry: str, args: list[str]) -> int:
 def supervise(bundle: Path, trial_args: list[str] | None = None) -> int:
     manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
     guard_runner()
-    write_status({"phase": "preparing", "pid": os.getpid()})
+    write_status(started("preparing"))
     # The whole process group gets SIGTERM on cancel; the runner outlives its child long
     # enough to record how the child ended.
     signal.signal(signal.SIGTERM, lambda *_: None)
@@ -413,7 +419,7 @@ def supervise(bundle: Path, trial_args: list[str] | None = None) -> int:
     child = subprocess.Popen(
         payload_command(manifest, bundle, python, trial_args), env=env, stdin=subprocess.DEVNULL
     )
-    write_status({"phase": "running", "pid": os.getpid()})
+    write_status(started("running"))
     returncode = wait_for(child)
     end_leftovers()
     record: dict[str, Any] = {"phase": "exited", "exit_code": returncode}
@@ -683,7 +689,7 @@ def serve_warm(kernel_name: str) -> int:
     bundle = Path(job["bundle"])
     manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
     place_includes(manifest, bundle)
-    write_status({"phase": "running", "pid": os.getpid()})
+    write_status(started("running"))
     kernel_env = job_env(job["env"], manifest, bundle)
     setup = (
         "import os as _os, sys as _sys\n"

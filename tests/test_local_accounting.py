@@ -6,10 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from pathlib import Path
 
 import pytest
+from conftest import server_manager
 
 from jupyter_mlp.backends.local import process_start_ticks
+from jupyter_mlp.bundle import JobFolder
 
 SLEEPER = "import time\ntime.sleep(60)\n"
 
@@ -203,3 +206,20 @@ async def test_a_list_page_holds_summaries_not_sources(api):
     assert all(not job["spec"]["source"].get("code") for job in page["jobs"])
     full = await api.job(page["jobs"][0]["id"])
     assert full["spec"]["source"]["code"] == big
+
+
+@pytest.mark.parametrize("gpu_ids", [["0", "1"]])
+async def test_a_runner_found_again_after_a_lost_launch_keeps_its_gpus(api, jp_serverapp):
+    # A manager that died between starting a job's runner and recording it starts the job again
+    # later: the runner it finds must hold the GPU it was given, or another job gets it too.
+    job = await api.submit(source={"code": SLEEPER}, resources={"accelerator_count": 1})
+    running = await api.wait(job["id"], {"RUNNING"})
+    manager = await server_manager(jp_serverapp)
+    backend = manager.backends["local"]
+    stored = (await asyncio.to_thread(manager.store.active, "local", job["id"]))[0]
+
+    found = await backend.start(stored.job, JobFolder(Path(stored.folder)), [])
+
+    assert found.backend_job_id == running["backend_job_id"]  # the same runner, not a new one
+    assert found.runtime.gpus == stored.runtime["gpus"] and len(found.runtime.gpus) == 1
+    await api.call("POST", "jobs", job["id"], "cancel")

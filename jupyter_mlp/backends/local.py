@@ -395,7 +395,10 @@ class LocalBackend(Backend[LocalRuntime]):
             return None
         if str(folder.bundle).encode() not in command and str(folder.path).encode() not in command:
             return None
-        runtime = LocalRuntime(pid=pid, start_ticks=process_start_ticks(pid), gpus=[], signed=True)
+        gpus = [gpu for gpu in str(status.get("gpus") or "").split(",") if gpu]
+        runtime = LocalRuntime(
+            pid=pid, start_ticks=process_start_ticks(pid), gpus=gpus, signed=True
+        )
         return Launch(runtime=runtime, backend_job_id=str(pid))
 
     def _interpreter_problem(self, environment: str) -> str:
