@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -176,3 +178,29 @@ async def test_a_success_a_notebook_writes_into_its_warm_runners_pipe_does_not_c
 
     assert done["state"] == "FAILED"
     assert "ValueError: it failed" in done["state_message"]
+
+
+async def test_a_daemon_a_notebook_started_in_a_warm_runner_ends_with_the_job(
+    api, write_notebook, tmp_path
+):
+    pid_file = tmp_path / "daemon.pid"
+    hides = (
+        "import os, time\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        "    if os.fork() == 0:\n"
+        f"        open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+        "        os.execve('/bin/sleep', ['sleep', '300'], {})\n"
+        "    os._exit(0)\n"
+        "os.wait()\n"
+        f"while not os.path.exists({str(pid_file)!r}): time.sleep(0.01)"
+    )
+    path = write_notebook("warm-daemon.ipynb", hides)
+    done = await api.wait((await api.submit(source={"path": path}))["id"])
+
+    assert done["state"] == "SUCCEEDED", done["state_message"]
+    daemon = int(pid_file.read_text())
+    alive = process_start_ticks(daemon) is not None
+    if alive:
+        os.kill(daemon, signal.SIGKILL)
+    assert not alive, "the notebook's daemon outlived its job"
