@@ -107,7 +107,7 @@ def is_authentic(record: dict[str, Any], key: bytes) -> bool:
 def write_status(record: dict[str, Any]) -> None:
     """Tell the launching server (over the status pipe) and any later one (in the status file,
     replaced atomically so a reader never sees half a record) what the job is doing."""
-    record = {**record, "at": time.time()}
+    record = {**_runner_fields(), **record, "at": time.time()}
     if _STATUS_KEY is not None:
         record["mac"] = record_signature(record, _STATUS_KEY)
     if _STATUS_FD >= 0:
@@ -125,10 +125,17 @@ def write_status(record: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def started(phase: str) -> dict[str, Any]:
-    """A record of a job under way: its runner's pid and the GPUs the job was given, so a server
-    that finds the runner again (it lost the launch) knows what it holds."""
-    return {"phase": phase, "pid": os.getpid(), "gpus": os.environ.get("CUDA_VISIBLE_DEVICES", "")}
+def _runner_fields() -> dict[str, Any]:
+    """What every record says of its runner: its pid and kernel start time (so a recycled pid
+    is never taken for it) and the GPUs the job was given, so a server that finds the runner
+    again (it lost the launch) knows what it holds."""
+    try:
+        with open("/proc/self/stat", "rb") as handle:
+            ticks: int | None = int(handle.read().rsplit(b")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):  # no /proc here
+        ticks = None
+    gpus = os.environ.get("CUDA_VISIBLE_DEVICES", "")
+    return {"pid": os.getpid(), "start_ticks": ticks, "gpus": gpus}
 
 
 def guard_runner() -> None:
@@ -399,7 +406,7 @@ def run_ipython_script(entry: str, args: list[str]) -> int:
 def supervise(bundle: Path, trial_args: list[str] | None = None) -> int:
     manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
     guard_runner()
-    write_status(started("preparing"))
+    write_status({"phase": "preparing"})
     # The whole process group gets SIGTERM on cancel; the runner outlives its child long
     # enough to record how the child ended.
     signal.signal(signal.SIGTERM, lambda *_: None)
@@ -419,7 +426,7 @@ def supervise(bundle: Path, trial_args: list[str] | None = None) -> int:
     child = subprocess.Popen(
         payload_command(manifest, bundle, python, trial_args), env=env, stdin=subprocess.DEVNULL
     )
-    write_status(started("running"))
+    write_status({"phase": "running"})
     returncode = wait_for(child)
     end_leftovers()
     record: dict[str, Any] = {"phase": "exited", "exit_code": returncode}
@@ -689,7 +696,7 @@ def serve_warm(kernel_name: str) -> int:
     bundle = Path(job["bundle"])
     manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
     place_includes(manifest, bundle)
-    write_status(started("running"))
+    write_status({"phase": "running"})
     kernel_env = job_env(job["env"], manifest, bundle)
     setup = (
         "import os as _os, sys as _sys\n"

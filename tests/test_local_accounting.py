@@ -223,3 +223,20 @@ async def test_a_runner_found_again_after_a_lost_launch_keeps_its_gpus(api, jp_s
     assert found.backend_job_id == running["backend_job_id"]  # the same runner, not a new one
     assert found.runtime.gpus == stored.runtime["gpus"] and len(found.runtime.gpus) == 1
     await api.call("POST", "jobs", job["id"], "cancel")
+
+
+async def test_a_job_that_ended_before_its_lost_launch_was_found_is_not_run_again(
+    api, jp_serverapp, tmp_path
+):
+    runs = tmp_path / "runs"
+    job = await api.submit(source={"code": f"open({str(runs)!r}, 'a').write('ran\\n')"})
+    ended = await api.wait(job["id"])
+    manager = await server_manager(jp_serverapp)
+    stored = await asyncio.to_thread(manager.store.get, job["id"])
+    folder = await asyncio.to_thread(manager.store.folder, job["id"])
+
+    found = await manager.backends["local"].start(stored, JobFolder(Path(folder)), [])
+
+    assert found.backend_job_id == ended["backend_job_id"]
+    await asyncio.sleep(0.5)  # a second run, were one started, would have written by now
+    assert runs.read_text() == "ran\n"

@@ -16,6 +16,7 @@ from conftest import server_manager
 
 from jupyter_mlp.backends import processes
 from jupyter_mlp.backends.local import process_start_ticks
+from jupyter_mlp.bundle import JobFolder
 
 WARM_LINE = "running in a warm runner"
 
@@ -204,3 +205,24 @@ async def test_a_daemon_a_notebook_started_in_a_warm_runner_ends_with_the_job(
     if alive:
         os.kill(daemon, signal.SIGKILL)
     assert not alive, "the notebook's daemon outlived its job"
+
+
+async def test_a_warm_runner_found_again_after_a_lost_launch_is_not_doubled(
+    api, write_notebook, jp_serverapp, tmp_path
+):
+    release = tmp_path / "release"
+    path = write_notebook(
+        "lost.ipynb",
+        f"import os, time\nwhile not os.path.exists({str(release)!r}):\n    time.sleep(0.05)",
+    )
+    job = await api.submit(source={"path": path})
+    running = await api.wait(job["id"], {"RUNNING"})
+    manager = await server_manager(jp_serverapp)
+    stored = await asyncio.to_thread(manager.store.get, job["id"])
+    folder = await asyncio.to_thread(manager.store.folder, job["id"])
+
+    found = await manager.backends["local"].start(stored, JobFolder(Path(folder)), [])
+
+    assert found.backend_job_id == running["backend_job_id"]
+    release.touch()
+    assert (await api.wait(job["id"]))["state"] == "SUCCEEDED"

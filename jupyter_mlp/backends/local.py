@@ -381,24 +381,17 @@ class LocalBackend(Backend[LocalRuntime]):
         return {}, True
 
     def _already_running(self, folder: JobFolder, job_id: str) -> Launch | None:
-        """A runner already started for this job (by a manager that died before recording it):
-        found through its signed status file, so a job is never started twice."""
+        """The runner already started for this job (by a manager that died before recording
+        it), running or ended: found through its signed status file, so a job is never started
+        twice, neither while its runner (cold or warm) runs nor after it ended."""
         status = folder.read_status()
         if not runner.is_authentic(status, self.status_key(job_id)):
             return None
-        pid = status.get("pid")
-        if not isinstance(pid, int) or process_start_ticks(pid) is None:
-            return None
-        try:
-            command = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            return None
-        if str(folder.bundle).encode() not in command and str(folder.path).encode() not in command:
+        pid, ticks = status.get("pid"), status.get("start_ticks")
+        if not isinstance(pid, int) or not isinstance(ticks, int):
             return None
         gpus = [gpu for gpu in str(status.get("gpus") or "").split(",") if gpu]
-        runtime = LocalRuntime(
-            pid=pid, start_ticks=process_start_ticks(pid), gpus=gpus, signed=True
-        )
+        runtime = LocalRuntime(pid=pid, start_ticks=ticks, gpus=gpus, signed=True)
         return Launch(runtime=runtime, backend_job_id=str(pid))
 
     def _interpreter_problem(self, environment: str) -> str:
