@@ -11,6 +11,13 @@ the entrypoint as a child process, and records the job's phase and exit status i
 by MLP_STATUS_FILE, so whoever watches the job, even a server started after the job was, can
 tell how it ended. A failed notebook job also leaves why, next to that file.
 
+The job's code runs as the same user, so it can write that file and reopen the pipe: given a
+key (on a descriptor the job never holds, or in a warm runner's assignment), the runner signs
+each record (HMAC-SHA256), and the server believes only signed ones. The runner is made
+non-dumpable, so its descriptors and memory are closed to the job's processes (unless they are
+root), and a child subreaper, so whatever the job started, however it hid, becomes the runner's
+to end: when the job's main process ends, the runner ends all of it before recording how it ended.
+
 In a Vertex AI job those files live on the bucket's Cloud Storage FUSE mount (`/gcs/<bucket>/`),
 where a folder exists only once an object marks it: the runner makes every folder it writes
 into. It runs on the prebuilt training images' Python, 3.10: keep it to that.
@@ -19,7 +26,9 @@ into. It runs on the prebuilt training images' Python, 3.10: keep it to that.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -50,14 +59,57 @@ _VERTEX_OUTPUT_DIRS = ("AIP_MODEL_DIR", "AIP_CHECKPOINT_DIR", "AIP_TENSORBOARD_L
 
 
 # The pipe to the server that launched this runner, when there is one. Read once at start (a warm
-# runner replaces its environment later) and kept from the job's own processes (close_fds), so
-# what arrives on it comes from the runner alone; the status file is for a later server.
+# runner replaces its environment later) and kept from the job's own processes (close_fds); the
+# status file is for a later server.
 _STATUS_FD = int(os.environ.pop("MLP_STATUS_FD", "-1") or -1)
+# Linux prctl options: PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER.
+_PR_SET_DUMPABLE = 4
+_PR_SET_CHILD_SUBREAPER = 36
+# How long what a job left running has between SIGTERM and SIGKILL once its main process ended.
+_DEFAULT_LEFTOVER_GRACE_SECONDS = 5.0
+
+
+def _read_key_fd() -> bytes | None:
+    """The key that signs this job's records, read from the descriptor the server named and
+    closed at once: no process the job starts ever holds it."""
+    fd = int(os.environ.pop("MLP_STATUS_KEY_FD", "-1") or -1)
+    if fd < 0:
+        return None
+    try:
+        with os.fdopen(fd, "rb") as source:
+            return bytes.fromhex(source.read().decode().strip()) or None
+    except (OSError, ValueError):
+        return None
+
+
+_STATUS_KEY = _read_key_fd()
+
+
+def record_signature(record: dict[str, Any], key: bytes) -> str:
+    """The HMAC-SHA256 of a status record (every field but `mac`), in a canonical JSON form."""
+    body = {k: v for k, v in record.items() if k != "mac"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+
+def is_authentic(record: dict[str, Any], key: bytes) -> bool:
+    """Whether `record` was signed with `key` (by the job's runner, the one holder of it)."""
+    mac = record.get("mac")
+    if not isinstance(mac, str):
+        return False
+    try:
+        expected = record_signature(record, key)
+    except (TypeError, ValueError):
+        return False
+    return hmac.compare_digest(mac, expected)
 
 
 def write_status(record: dict[str, Any]) -> None:
     """Tell the launching server (over the status pipe) and any later one (in the status file,
     replaced atomically so a reader never sees half a record) what the job is doing."""
+    record = {**_runner_fields(), **record, "at": time.time()}
+    if _STATUS_KEY is not None:
+        record["mac"] = record_signature(record, _STATUS_KEY)
     if _STATUS_FD >= 0:
         try:
             os.write(_STATUS_FD, json.dumps(record).encode() + b"\n")
@@ -69,8 +121,101 @@ def write_status(record: dict[str, Any]) -> None:
     tmp = f"{path}.tmp"
     _make_parent(tmp)
     with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump({**record, "at": time.time()}, handle)
+        json.dump(record, handle)
     os.replace(tmp, path)
+
+
+def _runner_fields() -> dict[str, Any]:
+    """What every record says of its runner: its pid and kernel start time (so a recycled pid
+    is never taken for it) and the GPUs the job was given, so a server that finds the runner
+    again (it lost the launch) knows what it holds."""
+    try:
+        with open("/proc/self/stat", "rb") as handle:
+            ticks: int | None = int(handle.read().rsplit(b")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):  # no /proc here
+        ticks = None
+    gpus = os.environ.get("CUDA_VISIBLE_DEVICES", "")
+    return {"pid": os.getpid(), "start_ticks": ticks, "gpus": gpus}
+
+
+def guard_runner() -> None:
+    """Close this process to the job's (non-root) processes (no /proc/<pid>/fd, mem or ptrace:
+    not dumpable) and make it the reaper of every orphan the job leaves. Linux only."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
+        libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):  # no prctl here: the job runs, less guarded
+        pass
+
+
+def _descendants() -> set[int]:
+    """Live (non-zombie) descendants of this process; as a subreaper, also every orphan of the
+    job's. Empty where there is no /proc."""
+    parents: dict[int, int] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return set()
+    for name in entries:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] not in (b"Z", b"X"):
+            parents[int(name)] = int(fields[1])
+    found: set[int] = set()
+    grown = {os.getpid()}
+    while grown:
+        grown = {pid for pid, parent in parents.items() if parent in grown} - found
+        found |= grown
+    return found
+
+
+def _reap_ended() -> None:
+    """Collect every ended child (orphans included), so none stays a zombie."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def end_leftovers() -> None:
+    """End everything the job left running: SIGTERM, SIGKILL after a grace period, reaping each."""
+    try:
+        grace = float(os.environ.get("MLP_LEFTOVER_GRACE", ""))
+    except ValueError:
+        grace = _DEFAULT_LEFTOVER_GRACE_SECONDS
+    deadline = time.monotonic() + grace
+    told: set[int] = set()
+    while True:
+        _reap_ended()
+        alive = _descendants()
+        if not alive:
+            return
+        late = time.monotonic() >= deadline
+        for pid in alive if late else alive - told:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL if late else signal.SIGTERM)
+        told |= alive
+        time.sleep(0.02)
+
+
+def wait_for(child: subprocess.Popen[bytes]) -> int:
+    """The exit code of `child` (negative: the signal), reaping every orphan meanwhile."""
+    while True:
+        pid, status = os.waitpid(-1, 0)
+        if pid == child.pid:
+            child.returncode = os.waitstatus_to_exitcode(status)
+            return child.returncode
 
 
 def _make_parent(path: str | Path) -> None:
@@ -260,7 +405,8 @@ def run_ipython_script(entry: str, args: list[str]) -> int:
 
 def supervise(bundle: Path, trial_args: list[str] | None = None) -> int:
     manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
-    write_status({"phase": "preparing", "pid": os.getpid()})
+    guard_runner()
+    write_status({"phase": "preparing"})
     # The whole process group gets SIGTERM on cancel; the runner outlives its child long
     # enough to record how the child ended.
     signal.signal(signal.SIGTERM, lambda *_: None)
@@ -280,8 +426,9 @@ def supervise(bundle: Path, trial_args: list[str] | None = None) -> int:
     child = subprocess.Popen(
         payload_command(manifest, bundle, python, trial_args), env=env, stdin=subprocess.DEVNULL
     )
-    write_status({"phase": "running", "pid": os.getpid()})
-    returncode = child.wait()
+    write_status({"phase": "running"})
+    returncode = wait_for(child)
+    end_leftovers()
     record: dict[str, Any] = {"phase": "exited", "exit_code": returncode}
     failure = error_file()
     if failure and failure.exists():
@@ -519,6 +666,8 @@ def serve_warm(kernel_name: str) -> int:
     import papermill  # noqa: F401  (paid for now, before the job arrives)
     from jupyter_core.utils import run_sync
 
+    global _STATUS_KEY
+    guard_runner()
     _first_notebook_costs()
 
     km = start_kernel(kernel_name)
@@ -534,6 +683,7 @@ def serve_warm(kernel_name: str) -> int:
         run_sync(km.shutdown_kernel)(now=True)
         return 0
     job = json.loads(line)
+    _STATUS_KEY = bytes.fromhex(job.get("status_key") or "") or None
     # Become the job: its log, its folder, its environment (in this process and the kernel).
     sys.stdout.flush()
     sys.stderr.flush()
@@ -546,7 +696,7 @@ def serve_warm(kernel_name: str) -> int:
     bundle = Path(job["bundle"])
     manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
     place_includes(manifest, bundle)
-    write_status({"phase": "running", "pid": os.getpid()})
+    write_status({"phase": "running"})
     kernel_env = job_env(job["env"], manifest, bundle)
     setup = (
         "import os as _os, sys as _sys\n"
@@ -560,13 +710,14 @@ def serve_warm(kernel_name: str) -> int:
         "[mlp] running in a warm runner (papermill and the kernel were started ahead)", flush=True
     )
     returncode = execute_notebook(bundle, km=km, client=client)
+    if km.has_kernel:
+        run_sync(km.shutdown_kernel)(now=True)
+    end_leftovers()  # what the kernel's cells started: the job is done once that is gone
     record: dict[str, Any] = {"phase": "exited", "exit_code": returncode}
     failure = error_file()
     if failure and failure.exists():
         record["message"] = failure.read_text(encoding="utf-8").strip()
-    write_status(record)  # the job is done: say so before the kernel's shutdown
-    if km.has_kernel:
-        run_sync(km.shutdown_kernel)(now=True)
+    write_status(record)
     return returncode
 
 

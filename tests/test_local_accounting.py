@@ -6,10 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from pathlib import Path
 
 import pytest
+from conftest import server_manager
 
 from jupyter_mlp.backends.local import process_start_ticks
+from jupyter_mlp.bundle import JobFolder
 
 SLEEPER = "import time\ntime.sleep(60)\n"
 
@@ -66,13 +69,16 @@ async def test_what_a_finished_job_left_running_is_ended(api, tmp_path, new_sess
 @pytest.mark.parametrize("gpu_ids", [["0"]])
 async def test_a_jobs_gpus_are_handed_out_only_once_what_it_left_is_gone(api, tmp_path):
     pid_file = tmp_path / "stubborn.pid"
+    # Its runner (which would end the stubborn child before recording the end) killed: what is
+    # left is the server's to end.
     stubborn = (
-        "import subprocess\n"
+        "import os, signal, subprocess\n"
         "child = subprocess.Popen(['bash', '-c', 'trap \"\" TERM; sleep 300'])\n"
         f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+        "os.kill(os.getppid(), signal.SIGKILL)\n"
     )
     first = await api.submit(source={"code": stubborn}, resources={"accelerator_count": 1})
-    assert (await api.wait(first["id"]))["state"] == "SUCCEEDED"
+    assert (await api.wait(first["id"]))["state"] == "FAILED"
     second = await api.submit(
         source={"code": "print('got the GPU')"}, resources={"accelerator_count": 1}
     )
@@ -200,3 +206,37 @@ async def test_a_list_page_holds_summaries_not_sources(api):
     assert all(not job["spec"]["source"].get("code") for job in page["jobs"])
     full = await api.job(page["jobs"][0]["id"])
     assert full["spec"]["source"]["code"] == big
+
+
+@pytest.mark.parametrize("gpu_ids", [["0", "1"]])
+async def test_a_runner_found_again_after_a_lost_launch_keeps_its_gpus(api, jp_serverapp):
+    # A manager that died between starting a job's runner and recording it starts the job again
+    # later: the runner it finds must hold the GPU it was given, or another job gets it too.
+    job = await api.submit(source={"code": SLEEPER}, resources={"accelerator_count": 1})
+    running = await api.wait(job["id"], {"RUNNING"})
+    manager = await server_manager(jp_serverapp)
+    backend = manager.backends["local"]
+    stored = (await asyncio.to_thread(manager.store.active, "local", job["id"]))[0]
+
+    found = await backend.start(stored.job, JobFolder(Path(stored.folder)), [])
+
+    assert found.backend_job_id == running["backend_job_id"]  # the same runner, not a new one
+    assert found.runtime.gpus == stored.runtime["gpus"] and len(found.runtime.gpus) == 1
+    await api.call("POST", "jobs", job["id"], "cancel")
+
+
+async def test_a_job_that_ended_before_its_lost_launch_was_found_is_not_run_again(
+    api, jp_serverapp, tmp_path
+):
+    runs = tmp_path / "runs"
+    job = await api.submit(source={"code": f"open({str(runs)!r}, 'a').write('ran\\n')"})
+    ended = await api.wait(job["id"])
+    manager = await server_manager(jp_serverapp)
+    stored = await asyncio.to_thread(manager.store.get, job["id"])
+    folder = await asyncio.to_thread(manager.store.folder, job["id"])
+
+    found = await manager.backends["local"].start(stored, JobFolder(Path(folder)), [])
+
+    assert found.backend_job_id == ended["backend_job_id"]
+    await asyncio.sleep(0.5)  # a second run, were one started, would have written by now
+    assert runs.read_text() == "ran\n"

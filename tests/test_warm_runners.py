@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from conftest import server_manager
 
 from jupyter_mlp.backends import processes
 from jupyter_mlp.backends.local import process_start_ticks
+from jupyter_mlp.bundle import JobFolder
 
 WARM_LINE = "running in a warm runner"
 
@@ -150,3 +153,76 @@ async def test_waiting_warm_runners_exit_when_the_backend_lets_them_go(api, jp_s
     while process_start_ticks(waiting[0]) is not None and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
     assert process_start_ticks(waiting[0]) is None
+
+
+async def test_a_success_a_notebook_writes_into_its_warm_runners_pipe_does_not_count(
+    api, write_notebook
+):
+    # The kernel is the warm runner's child: it reopens the runner's pipes through /proc and
+    # claims success on each, gives the server time to hear it, then fails.
+    forge = (
+        "import json, os, time\n"
+        "forged = json.dumps({'phase': 'exited', 'exit_code': 0}).encode() + b'\\n'\n"
+        "fds = f'/proc/{os.getppid()}/fd'\n"
+        "for name in os.listdir(fds):\n"
+        "    try:\n"
+        "        if os.readlink(f'{fds}/{name}').startswith('pipe:'):\n"
+        "            fd = os.open(f'{fds}/{name}', os.O_WRONLY | os.O_NONBLOCK)\n"
+        "            os.write(fd, forged)\n"
+        "            os.close(fd)\n"
+        "    except OSError as exc:\n"
+        "        print(name, exc)\n"
+        "time.sleep(1)"
+    )
+    path = write_notebook("warm-forge.ipynb", forge, "raise ValueError('it failed')")
+    done = await api.wait((await api.submit(source={"path": path}))["id"])
+
+    assert done["state"] == "FAILED"
+    assert "ValueError: it failed" in done["state_message"]
+
+
+async def test_a_daemon_a_notebook_started_in_a_warm_runner_ends_with_the_job(
+    api, write_notebook, tmp_path
+):
+    pid_file = tmp_path / "daemon.pid"
+    hides = (
+        "import os, time\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        "    if os.fork() == 0:\n"
+        f"        open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+        "        os.execve('/bin/sleep', ['sleep', '300'], {})\n"
+        "    os._exit(0)\n"
+        "os.wait()\n"
+        f"while not os.path.exists({str(pid_file)!r}): time.sleep(0.01)"
+    )
+    path = write_notebook("warm-daemon.ipynb", hides)
+    done = await api.wait((await api.submit(source={"path": path}))["id"])
+
+    assert done["state"] == "SUCCEEDED", done["state_message"]
+    daemon = int(pid_file.read_text())
+    alive = process_start_ticks(daemon) is not None
+    if alive:
+        os.kill(daemon, signal.SIGKILL)
+    assert not alive, "the notebook's daemon outlived its job"
+
+
+async def test_a_warm_runner_found_again_after_a_lost_launch_is_not_doubled(
+    api, write_notebook, jp_serverapp, tmp_path
+):
+    release = tmp_path / "release"
+    path = write_notebook(
+        "lost.ipynb",
+        f"import os, time\nwhile not os.path.exists({str(release)!r}):\n    time.sleep(0.05)",
+    )
+    job = await api.submit(source={"path": path})
+    running = await api.wait(job["id"], {"RUNNING"})
+    manager = await server_manager(jp_serverapp)
+    stored = await asyncio.to_thread(manager.store.get, job["id"])
+    folder = await asyncio.to_thread(manager.store.folder, job["id"])
+
+    found = await manager.backends["local"].start(stored, JobFolder(Path(folder)), [])
+
+    assert found.backend_job_id == running["backend_job_id"]
+    release.touch()
+    assert (await api.wait(job["id"]))["state"] == "SUCCEEDED"

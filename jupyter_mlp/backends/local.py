@@ -4,15 +4,21 @@ Each job is the bundle's standalone runner in a session of its own, writing to a
 free local GPUs assigned through CUDA_VISIBLE_DEVICES. How a job ended comes from what the
 supervising side observed: the runner's report on its status pipe and its exit code, for jobs
 this server started; the status file the runner writes, for jobs an earlier server started
-(they outlive the server). When a job ends, whatever it left running is ended too, and its GPUs
-are handed out again only once that is gone.
+(they outlive the server). The job's code can write both, so only records signed with the job's
+key count (see `runner`); a runner that ended without a signed outcome means the job FAILED.
+When a job ends, whatever it left running is ended too (by its runner, the reaper of all its
+orphans, then by a drain here for anything else of it), and its GPUs are handed out again only
+once that is gone.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -24,6 +30,7 @@ from jupyter_core.paths import jupyter_data_dir
 from pydantic import Field
 from traitlets import Int, List, Unicode, default
 
+from .. import runner
 from ..bundle import JobFolder, SourcePlan, kernel_spec_name, notebook_errors
 from ..catalog.local import LocalGpu, gpu_inventory, machine_summary
 from ..models import FieldError, Job, JobSpec, JobState, MLPError
@@ -35,6 +42,7 @@ from .processes import Drain, ProcessLauncher, job_processes, process_start_tick
 __all__ = ["LocalBackend", "LocalRuntime", "process_start_ticks"]
 
 KERNELS_TTL_SECONDS = 30.0
+NO_OUTCOME = "the job's runner ended and recorded no exit status"
 
 
 class LocalRuntime(Runtime):
@@ -43,6 +51,8 @@ class LocalRuntime(Runtime):
     pid: int | None = None
     start_ticks: int | None = None
     gpus: list[str] = Field(default_factory=list)
+    # Whether its runner signs its records (false for jobs started before runners did).
+    signed: bool = False
 
 
 class LocalBackend(Backend[LocalRuntime]):
@@ -106,6 +116,13 @@ class LocalBackend(Backend[LocalRuntime]):
         self._gpus: tuple[list[LocalGpu], str] | None = None
         self._kernels: tuple[float, list[str]] | None = None
         self._interpreters: dict[tuple[str, float], str] = {}
+        self._secret = _backend_secret(Path(self.env_cache_dir).parent / "runner-secret")
+
+    def status_key(self, job_id: str) -> bytes:
+        """The key a job's runner signs its records with: derived from this machine's secret
+        and the job's id, so a restarted server (or another one on the same data folder) can
+        check them, and one job's records never pass for another's."""
+        return hmac.new(self._secret, job_id.encode(), hashlib.sha256).digest()
 
     def gpus(self) -> list[LocalGpu]:
         """The GPU inventory, looked up once per backend (NVML is slow to initialise)."""
@@ -199,7 +216,7 @@ class LocalBackend(Backend[LocalRuntime]):
     async def start(
         self, job: Job, folder: JobFolder, active: list[Tracked[LocalRuntime]]
     ) -> Launch:
-        adopted = self._already_running(folder)
+        adopted = self._already_running(folder, job.id)
         if adopted is not None:
             return adopted
         gpus = self._free_gpus(active)[: job.spec.resources.accelerator_count]
@@ -218,6 +235,8 @@ class LocalBackend(Backend[LocalRuntime]):
                 # Where cloudml-hypertune writes a trial's metric (read by the sweep driver).
                 "CLOUD_ML_HP_METRIC_FILE": str(folder.path / METRIC_FILE),
                 "MLP_ENV_CACHE": self.env_cache_dir,
+                # Half the cancel grace: a forced cancel finds the runner done with its own.
+                "MLP_LEFTOVER_GRACE": str(self.cancel_grace_seconds / 2),
                 "PYTHONUNBUFFERED": "1",
                 # Also for jobs that asked for none, also with no GPU here: a job sees only the
                 # GPUs it was given.
@@ -235,8 +254,10 @@ class LocalBackend(Backend[LocalRuntime]):
         ):
             kernel = kernel_spec_name(manifest["kernel_name"])
             notebook = {"bundle": str(folder.bundle), "kernel": kernel}
-        pid = self.launcher.launch(command, folder.path, env, folder.log, notebook)
-        runtime = LocalRuntime(pid=pid, start_ticks=process_start_ticks(pid), gpus=gpus)
+        key = self.status_key(job.id)
+        pid = self.launcher.launch(command, folder.path, env, folder.log, key, notebook)
+        ticks = process_start_ticks(pid)
+        runtime = LocalRuntime(pid=pid, start_ticks=ticks, gpus=gpus, signed=True)
         return Launch(runtime=runtime, backend_job_id=str(pid))
 
     async def poll(self, tracked: Tracked[LocalRuntime]) -> Observation:
@@ -259,13 +280,18 @@ class LocalBackend(Backend[LocalRuntime]):
         if pid is None:
             return
         if force:
-            # A forced stop reaches everything of the job, also what left its session.
+            # A forced stop reaches everything of the job, also what left its session, but
+            # its runner: the reaper of the job's orphans, it ends what this walk missed and
+            # records the end. The drain ends the runner too if it has not after a grace.
             leftovers = await asyncio.to_thread(job_processes, tracked.job.id, pid)
-            for target in leftovers:
+            runner_alive = self._alive(pid, tracked.runtime.start_ticks)
+            for target in leftovers - {pid} if runner_alive else leftovers:
                 try:
                     os.kill(target, signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):
                     pass
+            if runner_alive:
+                self.leftovers.add(tracked.job.id, {pid}, tracked.runtime.gpus)
             return
         if not self._alive(pid, tracked.runtime.start_ticks):
             return
@@ -301,53 +327,71 @@ class LocalBackend(Backend[LocalRuntime]):
         return [gpu.id for gpu in self.gpus() if gpu.id not in busy]
 
     def _observe_own(self, tracked: Tracked[LocalRuntime], pid: int) -> Observation:
-        """A job this server started: the runner's report on its pipe and its exit code."""
+        """A job this server started: the runner's signed report on its pipe (or, should the
+        pipe have missed it, in its status file) and its exit code."""
         report = self.launcher.report(pid)
         exit_code = self.launcher.exit_code(pid)
-        # A success the runner reported is final even while it still tidies up (a kernel
-        # shutting down). A failure or a cancel waits until the runner is gone.
+        # A success the runner reported is final even while it still tidies up. A failure or
+        # a cancel waits until the runner is gone.
         succeeded = report.get("phase") == "exited" and report.get("exit_code") == 0
         if exit_code is None and not succeeded:
             if report.get("phase") == "running":
                 return Observation(JobState.RUNNING, backend_state="running")
             return Observation()
-        if report.get("phase") == "exited":
-            exit_code = int(report["exit_code"])
-        assert exit_code is not None
+        if report.get("phase") != "exited":
+            report = self._signed_status(tracked.folder, tracked.job.id, tracked.runtime)[0]
         self.launcher.forget(pid)
-        return _outcome(exit_code, report.get("message", ""))
+        if report.get("phase") != "exited" or not isinstance(report.get("exit_code"), int):
+            assert exit_code is not None
+            how = _outcome(exit_code, "")
+            return Observation(
+                JobState.FAILED,
+                backend_state=how.backend_state,
+                message=f"{NO_OUTCOME} ({how.message or 'exit code 0'})",
+            )
+        return _outcome(report["exit_code"], report.get("message", ""))
 
     def _observe_adopted(self, tracked: Tracked[LocalRuntime], pid: int) -> Observation:
-        """A job an earlier server started: its runner's status file, trusted once the runner
-        is gone (a job cannot end its own accounting while its runner lives)."""
-        status = tracked.folder.read_status()
+        """A job an earlier server started: its runner's signed status file, trusted once the
+        runner is gone (a job cannot end its own accounting while its runner lives)."""
+        status, ignored = self._signed_status(tracked.folder, tracked.job.id, tracked.runtime)
         if self._alive(pid, tracked.runtime.start_ticks):
             if status.get("phase") == "running":
                 return Observation(JobState.RUNNING, backend_state="running")
             return Observation()
         if status.get("phase") != "exited" or not isinstance(status.get("exit_code"), int):
+            why = "; a status record it did not sign was ignored" if ignored else ""
             return Observation(
                 JobState.FAILED,
                 backend_state="vanished",
-                message="the job's process is gone and recorded no exit status "
-                "(killed, or the machine restarted)",
+                message=f"{NO_OUTCOME} (killed, or the machine restarted){why}",
             )
         return _outcome(status["exit_code"], status.get("message", ""))
 
-    def _already_running(self, folder: JobFolder) -> Launch | None:
-        """A runner already started for this job (by a manager that died before recording it):
-        found through the status file, so a job is never started twice."""
+    def _signed_status(
+        self, folder: JobFolder, job_id: str, runtime: LocalRuntime
+    ) -> tuple[dict[str, Any], bool]:
+        """The runner's last record in the status file if its runner signed it (empty if not),
+        and whether a record there was ignored for want of a signature."""
         status = folder.read_status()
-        pid = status.get("pid")
-        if not isinstance(pid, int) or process_start_ticks(pid) is None:
+        if not runtime.signed or not status:
+            return status, False
+        if runner.is_authentic(status, self.status_key(job_id)):
+            return status, False
+        return {}, True
+
+    def _already_running(self, folder: JobFolder, job_id: str) -> Launch | None:
+        """The runner already started for this job (by a manager that died before recording
+        it), running or ended: found through its signed status file, so a job is never started
+        twice, neither while its runner (cold or warm) runs nor after it ended."""
+        status = folder.read_status()
+        if not runner.is_authentic(status, self.status_key(job_id)):
             return None
-        try:
-            command = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
+        pid, ticks = status.get("pid"), status.get("start_ticks")
+        if not isinstance(pid, int) or not isinstance(ticks, int):
             return None
-        if str(folder.bundle).encode() not in command and str(folder.path).encode() not in command:
-            return None
-        runtime = LocalRuntime(pid=pid, start_ticks=process_start_ticks(pid), gpus=[])
+        gpus = [gpu for gpu in str(status.get("gpus") or "").split(",") if gpu]
+        runtime = LocalRuntime(pid=pid, start_ticks=ticks, gpus=gpus, signed=True)
         return Launch(runtime=runtime, backend_job_id=str(pid))
 
     def _interpreter_problem(self, environment: str) -> str:
@@ -391,6 +435,28 @@ def _outcome(exit_code: int, message: str) -> Observation:
     return Observation(
         JobState.FAILED, backend_state=f"exit {exit_code}", message=f"exit code {exit_code}"
     )
+
+
+def _backend_secret(path: Path) -> bytes:
+    """This machine's secret for job keys: made once (readable by this user alone) and read
+    by every server and command line that runs local jobs from the same data folder."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Written whole under another name, then linked in place: of several processes
+        # starting at once, one secret wins and none reads half of one.
+        made = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        with open(os.open(made, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
+            handle.write(secrets.token_bytes(32))
+        try:
+            os.link(made, path)
+        except FileExistsError:
+            pass
+        finally:
+            made.unlink()
+    secret = path.read_bytes()
+    if len(secret) != 32:
+        raise RuntimeError(f"{path} is not a key of 32 bytes; delete it and a new one is made")
+    return secret
 
 
 def _byte_cursor(cursor: str | None) -> int:

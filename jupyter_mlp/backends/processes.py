@@ -1,10 +1,12 @@
 """Job processes on this machine: starting them, hearing how they ended, ending what they leave.
 
 `ProcessLauncher` starts a job's runner (or hands the job to a warm runner) and keeps, for each
-runner it started, its exit code and a pipe on which the runner alone reports the job's phase
-and exit status. The job's own processes never hold that pipe, so what arrives on it is what the
-supervising runner observed, never something the job wrote. `job_processes` finds what is left
-of a job after its runner ended, and `Drain` ends it: SIGTERM, then SIGKILL after a grace period.
+runner it started, its exit code and a pipe on which the runner reports the job's phase and exit
+status. The job's processes are of the same user and could reopen that pipe through /proc, so
+each runner is given a key of its job's on a descriptor closed before the job starts (a warm
+runner: in its assignment), and only records signed with it count. `job_processes` finds what
+is left of a job after its runner ended, and `Drain` ends it: SIGTERM, then SIGKILL after a grace
+period.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from .. import runner
 # How long a job that took a warm runner has the machine to itself before its replacement starts.
 WARM_REFILL_DELAY_SECONDS = 1.0
 WARM_REFILL_AFTER_END_SECONDS = 0.25
+# The most of an unfinished line kept from a status pipe (anything longer is not the runner's).
+_PARTIAL_LIMIT = 65536
 
 
 def process_start_ticks(pid: int) -> int | None:
@@ -173,7 +177,8 @@ class ProcessLauncher:
         self._exit_codes: dict[int, int] = {}
         self._forgotten: set[int] = set()
         self._pipes: dict[int, int] = {}  # runner pid -> read end of its status pipe
-        self._reports: dict[int, dict[str, Any]] = {}  # runner pid -> its last record
+        self._reports: dict[int, dict[str, Any]] = {}  # runner pid -> its last signed record
+        self._keys: dict[int, bytes] = {}  # runner pid -> the key its records are signed with
         self._partial: dict[int, bytes] = {}
         self._loops: dict[int, asyncio.AbstractEventLoop] = {}  # pipe -> loop watching it
         self._warm: list[tuple[subprocess.Popen[bytes], int]] = []
@@ -186,35 +191,56 @@ class ProcessLauncher:
         cwd: Path,
         env: dict[str, str],
         log: Path,
+        status_key: bytes,
         notebook: dict[str, Any] | None = None,
     ) -> int:
-        """Start the job; `notebook` ({bundle, kernel}) lets a warm runner take it."""
-        taken = self._take_warm(notebook, cwd, env, log) if notebook else None
+        """Start the job; its runner signs what it reports with `status_key`, and nothing else
+        it reports counts. `notebook` ({bundle, kernel}) lets a warm runner take it."""
+        taken = self._take_warm(notebook, cwd, env, log, status_key) if notebook else None
         if taken is None:
-            read_end, write_end = os.pipe()
-            try:
-                with open(log, "ab") as log_file:
-                    child = subprocess.Popen(
-                        command,
-                        cwd=cwd,
-                        env={**env, "MLP_STATUS_FD": str(write_end)},
-                        stdin=subprocess.DEVNULL,
-                        stdout=log_file,
-                        stderr=subprocess.STDOUT,
-                        pass_fds=(write_end,),
-                        start_new_session=True,  # its own session: cancel reaches grandchildren
-                    )
-            except BaseException:
-                os.close(read_end)
-                raise
-            finally:
-                os.close(write_end)
-            taken = (child, read_end)
+            taken = self._start_runner(command, cwd, env, log, status_key)
         child, read_end = taken
         with self._lock:
             self._children[child.pid] = child
+            self._keys[child.pid] = status_key
         self._watch_pipe(child.pid, read_end)
         return child.pid
+
+    def _start_runner(
+        self, command: list[str], cwd: Path, env: dict[str, str], log: Path, status_key: bytes
+    ) -> tuple[subprocess.Popen[bytes], int]:
+        read_end, write_end = os.pipe()
+        key_read, key_write = os.pipe()
+        try:
+            # The key waits in a pipe of its own, which the runner reads and closes before it
+            # starts anything of the job's (64 bytes: the pipe's buffer holds them).
+            os.write(key_write, status_key.hex().encode())
+            os.close(key_write)
+            key_write = -1
+            with open(log, "ab") as log_file:
+                child = subprocess.Popen(
+                    command,
+                    cwd=cwd,
+                    env={
+                        **env,
+                        "MLP_STATUS_FD": str(write_end),
+                        "MLP_STATUS_KEY_FD": str(key_read),
+                    },
+                    stdin=subprocess.DEVNULL,
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    pass_fds=(write_end, key_read),
+                    start_new_session=True,  # its own session: cancel reaches grandchildren
+                )
+        except BaseException:
+            os.close(read_end)
+            raise
+        finally:
+            os.close(write_end)
+            os.close(key_read)
+            if key_write >= 0:
+                os.close(key_write)
+        return child, read_end
 
     def exit_code(self, pid: int) -> int | None:
         """The exit code of a runner this launcher started once it has ended, else None.
@@ -243,7 +269,7 @@ class ProcessLauncher:
             )
 
     def report(self, pid: int) -> dict[str, Any]:
-        """The last record the runner `pid` sent on its status pipe; empty when none."""
+        """The last signed record the runner `pid` sent on its status pipe; empty when none."""
         self._read_pipe(pid)
         with self._lock:
             return dict(self._reports.get(pid, {}))
@@ -253,6 +279,7 @@ class ProcessLauncher:
         with self._lock:
             self._exit_codes.pop(pid, None)
             self._reports.pop(pid, None)
+            self._keys.pop(pid, None)
             if pid in self._children:  # still tidying up: reaped later, its code not kept
                 self._forgotten.add(pid)
         self._close_pipe(pid)
@@ -300,7 +327,7 @@ class ProcessLauncher:
             self._close_pipe(pid)  # running jobs go on; their runners' reports go to the file
 
     def _take_warm(
-        self, notebook: dict[str, Any], cwd: Path, env: dict[str, str], log: Path
+        self, notebook: dict[str, Any], cwd: Path, env: dict[str, str], log: Path, key: bytes
     ) -> tuple[subprocess.Popen[bytes], int] | None:
         if notebook["kernel"] != self.warm_kernel:
             return None
@@ -309,7 +336,13 @@ class ProcessLauncher:
             self._fill_warm_later()  # for the next job; this one starts cold
             return None
         chosen, read_end = self._warm.pop(0)
-        assignment = {"bundle": notebook["bundle"], "cwd": str(cwd), "env": env, "log": str(log)}
+        assignment = {
+            "bundle": notebook["bundle"],
+            "cwd": str(cwd),
+            "env": env,
+            "log": str(log),
+            "status_key": key.hex(),  # on its stdin, which the kernel (the job's code) never held
+        }
         assert chosen.stdin is not None
         try:
             chosen.stdin.write(json.dumps(assignment).encode() + b"\n")
@@ -393,14 +426,16 @@ class ProcessLauncher:
         with self._lock:
             buffered = self._partial.pop(pid, b"") + data
             *lines, rest = buffered.split(b"\n")
-            if rest:
+            if rest and len(rest) <= _PARTIAL_LIMIT:  # a runner's records are short
                 self._partial[pid] = rest
+            key = self._keys.get(pid)
             for line in lines:
                 try:
                     record = json.loads(line)
                 except ValueError:
                     continue
-                if isinstance(record, dict):
+                # A record the job wrote into the pipe (reopened through /proc) is not signed.
+                if isinstance(record, dict) and key and runner.is_authentic(record, key):
                     self._reports[pid] = record
         if closed:
             self._close_pipe(pid)
