@@ -116,13 +116,18 @@ class LocalBackend(Backend[LocalRuntime]):
         self._gpus: tuple[list[LocalGpu], str] | None = None
         self._kernels: tuple[float, list[str]] | None = None
         self._interpreters: dict[tuple[str, float], str] = {}
-        self._secret = _backend_secret(Path(self.env_cache_dir).parent / "runner-secret")
+        self._secrets: dict[Path, bytes] = {}
 
-    def status_key(self, job_id: str) -> bytes:
-        """The key a job's runner signs its records with: derived from this machine's secret
-        and the job's id, so a restarted server (or another one on the same data folder) can
+    def status_key(self, folder: JobFolder, job_id: str) -> bytes:
+        """The key a job's runner signs its records with: derived from the secret of the folder
+        the job's folder is in and the job's id, so whoever watches the job next (a restarted
+        server, or a server adopting a job a command line started in the same jobs folder) can
         check them, and one job's records never pass for another's."""
-        return hmac.new(self._secret, job_id.encode(), hashlib.sha256).digest()
+        jobs_dir = folder.path.parent
+        secret = self._secrets.get(jobs_dir)
+        if secret is None:
+            secret = self._secrets[jobs_dir] = _backend_secret(jobs_dir / ".runner-secret")
+        return hmac.new(secret, job_id.encode(), hashlib.sha256).digest()
 
     def gpus(self) -> list[LocalGpu]:
         """The GPU inventory, looked up once per backend (NVML is slow to initialise)."""
@@ -254,7 +259,7 @@ class LocalBackend(Backend[LocalRuntime]):
         ):
             kernel = kernel_spec_name(manifest["kernel_name"])
             notebook = {"bundle": str(folder.bundle), "kernel": kernel}
-        key = self.status_key(job.id)
+        key = self.status_key(folder, job.id)
         pid = self.launcher.launch(command, folder.path, env, folder.log, key, notebook)
         ticks = process_start_ticks(pid)
         runtime = LocalRuntime(pid=pid, start_ticks=ticks, gpus=gpus, signed=True)
@@ -376,7 +381,7 @@ class LocalBackend(Backend[LocalRuntime]):
         status = folder.read_status()
         if not runtime.signed or not status:
             return status, False
-        if runner.is_authentic(status, self.status_key(job_id)):
+        if runner.is_authentic(status, self.status_key(folder, job_id)):
             return status, False
         return {}, True
 
@@ -385,7 +390,7 @@ class LocalBackend(Backend[LocalRuntime]):
         it), running or ended: found through its signed status file, so a job is never started
         twice, neither while its runner (cold or warm) runs nor after it ended."""
         status = folder.read_status()
-        if not runner.is_authentic(status, self.status_key(job_id)):
+        if not runner.is_authentic(status, self.status_key(folder, job_id)):
             return None
         pid, ticks = status.get("pid"), status.get("start_ticks")
         if not isinstance(pid, int) or not isinstance(ticks, int):
@@ -438,8 +443,8 @@ def _outcome(exit_code: int, message: str) -> Observation:
 
 
 def _backend_secret(path: Path) -> bytes:
-    """This machine's secret for job keys: made once (readable by this user alone) and read
-    by every server and command line that runs local jobs from the same data folder."""
+    """A jobs folder's secret for job keys: made once (readable by this user alone) and read
+    by every server and command line that runs local jobs in that folder."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         # Written whole under another name, then linked in place: of several processes

@@ -90,6 +90,11 @@ export interface ISubmitFormProps {
 /** The backends the form always offers, installed or not. */
 const VALIDATE_DELAY_MS = 300;
 
+/** Whether the server reads `path` for the form (its parameters and requirements). */
+function readsFile(path: string): boolean {
+  return /\.(ipynb|py)$/.test(path);
+}
+
 /** Fields with an input of their own; errors for any other field are listed at the end. */
 const SHOWN_FIELDS = new Set([
   'name',
@@ -164,6 +169,8 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
   const [image, setImage] = useState(initial?.environment ?? '');
   const [validation, setValidation] = useState<IValidation | null>(null);
   const [validatedKey, setValidatedKey] = useState('');
+  /** The spec whose check could not be made (the server did not answer): not waited for. */
+  const [uncheckedKey, setUncheckedKey] = useState<string | null>(null);
   const [submitErrors, setSubmitErrors] = useState<IFieldError[] | null>(null);
   const [submitMessage, setSubmitMessage] = useState<string | null>(null);
   const [submitting, setSubmitting] = useState(false);
@@ -272,11 +279,13 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
 
   // The notebook's parameters and requirements, read by the server.
   const debouncedPath = useDebounced(path, 400);
+  /** The last path the server answered for (read, or refused). */
+  const [readPath, setReadPath] = useState<string | null>(null);
   useEffect(() => {
     setConversion(null);
     setFileParameters([]);
     setDetected({});
-    if (sourceKind !== 'path' || !/\.(ipynb|py)$/.test(debouncedPath)) {
+    if (sourceKind !== 'path' || !readsFile(debouncedPath)) {
       return;
     }
     let cancelled = false;
@@ -289,6 +298,7 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
         if (cancelled) {
           return;
         }
+        setReadPath(debouncedPath);
         setConversion(answer);
         const start = pendingInitial.current;
         pendingInitial.current = undefined;
@@ -315,6 +325,9 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
       })
       .catch(() => {
         // The validation answer says what is wrong with the path.
+        if (!cancelled) {
+          setReadPath(debouncedPath);
+        }
       });
     return () => {
       cancelled = true;
@@ -439,6 +452,9 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
         })
         .catch(() => {
           // A failed check leaves the last answer; submitting still asks the server.
+          if (latest.current === specKey) {
+            setUncheckedKey(specKey);
+          }
         });
     }, VALIDATE_DELAY_MS);
     return () => window.clearTimeout(timer);
@@ -471,6 +487,7 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
     }))
   ];
   const fresh = validatedKey === specKey;
+  const checkFailed = uncheckedKey === specKey;
   const blocked =
     noPath ||
     Object.keys(parameterCheck.errors).length > 0 ||
@@ -478,9 +495,17 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
     (fresh && validation !== null && validation.errors.some(isBlocking));
 
   const isCloud = CLOUD_BACKENDS.includes(backend);
+  // A cloud job is reviewed as the server checked it: not before the file is read (its
+  // requirements join the spec) and the spec as it is now is checked, or a late answer would
+  // change, and close, the review the user opened.
+  const checking =
+    isCloud &&
+    !blocked &&
+    ((!fresh && !checkFailed) ||
+      (sourceKind === 'path' && readsFile(path) && readPath !== path));
   /** The Submit button (and Ctrl/Cmd+Enter): a cloud job is reviewed first. */
   const requestSubmit = () => {
-    if (submitting || blocked) {
+    if (submitting || blocked || checking) {
       return;
     }
     if (isCloud && !reviewing) {
@@ -914,14 +939,16 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
             <button
               type="button"
               className="jp-Button jp-mod-styled jp-mod-accept"
-              disabled={submitting || blocked}
+              disabled={submitting || blocked || checking}
               aria-keyshortcuts="Control+Enter Meta+Enter"
               title={
                 blocked
                   ? 'Fix the problems marked above first'
-                  : isCloud
-                    ? 'Review the job before it is submitted (Ctrl+Enter)'
-                    : 'Submit the job (Ctrl+Enter)'
+                  : checking
+                    ? 'Checking the job with the server…'
+                    : isCloud
+                      ? 'Review the job before it is submitted (Ctrl+Enter)'
+                      : 'Submit the job (Ctrl+Enter)'
               }
               onClick={requestSubmit}
             >
