@@ -500,7 +500,9 @@ class JobStore:
                 JobRow.backend == backend,
                 JobRow.state.in_(_UNFINISHED),
                 JobRow.sweep_id.is_(None),
-                JobRow.spec["sweep"].is_not(None),
+                # As text: the JSON value of a missing key is SQLite's 'null', never NULL, so a
+                # round would read (and validate) every queued job of the backend, not its sweeps.
+                JobRow.spec["sweep"].as_string().is_not(None),
             )
             .order_by(_OLDEST_FIRST)
         )

@@ -147,3 +147,13 @@ def test_a_watch_round_looks_up_unfinished_jobs_by_state_not_through_the_whole_h
                 for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
             )
             assert "state=?" in plan, (statement, plan)
+
+
+def test_the_sweeps_a_round_drives_are_only_the_sweep_jobs(store):
+    # A round asks for its backend's sweeps every time: a long queue of plain jobs is not them.
+    for index in range(3):
+        store.add(job(index))
+    store.add(job(3, spec={"source": {"code": "print(1)"}, "sweep": SWEEP}))
+    store.add(job(4, spec={"source": {"code": "print(1)"}, "sweep": SWEEP}, state=JobState.FAILED))
+
+    assert [sweep.id for sweep in store.sweeps("local")] == ["job3"]
