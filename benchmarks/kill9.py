@@ -132,7 +132,11 @@ def submit_until_killed(
         for backend in ("local", "vertex"):
             target = next(t for t in round_.tried if t.backend == backend and t.job_id)
             target.cancelled = True  # asked: the job may end otherwise if it ended first
-            server.call("POST", f"mlp/jobs/{target.job_id}/cancel", {})
+            try:
+                server.call("POST", f"mlp/jobs/{target.job_id}/cancel", {})
+            except urllib.error.HTTPError as exc:
+                if exc.code != 409:  # 409: it had ended already
+                    raise
     except (urllib.error.URLError, ConnectionError, OSError):
         pass
 
@@ -146,7 +150,7 @@ def one_round(
     )
     started = time.monotonic()
     submitter.start()
-    time.sleep(rng.uniform(0.5, 3.0))
+    time.sleep(rng.uniform(0.2, 3.0))  # sometimes while submitting, sometimes after
     try:
         for job in server.call("GET", "mlp/jobs?limit=500")["jobs"]:
             round_.seen_at_kill[job["state"]] = round_.seen_at_kill.get(job["state"], 0) + 1
