@@ -128,7 +128,7 @@ def submit_until_killed(
                 body = {"backend": "vertex", "name": tried.name, "source": {"code": "print(1)"}}
             round_.tried.append(tried)
             tried.job_id = server.call("POST", "mlp/jobs", body)["id"]
-            time.sleep(rng.uniform(0, 0.15))
+            time.sleep(rng.uniform(0, 0.3))
         for backend in ("local", "vertex"):
             target = next(t for t in round_.tried if t.backend == backend and t.job_id)
             target.cancelled = True  # asked: the job may end otherwise if it ended first
@@ -150,7 +150,7 @@ def one_round(
     )
     started = time.monotonic()
     submitter.start()
-    time.sleep(rng.uniform(0.2, 3.0))  # sometimes while submitting, sometimes after
+    time.sleep(rng.uniform(0.1, 4.0))  # while submitting, cancelling, or after
     try:
         for job in server.call("GET", "mlp/jobs?limit=500")["jobs"]:
             round_.seen_at_kill[job["state"]] = round_.seen_at_kill.get(job["state"], 0) + 1
@@ -300,6 +300,9 @@ def main(rounds: int, local: int, vertex: int, seed: int) -> None:
         f"{len(jobs)} jobs listed ({states}); "
         f"{stand_in.fake.count('create')} Vertex creates, {len(stand_in.fake.jobs)} CustomJobs"
     )
+    cut = [t.name for r in done for t in r.tried if t.job_id is None]
+    kept = sorted({job["name"] for job in jobs} & set(cut))
+    print(f"submissions whose answer the kill cut off: {len(cut)}, of which stored: {kept}")
     for what, names in found.items():
         print(f"{what}: {len(names)}" + (f"  {names}" if names else ""))
 
