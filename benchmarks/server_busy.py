@@ -204,7 +204,8 @@ async def heavy(server: Server) -> None:
 
 async def measured(part: str, code: Path) -> dict[str, float]:
     """One run of a part on a fresh server running `code`'s jupyter-mlp."""
-    with tempfile.TemporaryDirectory() as tmp:
+    # Local jobs outlive the server: a runner may still be writing its folder at cleanup.
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         server = busy_server(Path(tmp), code)
         try:
             await server.ready()
