@@ -424,8 +424,9 @@ class JobStore:
         values: dict[str, Any] = {"limit": limit + 1}
         if sweep_id is not None:
             values["sweep_id"] = sweep_id
-        for index, state in enumerate(states):
-            values[f"state_{index}"] = JobState(state).value
+        # Each state once: the compiled statements kept (one per set of filters) stay few.
+        for index, state in enumerate(dict.fromkeys(JobState(s).value for s in states)):
+            values[f"state_{index}"] = state
         if backend:
             values["backend"] = backend
         if kind:
