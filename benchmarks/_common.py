@@ -102,6 +102,9 @@ class Server:
             stdout=open(root / "server.log", "ab"),
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            # Not the checkout: `python -m` puts the working folder first on the path, which
+            # would run its jupyter-mlp whatever PYTHONPATH says (a --baseline measures another).
+            cwd=root,
         )
         self.http = AsyncHTTPClient(max_clients=250)
 

@@ -8,8 +8,13 @@
    next to the same request on the idle server: validate with `include: ["**/*"]` over a large
    folder, the outputs of a job folder with 120,000 files, convert with a 90 MB include, and
    deleting that job folder.
+3. Queue: 1,000 queued jobs on the local backend (real processes, each sleeping 2 s, two at a
+   time): the same latencies while the queue drains, with the CPU the server spent meanwhile.
 
-Usage: python benchmarks/server_busy.py [--part volume|heavy|both]
+`--baseline DIR` runs volume and queue on another checkout's jupyter-mlp too, taking turns with
+this one (`--runs` times each), so before and after are measured under the same load.
+
+Usage: python benchmarks/server_busy.py [--part volume|heavy|queue|all] [--baseline DIR]
 """
 
 from __future__ import annotations
@@ -27,14 +32,24 @@ from _common import Server, machine
 HERE = Path(__file__).resolve().parent
 
 
-def busy_server(root: Path) -> Server:
-    """jupyter-mlp with the slow backend (`slow_backend.BusyManager`, importable from here)."""
-    path = f"{HERE}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"
+ROOT = HERE.parent
+
+
+def busy_server(root: Path, code: Path = ROOT) -> Server:
+    """jupyter-mlp as `code` (a checkout's root) has it, with the slow backend
+    (`slow_backend.BusyManager`, importable from here)."""
+    path = os.pathsep.join((str(HERE), str(code), os.environ.get("PYTHONPATH", "")))
     return Server(
         root,
         env={"PYTHONPATH": path},
         extra_args=["--MLPExtension.manager_class=slow_backend.BusyManager"],
     )
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def latencies(server: Server, path: str, seconds: float) -> list[float]:
@@ -72,7 +87,7 @@ async def worst_wait_during(server: Server, operation: Any) -> tuple[float, floa
     return took, max(waits) * 1000
 
 
-async def volume(server: Server) -> None:
+async def volume(server: Server) -> dict[str, float]:
     idle_status = await latencies(server, "api/status", 3)
     idle_list = await latencies(server, "mlp/jobs?limit=50", 3)
     started = time.perf_counter()
@@ -83,36 +98,61 @@ async def volume(server: Server) -> None:
             {"backend": "slow", "name": f"bulk-{index}", "source": {"code": "pass"}},
         )
         assert code == 201, job
-    print(f"submitted 1,100 jobs in {time.perf_counter() - started:.1f} s")
+    submitted = time.perf_counter() - started
     while True:
         _, page, _ = await server.call("GET", "mlp/jobs?limit=500&state=RUNNING")
         if len(page["jobs"]) >= 100:
             break
         await asyncio.sleep(0.5)
-    busy_status = await latencies(server, "api/status", 10)
-    busy_list = await latencies(server, "mlp/jobs?limit=50", 10)
-    print(f"{'request':<26}{'idle p50':>10}{'idle p99':>10}{'busy p50':>10}{'busy p99':>10}  (ms)")
-    for label, idle, busy in (
-        ("GET /api/status", idle_status, busy_status),
-        ("GET /mlp/jobs?limit=50", idle_list, busy_list),
-    ):
-        print(
-            f"{label:<26}{p(idle, 0.5):>10.1f}{p(idle, 0.99):>10.1f}"
-            f"{p(busy, 0.5):>10.1f}{p(busy, 0.99):>10.1f}"
-        )
-    # One round looks at 100 jobs, 8 at a time, 50 ms each.
+    figures = await busy_figures(server, idle_status, idle_list)
+    # One round looks at 100 jobs, 8 at a time, 50 ms each: about 0.62 s.
     _, page, _ = await server.call("GET", "mlp/jobs?limit=1&state=RUNNING")
     target = page["jobs"][0]["id"]
     started = time.perf_counter()
-    code, job, answered = await server.call("POST", f"mlp/jobs/{target}/cancel")
+    _, job, answered = await server.call("POST", f"mlp/jobs/{target}/cancel")
     while job["state"] != "CANCELLED":
         await asyncio.sleep(0.02)
         _, job, _ = await server.call("GET", f"mlp/jobs/{target}")
-    print(
-        f"cancel answered in {answered * 1000:.0f} ms, CANCELLED after "
-        f"{time.perf_counter() - started:.2f} s; one round of 100 jobs at 8 x 50 ms is about "
-        f"{100 / 8 * 0.05:.2f} s"
-    )
+    figures["cancel answered"] = answered * 1000
+    figures["cancel shown (s)"] = time.perf_counter() - started
+    figures["submit 1,100 (s)"] = submitted
+    return figures
+
+
+async def queue(server: Server) -> dict[str, float]:
+    idle_status = await latencies(server, "api/status", 3)
+    idle_list = await latencies(server, "mlp/jobs?limit=50", 3)
+    started = time.perf_counter()
+    for index in range(1000):
+        code, job, _ = await server.call(
+            "POST",
+            "mlp/jobs",
+            {"name": f"queued-{index}", "source": {"code": "import time; time.sleep(2)"}},
+        )
+        assert code == 201, job
+    figures = await busy_figures(server, idle_status, idle_list)
+    figures["submit 1,000 (s)"] = time.perf_counter() - started
+    return figures
+
+
+async def busy_figures(
+    server: Server, idle_status: list[float], idle_list: list[float]
+) -> dict[str, float]:
+    """p50/p99 of both requests, idle (given) and now (10 s each), and the server's CPU."""
+    spent = cpu_seconds(server.process.pid)
+    busy_status = await latencies(server, "api/status", 10)
+    busy_list = await latencies(server, "mlp/jobs?limit=50", 10)
+    figures = {"server CPU in 20 s (s)": cpu_seconds(server.process.pid) - spent}
+    for label, idle, busy in (
+        ("/api/status", idle_status, busy_status),
+        ("/mlp/jobs", idle_list, busy_list),
+    ):
+        figures[f"{label} idle p50"] = p(idle, 0.5)
+        figures[f"{label} idle p99"] = p(idle, 0.99)
+        figures[f"{label} busy p50"] = p(busy, 0.5)
+        figures[f"{label} busy p99"] = p(busy, 0.99)
+        figures[f"{label} busy max"] = max(busy) * 1000
+    return figures
 
 
 async def heavy(server: Server) -> None:
@@ -162,22 +202,57 @@ async def heavy(server: Server) -> None:
         print(f"{label:<42}{took:>9.2f}s{worst:>23.1f} ms")
 
 
-async def main(part: str) -> None:
+async def measured(part: str, code: Path) -> dict[str, float]:
+    """One run of a part on a fresh server running `code`'s jupyter-mlp."""
+    # Local jobs outlive the server: a runner may still be writing its folder at cleanup.
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
+        server = busy_server(Path(tmp), code)
+        try:
+            await server.ready()
+            return await {"volume": volume, "queue": queue}[part](server)
+        finally:
+            server.stop()
+
+
+async def compared(part: str, baseline: Path | None, runs: int) -> None:
+    """A part on this checkout (and the baseline's, taking turns), one column a run."""
+    columns: list[tuple[str, dict[str, float]]] = []
+    for run in range(runs):
+        for label, code in (("before", baseline), ("after", ROOT)):
+            if code is None:
+                continue
+            load = os.getloadavg()[0]
+            figures = await measured(part, code)
+            figures["load average (1 min)"] = load
+            columns.append((f"{label} {run + 1}" if baseline else f"run {run + 1}", figures))
+    print(f"--- {part} (ms unless said)")
+    print(f"{'':<26}" + "".join(f"{label:>11}" for label, _ in columns))
+    for key in columns[0][1]:
+        print(f"{key:<26}" + "".join(f"{figures[key]:>11.1f}" for _, figures in columns))
+
+
+async def main(part: str, baseline: Path | None, runs: int) -> None:
     print(f"machine: {machine()}")
-    for name, run in (("volume", volume), ("heavy", heavy)):
-        if part not in (name, "both"):
-            continue
+    if baseline is not None:
+        print(f"before: {baseline}; after: {ROOT}")
+    for name in ("volume", "queue"):
+        if part in (name, "all"):
+            await compared(name, baseline, runs)
+    if part in ("heavy", "all"):
         with tempfile.TemporaryDirectory() as tmp:
             server = busy_server(Path(tmp))
             try:
                 await server.ready()
-                print(f"--- {name}")
-                await run(server)
+                print("--- heavy")
+                await heavy(server)
             finally:
                 server.stop()
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=["volume", "heavy", "both"], default="both")
-    asyncio.run(main(parser.parse_args().part))
+    parser.add_argument("--part", choices=["volume", "heavy", "queue", "all"], default="all")
+    parser.add_argument("--baseline", type=Path, help="another checkout's root, measured too")
+    parser.add_argument("--runs", type=int, default=1, help="runs of each checkout, alternating")
+    options = parser.parse_args()
+    asyncio.run(main(options.part, options.baseline, options.runs))

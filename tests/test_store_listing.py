@@ -147,3 +147,36 @@ def test_a_watch_round_looks_up_unfinished_jobs_by_state_not_through_the_whole_h
                 for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
             )
             assert "state=?" in plan, (statement, plan)
+
+
+def test_the_sweeps_a_round_drives_are_only_the_sweep_jobs(store):
+    # A round asks for its backend's sweeps every time: a long queue of plain jobs is not them.
+    for index in range(3):
+        store.add(job(index))
+    store.add(job(3, spec={"source": {"code": "print(1)"}, "sweep": SWEEP}))
+    store.add(job(4, spec={"source": {"code": "print(1)"}, "sweep": SWEEP}, state=JobState.FAILED))
+
+    assert [sweep.id for sweep in store.sweeps("local")] == ["job3"]
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"states": [JobState.QUEUED, JobState.FAILED]},
+        {"backend": "local", "kind": "train"},
+        {"name_prefix": "job-1"},
+        {"search": "OB-1"},
+        {"before_seq": 9, "limit": 2},
+        {"sweep_id": "job3"},
+    ],
+)
+def test_each_filter_picks_the_same_jobs_however_the_page_is_written(store, filters):
+    for index in range(12):
+        state = JobState.FAILED if index % 3 else JobState.QUEUED
+        store.add(job(index, state=state, sweep_id="job3" if index in (7, 9) else None))
+
+    written = [json.loads(listed.json) for listed in store.find(**filters)[0]]
+    store.pages_in_sql = False
+    built = [json.loads(listed.json) for listed in store.find(**filters)[0]]
+
+    assert written == built and written
