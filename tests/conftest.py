@@ -6,7 +6,7 @@ import asyncio
 import json
 import textwrap
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +97,27 @@ def api(jp_fetch: Callable[..., Awaitable[HTTPResponse]]) -> Api:
 async def server_manager(serverapp: Any) -> Any:
     """The JobManager of a running server, once its extension has built it."""
     return await asyncio.wrap_future(serverapp.web_app.settings["mlp_ready"])
+
+
+@pytest.fixture
+def servers(tmp_path: Path) -> Iterator[Callable[[], Any]]:
+    """Start real `jupyter server` processes, one after the other, on one database and root."""
+    from jupyter_processes import JupyterServer, isolated_env
+
+    root = tmp_path / "root"
+    root.mkdir()
+    env = isolated_env(tmp_path / "jupyter")
+    started: list[JupyterServer] = []
+
+    def start() -> JupyterServer:
+        server = JupyterServer(root, tmp_path / "mlp.db", env, tmp_path / "server.log")
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        if server.process.poll() is None:
+            server.stop()
 
 
 @pytest.fixture

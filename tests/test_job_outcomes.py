@@ -11,12 +11,9 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from jupyter_processes import JupyterServer, isolated_env
 
 from jupyter_mlp.backends.local import process_start_ticks
 
@@ -48,25 +45,6 @@ async def test_a_success_written_into_the_runners_pipe_does_not_count(api):
 
     assert ended["state"] == "FAILED", await api.log(job["id"])
     assert ended["state_message"] == "exit code 7"
-
-
-@pytest.fixture
-def servers(tmp_path: Path) -> Iterator[Any]:
-    """Real `jupyter server` processes, one after the other, on one database and root."""
-    root = tmp_path / "root"
-    root.mkdir()
-    env = isolated_env(tmp_path / "jupyter")
-    started: list[JupyterServer] = []
-
-    def start() -> JupyterServer:
-        server = JupyterServer(root, tmp_path / "mlp.db", env, tmp_path / "server.log")
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        if server.process.poll() is None:
-            server.kill()
 
 
 def test_a_success_forged_in_the_status_file_with_the_runner_killed_ends_failed(servers, tmp_path):

@@ -10,33 +10,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-
-import pytest
-from jupyter_processes import JupyterServer, isolated_env
 
 from jupyter_mlp.backends.local import process_start_ticks
-
-
-@pytest.fixture
-def servers(tmp_path: Path) -> Iterator[Any]:
-    """Start real `jupyter server` processes, one after the other, on one database and root."""
-    root = tmp_path / "root"
-    root.mkdir()
-    env = isolated_env(tmp_path / "jupyter")
-    started: list[JupyterServer] = []
-
-    def start() -> JupyterServer:
-        server = JupyterServer(root, tmp_path / "mlp.db", env, tmp_path / "server.log")
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        if server.process.poll() is None:
-            server.stop()
 
 
 def test_jobs_outlive_a_server_restart_and_are_reconciled(servers, tmp_path):
