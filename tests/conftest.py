@@ -100,7 +100,7 @@ async def server_manager(serverapp: Any) -> Any:
 
 
 @pytest.fixture
-def servers(tmp_path: Path) -> Iterator[Callable[[], Any]]:
+def servers(tmp_path: Path) -> Iterator[Callable[..., Any]]:
     """Start real `jupyter server` processes, one after the other, on one database and root."""
     from jupyter_processes import JupyterServer, isolated_env
 
@@ -109,8 +109,15 @@ def servers(tmp_path: Path) -> Iterator[Callable[[], Any]]:
     env = isolated_env(tmp_path / "jupyter")
     started: list[JupyterServer] = []
 
-    def start() -> JupyterServer:
-        server = JupyterServer(root, tmp_path / "mlp.db", env, tmp_path / "server.log")
+    def start(*extra_args: str, env_updates: dict[str, str] | None = None) -> JupyterServer:
+        server = JupyterServer(
+            root,
+            tmp_path / "mlp.db",
+            {**env, **(env_updates or {})},
+            tmp_path / "server.log",
+            extra_args=extra_args,
+            start_timeout=180,
+        )
         started.append(server)
         return server
 

@@ -71,32 +71,6 @@ def wait_until_gone(pid: int, timeout: float = 60) -> None:
         time.sleep(0.05)
 
 
-@pytest.fixture
-def servers(tmp_path: Path) -> Iterator[Any]:
-    """Starts real servers one after the other on one database and root; kills them at the end."""
-    root = tmp_path / "root"
-    root.mkdir()
-    env = isolated_env(tmp_path / "jupyter")
-    started: list[JupyterServer] = []
-
-    def start(*extra_args: str, env_updates: dict[str, str] | None = None) -> JupyterServer:
-        server = JupyterServer(
-            root,
-            tmp_path / "mlp.db",
-            {**env, **(env_updates or {})},
-            tmp_path / "server.log",
-            extra_args=extra_args,
-            start_timeout=180,
-        )
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        if server.process.poll() is None:
-            server.kill()
-
-
 @pytest.mark.timeout(600)
 def test_local_jobs_survive_kill_9_of_the_server_round_after_round(servers, tmp_path):
     server = servers()
