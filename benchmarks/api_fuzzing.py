@@ -26,7 +26,7 @@ from pathlib import Path
 
 from _common import TOKEN, Server, machine
 
-from jupyter_mlp.openapi import OPERATION_IDS
+from jupyter_mlp.server.openapi import OPERATION_IDS
 
 HERE = Path(__file__).resolve().parent
 CONFIG = HERE.parent / "tests" / "schemathesis.toml"

@@ -40,7 +40,7 @@ from fake_vertex import FakeVertexServer
 from fake_vertex import JobState as VertexState
 from jupyter_processes import TERMINAL, JupyterServer, isolated_env
 
-from jupyter_mlp.backends.processes import process_start_ticks
+from jupyter_mlp.backends.local.processes import process_start_ticks
 
 PROJECT = "kill9-project"
 BUCKET = "kill9-staging"

@@ -31,8 +31,8 @@ from _common import HERE, Server, machine, summary
 from _scheduler import scheduler_args, scheduler_python, scheduler_version
 from sqlalchemy.orm import sessionmaker
 
-from jupyter_mlp.models import Job, JobSpec, JobState, Transition
-from jupyter_mlp.store import JobStore, job_row
+from jupyter_mlp.core.models import Job, JobSpec, JobState, Transition
+from jupyter_mlp.core.store import JobStore, job_row
 
 ROOT = HERE.parent
 

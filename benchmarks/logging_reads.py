@@ -30,9 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from fake_logging import FakeLogging, FakeLoggingServer
 
 from jupyter_mlp.backends.base import Tracked
-from jupyter_mlp.backends.vertex import VertexBackend, VertexRuntime
-from jupyter_mlp.bundle import JobFolder
-from jupyter_mlp.models import Job, JobSpec, JobState
+from jupyter_mlp.backends.vertex.backend import VertexBackend, VertexRuntime
+from jupyter_mlp.core.models import Job, JobSpec, JobState
+from jupyter_mlp.jobfiles.bundle import JobFolder
 
 PANEL, CLI = 1.0, 0.25  # seconds between two polls
 

@@ -32,8 +32,8 @@ from fake_vertex import JobState as VertexState
 from google.cloud import dataflow_v1beta3 as dataflow
 from google.cloud.aiplatform_v1 import types
 
-from jupyter_mlp.models import JobSpec
-from jupyter_mlp.store import JobRow, JobStore, summary_of
+from jupyter_mlp.core.models import JobSpec
+from jupyter_mlp.core.store import JobRow, JobStore, summary_of
 
 PROJECT = "bench-project"
 
@@ -174,8 +174,8 @@ async def main(count: int, seconds: float, samples: int) -> None:
                 )
         finally:
             server.stop()
-    from jupyter_mlp.backends.dataflow import DataflowBackend
-    from jupyter_mlp.backends.vertex import VertexBackend
+    from jupyter_mlp.backends.dataflow.backend import DataflowBackend
+    from jupyter_mlp.backends.vertex.backend import VertexBackend
 
     intervals = {b.name: b().poll_interval for b in (VertexBackend, DataflowBackend)}
     print(f"{count} running jobs on each backend; default poll intervals (s): {intervals}")

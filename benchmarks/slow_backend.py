@@ -10,9 +10,9 @@ import asyncio
 from typing import Any, ClassVar
 
 from jupyter_mlp.backends.base import Backend, BackendStatus, Launch, Observation, Runtime, Tracked
-from jupyter_mlp.bundle import JobFolder
-from jupyter_mlp.manager import JobManager
-from jupyter_mlp.models import Job, JobState
+from jupyter_mlp.core.manager import JobManager
+from jupyter_mlp.core.models import Job, JobState
+from jupyter_mlp.jobfiles.bundle import JobFolder
 
 CALL_SECONDS = 0.05
 RUNNING_JOBS = 100

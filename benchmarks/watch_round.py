@@ -27,9 +27,9 @@ import asyncio, json, statistics, sys, tempfile, time
 from datetime import UTC, datetime
 from pathlib import Path
 import slow_backend
-from jupyter_mlp.manager import JobManager
-from jupyter_mlp.models import Job, JobSpec, JobState, Transition
-from jupyter_mlp.store import JobStore
+from jupyter_mlp.core.manager import JobManager
+from jupyter_mlp.core.models import Job, JobSpec, JobState, Transition
+from jupyter_mlp.core.store import JobStore
 
 slow_backend.CALL_SECONDS = 0
 rounds = int(sys.argv[1])

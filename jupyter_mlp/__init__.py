@@ -15,13 +15,13 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:
-    from .extension import MLPExtension
+    from .server.extension import MLPExtension
 
     return [{"module": "jupyter_mlp", "app": MLPExtension}]
 
 
 def load_ipython_extension(ipython: Any) -> None:
     """`%load_ext jupyter_mlp`: the `%mlp_train` family of magics."""
-    from .magics import load_ipython_extension as load
+    from .client.magics import load_ipython_extension as load
 
     load(ipython)

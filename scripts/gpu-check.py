@@ -12,11 +12,11 @@ import json
 import tempfile
 from pathlib import Path
 
-from jupyter_mlp.backends.local import LocalBackend
-from jupyter_mlp.catalog.local import detect_gpus
-from jupyter_mlp.manager import JobManager
-from jupyter_mlp.models import MLPError
-from jupyter_mlp.store import JobStore
+from jupyter_mlp.backends.local.backend import LocalBackend
+from jupyter_mlp.backends.local.gpus import detect_gpus
+from jupyter_mlp.core.manager import JobManager
+from jupyter_mlp.core.models import MLPError
+from jupyter_mlp.core.store import JobStore
 
 CUDA_PROGRAM = """
 import json, os, torch

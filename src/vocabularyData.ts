@@ -1,5 +1,5 @@
-// Written by `python -m jupyter_mlp.submit_options` from jupyter_mlp/submit_options.py
-// and jupyter_mlp/models.py: do not edit. src/vocabulary.ts gives it types.
+// Written by `python -m jupyter_mlp.client.submit_options` from its table and
+// jupyter_mlp/core/models.py: do not edit. src/vocabulary.ts gives it types.
 // prettier-ignore
 export const VOCABULARY = {
   "submit_options": [

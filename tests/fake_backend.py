@@ -20,8 +20,8 @@ from jupyter_mlp.backends.base import (
     Runtime,
     Tracked,
 )
-from jupyter_mlp.bundle import JobFolder
-from jupyter_mlp.models import Job, JobState
+from jupyter_mlp.core.models import Job, JobState
+from jupyter_mlp.jobfiles.bundle import JobFolder
 
 
 @dataclass

@@ -8,7 +8,7 @@ import pytest
 from openapi_schema_validator import OAS31Validator
 from tornado.httpclient import AsyncHTTPClient
 
-from jupyter_mlp.openapi import openapi_document
+from jupyter_mlp.server.openapi import openapi_document
 
 
 @pytest.mark.parametrize(
@@ -214,8 +214,8 @@ async def test_a_page_asked_again_shows_what_another_process_wrote_meanwhile(api
     # written by another process (the command line, a kernel) must still show at once.
     from datetime import UTC, datetime
 
-    from jupyter_mlp.models import Job, JobSpec, JobState
-    from jupyter_mlp.store import JobStore
+    from jupyter_mlp.core.models import Job, JobSpec, JobState
+    from jupyter_mlp.core.store import JobStore
 
     first = await api.submit(name="by-the-server", source={"code": "pass"})
     assert (await api.wait(first["id"]))["state"] == "SUCCEEDED"

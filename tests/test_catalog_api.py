@@ -244,7 +244,7 @@ async def test_a_cloud_job_shows_its_estimated_cost_so_far(api, jp_serverapp):
     # backend would leave it: started two hours ago, ended one hour later.
     from datetime import UTC, datetime, timedelta
 
-    from jupyter_mlp.models import Job, JobSpec, JobState
+    from jupyter_mlp.core.models import Job, JobSpec, JobState
 
     manager = await server_manager(jp_serverapp)
     started = datetime.now(UTC) - timedelta(hours=2)

@@ -19,10 +19,10 @@ import pytest
 from conftest import listed
 from jupyter_processes import TOKEN, JupyterServer, isolated_env
 
-from jupyter_mlp.client import Client, LogRead
-from jupyter_mlp.handle import JobHandle
-from jupyter_mlp.models import Job, JobState
-from jupyter_mlp.store import JobStore
+from jupyter_mlp.client.connection import Client, LogRead
+from jupyter_mlp.client.handle import JobHandle
+from jupyter_mlp.core.models import Job, JobState
+from jupyter_mlp.core.store import JobStore
 
 BIN = Path(sys.executable).parent
 GARBLED_LINES = 400
@@ -52,7 +52,7 @@ hypertune.HyperTune().report_hyperparameter_tuning_metric(
 
 def mlp(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "jupyter_mlp.cli", *args],
+        [sys.executable, "-m", "jupyter_mlp.client.cli", *args],
         cwd=cwd,
         env=env,
         capture_output=True,

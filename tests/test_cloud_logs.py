@@ -26,11 +26,11 @@ from test_vertex import (  # noqa: F401 (fixtures)
 )
 
 from jupyter_mlp.backends.base import Tracked
-from jupyter_mlp.backends.dataflow import DataflowBackend, DataflowRuntime
-from jupyter_mlp.backends.vertex import VertexBackend, VertexRuntime
-from jupyter_mlp.bundle import JobFolder
-from jupyter_mlp.models import Job, JobSpec
-from jupyter_mlp.models import JobState as Ours
+from jupyter_mlp.backends.dataflow.backend import DataflowBackend, DataflowRuntime
+from jupyter_mlp.backends.vertex.backend import VertexBackend, VertexRuntime
+from jupyter_mlp.core.models import Job, JobSpec
+from jupyter_mlp.core.models import JobState as Ours
+from jupyter_mlp.jobfiles.bundle import JobFolder
 
 
 @pytest.fixture

@@ -30,11 +30,11 @@ from typing import Any
 import nbformat
 import pytest
 
-from jupyter_mlp.backends import vertex_jobs
-from jupyter_mlp.bundle import build_bundle, plan_source
+from jupyter_mlp.backends.gcp.staging import Package, build_package
+from jupyter_mlp.backends.vertex import jobs as vertex_jobs
 from jupyter_mlp.catalog.containers import choose_container
-from jupyter_mlp.models import Job, JobSpec, JobState
-from jupyter_mlp.staging import Package, build_package
+from jupyter_mlp.core.models import Job, JobSpec, JobState
+from jupyter_mlp.jobfiles.bundle import build_bundle, plan_source
 
 REPO = Path(__file__).resolve().parents[1]
 # The image: the prebuilt scikit-learn CPU container, chosen as for a notebook where

@@ -16,10 +16,10 @@ import pytest
 from fake_backend import FakeBackend, FakeCloud
 
 from jupyter_mlp.backends.base import Backend
-from jupyter_mlp.backends.local import LocalBackend
-from jupyter_mlp.manager import JobManager
-from jupyter_mlp.models import Job, JobState
-from jupyter_mlp.store import JobStore
+from jupyter_mlp.backends.local.backend import LocalBackend
+from jupyter_mlp.core.manager import JobManager
+from jupyter_mlp.core.models import Job, JobState
+from jupyter_mlp.core.store import JobStore
 
 GRACE = 0.3
 

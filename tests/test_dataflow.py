@@ -32,15 +32,15 @@ from google.cloud import dataflow_v1beta3 as dataflow
 from jupyter_processes import TOKEN, JupyterServer, isolated_env
 from openapi_schema_validator import OAS31Validator
 
-from jupyter_mlp import etl
-from jupyter_mlp.backends.dataflow import DataflowBackend
-from jupyter_mlp.backends.dataflow_jobs import STATES
-from jupyter_mlp.backends.processes import process_start_ticks
-from jupyter_mlp.manager import JobManager
-from jupyter_mlp.models import JobSpec
-from jupyter_mlp.models import JobState as Ours
-from jupyter_mlp.openapi import openapi_document
-from jupyter_mlp.store import JobStore
+from jupyter_mlp.backends.dataflow.backend import DataflowBackend
+from jupyter_mlp.backends.dataflow.jobs import STATES
+from jupyter_mlp.backends.local.processes import process_start_ticks
+from jupyter_mlp.core.manager import JobManager
+from jupyter_mlp.core.models import JobSpec
+from jupyter_mlp.core.models import JobState as Ours
+from jupyter_mlp.core.store import JobStore
+from jupyter_mlp.jobfiles import etl
+from jupyter_mlp.server.openapi import openapi_document
 
 PROJECT = "test-project"
 BEAM = find_spec("apache_beam")
@@ -802,7 +802,7 @@ def test_an_unused_backend_imports_neither_beam_nor_google_and_seeks_no_credenti
     env = {**os.environ, "GOOGLE_APPLICATION_CREDENTIALS": str(tmp_path / "none.json")}
     code = (
         "import sys\nbefore = set(sys.modules)\n"
-        "from jupyter_mlp.backends.dataflow import DataflowBackend\n"
+        "from jupyter_mlp.backends.dataflow.backend import DataflowBackend\n"
         "status = DataflowBackend().status()\n"
         "print([m['setting'] for m in status.missing])\n"
         "print(sorted(m for m in set(sys.modules) - before "
@@ -1088,7 +1088,15 @@ def test_the_command_line_drains_a_streaming_pipeline(tmp_path, fake):
             time.sleep(0.2)
 
         drained = subprocess.run(
-            [sys.executable, "-m", "jupyter_mlp.cli", "cancel", job["id"], "--drain", "--json"],
+            [
+                sys.executable,
+                "-m",
+                "jupyter_mlp.client.cli",
+                "cancel",
+                job["id"],
+                "--drain",
+                "--json",
+            ],
             cwd=tmp_path / "root",
             env={**env, "MLP_SERVER_URL": server.url, "MLP_TOKEN": TOKEN},
             capture_output=True,

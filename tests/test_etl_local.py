@@ -14,8 +14,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from jupyter_mlp import etl
-from jupyter_mlp.models import JobSpec
+from jupyter_mlp.core.models import JobSpec
+from jupyter_mlp.jobfiles import etl
 
 # Beam's own example, found without importing Beam into the tests' process.
 BEAM = find_spec("apache_beam")

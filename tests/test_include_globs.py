@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_mlp import bundle
-from jupyter_mlp.models import JobSpec, MLPError
+from jupyter_mlp.core.models import JobSpec, MLPError
+from jupyter_mlp.jobfiles import bundle
 
 
 @pytest.fixture

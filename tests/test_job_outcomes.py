@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_mlp.backends.local import process_start_ticks
+from jupyter_mlp.backends.local.backend import process_start_ticks
 
 # Opens every pipe its runner holds (as /proc lets a process of the same user) and claims, on
 # each, that the job succeeded; then fails.

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import server_manager
 
-from jupyter_mlp.backends.local import process_start_ticks
-from jupyter_mlp.bundle import JobFolder
+from jupyter_mlp.backends.local.backend import process_start_ticks
+from jupyter_mlp.jobfiles.bundle import JobFolder
 
 SLEEPER = "import time\ntime.sleep(60)\n"
 

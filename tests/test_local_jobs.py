@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_mlp.backends.local import process_start_ticks
+from jupyter_mlp.backends.local.backend import process_start_ticks
 
 
 async def test_script_job_succeeds_and_its_output_reaches_the_log(api, write_script, jp_root_dir):
@@ -204,7 +204,7 @@ async def test_delete_removes_an_ended_job_and_its_files_but_refuses_a_running_o
 
 
 async def test_state_changes_are_emitted_on_the_event_bus(api, jp_serverapp):
-    from jupyter_mlp.extension import EVENT_SCHEMA_ID
+    from jupyter_mlp.server.extension import EVENT_SCHEMA_ID
 
     seen: list[tuple[str, str]] = []
 

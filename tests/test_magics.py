@@ -15,11 +15,11 @@ from conftest import listed
 from jupyter_client.manager import KernelManager
 from jupyter_processes import JupyterServer, Kernel, isolated_env, write_notebook
 
-from jupyter_mlp.bundle import plan_source
-from jupyter_mlp.magics import MLPMagics, cell_job_code
-from jupyter_mlp.models import JobSpec, JobState
-from jupyter_mlp.store import JobStore
-from jupyter_mlp.submit_options import parse_gpu, parse_value
+from jupyter_mlp.client.magics import MLPMagics, cell_job_code
+from jupyter_mlp.client.submit_options import parse_gpu, parse_value
+from jupyter_mlp.core.models import JobSpec, JobState
+from jupyter_mlp.core.store import JobStore
+from jupyter_mlp.jobfiles.bundle import plan_source
 
 NOTEBOOK = "work/experiment.ipynb"
 REPO = Path(__file__).resolve().parent.parent

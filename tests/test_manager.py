@@ -8,9 +8,9 @@ import threading
 import time
 from pathlib import Path
 
-from jupyter_mlp.backends.local import LocalBackend
-from jupyter_mlp.manager import JobManager
-from jupyter_mlp.store import JobStore
+from jupyter_mlp.backends.local.backend import LocalBackend
+from jupyter_mlp.core.manager import JobManager
+from jupyter_mlp.core.store import JobStore
 
 
 def make_manager(root: Path) -> JobManager:

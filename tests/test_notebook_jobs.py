@@ -13,7 +13,7 @@ from typing import Any
 import nbformat
 import pytest
 
-from jupyter_mlp.bundle import pack_bundle
+from jupyter_mlp.jobfiles.bundle import pack_bundle
 
 
 def notebook(*cells: str | tuple[str, list[str]], kernel: str = "python3") -> nbformat.NotebookNode:

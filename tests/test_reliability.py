@@ -26,7 +26,7 @@ from fake_vertex import JobState as VertexState
 from flaky_proxy import LOST, PASS, STALL, TOO_MANY, UNAVAILABLE, FlakyProxy
 from jupyter_processes import TERMINAL, TOKEN, JupyterServer, isolated_env
 
-from jupyter_mlp.backends.processes import process_start_ticks
+from jupyter_mlp.backends.local.processes import process_start_ticks
 
 ROUNDS = 5
 LINES = 200  # log lines a job writes before and after its go-ahead

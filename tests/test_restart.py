@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 
-from jupyter_mlp.backends.local import process_start_ticks
+from jupyter_mlp.backends.local.backend import process_start_ticks
 
 
 def test_jobs_outlive_a_server_restart_and_are_reconciled(servers, tmp_path):
@@ -82,7 +82,7 @@ def test_a_job_still_running_after_a_restart_is_watched_and_can_be_cancelled(ser
 def test_server_start_does_not_import_cloud_sdks():
     probe = (
         "import sys\n"
-        "from jupyter_mlp.extension import MLPExtension\n"
+        "from jupyter_mlp.server.extension import MLPExtension\n"
         "from jupyter_mlp.backends import backend_classes\n"
         "backend_classes()\n"
         "heavy = ('google.cloud.aiplatform', 'apache_beam')\n"

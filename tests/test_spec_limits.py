@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from jupyter_mlp.models import MAX_SPEC_BYTES, STORED, Job, JobSpec, JobSummary
+from jupyter_mlp.core.models import MAX_SPEC_BYTES, STORED, Job, JobSpec, JobSummary
 
 CODE = {"code": "print('hi')"}
 

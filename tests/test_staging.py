@@ -17,9 +17,14 @@ import nbformat
 import pytest
 from fake_storage import StorageEmulator
 
-from jupyter_mlp.bundle import build_bundle, plan_source
-from jupyter_mlp.models import JobSpec
-from jupyter_mlp.staging import RUNNER_MODULE, build_package, package_requirements, upload_package
+from jupyter_mlp.backends.gcp.staging import (
+    RUNNER_MODULE,
+    build_package,
+    package_requirements,
+    upload_package,
+)
+from jupyter_mlp.core.models import JobSpec
+from jupyter_mlp.jobfiles.bundle import build_bundle, plan_source
 
 BUCKET = "staging-bucket"
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from jupyter_mlp.models import Job, JobSpec, JobState, Transition, Trial
-from jupyter_mlp.store import JobStore, summary_of
+from jupyter_mlp.core.models import Job, JobSpec, JobState, Transition, Trial
+from jupyter_mlp.core.store import JobStore, summary_of
 
 SWEEP = {
     "metric": {"name": "accuracy", "goal": "minimize"},

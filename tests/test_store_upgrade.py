@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import listed
 
-from jupyter_mlp.models import JobState
-from jupyter_mlp.store import JobStore
+from jupyter_mlp.core.models import JobState
+from jupyter_mlp.core.store import JobStore
 
 PREVIOUS_SCHEMA = """
 CREATE TABLE mlp_jobs (
@@ -67,8 +67,8 @@ def test_a_previous_database_keeps_its_jobs_and_their_bookkeeping(tmp_path):
 def test_trials_stored_before_trial_numbers_get_theirs_in_the_order_they_were_added(tmp_path):
     from datetime import UTC, datetime
 
-    from jupyter_mlp.models import Job, JobSpec
-    from jupyter_mlp.store import TrialTaken
+    from jupyter_mlp.core.models import Job, JobSpec
+    from jupyter_mlp.core.store import TrialTaken
 
     url = f"sqlite:///{tmp_path / 'jobs.db'}"
     store = JobStore(url)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import nbformat
 
-from jupyter_mlp import bundle
-from jupyter_mlp.models import JobSpec
+from jupyter_mlp.core.models import JobSpec
+from jupyter_mlp.jobfiles import bundle
 
 SWEEP = {
     "metric": {"name": "score"},

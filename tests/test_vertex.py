@@ -23,11 +23,11 @@ from fake_vertex import FakeVertexServer, JobState, rate_limited
 from google.cloud.aiplatform_v1 import types
 
 from jupyter_mlp.backends.base import Tracked
-from jupyter_mlp.backends.vertex import VertexBackend, VertexRuntime
-from jupyter_mlp.bundle import JobFolder, build_bundle, plan_source
+from jupyter_mlp.backends.vertex.backend import VertexBackend, VertexRuntime
 from jupyter_mlp.catalog.containers import choose_container, containers_view, load_containers
-from jupyter_mlp.models import Job, JobSpec
-from jupyter_mlp.models import JobState as Ours
+from jupyter_mlp.core.models import Job, JobSpec
+from jupyter_mlp.core.models import JobState as Ours
+from jupyter_mlp.jobfiles.bundle import JobFolder, build_bundle, plan_source
 
 BUCKET = "mlp-staging"
 PROJECT = "test-project"
@@ -689,7 +689,7 @@ def test_an_unused_backend_imports_no_google_library_and_seeks_no_credentials(tm
     env = {**os.environ, "GOOGLE_APPLICATION_CREDENTIALS": str(tmp_path / "none.json")}
     code = (
         "import sys\nbefore = set(sys.modules)\n"
-        "from jupyter_mlp.backends.vertex import VertexBackend\n"
+        "from jupyter_mlp.backends.vertex.backend import VertexBackend\n"
         "status = VertexBackend().status()\n"
         "print([m['setting'] for m in status.missing])\n"
         "print(sorted(m for m in set(sys.modules) - before if m.startswith(('google', 'grpc'))))"
@@ -718,7 +718,7 @@ def vertex_installed(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
         info.mkdir()
         (info / "METADATA").write_text("Metadata-Version: 2.1\nName: jupyter-mlp-vertex\n")
         (info / "entry_points.txt").write_text(
-            "[jupyter_mlp.backends]\nvertex = jupyter_mlp.backends.vertex:VertexBackend\n"
+            "[jupyter_mlp.backends]\nvertex = jupyter_mlp.backends.vertex.backend:VertexBackend\n"
         )
         monkeypatch.syspath_prepend(str(site))
 

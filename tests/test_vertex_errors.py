@@ -17,8 +17,8 @@ from fake_vertex import JobState, permission_denied, quota_exceeded, rate_limite
 from test_vertex import BUCKET, DEFAULT_IMAGE, PROJECT, Submitter
 
 from jupyter_mlp.backends.base import Tracked
-from jupyter_mlp.backends.vertex import VertexBackend, VertexRuntime
-from jupyter_mlp.models import JobState as Ours
+from jupyter_mlp.backends.vertex.backend import VertexBackend, VertexRuntime
+from jupyter_mlp.core.models import JobState as Ours
 
 T4_QUOTA = "aiplatform.googleapis.com/custom_model_training_nvidia_t4_gpus"
 

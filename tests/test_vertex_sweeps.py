@@ -24,9 +24,9 @@ from google.cloud.aiplatform_v1 import types
 from test_staging import fresh_venv
 from test_vertex import BUCKET, PROJECT, env_of
 
-from jupyter_mlp.bundle import JobFolder, build_bundle, plan_source
-from jupyter_mlp.models import JobSpec
-from jupyter_mlp.models import JobState as Ours
+from jupyter_mlp.core.models import JobSpec
+from jupyter_mlp.core.models import JobState as Ours
+from jupyter_mlp.jobfiles.bundle import JobFolder, build_bundle, plan_source
 
 # The fixtures of the Vertex backend's own tests: the stand-ins, a backend, a Jupyter server.
 storage_emulator, storage, vertex, logs = (

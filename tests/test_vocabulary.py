@@ -17,10 +17,16 @@ from typing import Any
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
-from jupyter_mlp.cli import build_parser, submit_body
-from jupyter_mlp.client import Client
-from jupyter_mlp.magics import MLPMagics, parse_line
-from jupyter_mlp.models import (
+from jupyter_mlp.client.cli import build_parser, submit_body
+from jupyter_mlp.client.connection import Client
+from jupyter_mlp.client.magics import MLPMagics, parse_line
+from jupyter_mlp.client.submit_options import (
+    SUBMIT_OPTIONS,
+    VOCABULARY_FILE,
+    split_requirements,
+    vocabulary_text,
+)
+from jupyter_mlp.core.models import (
     JobSpec,
     JobState,
     MLPError,
@@ -32,12 +38,6 @@ from jupyter_mlp.models import (
     default_job_name,
     parse_state,
     parse_states,
-)
-from jupyter_mlp.submit_options import (
-    SUBMIT_OPTIONS,
-    VOCABULARY_FILE,
-    split_requirements,
-    vocabulary_text,
 )
 
 REPO = Path(__file__).resolve().parent.parent
@@ -95,7 +95,7 @@ def same_spec(body: dict[str, Any], spec: dict[str, Any]) -> None:
 def test_the_frontend_vocabulary_is_written_from_the_python_one():
     committed = (REPO / VOCABULARY_FILE).read_text(encoding="utf-8")
     assert committed == vocabulary_text(), (
-        "src/vocabulary.json is out of date: run `python -m jupyter_mlp.submit_options`"
+        "src/vocabulary.json is out of date: run `python -m jupyter_mlp.client.submit_options`"
     )
 
 

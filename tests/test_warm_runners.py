@@ -14,9 +14,9 @@ import nbformat
 import pytest
 from conftest import server_manager
 
-from jupyter_mlp.backends import processes
-from jupyter_mlp.backends.local import process_start_ticks
-from jupyter_mlp.bundle import JobFolder
+from jupyter_mlp.backends.local import processes
+from jupyter_mlp.backends.local.backend import process_start_ticks
+from jupyter_mlp.jobfiles.bundle import JobFolder
 
 WARM_LINE = "running in a warm runner"
 

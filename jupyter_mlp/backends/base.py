@@ -23,8 +23,8 @@ from pydantic import BaseModel, ConfigDict
 from traitlets import Float, Int
 from traitlets.config import LoggingConfigurable
 
-from ..bundle import JobFolder, SourcePlan
-from ..models import FieldError, Job, JobSpec, JobState
+from ..core.models import FieldError, Job, JobSpec, JobState
+from ..jobfiles.bundle import JobFolder, SourcePlan
 
 
 class BackendStatus(BaseModel):

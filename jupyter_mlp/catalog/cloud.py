@@ -17,7 +17,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from ..models import CLOUD_BACKENDS
+from ..core.models import CLOUD_BACKENDS
 
 BACKENDS = CLOUD_BACKENDS
 

@@ -12,7 +12,7 @@ import difflib
 import re
 from typing import Any
 
-from ..models import FieldError, JobSpec
+from ..core.models import FieldError, JobSpec
 from .cloud import (
     REGION_NAME,
     BackendCatalog,

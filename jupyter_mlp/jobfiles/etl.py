@@ -7,9 +7,9 @@ Locally the runner is pinned (Beam's default first tries to download Prism, whic
 differently online and offline); on Dataflow the options name the project, region, locations,
 job name, labels, workers and their accelerators.
 
-`python -m jupyter_mlp.etl --submit REPORT BUNDLE [OPTIONS...]` submits a bundle's pipeline to
-Dataflow with Beam's own DataflowRunner and returns as soon as the service answered, without
-waiting for the pipeline: it wraps `DataflowRunner.run_pipeline` (the runner's public entry
+`python -m jupyter_mlp.jobfiles.etl --submit REPORT BUNDLE [OPTIONS...]` submits a bundle's
+pipeline to Dataflow with Beam's own DataflowRunner and returns as soon as the service answered,
+without waiting for the pipeline: it wraps `DataflowRunner.run_pipeline` (the runner's public entry
 point) so that the job id of the `DataflowPipelineResult` it returns is written to REPORT and
 the process ends there. So a pipeline ending in `with Pipeline(...)` or in
 `pipeline.run().wait_until_finish()` submits alike. REPORT also says why when no job was made.
@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from .models import FieldError, JobSpec
+    from ..core.models import FieldError, JobSpec
 
 # A batch pipeline runs on the FnApiRunner (what Beam's DirectRunner picks for batch, without
 # first trying Prism); a streaming one on the BundleBasedDirectRunner, which runs unbounded
@@ -182,7 +182,7 @@ def adopt_options(spec: JobSpec) -> tuple[JobSpec, list[FieldError]]:
     field give differently, naming both."""
     from pydantic import ValidationError
 
-    from .models import FieldError
+    from ..core.models import FieldError
 
     updates: dict[str, dict[str, Any]] = {"": {}, "resources": {}, "scheduling": {}}
     errors: list[FieldError] = []
@@ -245,7 +245,7 @@ def adopt_options(spec: JobSpec) -> tuple[JobSpec, list[FieldError]]:
 def _adopt_accelerator(spec: JobSpec, update: dict[str, Any]) -> list[FieldError]:
     """The worker accelerator the args give, put in `update` (the resources' fields) if the
     spec names none; an error if it names another."""
-    from .catalog.cloud import normalize_accelerator
+    from ..catalog.cloud import normalize_accelerator
 
     accelerator = args_accelerator(spec.args)
     parts = dict(p.split(":", 1) for p in (accelerator or "").split(";") if ":" in p)
@@ -270,7 +270,7 @@ def _adopt_accelerator(spec: JobSpec, update: dict[str, Any]) -> list[FieldError
 
 
 def _disagree(given: str, field: str, typed: object, value: str) -> FieldError:
-    from .models import FieldError
+    from ..core.models import FieldError
 
     return FieldError(
         field=field,
@@ -308,7 +308,7 @@ def worker_accelerator(accelerator_type: str | None, count: int) -> str | None:
     if accelerator_type in TPU_WORKERS:
         tpu, topologies = TPU_WORKERS[accelerator_type]
         return f"type:{tpu};topology:{topologies.get(count, str(count))}"
-    from .catalog.cloud import load_catalog
+    from ..catalog.cloud import load_catalog
 
     known = load_catalog("dataflow").accelerators.get(accelerator_type)
     name = known.compute_name if known else accelerator_type.lower().replace("_", "-")
@@ -399,7 +399,7 @@ def create_error(exc: BaseException) -> dict[str, Any]:
     }
     if not isinstance(exc, exceptions.GoogleAPICallError):
         return met
-    from .backends.google_cloud import google_message
+    from ..backends.gcp.service import google_message
 
     met["message"] = google_message(exc)[:2000]  # Google's words, without the request's URL
     met["code"] = None if exc.code is None else int(exc.code)
@@ -517,7 +517,8 @@ def submit(report: Path, bundle: Path, options: list[str]) -> int:
 def main(argv: list[str]) -> int:
     if len(argv) >= 3 and argv[0] == "--submit":
         return submit(Path(argv[1]), Path(argv[2]), argv[3:])
-    print("usage: python -m jupyter_mlp.etl --submit REPORT BUNDLE [OPTIONS...]", file=sys.stderr)
+    usage = "usage: python -m jupyter_mlp.jobfiles.etl --submit REPORT BUNDLE [OPTIONS...]"
+    print(usage, file=sys.stderr)
     return 2
 
 

@@ -5,7 +5,7 @@ they make.
 each flag is declared once here with the spec field it fills and how its value is written.
 `spec_body` reads parsed flags into the body of `POST /mlp/jobs`; the panel writes a spec back
 as flags from the same table, which `vocabulary()` exports (with the backend, kind and state
-words) as `src/vocabularyData.ts` for the frontend. `python -m jupyter_mlp.submit_options`
+words) as `src/vocabularyData.ts` for the frontend. `python -m jupyter_mlp.client.submit_options`
 rewrites that file; a test keeps it in step.
 """
 
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from .catalog.cloud import normalize_accelerator
-from .models import (
+from ..catalog.cloud import normalize_accelerator
+from ..core.models import (
     CLOUD_BACKENDS,
     KNOWN_BACKENDS,
     LOCAL_BACKEND,
@@ -307,8 +307,8 @@ def vocabulary() -> dict[str, Any]:
 def vocabulary_text() -> str:
     """`vocabulary()` as a TypeScript module (its JSON, left as it is by prettier)."""
     return (
-        "// Written by `python -m jupyter_mlp.submit_options` from jupyter_mlp/submit_options.py\n"
-        "// and jupyter_mlp/models.py: do not edit. src/vocabulary.ts gives it types.\n"
+        "// Written by `python -m jupyter_mlp.client.submit_options` from its table and\n"
+        "// jupyter_mlp/core/models.py: do not edit. src/vocabulary.ts gives it types.\n"
         "// prettier-ignore\n"
         f"export const VOCABULARY = {json.dumps(vocabulary(), indent=2)};\n"
     )

@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..bundle import JobFolder
-from .base import LogChunk
+from ...jobfiles.bundle import JobFolder
+from ..base import LogChunk
 
 OUTPUT_FILES_LISTED = 200
 OUTPUT_WALK_MAX_ENTRIES = 20_000

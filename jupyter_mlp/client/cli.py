@@ -19,7 +19,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .client import (
+from ..core.models import KNOWN_BACKENDS, Job, JobKind, JobState, MLPError
+from .connection import (
     Client,
     DirectClient,
     ServerClient,
@@ -28,7 +29,6 @@ from .client import (
     describe_error,
 )
 from .handle import JobFailed, JobHandle, JobList
-from .models import KNOWN_BACKENDS, Job, JobKind, JobState, MLPError
 from .submit_options import add_submit_options, spec_body
 
 EXIT_OK, EXIT_JOB_FAILED, EXIT_USAGE, EXIT_SERVER = 0, 1, 2, 3

@@ -24,11 +24,11 @@ from jupyter_core.paths import jupyter_config_path
 from traitlets.config import Config
 from traitlets.config.loader import ConfigFileNotFound, JSONFileConfigLoader, PyFileConfigLoader
 
+from ..core.models import STORED, FieldError, Job, JobSummary, MLPError, parse_states
 from .discovery import ServerInfo, server_by_url, server_for_directory, server_for_kernel
-from .models import STORED, FieldError, Job, JobSummary, MLPError, parse_states
 
 if TYPE_CHECKING:
-    from .manager import JobManager
+    from ..core.manager import JobManager
 
 T = TypeVar("T")
 REQUEST_TIMEOUT = 30.0
@@ -214,7 +214,7 @@ class DirectClient(Client):
     """
 
     def __init__(self, root_dir: Path):
-        from .extension import MLPExtension  # the server extension's defaults and config
+        from ..server.extension import MLPExtension  # the server extension's defaults and config
 
         config = server_config()
         if "warm_runners" not in config.LocalBackend:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .. import runner
+from ...jobfiles import runner
 
 # How long a job that took a warm runner has the machine to itself before its replacement starts.
 WARM_REFILL_DELAY_SECONDS = 1.0

@@ -1,7 +1,7 @@
 """Dataflow: each ETL job is an Apache Beam pipeline submitted by Beam's own DataflowRunner.
 
 Starting a job runs its pipeline file in a submitting process of its own
-(`python -m jupyter_mlp.etl --submit`, see `etl.py`) with the options its spec means on
+(`python -m jupyter_mlp.jobfiles.etl --submit`, see `etl.py`) with the options its spec means on
 Dataflow: project, region, locations, a job name made from our job's name and id, our id as a
 label, workers and their accelerators, the requirements, and the job's package (the bundle as
 an installable package, as for Vertex AI) for the files included next to the pipeline. That
@@ -35,15 +35,17 @@ from urllib.parse import urlsplit
 
 from traitlets import Bool, Enum, Float, Int, Unicode, default, observe
 
-from .. import etl, runner
-from ..bundle import JobFolder, SourcePlan
-from ..catalog.cloud import catalog_view, estimate_hourly_cost
-from ..catalog.validation import normalize_cloud_resources
-from ..models import FieldError, Job, JobKind, JobSpec, JobState
-from ..staging import PACKAGE, VERSION, build_package
-from .base import Backend, BackendStatus, Launch, LogChunk, Observation, Runtime, Tracked
-from .cloud_logging import CloudLogSettings, LogReaders, SharedLogs
-from .dataflow_jobs import (
+from ...catalog.cloud import catalog_view, estimate_hourly_cost
+from ...catalog.validation import normalize_cloud_resources
+from ...core.models import FieldError, Job, JobKind, JobSpec, JobState
+from ...jobfiles import etl, runner
+from ...jobfiles.bundle import JobFolder, SourcePlan
+from ..base import Backend, BackendStatus, Launch, LogChunk, Observation, Runtime, Tracked
+from ..gcp.cloud_logging import CloudLogSettings, LogReaders, SharedLogs
+from ..gcp.service import GoogleCloud, google_message, local_http, retry
+from ..gcp.staging import PACKAGE, VERSION, build_package
+from ..local.processes import process_start_ticks
+from .jobs import (
     ENDINGS,
     IMPORTANCES,
     STATES,
@@ -53,8 +55,6 @@ from .dataflow_jobs import (
     Place,
     console_url,
 )
-from .google_cloud import GoogleCloud, google_message, local_http, retry
-from .processes import process_start_ticks
 
 # Seconds the submitting process may take to end by itself once Dataflow has the job.
 SUBMITTER_LINGER_SECONDS = 5.0
@@ -364,7 +364,7 @@ class DataflowBackend(Backend[DataflowRuntime], CloudLogSettings):
         env = runner.job_env(
             {**os.environ, "MLP_JOB_ID": job.id, "PYTHONUNBUFFERED": "1"}, manifest, folder.bundle
         )
-        command = [sys.executable, "-u", "-m", "jupyter_mlp.etl", "--submit"]
+        command = [sys.executable, "-u", "-m", "jupyter_mlp.jobfiles.etl", "--submit"]
         command += [str(files.report), str(folder.bundle), *options]
         with open(folder.log, "ab") as log:
             log.write(f"[mlp] submitting the pipeline to Dataflow as {runtime.job_name}\n".encode())

@@ -23,11 +23,11 @@ from tornado.ioloop import IOLoop
 from traitlets import DottedObjectName, Float, Unicode, default
 from traitlets.utils.importstring import import_item
 
+from ..core.models import Job, JobState
 from .handlers import ROUTES
-from .models import Job, JobState
 
 if TYPE_CHECKING:
-    from .manager import JobManager, StateListener
+    from ..core.manager import JobManager, StateListener
 
 # How long the server has its start to itself before the job manager is built.
 BUILD_DELAY_SECONDS = 1.0
@@ -85,7 +85,7 @@ class MLPExtension(ExtensionApp):
 
     # An import path, not a class: importing the manager (SQLAlchemy...) waits for the build.
     manager_class = DottedObjectName(
-        "jupyter_mlp.manager.JobManager",
+        "jupyter_mlp.core.manager.JobManager",
         config=True,
         help="Import path of the JobManager class (a subclass, to customise).",
     )
@@ -102,9 +102,9 @@ class MLPExtension(ExtensionApp):
 
     def make_manager(self, root_dir: Path, on_change: StateListener | None = None) -> JobManager:
         """A JobManager with this extension's settings; also used without a server (magics, CLI)."""
-        from .backends import backend_classes
-        from .manager import JobManager
-        from .store import JobStore
+        from ..backends import backend_classes
+        from ..core.manager import JobManager
+        from ..core.store import JobStore
 
         manager_class = import_item(self.manager_class)
         if not (isinstance(manager_class, type) and issubclass(manager_class, JobManager)):

@@ -17,10 +17,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..etl import LABEL_JOB_ID
-from ..models import JobState
-from .cloud_logging import Gathered, LogPiece, SharedLogs
-from .google_cloud import GoogleCloud, google_message, local_http
+from ...core.models import JobState
+from ...jobfiles.etl import LABEL_JOB_ID
+from ..gcp.cloud_logging import Gathered, LogPiece, SharedLogs
+from ..gcp.service import GoogleCloud, google_message, local_http
 
 CONSOLE = "https://console.cloud.google.com"
 API = "dataflow.googleapis.com"

@@ -11,10 +11,18 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
-from .models import MAX_JSON_DEPTH, Job, JobKind, JobState, MLPError, json_too_deep, parse_states
+from ..core.models import (
+    MAX_JSON_DEPTH,
+    Job,
+    JobKind,
+    JobState,
+    MLPError,
+    json_too_deep,
+    parse_states,
+)
 
 if TYPE_CHECKING:
-    from .manager import JobManager
+    from ..core.manager import JobManager
 
 AUTH_RESOURCE = "mlp"
 LIST_LIMIT_MAX = 500

@@ -8,9 +8,10 @@ from typing import Any
 from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
 
-from . import __version__
-from .backends import backend_classes
-from .backends.base import BackendStatus
+from .. import __version__
+from ..backends import backend_classes
+from ..backends.base import BackendStatus
+from ..core.models import KNOWN_BACKENDS, FieldError, Job, JobSpec
 from .handlers import (
     DRAIN_PATTERN,
     LIST_LIMIT_MAX,
@@ -19,7 +20,6 @@ from .handlers import (
     MAX_READ_BYTES,
     STATES_PATTERN,
 )
-from .models import KNOWN_BACKENDS, FieldError, Job, JobSpec
 
 
 class ErrorBody(BaseModel):

@@ -29,8 +29,10 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from .backends.base import Backend, BackendStatus, Launch, Observation, Tracked
-from .bundle import (
+from ..backends.base import Backend, BackendStatus, Launch, Observation, Tracked
+from ..catalog.cloud import catalog_view, estimate_hourly_cost
+from ..catalog.validation import normalize_cloud_resources
+from ..jobfiles.bundle import (
     DEFAULT_MAX_INCLUDE_BYTES,
     JobFolder,
     SourcePlan,
@@ -38,8 +40,6 @@ from .bundle import (
     pack_bundle,
     plan_source,
 )
-from .catalog.cloud import catalog_view, estimate_hourly_cost
-from .catalog.validation import normalize_cloud_resources
 from .models import (
     CLOUD_BACKENDS,
     KNOWN_BACKENDS,

@@ -30,13 +30,13 @@ from jupyter_core.paths import jupyter_data_dir
 from pydantic import Field
 from traitlets import Int, List, Unicode, default
 
-from .. import runner
-from ..bundle import JobFolder, SourcePlan, kernel_spec_name, notebook_errors
-from ..catalog.local import LocalGpu, gpu_inventory, machine_summary
-from ..models import FieldError, Job, JobSpec, JobState, MLPError
-from ..sweeps import METRIC_FILE
-from .base import Backend, BackendStatus, Launch, LogChunk, Observation, Runtime, Tracked
-from .local_files import list_local_outputs, read_local_log
+from ...core.models import FieldError, Job, JobSpec, JobState, MLPError
+from ...core.sweeps import METRIC_FILE
+from ...jobfiles import runner
+from ...jobfiles.bundle import JobFolder, SourcePlan, kernel_spec_name, notebook_errors
+from ..base import Backend, BackendStatus, Launch, LogChunk, Observation, Runtime, Tracked
+from .files import list_local_outputs, read_local_log
+from .gpus import LocalGpu, gpu_inventory, machine_summary
 from .processes import Drain, ProcessLauncher, job_processes, process_start_ticks
 
 __all__ = ["LocalBackend", "LocalRuntime", "process_start_ticks"]

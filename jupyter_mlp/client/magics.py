@@ -21,11 +21,11 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from .client import Client, ServerClient, ServerUnreachable, connect, describe_error
+from ..core.models import MLPError
+from ..jobfiles.notebooks import JOB_MAGICS, PARAMETERS_MARK, PARAMETERS_TAG
+from .connection import Client, ServerClient, ServerUnreachable, connect, describe_error
 from .discovery import kernel_id_of, kernel_notebook
 from .handle import JobFailed, JobHandle, JobList
-from .models import MLPError
-from .notebooks import JOB_MAGICS, PARAMETERS_MARK, PARAMETERS_TAG
 from .submit_options import SUBMIT_OPTIONS, parse_params, spec_body
 
 INCLUDE_TAG = "mlp-include"

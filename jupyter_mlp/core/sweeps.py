@@ -32,7 +32,7 @@ from .store import TrialTaken
 from .sweep_search import grid_size, next_parameters
 
 if TYPE_CHECKING:
-    from .backends.base import Backend
+    from ..backends.base import Backend
     from .manager import JobManager
     from .models import Job
 

@@ -10,8 +10,8 @@ import time
 import uuid
 from typing import TextIO
 
-from .client import Client
-from .models import Job, JobState, JobSummary
+from ..core.models import Job, JobState, JobSummary
+from .connection import Client
 
 PANEL_COMMAND = "mlp:open-panel"
 WATCH_INTERVAL = 1.0

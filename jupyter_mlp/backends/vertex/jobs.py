@@ -20,8 +20,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..models import Job, JobState, SweepParameter, SweepSpec, Trial
-from ..staging import RUNNER_MODULE
+from ...core.models import Job, JobState, SweepParameter, SweepSpec, Trial
+from ..gcp.staging import RUNNER_MODULE
 
 LABEL_JOB_ID = "mlp-job-id"
 LABEL_MANAGED = "mlp-managed"

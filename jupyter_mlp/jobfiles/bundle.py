@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from ..core.models import LOCAL_BACKEND, FieldError, JobKind, JobSpec, MLPError, as_argument
 from . import etl, notebooks, runner
-from .models import LOCAL_BACKEND, FieldError, JobKind, JobSpec, MLPError, as_argument
 
 MANIFEST_VERSION = 2
 RUNNABLE_SUFFIXES = (".py", ".ipynb")

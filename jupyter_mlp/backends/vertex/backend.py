@@ -34,9 +34,8 @@ from urllib.parse import urlsplit
 
 from traitlets import Enum, Float, Unicode, default, observe
 
-from ..bundle import JobFolder, SourcePlan
-from ..catalog.cloud import catalog_view, estimate_hourly_cost
-from ..catalog.containers import (
+from ...catalog.cloud import catalog_view, estimate_hourly_cost
+from ...catalog.containers import (
     NoCurrentContainer,
     accelerator_kind,
     choose_container,
@@ -44,14 +43,15 @@ from ..catalog.containers import (
     default_containers,
     image_warning,
 )
-from ..catalog.validation import normalize_cloud_resources
-from ..models import FieldError, Job, JobKind, JobSpec, JobState
-from ..staging import Package, build_package, upload_package
-from . import vertex_jobs
-from .base import Backend, BackendStatus, Launch, LogChunk, Observation, Runtime, Tracked
-from .cloud_logging import CloudLogSettings, LogReaders
-from .google_cloud import GoogleCloud, classify, google_message, local_http, retry
-from .vertex_jobs import (
+from ...catalog.validation import normalize_cloud_resources
+from ...core.models import FieldError, Job, JobKind, JobSpec, JobState
+from ...jobfiles.bundle import JobFolder, SourcePlan
+from ..base import Backend, BackendStatus, Launch, LogChunk, Observation, Runtime, Tracked
+from ..gcp.cloud_logging import CloudLogSettings, LogReaders
+from ..gcp.service import GoogleCloud, classify, google_message, local_http, retry
+from ..gcp.staging import Package, build_package, upload_package
+from . import jobs as vertex_jobs
+from .jobs import (
     CONSOLE,
     ENDED_AT_VERTEX,
     LABEL_JOB_ID,

@@ -1,0 +1,2 @@
+"""The Jupyter Server extension: configuration and wiring (`extension`), thin REST handlers
+(`handlers`) and the OpenAPI document they answer to (`openapi`)."""
