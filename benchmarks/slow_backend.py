@@ -10,8 +10,9 @@ import asyncio
 from typing import Any, ClassVar
 
 from jupyter_mlp.backends.base import Backend, BackendStatus, Launch, Observation, Runtime, Tracked
+from jupyter_mlp.backends.capabilities import Capabilities
 from jupyter_mlp.core.manager import JobManager
-from jupyter_mlp.core.models import Job, JobState
+from jupyter_mlp.core.models import Job, JobKind, JobState
 from jupyter_mlp.jobfiles.bundle import JobFolder
 
 CALL_SECONDS = 0.05
@@ -22,6 +23,21 @@ class SlowBackend(Backend[Runtime]):
     """Starts up to RUNNING_JOBS jobs, which run until cancelled; every call takes 50 ms."""
 
     name: ClassVar[str] = "slow"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        kinds=(JobKind.TRAIN, JobKind.ETL),
+        remote=True,
+        resource_fields=(),
+        sweeps=None,
+        drain=False,
+        progress=False,
+        priced=False,
+        schedules=False,
+        job_id_label="Backend id",
+        unsupported={
+            name: "a benchmark's stand-in only runs jobs"
+            for name in ("sweeps", "drain", "progress", "priced", "schedules")
+        },
+    )
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

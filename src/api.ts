@@ -238,6 +238,29 @@ export interface IBackendInfo {
   /** The backend's settings on the server (project, location, staging_bucket…), shown, never edited. */
   settings: Record<string, unknown>;
   missing: IMissingSetting[];
+  /** What the backend can do; read this, never the backend's name. */
+  capabilities: IBackendCapabilities;
+}
+
+/** What a backend can do (`jupyter_mlp/backends/capabilities.py`). */
+export interface IBackendCapabilities {
+  /** The kinds of job it runs. */
+  kinds: JobKind[];
+  /** Jobs run in a cloud service: reviewed before submitting, with a region. */
+  remote: boolean;
+  /** The fields of `resources` it reads, and `region` when it takes one. */
+  resource_fields: string[];
+  /** How it runs sweeps: the service searches, each trial is a job, or not at all. */
+  sweeps: 'native' | 'trials' | null;
+  drain: boolean;
+  progress: boolean;
+  priced: boolean;
+  schedules: boolean;
+  scheduling: string[];
+  /** What a job's id on this backend is called. */
+  job_id_label: string;
+  /** Each ability it lacks, and why. */
+  unsupported: Record<string, string>;
 }
 
 /**

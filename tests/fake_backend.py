@@ -20,7 +20,8 @@ from jupyter_mlp.backends.base import (
     Runtime,
     Tracked,
 )
-from jupyter_mlp.core.models import Job, JobState
+from jupyter_mlp.backends.capabilities import Capabilities
+from jupyter_mlp.core.models import Job, JobKind, JobState
 from jupyter_mlp.jobfiles.bundle import JobFolder
 
 
@@ -54,6 +55,24 @@ class FakeRuntime(Runtime):
 class FakeBackend(Backend[FakeRuntime]):
     name: ClassVar[str] = "fake"
     runtime_model: ClassVar[type[Runtime]] = FakeRuntime
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        kinds=(JobKind.TRAIN, JobKind.ETL),
+        remote=True,
+        resource_fields=(),
+        sweeps=None,
+        drain=False,
+        progress=False,
+        priced=False,
+        schedules=False,
+        job_id_label="Backend id",
+        unsupported={
+            "sweeps": "the fake cloud runs single jobs",
+            "drain": "the fake cloud only cancels",
+            "progress": "the fake cloud reports states only",
+            "priced": "the fake cloud is free",
+            "schedules": "the fake cloud runs jobs now",
+        },
+    )
 
     def __init__(self, cloud: FakeCloud, one_list_call: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)

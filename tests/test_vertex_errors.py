@@ -101,7 +101,7 @@ async def test_a_create_whose_outcome_cannot_be_looked_up_stays_starting_and_is_
 
     made = fake.only()
     assert tracked.job.backend_job_id is None and tracked.runtime.unconfirmed
-    assert seen.fields["backend_job_id"] == made.name == seen.runtime.resource_name
+    assert seen.backend_job_id == made.name == seen.runtime.resource_name
     assert seen.state is None  # still pending at Vertex: the job goes on starting
     assert fake.count("create") == 1
 
@@ -239,8 +239,8 @@ async def test_a_job_queued_at_vertex_says_it_may_be_waiting_for_quota(
 
     assert seen.state is None
     assert seen.backend_state == "JOB_STATE_QUEUED"
-    assert "lacks remaining custom-training quota" in seen.fields["state_message"]
-    assert "iam-admin/quotas?project=test-project" in seen.fields["state_message"]
+    assert "lacks remaining custom-training quota" in (seen.state_message or "")
+    assert "iam-admin/quotas?project=test-project" in (seen.state_message or "")
 
 
 # ----- set-up in one go -----

@@ -370,7 +370,7 @@ async def test_trials_states_parameters_and_metrics_come_from_the_tuning_job(
     seen = (await backend.poll_many([tracked]))[tracked.job.id]
 
     assert (seen.state, seen.backend_state) == (Ours.RUNNING, "JOB_STATE_RUNNING")
-    one, two, three = seen.fields["trials"]
+    one, two, three = seen.trials or []
     assert (one["id"], one["state"], one["metric"]) == ("1", "SUCCEEDED", 0.91)
     assert one["parameters"] == {"lr": 0.01, "layers": 2, "batch": 32, "optimizer": "adam"}
     assert isinstance(one["parameters"]["layers"], int)
@@ -385,13 +385,13 @@ async def test_trials_unchanged_since_the_last_look_are_not_reported_again(submi
     tracked = await submit.started(source=SCRIPT, sweep=SWEEP)
     fake.add_trial(tracked.runtime.resource_name, {"lr": 0.01})
     seen = (await backend.poll_many([tracked]))[tracked.job.id]
-    stored = tracked.job.model_validate({**tracked.job.model_dump(), **seen.fields})
+    stored = tracked.job.model_validate({**tracked.job.model_dump(), **seen.updates()})
     tracked.job = stored
 
     again = (await backend.poll_many([tracked]))[tracked.job.id]
 
-    assert "trials" in seen.fields
-    assert "trials" not in again.fields
+    assert seen.trials is not None
+    assert again.trials is None
 
 
 async def test_sweeps_and_custom_jobs_are_observed_with_one_list_call_each(submit, backend, vertex):
@@ -427,7 +427,7 @@ async def test_an_ended_sweep_is_asked_for_alone_and_its_unfinished_trials_end_w
     seen = (await backend.poll_many([tracked]))[tracked.job.id]
 
     assert (seen.state, seen.message) == (Ours.FAILED, "3 trials failed")
-    assert [t["state"] for t in seen.fields["trials"]] == ["FAILED"]
+    assert [t["state"] for t in (seen.trials or [])] == ["FAILED"]
     assert fake.count("get_tuning") == 1
 
 

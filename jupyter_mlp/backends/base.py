@@ -25,6 +25,7 @@ from traitlets.config import LoggingConfigurable
 
 from ..core.models import FieldError, Job, JobSpec, JobState
 from ..jobfiles.bundle import JobFolder, SourcePlan
+from .capabilities import Capabilities
 
 
 class BackendStatus(BaseModel):
@@ -37,6 +38,8 @@ class BackendStatus(BaseModel):
     settings: dict[str, Any] = {}
     # What is missing before the backend can take jobs: [{"setting", "message"}].
     missing: list[dict[str, str]] = []
+    # What it can do (the backend class's declaration), so that UIs never test a name.
+    capabilities: Capabilities | None = None
 
     @classmethod
     def installed(
@@ -81,7 +84,29 @@ class Observation:
     backend_state: str | None = None
     message: str = ""
     runtime: Runtime | None = None  # updated bookkeeping to store, if any
-    fields: dict[str, Any] = field(default_factory=dict)  # backend_job_id, console_url, outputs
+    # The job's name at the backend and its page there, once the backend knows them.
+    backend_job_id: str | None = None
+    console_url: str | None = None
+    # A new message for a job whose state stays as it is (what a starting job waits for).
+    state_message: str | None = None
+    # A sweep the backend runs itself: its trials as the backend lists them.
+    trials: list[dict[str, Any]] | None = None
+
+    def updates(self) -> dict[str, Any]:
+        """The job's fields this observation changes besides its state: never the state, which
+        only the manager's state machine moves."""
+        named: dict[str, Any] = {
+            "backend_job_id": self.backend_job_id,
+            "console_url": self.console_url,
+            "state_message": self.state_message,
+            "trials": self.trials,
+        }
+        found = {name: value for name, value in named.items() if value is not None}
+        if self.runtime is not None:
+            found["runtime"] = self.runtime.model_dump(mode="json")
+        if self.backend_state:
+            found["backend_state"] = self.backend_state
+        return found
 
 
 @dataclass
@@ -119,6 +144,8 @@ class Backend(LoggingConfigurable, Generic[R]):
 
     name: ClassVar[str]
     runtime_model: ClassVar[type[Runtime]] = Runtime
+    # What it can do; callers read this, never the backend's name.
+    capabilities: ClassVar[Capabilities]
 
     poll_interval = Float(
         0.5, config=True, help="Seconds between two looks at this backend's running jobs."

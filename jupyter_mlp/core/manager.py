@@ -364,6 +364,7 @@ class JobManager:
             for name, backend in sorted(self.backends.items()):
                 status = backend.status()
                 status.default = name == self.default_backend
+                status.capabilities = backend.capabilities
                 found.append(status)
             return found
 
@@ -686,11 +687,9 @@ class JobManager:
         self, backend: Backend[Any], tracked: Tracked[Any], stored: ActiveJob, seen: Observation
     ) -> bool:
         """Map what the backend saw onto the job's state machine; True when the job ended."""
-        updates: dict[str, Any] = dict(seen.fields)
-        if seen.runtime is not None:
-            updates["runtime"] = seen.runtime.model_dump(mode="json")
-        if seen.backend_state and seen.backend_state != stored.job.backend_state:
-            updates["backend_state"] = seen.backend_state
+        updates = seen.updates()
+        if seen.backend_state == stored.job.backend_state:
+            updates.pop("backend_state", None)
         if updates:  # not the state: those fields are right whatever state the job is in
             await self._db(partial(self.store.set_fields, stored.job.id, **updates))
         current = await self._settle(stored, seen)

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 #: (the local backend points CLOUD_ML_HP_METRIC_FILE there).
 METRIC_FILE = "hypertune/output.metric"
 
-#: How the backends of this package run sweeps; another backend says so in `sweep_support`.
+#: How this package's backends run sweeps, for a backend named but not installed.
 SWEEP_SUPPORT = {"local": "trials", "vertex": "native"}
 
 log = logging.getLogger(__name__)
@@ -49,8 +49,7 @@ log = logging.getLogger(__name__)
 def sweep_support(backend: Backend[Any]) -> str | None:
     """How a backend runs sweeps: as "trials" (jobs the manager drives), "native" (the backend
     runs the whole sweep) or not at all (None)."""
-    declared = getattr(backend, "sweep_support", None)
-    return declared if isinstance(declared, str) else SWEEP_SUPPORT.get(backend.name)
+    return backend.capabilities.sweeps
 
 
 def sweep_errors(

@@ -294,7 +294,25 @@ describe('what a backend needs before it takes jobs', () => {
         setting: 'credentials',
         message: 'no Application Default Credentials: run `gcloud auth ...`'
       }
-    ]
+    ],
+    capabilities: {
+      kinds: ['train'],
+      remote: true,
+      resource_fields: ['machine_type', 'replica_count', 'region'],
+      sweeps: 'native',
+      drain: false,
+      progress: false,
+      priced: true,
+      schedules: false,
+      scheduling: [],
+      job_id_label: 'Backend id',
+      unsupported: {
+        etl: 'pipelines run on Dataflow',
+        drain: 'cancelled only',
+        progress: 'none',
+        schedules: 'not yet'
+      }
+    }
   };
 
   it('says which server setting to set, and where', () => {

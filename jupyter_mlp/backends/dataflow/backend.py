@@ -41,6 +41,7 @@ from ...core.models import FieldError, Job, JobKind, JobSpec, JobState
 from ...jobfiles import etl, runner
 from ...jobfiles.bundle import JobFolder, SourcePlan
 from ..base import Backend, BackendStatus, Launch, LogChunk, Observation, Runtime, Tracked
+from ..capabilities import Capabilities
 from ..gcp.cloud_logging import CloudLogSettings, LogReaders, SharedLogs
 from ..gcp.service import GoogleCloud, google_message, local_http, retry
 from ..gcp.staging import PACKAGE, VERSION, build_package
@@ -83,6 +84,29 @@ class DataflowBackend(Backend[DataflowRuntime], CloudLogSettings):
 
     name: ClassVar[str] = "dataflow"
     runtime_model: ClassVar[type[Runtime]] = DataflowRuntime
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        kinds=(JobKind.ETL,),
+        remote=True,
+        resource_fields=(
+            "machine_type",
+            "accelerator_type",
+            "accelerator_count",
+            "max_workers",
+            "region",
+        ),
+        sweeps=None,
+        drain=True,
+        progress=True,
+        priced=True,
+        schedules=False,
+        job_id_label="Backend id",
+        unsupported={
+            "train": "Dataflow runs Apache Beam pipelines; training runs on Vertex AI",
+            "sweeps": "Dataflow runs pipelines, not searches over parameters; sweep on "
+            "Vertex AI or on this machine",
+            "schedules": "jobs cannot be scheduled yet",
+        },
+    )
 
     project = Unicode(
         None,
@@ -446,9 +470,9 @@ class DataflowBackend(Backend[DataflowRuntime], CloudLogSettings):
             elif submission_of(tracked.folder).seconds_since_report() > SUBMITTER_LINGER_SECONDS:
                 self._stop_submitter(runtime)
         place = self._place(runtime, tracked.job)
-        fields: dict[str, Any] = {}
+        named: dict[str, Any] = {}
         if tracked.job.backend_job_id != place.job_id:
-            fields = {"backend_job_id": place.job_id, "console_url": console_url(place)}
+            named = {"backend_job_id": place.job_id, "console_url": console_url(place)}
         changed = runtime if runtime != tracked.runtime else None
         job = listed.get(place.job_id)
         if job is None:  # not active: it ended, or is not listed yet
@@ -460,7 +484,7 @@ class DataflowBackend(Backend[DataflowRuntime], CloudLogSettings):
                     backend_state="NOT_FOUND",
                     message="Dataflow no longer knows this job (deleted?)",
                     runtime=changed,
-                    fields=fields,
+                    **named,
                 )
         raw = dataflow.JobState(job.current_state).name
         state = STATES.get(raw)
@@ -470,7 +494,7 @@ class DataflowBackend(Backend[DataflowRuntime], CloudLogSettings):
         elif state is not None and state.terminal:
             message = ENDINGS.get(raw, "")
         return Observation(
-            state=state, backend_state=raw, message=message, runtime=changed, fields=fields
+            state=state, backend_state=raw, message=message, runtime=changed, **named
         )
 
     def _submission(
@@ -569,7 +593,8 @@ class DataflowBackend(Backend[DataflowRuntime], CloudLogSettings):
                 backend_state="NOT_SUBMITTED",
                 message=f"{runtime.given_up}; the Dataflow job {found.id} it made anyway "
                 "was cancelled",
-                fields={"backend_job_id": found.id, "console_url": console_url(place)},
+                backend_job_id=found.id,
+                console_url=console_url(place),
             )
         waited = (datetime.now(UTC) - runtime.given_up_at).total_seconds()
         if waited < self.lost_job_watch_seconds:

@@ -30,11 +30,12 @@ from jupyter_core.paths import jupyter_data_dir
 from pydantic import Field
 from traitlets import Int, List, Unicode, default
 
-from ...core.models import FieldError, Job, JobSpec, JobState, MLPError
+from ...core.models import FieldError, Job, JobKind, JobSpec, JobState, MLPError
 from ...core.sweeps import METRIC_FILE
 from ...jobfiles import runner
 from ...jobfiles.bundle import JobFolder, SourcePlan, kernel_spec_name, notebook_errors
 from ..base import Backend, BackendStatus, Launch, LogChunk, Observation, Runtime, Tracked
+from ..capabilities import Capabilities
 from .files import list_local_outputs, read_local_log
 from .gpus import LocalGpu, gpu_inventory, machine_summary
 from .processes import Drain, ProcessLauncher, job_processes, process_start_ticks
@@ -60,6 +61,24 @@ class LocalBackend(Backend[LocalRuntime]):
 
     name: ClassVar[str] = "local"
     runtime_model: ClassVar[type[Runtime]] = LocalRuntime
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        kinds=(JobKind.TRAIN, JobKind.ETL),
+        remote=False,
+        resource_fields=("accelerator_count",),
+        sweeps="trials",
+        drain=False,
+        progress=False,
+        priced=False,
+        schedules=False,
+        job_id_label="Process id",
+        unsupported={
+            "drain": "a pipeline on this machine stops when it is cancelled; only Dataflow "
+            "drains a streaming pipeline",
+            "progress": "a job on this machine shows its progress in its log",
+            "priced": "jobs on this machine have no list price",
+            "schedules": "jobs cannot be scheduled yet",
+        },
+    )
 
     max_concurrent_jobs = Int(
         help="How many local jobs may run at once; more wait in QUEUED.",

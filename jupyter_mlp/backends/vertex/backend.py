@@ -47,6 +47,7 @@ from ...catalog.validation import normalize_cloud_resources
 from ...core.models import FieldError, Job, JobKind, JobSpec, JobState
 from ...jobfiles.bundle import JobFolder, SourcePlan
 from ..base import Backend, BackendStatus, Launch, LogChunk, Observation, Runtime, Tracked
+from ..capabilities import Capabilities
 from ..gcp.cloud_logging import CloudLogSettings, LogReaders
 from ..gcp.service import GoogleCloud, classify, google_message, local_http, retry
 from ..gcp.staging import Package, build_package, upload_package
@@ -96,7 +97,30 @@ class VertexBackend(Backend[VertexRuntime], CloudLogSettings):
     name: ClassVar[str] = "vertex"
     runtime_model: ClassVar[type[Runtime]] = VertexRuntime
     # Vertex AI runs a whole sweep (a HyperparameterTuningJob); the manager drives no trials.
-    sweep_support: ClassVar[str] = "native"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        kinds=(JobKind.TRAIN,),
+        remote=True,
+        resource_fields=(
+            "machine_type",
+            "accelerator_type",
+            "accelerator_count",
+            "replica_count",
+            "region",
+        ),
+        sweeps="native",
+        drain=False,
+        progress=False,
+        priced=True,
+        schedules=False,
+        job_id_label="Backend id",
+        unsupported={
+            "etl": "Vertex AI custom training runs training code; pipelines run on Dataflow",
+            "drain": "a Vertex AI job stops when it is cancelled; draining is for streaming "
+            "pipelines on Dataflow",
+            "progress": "Vertex AI reports no progress of a custom job; its log shows it",
+            "schedules": "jobs cannot be scheduled yet",
+        },
+    )
 
     project = Unicode(
         None,
@@ -554,22 +578,20 @@ class VertexBackend(Backend[VertexRuntime], CloudLogSettings):
             runtime.notebook_copied = tracked.runtime.notebook_copied or self._copy_notebook(
                 tracked
             )
-        fields: dict[str, Any] = {}
+        seen = Observation(state=state, backend_state=raw, message=message, runtime=runtime)
         if tracked.job.backend_job_id != vertex_job.name:
-            fields["backend_job_id"] = vertex_job.name
-            fields["console_url"] = vertex_jobs.console_url(vertex_job.name, self._project())
+            seen.backend_job_id = vertex_job.name
+            seen.console_url = vertex_jobs.console_url(vertex_job.name, self._project())
         waiting = waiting_message(raw, vertex_job.error.message, self._project())
         shown = tracked.job.state_message
         if tracked.job.state is JobState.STARTING and waiting != shown:
             if waiting or shown.startswith(vertex_jobs.QUEUED_PREFIX):  # queued no longer
-                fields["state_message"] = waiting or "starting at Vertex AI"
+                seen.state_message = waiting or "starting at Vertex AI"
         if sweep is not None:
             trials = vertex_jobs.trials(vertex_job, sweep)
             if trials != [t.model_dump(mode="json") for t in tracked.job.trials]:
-                fields["trials"] = trials
-        return Observation(
-            state=state, backend_state=raw, message=message, runtime=runtime, fields=fields
-        )
+                seen.trials = trials
+        return seen
 
     def _unconfirmed(self, tracked: Tracked[VertexRuntime], listed: Any) -> Observation:
         """A job whose create had no known outcome: look for it by its label. Found, it is
