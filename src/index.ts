@@ -17,6 +17,7 @@ import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 import { IJob, IJobSubmission, MLPClient } from './api';
+import { ServerBackends } from './backends';
 import { CommandIDs } from './commands';
 import { mlpIcon } from './icons';
 import { JobsPanel } from './panel/JobsPanel';
@@ -62,7 +63,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
     let defaults: ISubmitDefaults = NO_DEFAULTS;
 
-    const panel = new JobsPanel(model, {
+    const panel = new JobsPanel(model, new ServerBackends(client), {
       cancel: job =>
         void commands.execute(CommandIDs.cancelJob, {
           id: job.id,

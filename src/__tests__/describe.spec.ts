@@ -5,6 +5,7 @@ import {
   failedCell,
   transitionNote
 } from '../panel/describe';
+import { capabilities } from './fixtures/capabilities';
 
 function failed(path: string | null, message: string | null) {
   return {
@@ -82,8 +83,16 @@ describe('a timeline entry', () => {
 });
 
 describe("the label of a backend's job id", () => {
-  it("calls a local job's id its process id", () => {
-    expect(backendIdLabel('local')).toBe('Process id');
-    expect(backendIdLabel('vertex')).toBe('Backend id');
+  it("is the backend's own word for it (a local job's is its process id)", () => {
+    expect(backendIdLabel(capabilities({ job_id_label: 'Process id' }))).toBe(
+      'Process id'
+    );
+    expect(backendIdLabel(capabilities({ job_id_label: 'Backend id' }))).toBe(
+      'Backend id'
+    );
+  });
+
+  it("is a plain word while the backend's capabilities are not known", () => {
+    expect(backendIdLabel(null)).toBe('Backend id');
   });
 });

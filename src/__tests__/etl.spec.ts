@@ -13,6 +13,7 @@ import {
   pipelineFromArgs,
   splitArgs
 } from '../submit/EtlOptions';
+import { capabilities } from './fixtures/capabilities';
 
 function job(patch: Partial<IJob> & { args?: string[] }): IJob {
   const { args, ...rest } = patch;
@@ -29,6 +30,10 @@ function job(patch: Partial<IJob> & { args?: string[] }): IJob {
     ...rest
   };
 }
+
+/** A backend that drains pipelines and reports their progress, and one that does neither. */
+const PIPELINES = capabilities({ kinds: ['etl'], drain: true, progress: true });
+const WITHOUT = capabilities({ kinds: ['etl'] });
 
 /** A client whose fetch answers `body` and records each request's url, method and body. */
 function recordingClient(body: unknown): {
@@ -59,22 +64,24 @@ function recordingClient(body: unknown): {
 }
 
 describe('draining', () => {
-  it('is offered for a running streaming pipeline on Dataflow', () => {
-    expect(canDrain(job({ args: ['--streaming'] }))).toBe(true);
-    expect(canDrain(job({ args: ['--input', 'x', '--streaming=true'] }))).toBe(
-      true
-    );
+  it('is offered for a running streaming pipeline on a backend that drains', () => {
+    expect(canDrain(job({ args: ['--streaming'] }), PIPELINES)).toBe(true);
+    expect(
+      canDrain(job({ args: ['--input', 'x', '--streaming=true'] }), PIPELINES)
+    ).toBe(true);
   });
 
-  it('is not offered for a batch pipeline, another backend or a job not running', () => {
-    expect(canDrain(job({ args: ['--input', 'x'] }))).toBe(false);
-    expect(canDrain(job({ args: ['--streaming'], backend: 'local' }))).toBe(
-      false
-    );
-    expect(canDrain(job({ args: ['--streaming'], state: 'STARTING' }))).toBe(
-      false
-    );
+  it('is not offered for a batch pipeline, a backend that does not drain or a job not running', () => {
+    expect(canDrain(job({ args: ['--input', 'x'] }), PIPELINES)).toBe(false);
+    expect(canDrain(job({ args: ['--streaming'] }), WITHOUT)).toBe(false);
+    expect(
+      canDrain(job({ args: ['--streaming'], state: 'STARTING' }), PIPELINES)
+    ).toBe(false);
     expect(isStreaming(undefined)).toBe(false);
+  });
+
+  it("is not offered while the backend's capabilities are not known", () => {
+    expect(canDrain(job({ args: ['--streaming'] }), null)).toBe(false);
   });
 
   it('posts drain to the cancel endpoint', async () => {
@@ -91,12 +98,11 @@ describe('draining', () => {
 });
 
 describe('progress', () => {
-  it('is shown for ETL jobs on Dataflow only', () => {
-    expect(showsProgress(job({}))).toBe(true);
-    expect(showsProgress(job({ backend: 'local' }))).toBe(false);
-    expect(showsProgress(job({ kind: 'train', backend: 'vertex' }))).toBe(
-      false
-    );
+  it('is shown for ETL jobs on a backend that reports progress only', () => {
+    expect(showsProgress(job({}), PIPELINES)).toBe(true);
+    expect(showsProgress(job({}), WITHOUT)).toBe(false);
+    expect(showsProgress(job({ kind: 'train' }), PIPELINES)).toBe(false);
+    expect(showsProgress(job({}), null)).toBe(false);
   });
 
   it('reads the progress endpoint', async () => {

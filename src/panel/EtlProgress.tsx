@@ -1,13 +1,14 @@
 /**
- * What the job detail shows of a pipeline on Dataflow: its progress per step
- * (element counts from the job's metrics, refreshed while it runs), and a
- * Drain button for a running streaming pipeline.
+ * What the job detail shows of a pipeline on a backend that reports progress
+ * and drains: its progress per step (element counts from the job's metrics,
+ * refreshed while it runs), and a Drain button for a running streaming
+ * pipeline.
  */
 import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
 import * as React from 'react';
 import { useEffect, useState } from 'react';
 
-import { IJob, IJobProgress, MLPClient } from '../api';
+import { IBackendCapabilities, IJob, IJobProgress, MLPClient } from '../api';
 import {
   PROGRESS_INTERVAL_MS,
   canDrain,
@@ -19,11 +20,13 @@ import {
 export function DrainButton(props: {
   client: MLPClient;
   job: IJob;
+  /** What the job's backend can do; null while not known (no button then). */
+  capabilities: IBackendCapabilities | null;
   onDrained?: (job: IJob) => void;
 }): JSX.Element | null {
   const { client, job } = props;
   const [busy, setBusy] = useState(false);
-  if (!canDrain(job)) {
+  if (!canDrain(job, props.capabilities)) {
     return null;
   }
   const drain = async () => {
@@ -68,12 +71,14 @@ export function DrainButton(props: {
 export function EtlProgress(props: {
   client: MLPClient;
   job: IJob;
+  /** What the job's backend can do; null while not known (nothing shown then). */
+  capabilities: IBackendCapabilities | null;
   live: boolean;
 }): JSX.Element | null {
   const { client, job, live } = props;
   const [progress, setProgress] = useState<IJobProgress | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const shown = showsProgress(job);
+  const shown = showsProgress(job, props.capabilities);
 
   useEffect(() => {
     if (!shown) {

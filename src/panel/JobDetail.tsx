@@ -14,6 +14,7 @@ import {
   MLPClient,
   TERMINAL_STATES
 } from '../api';
+import { ServerBackends } from '../backends';
 import { asCommandLine, asMagic } from './commandLine';
 import {
   backendIdLabel,
@@ -28,7 +29,7 @@ import {
   formatTime,
   pathParts
 } from './format';
-import { useNow } from './hooks';
+import { useCapabilities, useNow } from './hooks';
 import { LogView } from './LogView';
 import { DrainButton, EtlProgress } from './EtlProgress';
 import { IconButton } from './IconButton';
@@ -38,6 +39,8 @@ import { SweepTrials } from './SweepTrials';
 
 export interface IJobDetailProps {
   client: MLPClient;
+  /** What each backend can do (drain, progress, the name of its job id). */
+  backends: ServerBackends;
   jobId: string;
   /**
    * The job as last listed, when the list has it: a summary, whose live
@@ -117,6 +120,8 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
   const job = jobToShow(fetched?.id === jobId ? fetched : null, listed);
   const live = job !== null && !TERMINAL_STATES.has(job.state);
   const now = useNow(live && !!job?.started_at);
+  const capabilitiesOf = useCapabilities(props.backends);
+  const capabilities = job ? capabilitiesOf(job.backend) : null;
 
   return (
     <div className="jp-mlp-JobDetail">
@@ -144,7 +149,12 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
           />
         )}
         {job && (
-          <DrainButton client={client} job={job} onDrained={showDrained} />
+          <DrainButton
+            client={client}
+            job={job}
+            capabilities={capabilities}
+            onDrained={showDrained}
+          />
         )}
         {job && TERMINAL_STATES.has(job.state) && (
           <IconButton
@@ -221,7 +231,7 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
             <dd className="jp-mlp-JobDetail-mono">{job.id}</dd>
             {job.backend_job_id && (
               <>
-                <dt>{backendIdLabel(job.backend)}</dt>
+                <dt>{backendIdLabel(capabilities)}</dt>
                 <dd className="jp-mlp-JobDetail-mono">{job.backend_job_id}</dd>
               </>
             )}
@@ -247,7 +257,12 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
               </li>
             ))}
           </ol>
-          <EtlProgress client={client} job={job} live={live} />
+          <EtlProgress
+            client={client}
+            job={job}
+            capabilities={capabilities}
+            live={live}
+          />
           <h4 className="jp-mlp-JobDetail-section">Outputs</h4>
           <ul className="jp-mlp-JobDetail-outputs">
             {OUTPUTS.filter(output => job.outputs?.[output.key]).map(output => {

@@ -12,6 +12,7 @@ import * as React from 'react';
 import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 
 import { CANCELLABLE_STATES, JobSummary, MLPClient } from '../api';
+import { ServerBackends } from '../backends';
 import { sweepSummary } from '../sweep';
 import {
   formatGpu,
@@ -47,12 +48,14 @@ export interface IJobListProps {
   onLaunch: () => void;
   /** Fetches the trial jobs of an expanded sweep; without it sweeps do not expand. */
   client?: MLPClient;
+  /** Say which backends run a sweep's trials as jobs; without them sweeps do not expand. */
+  backends?: ServerBackends;
 }
 
 export function JobList(props: IJobListProps): JSX.Element {
   const { loaded, error, hasMore, loadingMore } = props;
   // An expanded sweep lists its trial jobs under it, as rows of their own.
-  const sweepRows = useSweepRows(props.client, props.jobs);
+  const sweepRows = useSweepRows(props.client, props.backends, props.jobs);
   const jobs = sweepRows.rows.map(row => row.job);
   const scroller = useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = useState(0);

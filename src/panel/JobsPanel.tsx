@@ -13,6 +13,7 @@ import * as React from 'react';
 import { useCallback, useEffect, useState } from 'react';
 
 import { IJob } from '../api';
+import { ServerBackends } from '../backends';
 import { mlpIcon } from '../icons';
 import { Filters } from './Filters';
 import { JobDetail } from './JobDetail';
@@ -42,8 +43,13 @@ export interface IPanelActions {
 }
 
 export class JobsPanel extends ReactWidget {
+  /**
+   * @param backends - what each backend can do; the filter also offers the
+   *   server's backends once they are fetched.
+   */
   constructor(
     readonly model: JobsModel,
+    readonly backends: ServerBackends,
     private readonly _actions: IPanelActions
   ) {
     super();
@@ -51,17 +57,8 @@ export class JobsPanel extends ReactWidget {
     this.addClass('jp-mlp-Panel');
     this.title.icon = mlpIcon;
     this.title.caption = 'ML jobs';
-    void model.client
-      .listBackends()
-      .then(backends => {
-        const names = new Set([
-          ...KNOWN_BACKENDS,
-          ...backends.map(b => b.name)
-        ]);
-        this._backends = [...names];
-        this.update();
-      })
-      .catch(() => undefined);
+    backends.changed.connect(this._onBackends, this);
+    backends.load().catch(() => undefined);
   }
 
   /** The job shown in detail, or null for the list. */
@@ -75,12 +72,18 @@ export class JobsPanel extends ReactWidget {
     this.update();
   }
 
+  dispose(): void {
+    this.backends.changed.disconnect(this._onBackends, this);
+    super.dispose();
+  }
+
   protected render(): JSX.Element {
     return (
       <PanelBody
         model={this.model}
+        backends={this.backends}
         actions={this._actions}
-        backends={this._backends}
+        backendNames={this._backendNames}
         selected={this._selected}
         onSelect={id => this.showJob(id)}
       />
@@ -97,20 +100,29 @@ export class JobsPanel extends ReactWidget {
     this.model.setVisible(false);
   }
 
+  private _onBackends(): void {
+    this._backendNames = [
+      ...new Set([...KNOWN_BACKENDS, ...this.backends.names])
+    ];
+    this.update();
+  }
+
   private _selected: string | null = null;
-  private _backends: string[] = [...KNOWN_BACKENDS];
+  private _backendNames: string[] = [...KNOWN_BACKENDS];
 }
 
 function PanelBody({
   model,
-  actions,
   backends,
+  actions,
+  backendNames,
   selected,
   onSelect
 }: {
   model: JobsModel;
+  backends: ServerBackends;
   actions: IPanelActions;
-  backends: string[];
+  backendNames: string[];
   selected: string | null;
   onSelect: (id: string | null) => void;
 }): JSX.Element {
@@ -167,11 +179,12 @@ function PanelBody({
             <>
               <Filters
                 filter={model.filter}
-                backends={backends}
+                backends={backendNames}
                 onChange={setFilter}
               />
               <JobList
                 client={model.client}
+                backends={backends}
                 jobs={model.jobs}
                 loaded={model.loaded}
                 error={model.error}
@@ -188,6 +201,7 @@ function PanelBody({
           ) : (
             <JobDetail
               client={model.client}
+              backends={backends}
               onOpenJob={onSelect}
               jobId={selected}
               listed={model.find(selected)}

@@ -7,7 +7,15 @@
 import * as React from 'react';
 import { useEffect, useState } from 'react';
 
-import { IJob, ITrial, JobSummary, MLPClient, TERMINAL_STATES } from '../api';
+import {
+  IBackendCapabilities,
+  IJob,
+  ITrial,
+  JobSummary,
+  MLPClient,
+  TERMINAL_STATES
+} from '../api';
+import { ServerBackends } from '../backends';
 import {
   ITrialSort,
   TrialColumn,
@@ -20,7 +28,7 @@ import {
   trialSeconds
 } from '../sweep';
 import { formatDuration } from './format';
-import { useNow } from './hooks';
+import { useCapabilities, useNow } from './hooks';
 import { SweepChart } from './SweepChart';
 import { StateBadge } from './StateBadge';
 
@@ -230,8 +238,17 @@ function sameColumn(a: TrialColumn, b: TrialColumn): boolean {
   );
 }
 
-/** Backends whose sweeps run each trial as a job of its own (listed with `?sweep_id=`). */
-const TRIAL_JOB_BACKENDS = new Set(['local']);
+/**
+ * Whether a job is a sweep whose trials are jobs of their own (listed with
+ * `?sweep_id=`): its backend runs sweeps as trial jobs. Not while that is not
+ * known.
+ */
+export function hasTrialJobs(
+  job: JobSummary,
+  capabilities: IBackendCapabilities | null
+): boolean {
+  return sweepOf(job) !== null && capabilities?.sweeps === 'trials';
+}
 
 /** A row of the job list: a job, or a trial job under its expanded sweep. */
 export interface IListRow {
@@ -247,6 +264,7 @@ export interface IListRow {
  */
 export function useSweepRows(
   client: MLPClient | undefined,
+  backends: ServerBackends | undefined,
   jobs: readonly JobSummary[]
 ): {
   rows: IListRow[];
@@ -256,6 +274,7 @@ export function useSweepRows(
 } {
   const [open, setOpen] = useState<string[]>([]);
   const [trials, setTrials] = useState<Record<string, JobSummary[]>>({});
+  const capabilitiesOf = useCapabilities(backends);
 
   useEffect(() => {
     if (!client || open.length === 0) {
@@ -289,7 +308,7 @@ export function useSweepRows(
   return {
     rows,
     expansion: job =>
-      client && sweepOf(job) && TRIAL_JOB_BACKENDS.has(job.backend)
+      client && hasTrialJobs(job, capabilitiesOf(job.backend))
         ? open.includes(job.id)
           ? 'open'
           : 'closed'

@@ -2,7 +2,12 @@
  * A job in plain words for the detail view: its spec, one line per aspect,
  * and the notebook cell a failure names.
  */
-import { IJob, IJobSubmission, ITransition } from '../api';
+import {
+  IBackendCapabilities,
+  IJob,
+  IJobSubmission,
+  ITransition
+} from '../api';
 import { shortAccelerator } from './commandLine';
 
 export function describeSpec(spec: IJobSubmission, backend: string): string[] {
@@ -123,7 +128,12 @@ export function transitionNote(
   return message;
 }
 
-/** How the detail labels a backend's id of the job: a local job's is its process. */
-export function backendIdLabel(backend: string): string {
-  return backend === 'local' ? 'Process id' : 'Backend id';
+/**
+ * How the detail labels a backend's id of the job (a local job's is its
+ * process id): the backend's own word, a plain one while it is not known.
+ */
+export function backendIdLabel(
+  capabilities: IBackendCapabilities | null
+): string {
+  return capabilities?.job_id_label ?? 'Backend id';
 }

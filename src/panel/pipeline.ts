@@ -2,7 +2,7 @@
  * What the panel decides about a pipeline (an ETL job): whether it can drain,
  * whether its progress is shown, and how its progress reads.
  */
-import { IJob, IJobProgress } from '../api';
+import { IBackendCapabilities, IJob, IJobProgress } from '../api';
 
 /** How often a running pipeline's progress is read again. */
 export const PROGRESS_INTERVAL_MS = 5000;
@@ -14,18 +14,27 @@ export function isStreaming(args: readonly string[] | undefined): boolean {
   );
 }
 
-/** Whether a job can drain: a running streaming pipeline on Dataflow. */
-export function canDrain(job: IJob): boolean {
+/**
+ * Whether a job can drain: a running streaming pipeline on a backend that
+ * drains (not known while its capabilities are not).
+ */
+export function canDrain(
+  job: IJob,
+  capabilities: IBackendCapabilities | null
+): boolean {
   return (
-    job.backend === 'dataflow' &&
+    capabilities?.drain === true &&
     job.state === 'RUNNING' &&
     isStreaming(job.spec.args)
   );
 }
 
-/** Whether the job detail shows a pipeline's progress: ETL jobs on Dataflow. */
-export function showsProgress(job: IJob): boolean {
-  return job.kind === 'etl' && job.backend === 'dataflow';
+/** Whether the job detail shows a pipeline's progress: ETL jobs on a backend that reports it. */
+export function showsProgress(
+  job: IJob,
+  capabilities: IBackendCapabilities | null
+): boolean {
+  return job.kind === 'etl' && capabilities?.progress === true;
 }
 
 /** What the progress section says: each step's count, or why there is none. */
