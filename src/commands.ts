@@ -1,4 +1,4 @@
-/** The ids of the commands this extension registers (once, in `index.ts`). */
+/** The ids of the commands this extension registers (once each, in `features/`). */
 export namespace CommandIDs {
   export const openPanel = 'mlp:open-panel';
   export const submitJob = 'mlp:submit-job';

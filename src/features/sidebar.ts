@@ -1,0 +1,144 @@
+/**
+ * The jobs panel in the left sidebar: the list, one job in detail, and what
+ * it opens (the launch form, files, a notebook at a cell, a job's log in a
+ * tab of its own); the command that shows it, at one job when given its id.
+ */
+import { ILayoutRestorer } from '@jupyterlab/application';
+import { showErrorMessage } from '@jupyterlab/apputils';
+import { IDocumentManager } from '@jupyterlab/docmanager';
+
+import { IJob } from '../api';
+import { CommandIDs } from '../commands';
+import { mlpIcon } from '../icons';
+import { JobsPanel } from '../panel/JobsPanel';
+import { LogWidget } from '../panel/LogWidget';
+import { JobNotifier } from '../panel/notifier';
+import { IJobsContext } from './context';
+import { OPEN_TABLE } from './table';
+import { OpenSubmitForm } from './launch';
+
+/** What the panel needs beyond the shared context. */
+export interface ISidebarOptions {
+  restorer: ILayoutRestorer | null;
+  docManager: IDocumentManager | null;
+  /** Says when a job run again ends. */
+  notifier: JobNotifier;
+  openSubmitForm: OpenSubmitForm;
+}
+
+/** Add the jobs panel to the left sidebar and register the command that shows it. */
+export function addJobsPanel(
+  context: IJobsContext,
+  options: ISidebarOptions
+): JobsPanel {
+  const { app, client, model, backends } = context;
+  const { commands, shell } = app;
+  const { docManager, notifier, openSubmitForm } = options;
+
+  const panel = new JobsPanel(model, backends, {
+    cancel: job =>
+      void commands.execute(CommandIDs.cancelJob, {
+        id: job.id,
+        name: job.name
+      }),
+    rerun: async (job: IJob) => {
+      try {
+        const created = await client.rerunJob(job.id);
+        notifier.watch(created);
+        void model.refresh();
+        return created;
+      } catch (error) {
+        void showErrorMessage('Could not run the job again', error as Error);
+        return null;
+      }
+    },
+    rerunWithChanges: (job: IJob) => void openSubmitForm(undefined, job.spec),
+    remove: async (job: IJob) =>
+      (await commands.execute(CommandIDs.deleteJob, {
+        id: job.id,
+        name: job.name
+      })) === true,
+    refresh: () => void commands.execute(CommandIDs.refresh),
+    launch: () => void commands.execute(CommandIDs.submitJob),
+    openTable: () => void commands.execute(OPEN_TABLE),
+    openPath: (path, isFolder) => {
+      if (isFolder) {
+        void commands.execute('filebrowser:go-to-path', { path });
+      } else {
+        // Logs have no registered file type; open them as text.
+        const factory = path.endsWith('.ipynb') ? undefined : 'Editor';
+        void commands.execute('docmanager:open', { path, factory });
+      }
+    },
+    openNotebookAt: (path, cellIndex) =>
+      void openNotebookAt(docManager, path, cellIndex),
+    openLog: job => openLogTab(context, job)
+  });
+  shell.add(panel, 'left', { rank: 850 });
+  options.restorer?.add(panel, 'jupyter-mlp-panel');
+  model.start();
+
+  commands.addCommand(CommandIDs.openPanel, {
+    label: 'Show ML Jobs',
+    caption: 'Open the ML jobs panel (at one job when given its id)',
+    icon: args => (args.isPalette ? undefined : mlpIcon),
+    describedBy: {
+      args: {
+        type: 'object',
+        properties: {
+          id: { type: 'string', description: 'A job to show in detail' }
+        }
+      }
+    },
+    execute: args => {
+      if (typeof args.id === 'string' && args.id) {
+        panel.showJob(args.id);
+      }
+      shell.activateById(panel.id);
+    }
+  });
+  return panel;
+}
+
+/** Show a job's log in a main-area tab below the others, one tab per job. */
+function openLogTab({ app, model }: IJobsContext, job: IJob): void {
+  const id = `jp-mlp-log-${job.id}`;
+  if (!Array.from(app.shell.widgets('main')).some(w => w.id === id)) {
+    app.shell.add(
+      new LogWidget(model, job.id, job.name || job.id, job.state),
+      'main',
+      { mode: 'split-bottom' }
+    );
+  }
+  app.shell.activateById(id);
+}
+
+/** The part of a notebook widget this extension uses (no dependency on @jupyterlab/notebook). */
+interface INotebookLike {
+  activeCellIndex: number;
+  scrollToItem(index: number, behavior?: string): Promise<void>;
+}
+
+/** Open a notebook with its cell `cellIndex` (0-based) active and in view. */
+async function openNotebookAt(
+  docManager: IDocumentManager | null,
+  path: string,
+  cellIndex: number
+): Promise<void> {
+  const widget = docManager?.openOrReveal(path);
+  if (!widget) {
+    void showErrorMessage(
+      'Could not open the notebook',
+      `No editor for ${path}`
+    );
+    return;
+  }
+  await widget.context.ready;
+  await widget.revealed;
+  const notebook = (widget as unknown as { content?: INotebookLike }).content;
+  if (!notebook || typeof notebook.scrollToItem !== 'function') {
+    return;
+  }
+  notebook.activeCellIndex = cellIndex;
+  await notebook.scrollToItem(notebook.activeCellIndex, 'center');
+}
