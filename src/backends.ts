@@ -32,7 +32,7 @@ export class ServerBackends {
     );
   }
 
-  /** Fetch the backends unless they were; after a failed fetch, this tries again. */
+  /** Fetch the backends unless they were; while no fetch has succeeded, each call tries again. */
   load(): Promise<void> {
     if (this._loading === null) {
       this._loading = this.refresh();
@@ -45,7 +45,9 @@ export class ServerBackends {
     try {
       this._backends = await this._client.listBackends();
     } catch (error) {
-      this._loading = null;
+      if (this._backends === null) {
+        this._loading = null;
+      }
       throw error;
     }
     this._changed.emit();

@@ -101,6 +101,18 @@ describe("the server's backends", () => {
     expect(requests()).toBe(3);
     expect(backends.names).toEqual(['here']);
   });
+
+  it('keep what they knew when a fetch on demand fails', async () => {
+    const { client, requests } = serving([one, 500]);
+    const backends = new ServerBackends(client);
+    await backends.load();
+
+    await expect(backends.refresh()).rejects.toThrow();
+    await backends.load();
+
+    expect(requests()).toBe(2);
+    expect(backends.capabilities('there')).toEqual(drains);
+  });
 });
 
 describe("a sweep's trial jobs listed under it", () => {
