@@ -24,7 +24,11 @@ from google.cloud.aiplatform_v1 import types
 
 from jupyter_mlp.backends.base import Tracked
 from jupyter_mlp.backends.vertex.backend import VertexBackend, VertexRuntime
-from jupyter_mlp.catalog.containers import choose_container, containers_view, load_containers
+from jupyter_mlp.backends.vertex.containers import (
+    choose_container,
+    containers_view,
+    load_containers,
+)
 from jupyter_mlp.core.models import Job, JobSpec
 from jupyter_mlp.core.models import JobState as Ours
 from jupyter_mlp.jobfiles.bundle import JobFolder, build_bundle, plan_source
