@@ -1,4 +1,5 @@
-"""Integrity of the cloud catalog data files (jupyter_mlp/catalog/data)."""
+"""Integrity of the cloud catalog data files (jupyter_mlp/catalog/data and each cloud backend's
+data folder)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,16 @@ from typing import Any
 import pytest
 from google.cloud.aiplatform_v1.types import AcceleratorType
 
-from jupyter_mlp.catalog.containers import NoCurrentContainer, choose_container
+from jupyter_mlp.backends.vertex.containers import NoCurrentContainer, choose_container
 
-DATA = resources.files("jupyter_mlp.catalog").joinpath("data")
+SHARED = resources.files("jupyter_mlp.catalog").joinpath("data")
+DATA = {
+    "gpus.json": SHARED,
+    "prices.json": SHARED,
+    "vertex.json": resources.files("jupyter_mlp.backends.vertex").joinpath("data"),
+    "containers.json": resources.files("jupyter_mlp.backends.vertex").joinpath("data"),
+    "dataflow.json": resources.files("jupyter_mlp.backends.dataflow").joinpath("data"),
+}
 FILES = ["gpus.json", "vertex.json", "dataflow.json", "prices.json"]
 MACHINE_NAME = re.compile(r"^(cloud-tpu|ct5lp-hightpu-\d+t|[a-z]\d-[a-z]+-\d+g?)$")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -22,7 +30,7 @@ REGION = re.compile(r"^[a-z]+(-[a-z]+)+[0-9]+$")
 
 
 def load(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(DATA.joinpath(name).read_text("utf-8"))
+    data: dict[str, Any] = json.loads(DATA[name].joinpath(name).read_text("utf-8"))
     return data
 
 

@@ -9,9 +9,13 @@ from typing import Any
 import pytest
 
 from jupyter_mlp.backends.vertex.backend import VertexBackend
+from jupyter_mlp.backends.vertex.containers import (
+    NoCurrentContainer,
+    choose_container,
+    image_warning,
+)
 from jupyter_mlp.catalog import cloud
 from jupyter_mlp.catalog.cloud import catalog_view, estimate_hourly_cost, normalize_accelerator
-from jupyter_mlp.catalog.containers import NoCurrentContainer, choose_container, image_warning
 from jupyter_mlp.catalog.validation import normalize_cloud_resources, validate_resources
 from jupyter_mlp.core.models import JobSpec
 

@@ -32,7 +32,7 @@ import pytest
 
 from jupyter_mlp.backends.gcp.staging import Package, build_package
 from jupyter_mlp.backends.vertex import jobs as vertex_jobs
-from jupyter_mlp.catalog.containers import choose_container
+from jupyter_mlp.backends.vertex.containers import choose_container
 from jupyter_mlp.core.models import Job, JobSpec, JobState
 from jupyter_mlp.jobfiles.bundle import build_bundle, plan_source
 

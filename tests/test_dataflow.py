@@ -17,8 +17,10 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
+import clouds
 import pytest
 import test_contract as contract
+from clouds import PIPELINE, PROJECT, dataflow_backend
 from fake_dataflow import (
     FakeDataflow,
     FakeDataflowServer,
@@ -42,39 +44,17 @@ from jupyter_mlp.core.store import JobStore
 from jupyter_mlp.jobfiles import etl
 from jupyter_mlp.server.openapi import openapi_document
 
-PROJECT = "test-project"
 BEAM = find_spec("apache_beam")
 assert BEAM is not None and BEAM.submodule_search_locations
 WORDCOUNT = Path(BEAM.submodule_search_locations[0]) / "examples" / "wordcount.py"
-# A small pipeline as a cell would hold it; its options come from the command line.
-PIPELINE = """\
-import apache_beam as beam
-from apache_beam.options.pipeline_options import PipelineOptions
 
-with beam.Pipeline(options=PipelineOptions()) as pipeline:
-    pipeline | beam.Create(["a", "b"]) | beam.Map(str.upper)
-"""
+
+dataflow_server = clouds.dataflow_server  # the stand-in's fixture, shared with the contract suite
 
 
 @pytest.fixture
-def fake():
-    with FakeDataflowServer() as server:
-        yield server
-
-
-def make_backend(endpoint: str, root: Path, **kwargs: Any) -> DataflowBackend:
-    settings: dict[str, Any] = {
-        "project": PROJECT,
-        "temp_location": str(root / "dataflow-temp"),
-        "dataflow_endpoint": endpoint,
-        "retry_initial_delay": 0.01,
-        "retry_timeout": 2.0,
-        "log_settle_seconds": 0.0,
-        "log_read_interval": 0.0,
-    }
-    backend = DataflowBackend(**{**settings, **kwargs})
-    backend.bind(root_dir=root, wake=lambda: None)
-    return backend
+def fake(dataflow_server: FakeDataflowServer) -> FakeDataflowServer:
+    return dataflow_server
 
 
 @pytest.fixture
@@ -85,7 +65,7 @@ def managers(tmp_path: Path, fake: FakeDataflowServer):
     def make(**backend_kwargs: Any) -> JobManager:
         manager = JobManager(
             JobStore(f"sqlite:///{tmp_path / 'mlp.db'}"),
-            {"dataflow": make_backend(fake.endpoint, tmp_path, **backend_kwargs)},
+            {"dataflow": dataflow_backend(fake.endpoint, tmp_path, **backend_kwargs)},
             root_dir=tmp_path,
             jobs_dir=tmp_path / "jobs",
             default_backend="dataflow",
@@ -219,7 +199,7 @@ def submitted_wordcount(tmp_path_factory: pytest.TempPathFactory):
     async def submit(server: FakeDataflowServer) -> tuple[Any, Any]:
         manager = JobManager(
             JobStore(f"sqlite:///{root / 'mlp.db'}"),
-            {"dataflow": make_backend(server.endpoint, root)},
+            {"dataflow": dataflow_backend(server.endpoint, root)},
             root_dir=root,
             jobs_dir=root / "jobs",
             default_backend="dataflow",
@@ -484,7 +464,7 @@ async def test_an_option_given_differently_in_args_and_a_field_is_refused_naming
 
 
 def test_options_given_in_args_fill_their_fields_and_no_server_default_overrides_them(tmp_path):
-    backend = make_backend("http://localhost:1", tmp_path, service_account="server@p.iam")
+    backend = dataflow_backend("http://localhost:1", tmp_path, service_account="server@p.iam")
     args = [
         *("--region", "europe-west4"),
         "--worker_machine_type=n1-highmem-4",
@@ -742,7 +722,7 @@ async def test_progress_counts_elements_per_step_from_the_metrics(managers, fake
 def test_without_beam_the_backend_says_to_install_the_extra(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "apache_beam", None)  # as if not installed
 
-    status = make_backend("http://localhost:1", tmp_path).status()
+    status = dataflow_backend("http://localhost:1", tmp_path).status()
 
     assert status.available is False
     assert status.missing == [
@@ -766,13 +746,13 @@ def test_with_nothing_configured_every_missing_setting_is_listed_at_once(tmp_pat
 
 
 def test_a_local_stand_in_must_be_named_localhost_for_beam_to_speak_rest_to_it(tmp_path):
-    status = make_backend("http://127.0.0.1:8080", tmp_path).status()
+    status = dataflow_backend("http://127.0.0.1:8080", tmp_path).status()
 
     assert [m["setting"] for m in status.missing] == ["DataflowBackend.dataflow_endpoint"]
 
 
 def test_resources_are_normalised_and_specs_checked_for_what_dataflow_runs(tmp_path):
-    backend = make_backend("http://localhost:1", tmp_path)
+    backend = dataflow_backend("http://localhost:1", tmp_path)
 
     spec, errors = backend.normalize(
         JobSpec.model_validate(
@@ -816,67 +796,6 @@ def test_an_unused_backend_imports_neither_beam_nor_google_and_seeks_no_credenti
         "['DataflowBackend.temp_location', 'credentials', 'DataflowBackend.project']",
         "[]",
     ]
-
-
-# ----- the core's contract suite, against this backend -----
-
-
-class DataflowDriver(contract.Driver):
-    """Pipelines submitted through the real DataflowRunner (created running at the fake), which
-    the test ends at the fake."""
-
-    name = "dataflow"
-
-    def __init__(self, server: FakeDataflowServer, tmp: Path):
-        self.server, self.tmp = server, tmp
-        server.fake.created_state = JobState.JOB_STATE_RUNNING
-
-    def backend(self, **kwargs: Any) -> DataflowBackend:
-        return make_backend(self.server.endpoint, self.tmp, **kwargs)
-
-    def source(self) -> dict[str, Any]:
-        return {"code": PIPELINE}
-
-    def finish(self, job_id: str, state: Ours, message: str = "") -> None:
-        made = self.server.fake.labelled(job_id)
-        assert made is not None
-        if message:
-            self.server.fake.add_message(made.id, message, Importance.JOB_MESSAGE_ERROR)
-        ended = JobState.JOB_STATE_DONE if state is Ours.SUCCEEDED else JobState.JOB_STATE_FAILED
-        self.server.fake.set_state(made.id, ended)
-
-    def ignore_cancel(self) -> None:
-        self.server.fake.ignore_cancel = True
-
-
-@pytest.fixture
-def driver(fake, tmp_path) -> DataflowDriver:
-    return DataflowDriver(fake, tmp_path)
-
-
-test_contract_states = contract.test_a_job_goes_through_the_states_its_backend_reports
-test_contract_failure_message = contract.test_a_failure_keeps_the_backends_message
-test_contract_cancel = contract.test_a_cancelled_job_goes_through_cancelling_to_cancelled
-test_contract_failing_while_cancelling = contract.test_failing_while_cancelling_ends_cancelled
-test_contract_terminal_is_final = contract.test_a_terminal_state_never_changes
-
-
-async def test_two_managers_submit_each_pipeline_once(managers, driver, fake):
-    # The contract's scenario with two pipelines rather than six: each costs a Beam submission.
-    first, second = managers(), managers()
-    jobs = [await first.submit({"source": driver.source()}) for _ in range(2)]
-
-    for _ in range(4):
-        await asyncio.gather(first.tick(), second.tick())
-    for job in jobs:
-        await contract.until(first, job.id, {Ours.RUNNING})
-        driver.finish(job.id, Ours.SUCCEEDED)
-    for job in jobs:
-        await contract.until(second, job.id, {Ours.SUCCEEDED})
-
-    assert sorted(j.labels["mlp-job-id"] for j in fake.fake.created()) == sorted(
-        job.id for job in jobs
-    )
 
 
 # ----- through a real Jupyter server's REST API -----

@@ -14,51 +14,28 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import clouds
 import nbformat
 import pytest
 import test_contract as contract
-from fake_logging import FakeLoggingServer
-from fake_storage import StorageEmulator
-from fake_vertex import FakeVertexServer, JobState, rate_limited
+from clouds import BUCKET, DEFAULT_IMAGE, PROJECT, VertexDriver
+from fake_vertex import JobState, rate_limited
 from google.cloud.aiplatform_v1 import types
 
 from jupyter_mlp.backends.base import Tracked
 from jupyter_mlp.backends.vertex.backend import VertexBackend, VertexRuntime
-from jupyter_mlp.catalog.containers import choose_container, containers_view, load_containers
+from jupyter_mlp.backends.vertex.containers import (
+    choose_container,
+    containers_view,
+    load_containers,
+)
 from jupyter_mlp.core.models import Job, JobSpec
 from jupyter_mlp.core.models import JobState as Ours
 from jupyter_mlp.jobfiles.bundle import JobFolder, build_bundle, plan_source
 
-BUCKET = "mlp-staging"
-PROJECT = "test-project"
-# Every prebuilt image the catalog lists may have ended by the day the tests run: jobs naming
-# no image run in the server's default one (a warning, not an error, once it has ended).
-DEFAULT_IMAGE = "us-docker.pkg.dev/vertex-ai/training/pytorch-gpu.2-4.py310:latest"
-
-
-@pytest.fixture(scope="module")
-def storage_emulator():
-    with StorageEmulator(BUCKET) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def storage(storage_emulator: StorageEmulator, monkeypatch: pytest.MonkeyPatch):
-    storage_emulator.reset()
-    monkeypatch.setenv("STORAGE_EMULATOR_HOST", storage_emulator.endpoint)
-    return storage_emulator
-
-
-@pytest.fixture
-def vertex():
-    with FakeVertexServer() as server:
-        yield server.fake, server.endpoint
-
-
-@pytest.fixture
-def logs():
-    with FakeLoggingServer() as server:
-        yield server.fake, server.endpoint
+# The stand-ins' fixtures, shared with the contract suite (and other Vertex tests take them here).
+storage_emulator, storage = clouds.storage_emulator, clouds.storage
+vertex, logs = clouds.vertex, clouds.logs
 
 
 @pytest.fixture
@@ -856,58 +833,15 @@ async def test_without_a_bucket_a_submission_is_refused_naming_the_setting(api, 
     assert not vertex[0].calls
 
 
-# ----- the core's contract suite, against this backend -----
+# ----- a manager's restart at Vertex AI (the rest is the contract suite's) -----
 
 
 managers = contract.managers  # the contract's fixture, making managers of our driver's backend
 
 
-class VertexDriver(contract.Driver):
-    """Vertex jobs (created running) that the test finishes at the fake JobService."""
-
-    name = "vertex"
-
-    def __init__(self, fake: Any, endpoint: str, logging_endpoint: str):
-        self.fake, self.endpoint, self.logging_endpoint = fake, endpoint, logging_endpoint
-        fake.created_state = JobState.JOB_STATE_RUNNING
-        fake.settle_cancels = True
-
-    def backend(self, **kwargs: Any) -> VertexBackend:
-        return VertexBackend(
-            project=PROJECT,
-            staging_bucket=f"gs://{BUCKET}",
-            api_endpoint=self.endpoint,
-            logging_endpoint=self.logging_endpoint,
-            **{
-                "retry_initial_delay": 0.01,
-                "retry_timeout": 2.0,
-                "default_image": DEFAULT_IMAGE,
-                **kwargs,
-            },
-        )
-
-    def finish(self, job_id: str, state: Ours, message: str = "") -> None:
-        vertex_state = (
-            JobState.JOB_STATE_SUCCEEDED if state is Ours.SUCCEEDED else (JobState.JOB_STATE_FAILED)
-        )
-        self.fake.set_state(self.fake.labelled(job_id).name, vertex_state, error=message or None)
-
-    def ignore_cancel(self) -> None:
-        self.fake.ignore_cancel = True
-
-
 @pytest.fixture
 def driver(vertex, logs, storage) -> VertexDriver:
     return VertexDriver(vertex[0], vertex[1], logs[1])
-
-
-test_contract_states = contract.test_a_job_goes_through_the_states_its_backend_reports
-test_contract_failure_message = contract.test_a_failure_keeps_the_backends_message
-test_contract_cancel = contract.test_a_cancelled_job_goes_through_cancelling_to_cancelled
-test_contract_failing_while_cancelling = contract.test_failing_while_cancelling_ends_cancelled
-test_contract_terminal_is_final = contract.test_a_terminal_state_never_changes
-test_contract_restart = contract.test_a_restarted_manager_goes_on_watching
-test_contract_two_managers = contract.test_two_managers_start_each_job_once
 
 
 async def test_a_job_created_just_before_a_crash_is_found_by_the_next_manager(
@@ -933,30 +867,3 @@ async def test_a_job_created_just_before_a_crash_is_found_by_the_next_manager(
 
     assert fake.count("create") == 0
     assert running.backend_job_id == made.name
-
-
-async def test_two_managers_create_each_vertex_job_once(managers, driver, vertex):
-    fake, _ = vertex
-    first, second = managers(), managers()
-    jobs = [await first.submit({"source": {"code": f"print({n})"}}) for n in range(4)]
-
-    for _ in range(3):
-        await asyncio.gather(first.tick(), second.tick())
-
-    assert sorted(j.labels["mlp-job-id"] for j in fake.created()) == sorted(j.id for j in jobs)
-
-
-async def test_a_job_that_ignores_cancel_is_asked_again_once(managers, driver, vertex):
-    fake, _ = vertex
-    driver.ignore_cancel()
-    first, second = managers(), managers()
-    job = await first.submit({"source": {"code": "pass"}})
-    await contract.until(first, job.id, {Ours.RUNNING})
-    await first.cancel(job.id)
-    await asyncio.sleep(contract.GRACE * 2)
-
-    for _ in range(5):  # both managers watch it, round after round
-        await asyncio.gather(first.tick(), second.tick())
-
-    assert fake.count("cancel") == 2  # the cancel, then the forced one: once
-    assert (await first.get(job.id)).state is Ours.CANCELLING

@@ -13,36 +13,16 @@ import re
 from typing import Any
 
 from ..core.models import FieldError, JobSpec
-from .cloud import (
+from .cloud import pricing_of, unpriced
+from .hardware import (
     REGION_NAME,
     BackendCatalog,
     MachineType,
-    load_catalog,
     normalize_accelerator,
-    price_multiplier,
     region_or_default,
-    unpriced,
 )
-
-
-def _problem(
-    severity: str, field: str, message: str, suggestions: list[Any] | None
-) -> dict[str, Any]:
-    return {
-        "field": field,
-        "message": message,
-        "suggestions": [str(s) for s in suggestions or []],
-        "severity": severity,
-    }
-
-
-def _error(field: str, message: str, suggestions: list[Any] | None = None) -> dict[str, Any]:
-    return _problem("error", field, message, suggestions)
-
-
-def _warning(field: str, message: str, suggestions: list[Any] | None = None) -> dict[str, Any]:
-    return _problem("warning", field, message, suggestions)
-
+from .pricing import price_multiplier
+from .problems import error, warning, whole_number
 
 #: How many names a message lists before it says "and N more".
 LISTED_NAMES = 6
@@ -65,12 +45,6 @@ def _short(catalog: BackendCatalog, accelerator: str) -> str:
     return re.sub(r"^NVIDIA_(TESLA_)?", "", accelerator)
 
 
-def _whole_number(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        return None
-    return value
-
-
 def _check_machine(
     catalog: BackendCatalog,
     machine: MachineType,
@@ -79,56 +53,68 @@ def _check_machine(
     region: str,
 ) -> list[dict[str, Any]]:
     """Problems of an accelerator (or none) on a known machine type in ``region``."""
-    options = catalog.accelerator_options(machine, region)
     if machine.built_in:
-        takes = " or ".join(
-            f"{'/'.join(map(str, counts))} {_short(catalog, a)}"
-            for a, counts in machine.built_in.items()
-        )
-        short = _short(catalog, accelerator) if accelerator else ""
-        if accelerator is None:
-            return [
-                _error(
-                    "resources.accelerator_type",
-                    f"{machine.name} comes with {takes}; set accelerator_type and "
-                    "accelerator_count to match",
-                    list(machine.built_in),
-                )
-            ]
-        if accelerator not in machine.built_in:
-            return [
-                _error(
-                    "resources.accelerator_type",
-                    f"{machine.name} takes {takes}, not {short}; machine types with "
-                    f"{short}: {_listing(catalog.machines_taking(accelerator))}",
-                    list(machine.built_in),
-                )
-            ]
-        counts = machine.built_in[accelerator]
-        if count not in counts:
-            exactly = "exactly " if len(counts) == 1 else "one of "
-            return [
-                _error(
-                    "resources.accelerator_count",
-                    f"{machine.name} takes {exactly}{'/'.join(map(str, counts))} {short}, "
-                    f"not {count}",
-                    list(counts),
-                )
-            ]
-        return []
+        return _check_built_in(catalog, machine, accelerator, count)
     if accelerator is None:
         if count > 0:
             return [
-                _error(
+                error(
                     "resources.accelerator_type",
                     f"accelerator_count is {count} but no accelerator_type is set",
-                    list(options),
+                    list(catalog.accelerator_options(machine, region)),
                 )
             ]
         return []
+    return _check_attached(catalog, machine, accelerator, count, region)
+
+
+def _check_built_in(
+    catalog: BackendCatalog, machine: MachineType, accelerator: str | None, count: int
+) -> list[dict[str, Any]]:
+    """Problems of an accelerator (or none) on a machine type that comes with its own."""
+    takes = " or ".join(
+        f"{'/'.join(map(str, counts))} {_short(catalog, a)}"
+        for a, counts in machine.built_in.items()
+    )
+    if accelerator is None:
+        return [
+            error(
+                "resources.accelerator_type",
+                f"{machine.name} comes with {takes}; set accelerator_type and "
+                "accelerator_count to match",
+                list(machine.built_in),
+            )
+        ]
+    short = _short(catalog, accelerator)
+    if accelerator not in machine.built_in:
+        return [
+            error(
+                "resources.accelerator_type",
+                f"{machine.name} takes {takes}, not {short}; machine types with "
+                f"{short}: {_listing(catalog.machines_taking(accelerator))}",
+                list(machine.built_in),
+            )
+        ]
+    counts = machine.built_in[accelerator]
+    if count not in counts:
+        exactly = "exactly " if len(counts) == 1 else "one of "
+        return [
+            error(
+                "resources.accelerator_count",
+                f"{machine.name} takes {exactly}{'/'.join(map(str, counts))} {short}, not {count}",
+                list(counts),
+            )
+        ]
+    return []
+
+
+def _check_attached(
+    catalog: BackendCatalog, machine: MachineType, accelerator: str, count: int, region: str
+) -> list[dict[str, Any]]:
+    """Problems of GPUs attached to a machine type that has none built in."""
     if not machine.takes_n1_gpus:
         return [
-            _error(
+            error(
                 "resources.machine_type",
                 f"{machine.name} cannot take {_short(catalog, accelerator)}: GPUs attach only to "
                 "N1 machine types and come built into the accelerator-optimized types "
@@ -138,7 +124,7 @@ def _check_machine(
         ]
     if accelerator not in catalog.n1_limits:
         return [
-            _error(
+            error(
                 "resources.accelerator_type",
                 f"{_short(catalog, accelerator)} does not attach to N1 machine types; it comes "
                 "built into: "
@@ -149,11 +135,11 @@ def _check_machine(
     attachable = [lim.count for lim in catalog.n1_limits[accelerator]]
     if count not in attachable:
         return [
-            _error(
+            error(
                 "resources.accelerator_count",
                 f"{_short(catalog, accelerator)} attaches to N1 in counts of "
                 f"{', '.join(map(str, attachable))}, not {count}",
-                options.get(accelerator, []),
+                catalog.accelerator_options(machine, region).get(accelerator, []),
             )
         ]
     return _check_n1_shape(catalog, machine, accelerator, count, region)
@@ -198,7 +184,7 @@ def _check_n1_shape(
             else f"; with {count} {short} use a smaller machine type"
         )
         return [
-            _error(
+            error(
                 "resources.accelerator_count",
                 f"{machine.name} cannot take {count} {short} in {region}: {reason}{hint}",
                 fits or smaller,
@@ -211,7 +197,7 @@ def _check_n1_shape(
         z for z in catalog.zonal_exceptions(accelerator, count, region) if not z.fits(machine)
     )
     return [
-        _warning(
+        warning(
             "resources.accelerator_count",
             f"{machine.name} with {count} {short} fits only some {region} zones: in "
             f"{', '.join(tight)}, {count} {short} allow at most {zonal.max_vcpus} vCPUs / "
@@ -250,125 +236,146 @@ def validate_resources(
     the catalog does not know (sent to Google as given; only a name no region can have is an
     error), and an accelerator whose offer in the region the catalog does not know.
     """
-    catalog = load_catalog(backend)
-    problems: list[dict[str, Any]] = []
+    pricing = pricing_of(backend)
+    catalog = pricing.catalog
     region = region_or_default(catalog, region)
-    if region not in catalog.regions:
-        close = difflib.get_close_matches(region, catalog.regions, n=5, cutoff=0.5)
-        if REGION_NAME.match(region):
-            problems.append(
-                _warning(
-                    "region",
-                    f"{region!r} is not among the {len(catalog.regions)} {backend} regions in the "
-                    f"catalog (as of {catalog.as_of}); it is sent to Google as given, which "
-                    "refuses it if the service does not run there",
-                    close,
-                )
-            )
-        else:
-            problems.append(
-                _error(
-                    "region",
-                    f"{region!r} is not a {backend} region: regions are named like "
-                    f"{catalog.default_region}; known: {_listing(list(catalog.regions))}",
-                    close or list(catalog.regions),
-                )
-            )
-
-    accelerator: str | None = None
-    accelerator_rejected = False
-    raw_type = resources.get("accelerator_type")
-    if raw_type not in (None, "", "ACCELERATOR_TYPE_UNSPECIFIED"):
-        try:
-            accelerator = normalize_accelerator(str(raw_type))
-        except ValueError as exc:
-            left_out = catalog.left_out(str(raw_type))
-            message = (
-                f"{_short(catalog, left_out[0])} is not offered for {backend}: {left_out[1]}"
-                if left_out
-                else str(exc)
-            )
-            problems.append(_error("resources.accelerator_type", message, _short_names(catalog)))
-            accelerator_rejected = True
-        else:
-            if accelerator not in catalog.accelerators:
-                problems.append(
-                    _error(
-                        "resources.accelerator_type",
-                        f"{_short(catalog, accelerator)} is not offered for {backend}; offered: "
-                        f"{_listing(_short_names(catalog))}",
-                        list(catalog.accelerators),
-                    )
-                )
-                accelerator = None
-                accelerator_rejected = True
-    count = _whole_number(resources.get("accelerator_count", 0) or 0)
+    problems = _check_region(catalog, region)
+    accelerator, rejected = _check_accelerator_type(catalog, resources, problems)
+    count = whole_number(resources.get("accelerator_count", 0) or 0)
     if count is None or count < 0:
         problems.append(
-            _error(
+            error(
                 "resources.accelerator_count",
                 f"accelerator_count must be a whole number >= 0, "
                 f"not {resources.get('accelerator_count')!r}",
             )
         )
         count = 0
-    problems.extend(_check_scale(backend, resources))
-
+    problems.extend(pricing.scale_problems(resources))
     machine_name = str(resources.get("machine_type") or "")
     machine = catalog.machine_types.get(machine_name)
     if machine is None:
-        close = difflib.get_close_matches(machine_name, catalog.machine_types, n=5, cutoff=0.6)
-        what = f"unknown machine type {machine_name!r}" if machine_name else "no machine_type set"
-        problems.append(
-            _error(
-                "resources.machine_type",
-                f"{what} for {backend}" + (f"; did you mean {', '.join(close)}?" if close else ""),
-                close or (catalog.machines_taking(accelerator) if accelerator else []),
-            )
-        )
+        problems.append(_unknown_machine(catalog, machine_name, accelerator))
     else:
-        if not accelerator_rejected:
+        if not rejected:
             problems.extend(_check_machine(catalog, machine, accelerator, count, region))
         if machine.conditions:
             problems.append(
-                _warning("resources.machine_type", f"{machine.name}: {machine.conditions}")
+                warning("resources.machine_type", f"{machine.name}: {machine.conditions}")
             )
-
     if accelerator:
-        offered_in = list(catalog.accelerators[accelerator].regions)
-        offers = catalog.offers(accelerator, region)
-        if offers is False:
-            problems.append(
-                _error(
-                    "region",
-                    f"{_short(catalog, accelerator)} is not offered in {region}; offered in: "
-                    f"{_listing(offered_in)}",
-                    offered_in,
-                )
-            )
-        elif offers is None:
-            problems.append(
-                _warning(
-                    "region",
-                    f"whether {_short(catalog, accelerator)} is offered in {region} is not known "
-                    f"(the catalog's accelerator data covers {_listing(list(catalog.gpu_regions))}"
-                    f"); known to be offered in: {_listing(offered_in)}",
-                    offered_in,
-                )
-            )
+        problems.extend(_check_offer(catalog, accelerator, region))
     if not any(e["severity"] == "error" for e in problems):
         problems.extend(_price_warnings(backend, resources))
         if price_multiplier(region) is None:
             problems.append(
-                _warning("region", f"prices not known for {region}; no cost estimate for this job")
+                warning("region", f"prices not known for {region}; no cost estimate for this job")
             )
     return problems
+
+
+def _check_region(catalog: BackendCatalog, region: str) -> list[dict[str, Any]]:
+    """A region the catalog does not know: a warning, or an error for a name no region has."""
+    if region in catalog.regions:
+        return []
+    backend = catalog.backend
+    close = difflib.get_close_matches(region, catalog.regions, n=5, cutoff=0.5)
+    if REGION_NAME.match(region):
+        return [
+            warning(
+                "region",
+                f"{region!r} is not among the {len(catalog.regions)} {backend} regions in the "
+                f"catalog (as of {catalog.as_of}); it is sent to Google as given, which "
+                "refuses it if the service does not run there",
+                close,
+            )
+        ]
+    return [
+        error(
+            "region",
+            f"{region!r} is not a {backend} region: regions are named like "
+            f"{catalog.default_region}; known: {_listing(list(catalog.regions))}",
+            close or list(catalog.regions),
+        )
+    ]
+
+
+def _check_accelerator_type(
+    catalog: BackendCatalog, resources: dict[str, Any], problems: list[dict[str, Any]]
+) -> tuple[str | None, bool]:
+    """The accelerator's enum name (None when unset or refused), and whether it was refused;
+    the reasons it was refused are added to ``problems``."""
+    raw_type = resources.get("accelerator_type")
+    if raw_type in (None, "", "ACCELERATOR_TYPE_UNSPECIFIED"):
+        return None, False
+    backend = catalog.backend
+    try:
+        accelerator = normalize_accelerator(str(raw_type))
+    except ValueError as exc:
+        left_out = catalog.left_out(str(raw_type))
+        message = (
+            f"{_short(catalog, left_out[0])} is not offered for {backend}: {left_out[1]}"
+            if left_out
+            else str(exc)
+        )
+        problems.append(error("resources.accelerator_type", message, _short_names(catalog)))
+        return None, True
+    if accelerator not in catalog.accelerators:
+        problems.append(
+            error(
+                "resources.accelerator_type",
+                f"{_short(catalog, accelerator)} is not offered for {backend}; offered: "
+                f"{_listing(_short_names(catalog))}",
+                list(catalog.accelerators),
+            )
+        )
+        return None, True
+    return accelerator, False
+
+
+def _unknown_machine(
+    catalog: BackendCatalog, machine_name: str, accelerator: str | None
+) -> dict[str, Any]:
+    """The error of a machine type the catalog does not have (or none), with close names."""
+    close = difflib.get_close_matches(machine_name, catalog.machine_types, n=5, cutoff=0.6)
+    what = f"unknown machine type {machine_name!r}" if machine_name else "no machine_type set"
+    return error(
+        "resources.machine_type",
+        f"{what} for {catalog.backend}" + (f"; did you mean {', '.join(close)}?" if close else ""),
+        close or (catalog.machines_taking(accelerator) if accelerator else []),
+    )
+
+
+def _check_offer(catalog: BackendCatalog, accelerator: str, region: str) -> list[dict[str, Any]]:
+    """An accelerator not offered in ``region`` (error), or not known to be (warning)."""
+    offered_in = list(catalog.accelerators[accelerator].regions)
+    offers = catalog.offers(accelerator, region)
+    if offers is False:
+        return [
+            error(
+                "region",
+                f"{_short(catalog, accelerator)} is not offered in {region}; offered in: "
+                f"{_listing(offered_in)}",
+                offered_in,
+            )
+        ]
+    if offers is None:
+        return [
+            warning(
+                "region",
+                f"whether {_short(catalog, accelerator)} is offered in {region} is not known "
+                f"(the catalog's accelerator data covers {_listing(list(catalog.gpu_regions))}"
+                f"); known to be offered in: {_listing(offered_in)}",
+                offered_in,
+            )
+        ]
+    return []
 
 
 def _price_warnings(backend: str, resources: dict[str, Any]) -> list[dict[str, Any]]:
     """One warning per item of valid resources whose price is not known: no estimate."""
     return [
-        _warning(
+        warning(
             "resources.machine_type"
             if item == resources.get("machine_type")
             else "resources.accelerator_type",
@@ -380,33 +387,6 @@ def _price_warnings(backend: str, resources: dict[str, Any]) -> list[dict[str, A
 
 def _short_names(catalog: BackendCatalog) -> list[str]:
     return [a.short_name for a in catalog.accelerators.values()]
-
-
-def _check_scale(backend: str, resources: dict[str, Any]) -> list[dict[str, Any]]:
-    """Errors for replica_count (Vertex) or max_workers (Dataflow)."""
-    if backend == "vertex":
-        replicas = _whole_number(resources.get("replica_count", 1))
-        if replicas is None or replicas < 1:
-            return [
-                _error(
-                    "resources.replica_count",
-                    f"replica_count must be a whole number >= 1, "
-                    f"not {resources.get('replica_count')!r}",
-                    ["1"],
-                )
-            ]
-        return []
-    raw = resources.get("max_workers")
-    workers = _whole_number(raw)
-    if raw is not None and (workers is None or workers < 1):
-        return [
-            _error(
-                "resources.max_workers",
-                f"max_workers must be a whole number >= 1 or unset, not {raw!r}",
-                ["1"],
-            )
-        ]
-    return []
 
 
 def normalize_cloud_resources(spec: JobSpec) -> tuple[JobSpec, list[FieldError]]:

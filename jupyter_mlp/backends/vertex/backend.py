@@ -35,14 +35,6 @@ from urllib.parse import urlsplit
 from traitlets import Enum, Float, Unicode, default, observe
 
 from ...catalog.cloud import catalog_view, estimate_hourly_cost
-from ...catalog.containers import (
-    NoCurrentContainer,
-    accelerator_kind,
-    choose_container,
-    containers_view,
-    default_containers,
-    image_warning,
-)
 from ...catalog.validation import normalize_cloud_resources
 from ...core.models import FieldError, Job, JobKind, JobSpec, JobState
 from ...jobfiles.bundle import JobFolder, SourcePlan
@@ -52,6 +44,14 @@ from ..gcp.cloud_logging import CloudLogSettings, LogReaders
 from ..gcp.service import GoogleCloud, classify, google_message, local_http, retry
 from ..gcp.staging import Package, build_package, upload_package
 from . import jobs as vertex_jobs
+from .containers import (
+    NoCurrentContainer,
+    accelerator_kind,
+    choose_container,
+    containers_view,
+    default_containers,
+    image_warning,
+)
 from .jobs import (
     CONSOLE,
     ENDED_AT_VERTEX,

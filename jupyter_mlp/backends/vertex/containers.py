@@ -1,7 +1,8 @@
 """Vertex AI's prebuilt training containers, and which one a job runs in.
 
-The facts live in ``data/containers.json`` (framework, version, CPU/GPU/TPU, Python version,
-image URI, end of support and of availability, with the page and date they were read from).
+The facts live in this package's ``data/containers.json`` (framework, version, CPU/GPU/TPU,
+Python version, image URI, end of support and of availability, with the page and date they were
+read from).
 A job runs in the container of the ML framework it uses: the one its requirements name, else
 the one installed where the notebook runs, in the version found there when Google offers it,
 else the newest one offered. Only images still available on the day of the choice are chosen:
@@ -69,7 +70,7 @@ class ContainerChoice:
 
 @cache
 def _data() -> dict[str, Any]:
-    text = resources.files("jupyter_mlp.catalog").joinpath("data", "containers.json")
+    text = resources.files("jupyter_mlp.backends.vertex").joinpath("data", "containers.json")
     data: dict[str, Any] = json.loads(text.read_text("utf-8"))
     return data
 

@@ -1,0 +1,128 @@
+"""What a cloud backend's package supplies the catalog: its hardware file, its list prices and
+its scale, behind one interface the facade (``catalog.cloud``) reads.
+
+Each cloud backend subclasses :class:`CloudPricing` in its own ``catalog`` module and registers
+the instance with :func:`register` when its package is imported; nothing here names a backend.
+The list prices live in this package's ``data/prices.json``, one section per backend, with the
+region multipliers all backends share.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from functools import cache, cached_property
+from importlib import resources
+from typing import Any, ClassVar
+
+from .hardware import BackendCatalog, MachineType, parse_catalog, read_json, shared_file
+
+
+@cache
+def prices() -> dict[str, Any]:
+    """The list prices (``data/prices.json``), loaded once."""
+    return read_json(shared_file("prices.json"))
+
+
+def price_multiplier(region: str) -> float | None:
+    """How a region's list prices compare to the base region's; None where not known."""
+    multiplier = prices()["region_multipliers"].get(region)
+    return float(multiplier) if multiplier is not None else None
+
+
+class CloudPricing(ABC):
+    """One cloud backend's catalog and prices: what differs between backends, and the rest."""
+
+    #: The backend's name, as its entry point and jobs' ``backend`` say it.
+    name: ClassVar[str]
+    #: The package holding ``data/<name>.json``, the backend's hardware file.
+    package: ClassVar[str]
+
+    @cached_property
+    def catalog(self) -> BackendCatalog:
+        """The backend's parsed catalog, loaded once."""
+        file = resources.files(self.package).joinpath("data", f"{self.name}.json")
+        return parse_catalog(self.name, read_json(file), prices()["sources"])
+
+    @property
+    def rates(self) -> dict[str, Any]:
+        """This backend's section of the price file."""
+        section: dict[str, Any] = prices()[self.name]
+        return section
+
+    @abstractmethod
+    def price_key(self, machine: MachineType) -> str:
+        """The key of a machine's price in the price file."""
+
+    @abstractmethod
+    def base_machine_price(self, machine: MachineType) -> float | None:
+        """A machine's hourly price in the base region without accelerators; None if unknown."""
+
+    @abstractmethod
+    def nodes(self, resources: dict[str, Any]) -> int:
+        """How many machines ``resources`` pay for at most."""
+
+    @abstractmethod
+    def cost_note(self, nodes: int, per_node: float) -> str:
+        """How an estimate of ``nodes`` machines at ``per_node`` USD/h is made up."""
+
+    @abstractmethod
+    def scale_problems(self, resources: dict[str, Any]) -> list[dict[str, Any]]:
+        """Errors of the scale fields ``resources`` hold (replicas, workers)."""
+
+    def billed_for_accelerators_only(self, machine: MachineType) -> str | None:
+        """Why this machine's own vCPUs and memory are not billed, or None."""
+        rule = self.rates.get("billed_for_accelerators_only", {}).get(machine.family)
+        return None if rule is None else str(rule["why"])
+
+    def unknown_reason(self, item: str) -> str | None:
+        """Why the price file has no price for ``item``, when it says so."""
+        groups = self.rates.get("unknown", [])
+        return next((str(g["reason"]) for g in groups if item in g["items"]), None)
+
+    def price_caveat(self, item: str) -> str | None:
+        """What the user should know of a price: not known, or not read from Google's page."""
+        reason = self.unknown_reason(item)
+        if reason is not None:
+            return f"price not known: {reason}"
+        group = next((g for g in self.rates["provenance"] if item in g["items"]), None)
+        if group is None or group["kind"] == "quoted":
+            return None
+        return f"{group['kind']}: {group['how']}"
+
+    def machine_price(self, machine: MachineType, region: str) -> float | None:
+        """Hourly price of the machine without accelerators in ``region``, or None."""
+        multiplier = price_multiplier(region)
+        if multiplier is None:
+            return None
+        if self.billed_for_accelerators_only(machine):
+            return 0.0
+        base = self.base_machine_price(machine)
+        return None if base is None else round(base * multiplier, 5)
+
+    def machine_caveat(self, machine: MachineType) -> str | None:
+        """What the user should know of a machine's price, or None."""
+        return self.billed_for_accelerators_only(machine) or self.price_caveat(
+            self.price_key(machine)
+        )
+
+    def accelerator_price(self, accelerator: str, region: str) -> float | None:
+        """Hourly price of one unit of ``accelerator`` in ``region``, or None where unknown."""
+        multiplier = price_multiplier(region)
+        price = self.rates["accelerators"].get(accelerator)
+        if multiplier is None or price is None:
+            return None
+        return round(price * multiplier, 5)
+
+
+_REGISTERED: dict[str, CloudPricing] = {}
+
+
+def register(pricing: CloudPricing) -> CloudPricing:
+    """Make ``pricing`` the catalog of its backend; a backend's package calls this on import."""
+    _REGISTERED[pricing.name] = pricing
+    return pricing
+
+
+def registered() -> dict[str, CloudPricing]:
+    """The cloud backends' catalogs registered so far, by backend name."""
+    return dict(_REGISTERED)
