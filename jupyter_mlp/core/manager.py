@@ -3,7 +3,7 @@
 It is a facade over the parts that do each job: `Submission` (check, plan, preview, queue),
 `Watcher` (the watch rounds of each backend), `Transitions` (every state change, told to the
 listeners), `JobQueries` and `Pricing` (answers), `JobActions` (cancel, drain, progress,
-delete), and the `SweepDriver`, which drives trial sweeps through `ManagerSweepPort`.
+delete), and the `SweepDriver`, which drives trial sweeps through `JobsSweepPort`.
 
 Nothing here blocks the event loop it runs on (Jupyter Server's): what blocks runs in the
 manager's `Offload` threads.
@@ -12,96 +12,27 @@ manager's `Offload` threads.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from ..backends.base import Backend, BackendStatus
-from ..backends.capabilities import SweepSupport
 from ..jobfiles.bundle import DEFAULT_MAX_INCLUDE_BYTES
 from .actions import JobActions
 from .installed import InstalledBackends
-from .models import Job, JobSpec, JobState, Trial
+from .models import Job, JobSpec, JobState
 from .offload import Offload
 from .pricing import Pricing
 from .queries import JobQueries
 from .store import JobStore
 from .submission import CheckedSpec, Submission
+from .sweep_port import JobsSweepPort
 from .sweeps import SweepDriver
-from .transitions import BY_YOU, StateListener, Transitions, cancelled_by, clock, utcnow
+from .transitions import BY_YOU, StateListener, Transitions
 from .watch import Watcher
 
-T = TypeVar("T")
-
-__all__ = [
-    "BY_YOU",
-    "CheckedSpec",
-    "JobManager",
-    "StateListener",
-    "cancelled_by",
-    "clock",
-    "utcnow",
-]
-
-
-class ManagerSweepPort:
-    """The state machine's port for the sweep driver: list, move and fill sweeps."""
-
-    def __init__(
-        self,
-        installed: InstalledBackends,
-        store: JobStore,
-        offload: Offload,
-        transitions: Transitions,
-        submission: Submission,
-        cancel: Callable[[str], Awaitable[Job]],
-    ):
-        self._installed = installed
-        self._store = store
-        self._offload = offload
-        self._transitions = transitions
-        self._submission = submission
-        self._cancel = cancel
-
-    def sweeps_as(self, backend: str) -> SweepSupport | None:
-        """How the installed backend of that name runs sweeps."""
-        found = self._installed.get(backend)
-        return None if found is None else found.capabilities.sweeps
-
-    async def run_blocking(self, function: Callable[..., T], *args: Any) -> T:
-        """Run a blocking call off the event loop."""
-        return await self._offload.run(function, *args)
-
-    async def list_sweeps(self, backend: str) -> list[Job]:
-        """The backend's unfinished sweep jobs."""
-        return await self._offload.run(self._store.sweeps, backend)
-
-    def trial_states(self, sweep_id: str) -> list[tuple[str, JobState]]:
-        """Each trial job of the sweep and its state (blocking)."""
-        return self._store.trial_states(sweep_id)
-
-    def trial_jobs(self, sweep_id: str, ids: list[str]) -> list[tuple[Job, str | None]]:
-        """Those trial jobs with their folders (blocking)."""
-        return self._store.trial_jobs(sweep_id, ids)
-
-    async def move_sweep(
-        self, sweep: Job, state: JobState, message: str, *, expected: JobState, **fields: Any
-    ) -> bool:
-        """Move a sweep job through the state machine."""
-        return await self._transitions.move(sweep, state, message, expected=expected, **fields)
-
-    async def set_trials(self, sweep_id: str, trials: list[Trial]) -> None:
-        """Store the sweep's trials as they are now."""
-        await self._offload.run(partial(self._store.set_fields, sweep_id, trials=trials))
-
-    def submit_trial(self, spec: JobSpec, sweep_id: str, number: int) -> Job:
-        """Queue a trial job of the sweep (blocking)."""
-        return self._submission.submit(spec, sweep_id, number)
-
-    async def cancel(self, job_id: str) -> Job:
-        """Cancel a trial job."""
-        return await self._cancel(job_id)
+__all__ = ["BY_YOU", "CheckedSpec", "JobManager", "StateListener"]
 
 
 class JobManager:
@@ -156,7 +87,7 @@ class JobManager:
             self._wake,
             self.jobs_dir,
         )
-        port = ManagerSweepPort(
+        port = JobsSweepPort(
             installed, store, self.offload, self.transitions, self.submission, self.cancel
         )
         self.watcher = Watcher(
