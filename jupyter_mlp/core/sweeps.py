@@ -1,4 +1,4 @@
-"""Local sweeps: a sweep job whose trials are jobs of their own, driven by the manager.
+"""Local sweeps: a sweep job whose trials are jobs of their own, driven through `SweepPort`.
 
 A backend either runs a whole sweep itself (Vertex AI: one HyperparameterTuningJob, watched like
 any job) or has its sweeps driven here as trial jobs ("trials": the local backend). A driven
