@@ -10,12 +10,14 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import ClassVar
 
 import nbformat
 import pytest
 from fake_backend import FakeBackend, FakeCloud, FakeRuntime
 
 from jupyter_mlp.backends.base import Tracked
+from jupyter_mlp.backends.capabilities import Capabilities
 from jupyter_mlp.backends.local.backend import LocalBackend
 from jupyter_mlp.core.manager import JobManager
 from jupyter_mlp.core.models import Job, JobState
@@ -120,6 +122,15 @@ async def test_a_job_that_ended_by_itself_before_a_late_look_keeps_its_end(manag
 
 class DrainingBackend(FakeBackend):
     """A fake whose streaming jobs drain: the far side says CANCELLING until a test ends them."""
+
+    capabilities: ClassVar[Capabilities] = FakeBackend.capabilities.model_copy(
+        update={
+            "drain": True,
+            "unsupported": {
+                k: v for k, v in FakeBackend.capabilities.unsupported.items() if k != "drain"
+            },
+        }
+    )
 
     async def drain(self, tracked: Tracked[FakeRuntime]) -> None:
         self.cloud.states[tracked.job.id] = JobState.CANCELLING

@@ -706,7 +706,7 @@ async def test_progress_counts_elements_per_step_from_the_metrics(managers, fake
     fake.fake.add_metric(made.id, "ElementCount", "Split.out0", 960)
     fake.fake.add_metric(made.id, "MeanByteCount", "Split.out0", 12)
     backend = manager.backends["dataflow"]
-    tracked = await manager._tracked_by_id(backend, await manager.get(job.id))
+    tracked = await manager.queries.tracked_by_id(backend, await manager.get(job.id))
 
     steps = await backend.progress(tracked)  # type: ignore[attr-defined]
 

@@ -8,8 +8,12 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
+from jupyter_mlp.backends.base import CannotDo
 from jupyter_mlp.backends.local.backend import LocalBackend
 from jupyter_mlp.core.manager import JobManager
+from jupyter_mlp.core.models import MLPError
 from jupyter_mlp.core.store import JobStore
 
 
@@ -102,3 +106,23 @@ def test_two_managers_driving_one_sweep_add_each_trial_once(tmp_path):
     assert sorted(job.name for job, _ in trials) == [f"shared-trial-{n}" for n in range(1, 7)]
     assert sorted(job.spec.parameters["x"] for job, _ in trials) == values
     assert first.store.get(sweep.id).state.value == "SUCCEEDED"
+
+
+async def test_a_backend_without_drain_or_progress_says_so_whoever_asks(tmp_path):
+    manager = make_manager(tmp_path)
+    job = await manager.submit({"source": {"code": "pass"}})
+    try:
+        await manager.drain(job.id)
+    except MLPError as exc:
+        assert exc.status == 409 and "runs on 'local': cancel it" in exc.message
+    else:
+        raise AssertionError("a local job drained")
+    progress = await manager.progress(job.id)
+    assert progress["steps"] == [] and "reports no progress" in progress["note"]
+    backend = manager.backends["local"]
+    for feature, ability in (("drain", backend.drain), ("progress", backend.progress)):
+        with pytest.raises(CannotDo, match="local backend") as raised:
+            await ability(None)  # refused before it looks at the job
+        assert backend.capabilities.why_not(feature) in str(raised.value)
+    await manager.cancel(job.id)
+    await manager.stop()

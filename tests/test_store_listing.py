@@ -180,3 +180,15 @@ def test_each_filter_picks_the_same_jobs_however_the_page_is_written(store, filt
     built = [json.loads(listed.json) for listed in store.find(**filters)[0]]
 
     assert written == built and written
+
+
+def test_only_plain_fields_are_set_outside_a_transition(store):
+    store.add(job(1))
+    store.set_fields("job1", state_message="waiting for a GPU", backend_state="PENDING")
+    found = store.get("job1")
+    assert found is not None
+    assert (found.state_message, found.backend_state) == ("waiting for a GPU", "PENDING")
+    for column in ("state", "ended_at", "cancel_requested_at", "folder"):
+        with pytest.raises(ValueError, match=column):
+            store.set_fields("job1", **{column: "x"})
+    assert store.get("job1").state is JobState.QUEUED

@@ -139,6 +139,10 @@ class LogChunk:
         }
 
 
+class CannotDo(NotImplementedError):
+    """A backend asked for an optional ability (drain, progress) its capabilities lack."""
+
+
 class Backend(LoggingConfigurable, Generic[R]):
     """Where jobs run. Subclasses are found through the `jupyter_mlp.backends` entry points."""
 
@@ -236,6 +240,21 @@ class Backend(LoggingConfigurable, Generic[R]):
     async def cancel(self, tracked: Tracked[R], force: bool = False) -> None:
         """Ask the job to stop; `force` once, after `cancel_grace_seconds`."""
         raise NotImplementedError
+
+    async def drain(self, tracked: Tracked[R]) -> None:
+        """Ask a running streaming job to stop reading its input and finish what it read; only
+        for a backend whose `capabilities.drain` says so. Raise RuntimeError with the reason
+        when this job cannot drain."""
+        raise CannotDo(f"the {self.name} backend cannot drain a job: {self._why_not('drain')}")
+
+    async def progress(self, tracked: Tracked[R]) -> list[dict[str, Any]]:
+        """Elements each step of the job put out so far: [{step, elements}]; only for a backend
+        whose `capabilities.progress` says so."""
+        why = self._why_not("progress")
+        raise CannotDo(f"the {self.name} backend reports no progress per step: {why}")
+
+    def _why_not(self, feature: str) -> str:
+        return self.capabilities.why_not(feature) or "not supported"
 
     # ----- what jobs leave -----
 

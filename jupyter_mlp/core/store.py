@@ -221,6 +221,13 @@ def _stored_trials(trials: Any) -> list[dict[str, Any]]:
     return [Trial.model_validate(t).model_dump(mode="json") for t in trials or []]
 
 
+# The columns `JobStore.set_fields` may change: none of them is a job's state or a time the
+# state machine keeps.
+PLAIN_FIELDS = frozenset(
+    {"state_message", "backend_state", "backend_job_id", "console_url", "runtime", "trials"}
+)
+
+
 def _jsonable(fields: dict[str, Any]) -> dict[str, Any]:
     if "trials" in fields:
         fields = {**fields, "trials": _stored_trials(fields["trials"])}
@@ -372,8 +379,12 @@ class JobStore:
             )
 
     def set_fields(self, job_id: str, **fields: Any) -> None:
-        """Update non-state fields (backend_job_id, outputs, console_url, backend_state,
-        trials...)."""
+        """Update a job's plain fields (those of `PLAIN_FIELDS`: what its backend reports, a
+        sweep's trials). Its state and times move only through `transition`; any other column
+        is refused (ValueError)."""
+        refused = sorted(set(fields) - PLAIN_FIELDS)
+        if refused:
+            raise ValueError(f"not plain fields of a job: {', '.join(refused)}")
         with self._session.begin() as session:
             session.execute(update(JobRow).where(JobRow.id == job_id).values(**_jsonable(fields)))
 

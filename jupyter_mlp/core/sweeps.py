@@ -1,4 +1,4 @@
-"""Local sweeps: a sweep job whose trials are jobs of their own, driven by the manager.
+"""Local sweeps: a sweep job whose trials are jobs of their own, driven through `SweepPort`.
 
 A backend either runs a whole sweep itself (Vertex AI: one HyperparameterTuningJob, watched like
 any job) or has its sweeps driven here as trial jobs ("trials": the local backend). A driven
@@ -13,60 +13,77 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from .models import (
-    KNOWN_BACKENDS,
-    FieldError,
-    JobSpec,
-    JobState,
-    MLPError,
-    SweepSpec,
-    Trial,
-    best_trial,
-)
+from .models import FieldError, JobSpec, JobState, MLPError, SweepSpec, Trial, best_trial
 from .store import TrialTaken
 from .sweep_search import grid_size, next_parameters
 
 if TYPE_CHECKING:
-    from ..backends.base import Backend
-    from .manager import JobManager
+    from ..backends.capabilities import SweepSupport
+    from .installed import InstalledBackends
     from .models import Job
+
+T = TypeVar("T")
 
 #: Where a local job's cloudml-hypertune reports go, relative to its folder
 #: (the local backend points CLOUD_ML_HP_METRIC_FILE there).
 METRIC_FILE = "hypertune/output.metric"
 
-#: How this package's backends run sweeps, for a backend named but not installed.
-SWEEP_SUPPORT = {"local": "trials", "vertex": "native"}
-
 log = logging.getLogger(__name__)
 
 
-def sweep_support(backend: Backend[Any]) -> str | None:
-    """How a backend runs sweeps: as "trials" (jobs the manager drives), "native" (the backend
-    runs the whole sweep) or not at all (None)."""
-    return backend.capabilities.sweeps
+class SweepPort(Protocol):
+    """What the sweep driver may do to jobs: the narrow port the state machine offers it."""
+
+    def sweeps_as(self, backend: str) -> SweepSupport | None:
+        """How the backend of that name runs sweeps (None: it does not, or is unknown)."""
+
+    async def run_blocking(self, function: Callable[..., T], *args: Any) -> T:
+        """Run a blocking call (the store, a file) off the event loop."""
+
+    async def list_sweeps(self, backend: str) -> list[Job]:
+        """The backend's unfinished sweep jobs."""
+
+    def trial_states(self, sweep_id: str) -> list[tuple[str, JobState]]:
+        """Each trial job of the sweep and its state, in trial order (blocking)."""
+
+    def trial_jobs(self, sweep_id: str, ids: list[str]) -> list[tuple[Job, str | None]]:
+        """Those trial jobs of the sweep, with their folders (blocking)."""
+
+    async def move_sweep(
+        self, sweep: Job, state: JobState, message: str, *, expected: JobState, **fields: Any
+    ) -> bool:
+        """Move a sweep job from `expected` (False when it is in another state by now)."""
+
+    async def set_trials(self, sweep_id: str, trials: list[Trial]) -> None:
+        """Store the sweep's trials as they are now."""
+
+    def submit_trial(self, spec: JobSpec, sweep_id: str, number: int) -> Job:
+        """Queue trial `number` of the sweep (blocking); TrialTaken when another did."""
+
+    async def cancel(self, job_id: str) -> Job:
+        """Cancel a trial job."""
 
 
-def sweep_errors(
-    spec: JobSpec, backend_name: str, backends: Mapping[str, Backend[Any]]
-) -> list[FieldError]:
+def sweep_errors(spec: JobSpec, installed: InstalledBackends) -> list[FieldError]:
     """A sweep on a backend that cannot run one (installed or not) is a mistake in `sweep`."""
     if spec.sweep is None:
         return []
-    backend = backends.get(backend_name)
-    support = sweep_support(backend) if backend else SWEEP_SUPPORT.get(backend_name)
-    if support is not None or (backend is None and backend_name not in KNOWN_BACKENDS):
+    assert spec.backend is not None
+    capabilities = installed.capabilities(spec.backend)
+    if capabilities is None or capabilities.sweeps is not None:
         return []  # an unknown backend is refused as such
-    can = sorted(name for name, b in backends.items() if sweep_support(b) is not None)
+    can = sorted(
+        name for name, b in installed.backends.items() if b.capabilities.sweeps is not None
+    )
     return [
         FieldError(
             field="sweep",
-            message=f"backend '{backend_name}' cannot run sweeps; "
+            message=f"backend '{spec.backend}' cannot run sweeps; "
             f"backends that can: {', '.join(can) or 'none installed'}",
             suggestions=can,
         )
@@ -104,25 +121,22 @@ def trial_of(number: int, job: Job, folder: str | None, sweep: SweepSpec) -> Tri
 
 
 class SweepDriver:
-    """Drives a backend's local sweeps, one step per watch round."""
+    """Drives the sweeps run as trial jobs, one step per watch round of their backend."""
 
-    def __init__(self, manager: JobManager):
-        self.manager = manager
+    def __init__(self, port: SweepPort):
+        self.port = port
 
     def drives(self, job: Job) -> bool:
         """A sweep job driven here (it runs no process of its own)."""
-        backend = self.manager.backends.get(job.backend)
         return (
             job.spec.sweep is not None
             and job.sweep_id is None
-            and backend is not None
-            and sweep_support(backend) == "trials"
+            and self.port.sweeps_as(job.backend) == "trials"
         )
 
     async def round(self, backend: str) -> None:
         """One step of each of the backend's unfinished sweeps."""
-        store = self.manager.store
-        for sweep in await self.manager._db(store.sweeps, backend):
+        for sweep in await self.port.list_sweeps(backend):
             if not self.drives(sweep):
                 continue
             try:
@@ -131,11 +145,11 @@ class SweepDriver:
                 log.exception("jupyter-mlp: driving sweep %s failed", sweep.id)
 
     async def _step(self, sweep: Job) -> None:
-        manager = self.manager
+        port = self.port
         spec = sweep.spec.sweep
         assert spec is not None
         if sweep.state is JobState.QUEUED:
-            started = await manager._move(
+            started = await port.move_sweep(
                 sweep,
                 JobState.RUNNING,
                 f"running up to {spec.max_trials} trials",
@@ -145,7 +159,7 @@ class SweepDriver:
             if not started:
                 return
             sweep = sweep.model_copy(update={"state": JobState.RUNNING})
-        trials = await manager._db(self._trials, sweep)
+        trials = await port.run_blocking(self._trials, sweep)
         unfinished = [t for t in trials if not t.state.terminal]
         failed = sum(t.state is JobState.FAILED for t in trials)
         limit = spec.max_trials if spec.max_failed_trials is None else spec.max_failed_trials
@@ -158,18 +172,18 @@ class SweepDriver:
             except MLPError as exc:  # the source is gone or no longer valid
                 await self._cancel_trials([t for t in trials if not t.state.terminal])
                 message = f"trial {len(trials) + 1} could not be submitted: {exc.message}"
-                await manager._move(
+                await port.move_sweep(
                     sweep, JobState.FAILED, message, expected=sweep.state, trials=trials
                 )
                 return
             unfinished = [t for t in trials if not t.state.terminal]
         if unfinished or not (stopping or self._all_done(spec, trials)):
             if trials != sweep.trials:
-                await manager._db(_set_trials, manager, sweep.id, trials)
+                await port.set_trials(sweep.id, trials)
             return
         state, message = self._outcome(sweep, spec, trials, failed, limit)
         # Only from the state this step saw: a cancel meanwhile is decided by the next step.
-        await manager._move(sweep, state, message, expected=sweep.state, trials=trials)
+        await port.move_sweep(sweep, state, message, expected=sweep.state, trials=trials)
 
     @staticmethod
     def _all_done(spec: SweepSpec, trials: Sequence[Trial]) -> bool:
@@ -210,9 +224,8 @@ class SweepDriver:
         others' jobs are read again, so a round of a sweep of 1,000 trials reads a handful."""
         spec = sweep.spec.sweep
         assert spec is not None
-        store = self.manager.store
         known = {t.job_id: t for t in sweep.trials}
-        states = store.trial_states(sweep.id)
+        states = self.port.trial_states(sweep.id)
         final = {
             job_id
             for job_id, state in states
@@ -220,7 +233,7 @@ class SweepDriver:
         }
         unread = [job_id for job_id, _ in states if job_id not in final]
         fresh = (
-            {job.id: (job, folder) for job, folder in store.trial_jobs(sweep.id, unread)}
+            {job.id: (job, folder) for job, folder in self.port.trial_jobs(sweep.id, unread)}
             if unread
             else {}
         )
@@ -238,7 +251,7 @@ class SweepDriver:
             number = len(trials) + 1
             if number > spec.max_trials:
                 return
-            searched = await self.manager._db(next_parameters, spec, sweep.id, number, trials)
+            searched = await self.port.run_blocking(next_parameters, spec, sweep.id, number, trials)
             if searched is None:  # the grid is done
                 return
             suffix = f"-trial-{number}"
@@ -250,7 +263,9 @@ class SweepDriver:
                 }
             )
             try:
-                job = await self.manager._db(self.manager._submit, trial_spec, sweep.id, number)
+                job = await self.port.run_blocking(
+                    self.port.submit_trial, trial_spec, sweep.id, number
+                )
             except TrialTaken:  # another manager drives this sweep too; its next step sees it
                 return
             trials.append(trial_of(number, job, None, spec))
@@ -260,10 +275,6 @@ class SweepDriver:
             if trial.job_id is None or trial.state is JobState.CANCELLING:
                 continue
             try:
-                await self.manager.cancel(trial.job_id)
+                await self.port.cancel(trial.job_id)
             except MLPError:  # it ended (or was deleted) meanwhile
                 continue
-
-
-def _set_trials(manager: JobManager, sweep_id: str, trials: list[Trial]) -> None:
-    manager.store.set_fields(sweep_id, trials=trials)
