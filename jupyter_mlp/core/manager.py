@@ -252,7 +252,8 @@ class JobManager:
         job_id = folder.path.name.rsplit("-", 1)[1]
         try:
             folder.create()
-            manifest = build_bundle(spec, checked.plan, folder.bundle)
+            backend = self.backends[spec.backend or self.default_backend]
+            manifest = build_bundle(spec, checked.plan, folder.bundle, backend.bundle_args(spec))
         except BaseException:
             shutil.rmtree(folder.path, ignore_errors=True)
             raise
@@ -342,7 +343,10 @@ class JobManager:
         assert checked.spec is not None and checked.plan is not None
         plan = checked.plan
         with tempfile.TemporaryDirectory() as tmp:
-            manifest = build_bundle(checked.spec, plan, Path(tmp))
+            backend = self.backends[checked.spec.backend or self.default_backend]
+            manifest = build_bundle(
+                checked.spec, plan, Path(tmp), backend.bundle_args(checked.spec)
+            )
             digest = hashlib.sha256(pack_bundle(Path(tmp))).hexdigest()
         info = plan.notebook
         return {
