@@ -33,7 +33,8 @@ from .admission import first_come_first_served, free_gpus, resource_errors
 from .environment import InstalledKernels, Interpreters, job_environment, warm_runner_job
 from .files import list_local_outputs, read_local_log
 from .gpus import LocalGpu, gpu_inventory, machine_summary
-from .processes import Drain, ProcessLauncher, job_processes, process_start_ticks
+from .leftovers import Drain, job_processes
+from .processes import ProcessLauncher, process_start_ticks
 from .status_records import (
     StatusKeys,
     adopted_outcome,
