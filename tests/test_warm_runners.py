@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from conftest import server_manager
 
-from jupyter_mlp.backends.local import processes
+from jupyter_mlp.backends.local import warm_runners
 from jupyter_mlp.backends.local.backend import process_start_ticks
 from jupyter_mlp.jobfiles.bundle import JobFolder
 
@@ -90,7 +90,7 @@ async def test_a_taken_warm_runner_is_replaced_when_its_job_ends_not_while_it_st
 ):
     # A replacement costs seconds of CPU; the job that took the last warm runner has the
     # machine to itself until it ends (or the delay passes, here far away).
-    monkeypatch.setattr(processes, "WARM_REFILL_DELAY_SECONDS", 600)
+    monkeypatch.setattr(warm_runners, "WARM_REFILL_DELAY_SECONDS", 600)
     launcher = (await server_manager(jp_serverapp)).backends["local"].launcher
     first = launcher.warm_pids()
     release = tmp_path / "release"

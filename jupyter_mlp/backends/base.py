@@ -271,3 +271,7 @@ class Backend(LoggingConfigurable, Generic[R]):
 
     def close(self) -> None:
         """Release what the backend holds while idle (never the jobs: they outlive the server)."""
+
+    def bundle_args(self, spec: JobSpec) -> list[str]:
+        """Arguments this backend adds after the job's own in its bundle (none by default)."""
+        return []

@@ -77,7 +77,8 @@ class Submission:
         job_id = folder.path.name.rsplit("-", 1)[1]
         try:
             folder.create()
-            manifest = build_bundle(spec, checked.plan, folder.bundle)
+            backend_args = self._backend_args(spec)
+            manifest = build_bundle(spec, checked.plan, folder.bundle, backend_args)
         except BaseException:
             shutil.rmtree(folder.path, ignore_errors=True)
             raise
@@ -141,6 +142,11 @@ class Submission:
         errors.extend(backend.validate(spec, plan))
         return CheckedSpec(spec, plan, errors)
 
+    def _backend_args(self, spec: JobSpec) -> list[str]:
+        """What the checked spec's backend adds to its bundle's arguments."""
+        backend = self.installed.get(spec.backend or self.default_backend)
+        return backend.bundle_args(spec) if backend is not None else []
+
     def _not_installed(self, spec: JobSpec, name: str) -> tuple[JobSpec, list[FieldError]]:
         """A spec for a backend not set up here: refused, its resources checked if priced."""
         errors: list[FieldError] = []
@@ -167,7 +173,7 @@ class Submission:
         assert checked.spec is not None and checked.plan is not None
         plan = checked.plan
         with tempfile.TemporaryDirectory() as tmp:
-            manifest = build_bundle(checked.spec, plan, Path(tmp))
+            manifest = build_bundle(checked.spec, plan, Path(tmp), self._backend_args(checked.spec))
             digest = hashlib.sha256(pack_bundle(Path(tmp))).hexdigest()
         info = plan.notebook
         return {

@@ -20,13 +20,13 @@ import re
 import shutil
 import stat
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..core.models import LOCAL_BACKEND, FieldError, JobKind, JobSpec, MLPError, as_argument
-from . import etl, notebooks, runner
+from ..core.models import FieldError, JobKind, JobSpec, MLPError, as_argument
+from . import notebooks, runner
 
 MANIFEST_VERSION = 2
 RUNNABLE_SUFFIXES = (".py", ".ipynb")
@@ -454,11 +454,14 @@ def _over_include_limits(sizes: dict[str, int], total: int, limit: int) -> MLPEr
     )
 
 
-def build_bundle(spec: JobSpec, plan: SourcePlan, dest: Path) -> dict[str, Any]:
+def build_bundle(
+    spec: JobSpec, plan: SourcePlan, dest: Path, backend_args: Sequence[str] = ()
+) -> dict[str, Any]:
     """Write the bundle for a planned spec into `dest`; return its manifest.
 
     The user's files go under `src/`, the bundle's own at the top, so neither can replace the
-    other; the manifest's paths are relative to the bundle."""
+    other; the manifest's paths are relative to the bundle. `backend_args` follow the job's
+    own arguments: what the backend that runs it adds (its `bundle_args`)."""
     source_dir = dest / runner.SOURCE_DIR
     source_dir.mkdir(parents=True, exist_ok=True)
     for name, path in plan.includes.items():
@@ -491,9 +494,7 @@ def build_bundle(spec: JobSpec, plan: SourcePlan, dest: Path) -> dict[str, Any]:
     elif plan.source_file is not None:
         # Scripts get parameters as `--name=value` (the spec checked each fits an argument).
         manifest["args"] += [as_argument(key, value) for key, value in spec.parameters.items()]
-    if spec.kind is JobKind.ETL and spec.backend in (None, LOCAL_BACKEND):
-        # Beam's runner named explicitly (its default first tries to download Prism).
-        manifest["args"] += etl.pipeline_args(spec, where="local")
+    manifest["args"] += backend_args
     manifest["files"] = [
         {
             "path": path.relative_to(dest).as_posix(),

@@ -5,7 +5,7 @@ free local GPUs assigned through CUDA_VISIBLE_DEVICES. How a job ended comes fro
 supervising side observed: the runner's report on its status pipe and its exit code, for jobs
 this server started; the status file the runner writes, for jobs an earlier server started
 (they outlive the server). The job's code can write both, so only records signed with the job's
-key count (see `runner`); a runner that ended without a signed outcome means the job FAILED.
+key count (see `status_records`); a runner that ended without a signed outcome means the job FAILED.
 When a job ends, whatever it left running is ended too (by its runner, the reaper of all its
 orphans, then by a drain here for anything else of it), and its GPUs are handed out again only
 once that is gone.
@@ -14,15 +14,9 @@ once that is gone.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-import json
 import os
-import secrets
 import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -31,19 +25,26 @@ from pydantic import Field
 from traitlets import Int, List, Unicode, default
 
 from ...core.models import FieldError, Job, JobKind, JobSpec, JobState, MLPError
-from ...core.sweeps import METRIC_FILE
-from ...jobfiles import runner
-from ...jobfiles.bundle import JobFolder, SourcePlan, kernel_spec_name, notebook_errors
+from ...jobfiles import etl
+from ...jobfiles.bundle import JobFolder, SourcePlan, notebook_errors
 from ..base import Backend, BackendStatus, Launch, LogChunk, Observation, Runtime, Tracked
 from ..capabilities import Capabilities
+from .admission import first_come_first_served, free_gpus, resource_errors
+from .environment import InstalledKernels, Interpreters, job_environment, warm_runner_job
 from .files import list_local_outputs, read_local_log
 from .gpus import LocalGpu, gpu_inventory, machine_summary
-from .processes import Drain, ProcessLauncher, job_processes, process_start_ticks
+from .leftovers import Drain, job_processes
+from .processes import ProcessLauncher, process_start_ticks
+from .status_records import (
+    StatusKeys,
+    adopted_outcome,
+    own_outcome,
+    recorded_runner,
+    running,
+    signed_status,
+)
 
 __all__ = ["LocalBackend", "LocalRuntime", "process_start_ticks"]
-
-KERNELS_TTL_SECONDS = 30.0
-NO_OUTCOME = "the job's runner ended and recorded no exit status"
 
 
 class LocalRuntime(Runtime):
@@ -132,36 +133,16 @@ class LocalBackend(Backend[LocalRuntime]):
         # What ended jobs left running (not `drain`: that name is the Backend method of
         # backends that can drain a streaming pipeline, which the manager looks for).
         self.leftovers = Drain(lambda: self.cancel_grace_seconds, self.launcher.reap)
+        self.status_keys = StatusKeys()
         self._gpus: tuple[list[LocalGpu], str] | None = None
-        self._kernels: tuple[float, list[str]] | None = None
-        self._interpreters: dict[tuple[str, float], str] = {}
-        self._secrets: dict[Path, bytes] = {}
-
-    def status_key(self, folder: JobFolder, job_id: str) -> bytes:
-        """The key a job's runner signs its records with: derived from the secret of the folder
-        the job's folder is in and the job's id, so whoever watches the job next (a restarted
-        server, or a server adopting a job a command line started in the same jobs folder) can
-        check them, and one job's records never pass for another's."""
-        jobs_dir = folder.path.parent
-        secret = self._secrets.get(jobs_dir)
-        if secret is None:
-            secret = self._secrets[jobs_dir] = _backend_secret(jobs_dir / ".runner-secret")
-        return hmac.new(secret, job_id.encode(), hashlib.sha256).digest()
+        self._kernels = InstalledKernels()
+        self._interpreters = Interpreters()
 
     def gpus(self) -> list[LocalGpu]:
         """The GPU inventory, looked up once per backend (NVML is slow to initialise)."""
         if self._gpus is None:
             self._gpus = gpu_inventory(self.gpu_ids)
         return self._gpus[0]
-
-    def kernels(self) -> list[str]:
-        """Names of the Jupyter kernels installed here (rescanned at most every 30 s)."""
-        now = time.monotonic()
-        if self._kernels is None or now - self._kernels[0] > KERNELS_TTL_SECONDS:
-            from jupyter_client.kernelspec import KernelSpecManager
-
-            self._kernels = (now, sorted(KernelSpecManager().find_kernel_specs()))
-        return self._kernels[1]
 
     def status(self) -> BackendStatus:
         gpus = self.gpus()
@@ -189,28 +170,10 @@ class LocalBackend(Backend[LocalRuntime]):
         }
 
     def validate(self, spec: JobSpec, plan: SourcePlan | None) -> list[FieldError]:
-        errors = notebook_errors(plan, self.kernels()) if plan else []
-        wanted = spec.resources.accelerator_count
-        gpus = self.gpus()
-        if wanted > len(gpus):
-            have = ", ".join(f"{g.id} {g.name}".strip() for g in gpus) or "none"
-            errors.append(
-                FieldError(
-                    field="resources.accelerator_count",
-                    message=f"asks for {wanted} GPU(s) but this machine has {len(gpus)} ({have})",
-                    suggestions=[str(n) for n in range(len(gpus) + 1)],
-                )
-            )
-        if spec.resources.replica_count > 1:
-            errors.append(
-                FieldError(
-                    field="resources.replica_count",
-                    message="the local backend runs one replica; use vertex to distribute",
-                    suggestions=["1"],
-                )
-            )
+        errors = notebook_errors(plan, self._kernels.names()) if plan else []
+        errors += resource_errors(spec, self.gpus())
         if spec.environment:
-            problem = self._interpreter_problem(spec.environment)
+            problem = self._interpreters.problem(spec.environment)
             if problem:
                 errors.append(
                     FieldError(field="environment", message=problem, suggestions=[self.python])
@@ -218,70 +181,32 @@ class LocalBackend(Backend[LocalRuntime]):
         return errors
 
     def admit(self, queued: list[Job], active: list[Tracked[LocalRuntime]]) -> list[Job]:
-        # First come, first served: a job that does not fit blocks the GPU jobs behind it, so a
-        # job asking for many GPUs is never starved by a stream of small ones. Jobs that need no
-        # GPU only wait for a concurrency slot.
-        slots = self.max_concurrent_jobs - len(active)
         free = len(self._free_gpus(active))
-        admitted: list[Job] = []
-        gpu_queue_blocked = False
-        for job in queued:
-            if slots <= 0:
-                break
-            wanted = job.spec.resources.accelerator_count
-            if wanted and (gpu_queue_blocked or wanted > free):
-                gpu_queue_blocked = True
-                continue
-            admitted.append(job)
-            slots -= 1
-            free -= wanted
-        return admitted
+        return first_come_first_served(queued, self.max_concurrent_jobs - len(active), free)
 
     async def start(
         self, job: Job, folder: JobFolder, active: list[Tracked[LocalRuntime]]
     ) -> Launch:
-        adopted = self._already_running(folder, job.id)
-        if adopted is not None:
-            return adopted
+        key = self.status_keys.key(folder, job.id)
+        # A runner a manager started and died before recording it: a job never starts twice,
+        # neither while its runner (cold or warm) runs nor after it ended.
+        recorded = recorded_runner(folder, key)
+        if recorded is not None:
+            pid, ticks, gpus = recorded
+            runtime = LocalRuntime(pid=pid, start_ticks=ticks, gpus=gpus, signed=True)
+            return Launch(runtime=runtime, backend_job_id=str(pid))
         gpus = self._free_gpus(active)[: job.spec.resources.accelerator_count]
         if len(gpus) < job.spec.resources.accelerator_count:
             raise RuntimeError("not enough free GPUs (admission should have kept it queued)")
-        env = dict(os.environ)
-        env.update(
-            {
-                # The variables Vertex AI sets, so a script written for it runs unchanged here.
-                "AIP_MODEL_DIR": str(folder.model_dir),
-                "AIP_CHECKPOINT_DIR": str(folder.checkpoint_dir),
-                "AIP_TENSORBOARD_LOG_DIR": str(folder.tensorboard_dir),
-                "CLOUD_ML_JOB_ID": job.id,
-                "MLP_JOB_ID": job.id,
-                "MLP_STATUS_FILE": str(folder.status_file),
-                # Where cloudml-hypertune writes a trial's metric (read by the sweep driver).
-                "CLOUD_ML_HP_METRIC_FILE": str(folder.path / METRIC_FILE),
-                "MLP_ENV_CACHE": self.env_cache_dir,
-                # Half the cancel grace: a forced cancel finds the runner done with its own.
-                "MLP_LEFTOVER_GRACE": str(self.cancel_grace_seconds / 2),
-                "PYTHONUNBUFFERED": "1",
-                # Also for jobs that asked for none, also with no GPU here: a job sees only the
-                # GPUs it was given.
-                "CUDA_VISIBLE_DEVICES": ",".join(gpus),
-            }
-        )
+        # Half the cancel grace: a forced cancel finds the runner done with its own.
+        grace = self.cancel_grace_seconds / 2
+        env = job_environment(job, folder, gpus, self.env_cache_dir, grace)
         python = job.spec.environment or self.python
         command = [python, "-u", str(folder.bundle / "runner.py"), str(folder.bundle)]
-        manifest = json.loads((folder.bundle / "manifest.json").read_text(encoding="utf-8"))
-        notebook = None
-        if (
-            manifest["mode"] == "notebook"
-            and not manifest["requirements"]
-            and python == self.python
-        ):
-            kernel = kernel_spec_name(manifest["kernel_name"])
-            notebook = {"bundle": str(folder.bundle), "kernel": kernel}
-        key = self.status_key(folder, job.id)
+        notebook = warm_runner_job(folder, python, self.python)
         pid = self.launcher.launch(command, folder.path, env, folder.log, key, notebook)
-        ticks = process_start_ticks(pid)
-        runtime = LocalRuntime(pid=pid, start_ticks=ticks, gpus=gpus, signed=True)
+        started = process_start_ticks(pid)
+        runtime = LocalRuntime(pid=pid, start_ticks=started, gpus=gpus, signed=True)
         return Launch(runtime=runtime, backend_job_id=str(pid))
 
     async def poll(self, tracked: Tracked[LocalRuntime]) -> Observation:
@@ -344,143 +269,41 @@ class LocalBackend(Backend[LocalRuntime]):
     def close(self) -> None:
         self.launcher.close()
 
+    def bundle_args(self, spec: JobSpec) -> list[str]:
+        if spec.kind is not JobKind.ETL:
+            return []
+        # Beam's runner named explicitly (its default first tries to download Prism).
+        return etl.pipeline_args(spec, where="local")
+
     # ----- internals -----
 
     def _free_gpus(self, active: list[Tracked[LocalRuntime]]) -> list[str]:
-        busy = {gpu for t in active for gpu in t.runtime.gpus} | self.leftovers.gpus()
-        return [gpu.id for gpu in self.gpus() if gpu.id not in busy]
+        held = {gpu for t in active for gpu in t.runtime.gpus} | self.leftovers.gpus()
+        return free_gpus(self.gpus(), held)
 
     def _observe_own(self, tracked: Tracked[LocalRuntime], pid: int) -> Observation:
         """A job this server started: the runner's signed report on its pipe (or, should the
         pipe have missed it, in its status file) and its exit code."""
         report = self.launcher.report(pid)
         exit_code = self.launcher.exit_code(pid)
-        # A success the runner reported is final even while it still tidies up. A failure or
-        # a cancel waits until the runner is gone.
-        succeeded = report.get("phase") == "exited" and report.get("exit_code") == 0
-        if exit_code is None and not succeeded:
-            if report.get("phase") == "running":
-                return Observation(JobState.RUNNING, backend_state="running")
-            return Observation()
-        if report.get("phase") != "exited":
-            report = self._signed_status(tracked.folder, tracked.job.id, tracked.runtime)[0]
+        ended = own_outcome(report, exit_code, lambda: self._signed_status(tracked)[0])
+        if ended is None:
+            return running(report)
         self.launcher.forget(pid)
-        if report.get("phase") != "exited" or not isinstance(report.get("exit_code"), int):
-            assert exit_code is not None
-            how = _outcome(exit_code, "")
-            return Observation(
-                JobState.FAILED,
-                backend_state=how.backend_state,
-                message=f"{NO_OUTCOME} ({how.message or 'exit code 0'})",
-            )
-        return _outcome(report["exit_code"], report.get("message", ""))
+        return ended
 
     def _observe_adopted(self, tracked: Tracked[LocalRuntime], pid: int) -> Observation:
-        """A job an earlier server started: its runner's signed status file, trusted once the
-        runner is gone (a job cannot end its own accounting while its runner lives)."""
-        status, ignored = self._signed_status(tracked.folder, tracked.job.id, tracked.runtime)
-        if self._alive(pid, tracked.runtime.start_ticks):
-            if status.get("phase") == "running":
-                return Observation(JobState.RUNNING, backend_state="running")
-            return Observation()
-        if status.get("phase") != "exited" or not isinstance(status.get("exit_code"), int):
-            why = "; a status record it did not sign was ignored" if ignored else ""
-            return Observation(
-                JobState.FAILED,
-                backend_state="vanished",
-                message=f"{NO_OUTCOME} (killed, or the machine restarted){why}",
-            )
-        return _outcome(status["exit_code"], status.get("message", ""))
+        """A job an earlier server started: its runner's signed status file."""
+        status, ignored = self._signed_status(tracked)
+        return adopted_outcome(status, ignored, self._alive(pid, tracked.runtime.start_ticks))
 
-    def _signed_status(
-        self, folder: JobFolder, job_id: str, runtime: LocalRuntime
-    ) -> tuple[dict[str, Any], bool]:
-        """The runner's last record in the status file if its runner signed it (empty if not),
-        and whether a record there was ignored for want of a signature."""
-        status = folder.read_status()
-        if not runtime.signed or not status:
-            return status, False
-        if runner.is_authentic(status, self.status_key(folder, job_id)):
-            return status, False
-        return {}, True
-
-    def _already_running(self, folder: JobFolder, job_id: str) -> Launch | None:
-        """The runner already started for this job (by a manager that died before recording
-        it), running or ended: found through its signed status file, so a job is never started
-        twice, neither while its runner (cold or warm) runs nor after it ended."""
-        status = folder.read_status()
-        if not runner.is_authentic(status, self.status_key(folder, job_id)):
-            return None
-        pid, ticks = status.get("pid"), status.get("start_ticks")
-        if not isinstance(pid, int) or not isinstance(ticks, int):
-            return None
-        gpus = [gpu for gpu in str(status.get("gpus") or "").split(",") if gpu]
-        runtime = LocalRuntime(pid=pid, start_ticks=ticks, gpus=gpus, signed=True)
-        return Launch(runtime=runtime, backend_job_id=str(pid))
-
-    def _interpreter_problem(self, environment: str) -> str:
-        """Why `environment` cannot run a job ("" when it is a Python 3 interpreter)."""
-        try:
-            key = (environment, os.stat(environment).st_mtime)
-        except (OSError, ValueError):
-            return f"'{environment}' does not exist here; give the path of a Python interpreter"
-        if key not in self._interpreters:
-            try:
-                result = subprocess.run(
-                    [environment, "-c", "import sys; print(sys.version_info[0])"],
-                    capture_output=True,
-                    timeout=20,
-                    stdin=subprocess.DEVNULL,
-                )
-                ok = result.returncode == 0 and result.stdout.strip() == b"3"
-            except (OSError, subprocess.SubprocessError):
-                ok = False
-            self._interpreters[key] = "" if ok else f"'{environment}' is not a Python 3 interpreter"
-        return self._interpreters[key]
+    def _signed_status(self, tracked: Tracked[LocalRuntime]) -> tuple[dict[str, Any], bool]:
+        key = self.status_keys.key(tracked.folder, tracked.job.id)
+        return signed_status(tracked.folder, key, tracked.runtime.signed)
 
     def _alive(self, pid: int, start_ticks: int | None) -> bool:
         ticks = process_start_ticks(pid)
         return ticks is not None and (start_ticks is None or ticks == start_ticks)
-
-
-def _outcome(exit_code: int, message: str) -> Observation:
-    if exit_code == 0:
-        return Observation(JobState.SUCCEEDED, backend_state="exit 0")
-    if message:
-        return Observation(JobState.FAILED, backend_state=f"exit {exit_code}", message=message)
-    if exit_code < 0:
-        number = -exit_code
-        name = signal.Signals(number).name if number in signal.valid_signals() else ""
-        return Observation(
-            JobState.FAILED,
-            backend_state=f"signal {number}",
-            message=f"killed by signal {number} {name}".strip(),
-        )
-    return Observation(
-        JobState.FAILED, backend_state=f"exit {exit_code}", message=f"exit code {exit_code}"
-    )
-
-
-def _backend_secret(path: Path) -> bytes:
-    """A jobs folder's secret for job keys: made once (readable by this user alone) and read
-    by every server and command line that runs local jobs in that folder."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Written whole under another name, then linked in place: of several processes
-        # starting at once, one secret wins and none reads half of one.
-        made = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        with open(os.open(made, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
-            handle.write(secrets.token_bytes(32))
-        try:
-            os.link(made, path)
-        except FileExistsError:
-            pass
-        finally:
-            made.unlink()
-    secret = path.read_bytes()
-    if len(secret) != 32:
-        raise RuntimeError(f"{path} is not a key of 32 bytes; delete it and a new one is made")
-    return secret
 
 
 def _byte_cursor(cursor: str | None) -> int:
