@@ -26,6 +26,7 @@ import { JobNotifier } from './panel/notifier';
 import { ISubmitDefaults, NO_DEFAULTS } from './submit/SubmitForm';
 import { SubmitWidget } from './submit/SubmitWidget';
 import { JobsTableWidget } from './table/JobsTable';
+import { optionPanelsPlugin } from './plugins/options';
 
 const PLUGIN_ID = 'jupyter-mlp:plugin';
 const PALETTE_CATEGORY = 'ML Jobs';
@@ -446,7 +447,7 @@ function readDefaults(settings: ISettingRegistry.ISettings): ISubmitDefaults {
   };
 }
 
-export default plugin;
+export default [plugin, optionPanelsPlugin];
 
 /** The part of a notebook widget this extension uses (no dependency on @jupyterlab/notebook). */
 interface INotebookLike {
