@@ -64,6 +64,12 @@ export function BackendSection(props: {
                 {b.configured ? '' : ' — not configured'}
               </option>
             ))}
+            {/* A rerun's backend the server lacks stays chosen, said to be missing. */}
+            {backends !== null &&
+              backend &&
+              !backends.some(b => b.name === backend) && (
+                <option value={backend}>{backend} — not installed</option>
+              )}
           </select>
         )}
       </Field>

@@ -106,8 +106,11 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
   // A cloud job is reviewed as the server checked it: not before the file is read (its
   // requirements join the spec) and the spec as it is now is checked, or a late answer would
   // change, and close, the review the user opened.
+  // Until the backends are known, so is not whether the job is a cloud one.
   const checking =
-    isCloud && !blocked && ((!fresh && !model.checkFailed) || !model.fileRead);
+    !blocked &&
+    (model.backends === null ||
+      (isCloud && ((!fresh && !model.checkFailed) || !model.fileRead)));
   /** The Submit button (and Ctrl/Cmd+Enter): a cloud job is reviewed first. */
   const requestSubmit = () => {
     if (model.submitting || blocked || checking) {

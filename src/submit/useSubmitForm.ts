@@ -168,13 +168,15 @@ export function useSubmitForm(options: ISubmitFormOptions) {
   const [reviewing, setReviewing] = useState(false);
 
   // Validate every change, a moment after the typing stops.
+  const backendsKnown = backends !== null;
   const latest = useRef('');
   useEffect(() => {
     latest.current = specKey;
     setSubmitErrors(null);
     setSubmitMessage(null);
     setReviewing(false);
-    if (!backend || catalogEntry === undefined) {
+    // The spec's resource fields are the backend's capabilities': known with the backends.
+    if (!backend || catalogEntry === undefined || !backendsKnown) {
       return;
     }
     const timer = window.setTimeout(() => {
@@ -198,7 +200,7 @@ export function useSubmitForm(options: ISubmitFormOptions) {
         });
     }, VALIDATE_DELAY_MS);
     return () => window.clearTimeout(timer);
-  }, [client, specKey, backend, catalogEntry, sourceKind]);
+  }, [client, specKey, backend, catalogEntry, backendsKnown, sourceKind]);
 
   const submit = async () => {
     setReviewing(false);
