@@ -4,7 +4,11 @@ import type {
   IJobSubmission,
   ILocalCatalog
 } from '../api';
+import { OptionPanelPlace, OptionPanelRegistry } from '../tokens';
+import { SUBMIT_PANELS, registerSubmitPanels } from '../submit/panels';
+import type { SubmitFormModel } from '../submit/useSubmitForm';
 import {
+  IFormState,
   NO_DEFAULTS,
   emptyForm,
   fitToCatalog,
@@ -273,5 +277,58 @@ describe('the launch form model', () => {
     expect(cloud.machine_type).toBe('n1-standard-8');
     const same = { ...resources, machine_type: 'e2-standard-4' };
     expect(fitToCatalog(same, CLOUD_CATALOG, '')).toBe(same);
+  });
+});
+
+describe('the option panels', () => {
+  const registry = new OptionPanelRegistry();
+  registerSubmitPanels(registry);
+  /** The panels of `place` for a form as `state`, on its backend of BACKENDS. */
+  const ids = (
+    place: OptionPanelPlace,
+    state: IFormState,
+    reviewing = false
+  ) => {
+    const capabilities = BACKENDS.find(
+      b => b.name === state.backend
+    )?.capabilities;
+    const model = { state, reviewing, capabilities } as SubmitFormModel;
+    return registry.panels(place, model).map(p => p.id);
+  };
+
+  it('shows the pipeline options for ETL and the sweep for training', () => {
+    const train = { ...emptyForm(NO_DEFAULTS), backend: 'local' };
+    const etl = { ...train, kind: 'etl' as const };
+    expect(ids('options', etl)).toEqual(['jupyter-mlp:pipeline']);
+    expect(ids('options', train)).toEqual([]);
+    expect(ids('search', train)).toEqual(['jupyter-mlp:sweep']);
+    expect(ids('search', etl)).toEqual([]);
+    expect(ids('resources', train)).toEqual(['jupyter-mlp:resources']);
+    expect(ids('resources', emptyForm(NO_DEFAULTS))).toEqual([]);
+  });
+
+  it('reviews a job on a remote backend only', () => {
+    const cloud = { ...emptyForm(NO_DEFAULTS), backend: 'vertex' };
+    expect(ids('review', cloud, true)).toEqual(['jupyter-mlp:review']);
+    expect(ids('review', cloud, false)).toEqual([]);
+    expect(ids('review', { ...cloud, backend: 'local' }, true)).toEqual([]);
+  });
+
+  it("takes another extension's panel, and takes it out when disposed", () => {
+    const mine = registry.add({
+      id: 'other:spot',
+      place: 'resources',
+      rank: 1,
+      applies: (_state, capabilities) => capabilities?.remote ?? false,
+      render: () => null as unknown as JSX.Element
+    });
+    const cloud = { ...emptyForm(NO_DEFAULTS), backend: 'dataflow' };
+    expect(ids('resources', cloud)).toEqual([
+      'jupyter-mlp:resources',
+      'other:spot'
+    ]);
+    expect(() => registry.add({ ...SUBMIT_PANELS[0] })).toThrow();
+    mine.dispose();
+    expect(ids('resources', cloud)).toEqual(['jupyter-mlp:resources']);
   });
 });
