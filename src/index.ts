@@ -25,6 +25,7 @@ import { OPEN_TABLE, addJobsTable } from './features/table';
 import { JobsModel } from './panel/model';
 import { JobNotifier } from './panel/notifier';
 import { ISubmitDefaults, NO_DEFAULTS } from './submit/SubmitForm';
+import { optionPanelsPlugin } from './plugins/options';
 
 const PLUGIN_ID = 'jupyter-mlp:plugin';
 const PALETTE_CATEGORY = 'ML Jobs';
@@ -98,6 +99,6 @@ const plugin: JupyterFrontEndPlugin<void> = {
 };
 
 /** The extension's plugins: each further plugin is one more entry. */
-const plugins: JupyterFrontEndPlugin<unknown>[] = [plugin];
+const plugins: JupyterFrontEndPlugin<unknown>[] = [plugin, optionPanelsPlugin];
 
 export default plugins;

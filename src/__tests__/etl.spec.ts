@@ -7,12 +7,13 @@ import {
   progressLines,
   showsProgress
 } from '../panel/pipeline';
+import { backendForKind } from '../submit/formModel';
 import {
-  backendForKind,
   pipelineArgs,
   pipelineFromArgs,
   splitArgs
-} from '../submit/EtlOptions';
+} from '../submit/pipelineChoice';
+import { BACKENDS } from './fixtures/backends';
 import { capabilities } from './fixtures/capabilities';
 
 function job(patch: Partial<IJob> & { args?: string[] }): IJob {
@@ -178,10 +179,13 @@ describe('pipeline options in the launch form', () => {
   });
 
   it('offer Dataflow for ETL and Vertex for training when installed', () => {
-    const installed = ['local', 'vertex', 'dataflow'];
+    const installed = BACKENDS;
     expect(backendForKind('etl', 'vertex', installed)).toBe('dataflow');
     expect(backendForKind('train', 'dataflow', installed)).toBe('vertex');
     expect(backendForKind('etl', 'local', installed)).toBe('local');
-    expect(backendForKind('etl', 'vertex', ['local', 'vertex'])).toBe('vertex');
+    // Without Dataflow, no cloud service runs pipelines: the choice stays.
+    expect(backendForKind('etl', 'vertex', BACKENDS.slice(0, 2))).toBe(
+      'vertex'
+    );
   });
 });

@@ -8,7 +8,7 @@ import { useEffect, useRef } from 'react';
 
 import { IBackendInfo, ICloudCatalog, IEstimate } from '../api';
 import { formatUsd, shortName } from './picker';
-import { IResourceChoice } from './ResourcePicker';
+import { IResourceChoice, takesMaxWorkers } from './formModel';
 
 export interface IJobReviewProps {
   /** The server's status of the backend (its settings: project, bucket). */
@@ -44,14 +44,15 @@ export function JobReview(props: IJobReviewProps): JSX.Element {
   ]
     .filter(Boolean)
     .join(' · ');
-  const isDataflow = props.backendName === 'dataflow';
+  // A pipeline runs on workers, as many as the service decides; a training job on replicas.
+  const byWorkers = takesMaxWorkers(props.backend?.capabilities);
   const machine = catalog?.machine_types.find(
     m => m.name === resources.machine_type
   );
   const machineText = [
     resources.machine_type || 'the service default',
     machine ? `(${machine.vcpus} vCPU, ${machine.memory_gb} GB)` : '',
-    isDataflow
+    byWorkers
       ? resources.max_workers
         ? `· up to ${resources.max_workers} workers`
         : '· workers as Dataflow decides'
@@ -61,7 +62,7 @@ export function JobReview(props: IJobReviewProps): JSX.Element {
     .join(' ');
   const gpus =
     resources.accelerator_type && resources.accelerator_count > 0
-      ? `${resources.accelerator_count} × ${shortName(catalog, resources.accelerator_type)} per ${isDataflow ? 'worker' : 'replica'}`
+      ? `${resources.accelerator_count} × ${shortName(catalog, resources.accelerator_type)} per ${byWorkers ? 'worker' : 'replica'}`
       : 'None';
 
   return (

@@ -9,6 +9,7 @@ import * as React from 'react';
 
 import {
   Catalog,
+  IBackendCapabilities,
   ICloudCatalog,
   IEstimate,
   IFieldError,
@@ -16,6 +17,7 @@ import {
   isLocalCatalog
 } from '../api';
 import { Field } from './Field';
+import { IResourceChoice, takesMaxWorkers } from './formModel';
 import {
   IChoice,
   IChoiceNotes,
@@ -41,18 +43,10 @@ export const PICKER_FIELDS: ReadonlySet<string> = new Set([
   'resources.max_workers'
 ]);
 
-/** The resource fields the form edits. */
-export interface IResourceChoice {
-  region: string;
-  machine_type: string;
-  accelerator_type: string;
-  accelerator_count: number;
-  replica_count: number;
-  max_workers: number | null;
-}
-
 export interface IResourcePickerProps {
   backend: string;
+  /** What the backend can do: the resource fields it reads (undefined: not known yet). */
+  capabilities: IBackendCapabilities | undefined;
   catalog: Catalog | null;
   catalogError: string | null;
   value: IResourceChoice;
@@ -112,7 +106,8 @@ function CloudPicker(
           .join(', ')}.`
       : `${machine.name} takes no accelerators.`
     : undefined;
-  const isDataflow = props.backend === 'dataflow';
+  // A pipeline sizes its workers by the most it may use; a training job by replicas.
+  const byWorkers = takesMaxWorkers(props.capabilities);
   const notes = choiceNotes(catalog, value);
   const warnings = unsaidWarnings(props.warnings, notes);
   const hint = (field: string, text?: React.ReactNode) =>
@@ -158,7 +153,7 @@ function CloudPicker(
       </Field>
       <Field
         field="resources.machine_type"
-        label={isDataflow ? 'Worker machine type' : 'Machine type'}
+        label={byWorkers ? 'Worker machine type' : 'Machine type'}
         errors={errors}
         onSuggest={props.onMachineType}
         hint={hint(
@@ -239,7 +234,7 @@ function CloudPicker(
           </ul>
         </details>
       )}
-      {isDataflow ? (
+      {byWorkers ? (
         <Field
           field="resources.max_workers"
           label="Max workers"
@@ -299,7 +294,7 @@ function CloudPicker(
             ? estimateLines(
                 props.estimate,
                 catalog,
-                isDataflow
+                byWorkers
                   ? { count: value.max_workers ?? 1, what: 'workers at most' }
                   : { count: value.replica_count, what: 'replicas' }
               )
