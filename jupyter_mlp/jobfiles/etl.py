@@ -433,14 +433,35 @@ def submit(report: Path, bundle: Path, options: list[str]) -> int:
     call blindly): the server decides, on the error's code, after looking the job up. A
     create that Dataflow answers with the active job of our name (made by an earlier
     attempt whose answer was lost) is that job."""
-    from apache_beam.runners.dataflow.dataflow_runner import DataflowRunner
-    from apache_beam.runners.dataflow.internal import apiclient
-
     from . import runner
 
     manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
     entry = str(bundle / manifest["entrypoint"])
-    args = [*manifest["args"], *options]
+    met = _answer_once(report)
+    runner.place_includes(manifest, bundle)
+    try:
+        code, problem = _run_pipeline_file(entry, [*manifest["args"], *options], manifest)
+    except Submitted:
+        return 0
+    if not problem:
+        problem = (
+            "the pipeline file ended without submitting a job to Dataflow: does it give its "
+            "command-line options to PipelineOptions (e.g. PipelineOptions(pipeline_args))?"
+        )
+    failed: dict[str, Any] = {"error": problem, "exit_code": code or 1, "pid": os.getpid()}
+    if "create" in met:
+        failed["create"] = met["create"]
+    write_json(report, failed)
+    return code or 1
+
+
+def _answer_once(report: Path) -> dict[str, Any]:
+    """Make Beam's DataflowRunner create the job once, record what the create met, and end
+    the process (`Submitted`) once the job has an id, written to `report`. Returns where
+    what the create met is put: {"answer"} or {"create": `create_error`'s record}."""
+    from apache_beam.runners.dataflow.dataflow_runner import DataflowRunner
+    from apache_beam.runners.dataflow.internal import apiclient
+
     run_pipeline = DataflowRunner.run_pipeline
     client = apiclient.DataflowApplicationClient
     beams = client.submit_job_description
@@ -476,7 +497,14 @@ def submit(report: Path, bundle: Path, options: list[str]) -> int:
 
     DataflowRunner.run_pipeline = submitted  # type: ignore[method-assign]
     client.submit_job_description = submit_once  # type: ignore[method-assign]
-    runner.place_includes(manifest, bundle)
+    return met
+
+
+def _run_pipeline_file(entry: str, args: list[str], manifest: dict[str, Any]) -> tuple[int, str]:
+    """Run the pipeline file as its own program would run; (exit code, what went wrong: "" if
+    nothing did). `Submitted` passes through: the job was made."""
+    from . import runner
+
     problem = ""
     try:
         if manifest.get("ipython"):
@@ -491,7 +519,7 @@ def submit(report: Path, bundle: Path, options: list[str]) -> int:
             runpy.run_path(entry, run_name="__main__")
             code = 0
     except Submitted:
-        return 0
+        raise
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         problem = f"the pipeline file exited (status {code}) before its job was submitted"
@@ -502,16 +530,7 @@ def submit(report: Path, bundle: Path, options: list[str]) -> int:
             shown = shown.tb_next
         traceback.print_exception(type(exc), exc, shown or exc.__traceback__)
         code, problem = 1, f"{type(exc).__name__}: {exc}"
-    if not problem:
-        problem = (
-            "the pipeline file ended without submitting a job to Dataflow: does it give its "
-            "command-line options to PipelineOptions (e.g. PipelineOptions(pipeline_args))?"
-        )
-    failed: dict[str, Any] = {"error": problem, "exit_code": code or 1, "pid": os.getpid()}
-    if "create" in met:
-        failed["create"] = met["create"]
-    write_json(report, failed)
-    return code or 1
+    return code, problem
 
 
 def main(argv: list[str]) -> int:
