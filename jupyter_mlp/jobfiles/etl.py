@@ -380,49 +380,12 @@ class Submitted(SystemExit):
 
 
 def create_error(exc: BaseException) -> dict[str, Any]:
-    """What a create call met, for the server to decide on: Google's HTTP `code` and gRPC
-    `status` (both None when no answer came: a dropped connection, a timeout), the
-    `google.rpc.ErrorInfo` reason and metadata, the RetryInfo delay in seconds, the quota
-    violations' descriptions, and the message."""
-    from google.api_core import exceptions
-    from google.protobuf.json_format import MessageToDict
-    from google.protobuf.message import Message
+    """What a create call met, for the server to decide on: the error's facts (whether an
+    answer came, Google's code and status, the `google.rpc` details, the message), as
+    `ErrorFacts.record` writes them."""
+    from ..backends.gcp.errors import ErrorFacts
 
-    met: dict[str, Any] = {
-        "code": None,
-        "status": None,
-        "reason": None,
-        "metadata": {},
-        "retry_delay": None,
-        "violations": [],
-        "message": str(getattr(exc, "message", None) or exc)[:2000],
-    }
-    if not isinstance(exc, exceptions.GoogleAPICallError):
-        return met
-    from ..backends.gcp.service import google_message
-
-    met["message"] = google_message(exc)[:2000]  # Google's words, without the request's URL
-    met["code"] = None if exc.code is None else int(exc.code)
-    met["status"] = getattr(exc.grpc_status_code, "name", None)
-    met["reason"] = exc.reason
-    met["metadata"] = dict(exc.metadata or {})
-    for detail in exc.details:
-        # JSON over REST, protobuf messages over gRPC: both read as REST's JSON.
-        if isinstance(detail, Message):
-            kind = detail.DESCRIPTOR.full_name
-            detail = {"@type": kind, **MessageToDict(detail)}
-        if not isinstance(detail, dict):
-            continue
-        kind = str(detail.get("@type", "")).rsplit("/", 1)[-1]
-        if kind == "google.rpc.RetryInfo":
-            delay = str(detail.get("retryDelay", "")).rstrip("s")
-            met["retry_delay"] = float(delay) if delay.replace(".", "", 1).isdigit() else None
-        elif kind == "google.rpc.QuotaFailure":
-            met["violations"] += [
-                str(v.get("description") or v.get("subject") or "")
-                for v in detail.get("violations", [])
-            ]
-    return met
+    return ErrorFacts.of(exc).record()
 
 
 def submit(report: Path, bundle: Path, options: list[str]) -> int:

@@ -32,8 +32,9 @@ from ...jobfiles.bundle import JobFolder, SourcePlan
 from ..base import Launch, LogChunk, Observation, Runtime, Tracked
 from ..capabilities import Capabilities
 from ..gcp.cloud_logging import SharedLogs
+from ..gcp.errors import google_message, retry
 from ..gcp.job_service import GoogleCloudJobService
-from ..gcp.service import google_message, local_http, retry
+from ..gcp.service import local_http
 from .checks import spec_errors
 from .jobs import (
     ENDINGS,

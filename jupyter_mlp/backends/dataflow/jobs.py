@@ -20,7 +20,8 @@ from typing import Any
 from ...core.models import JobState
 from ...jobfiles.etl import LABEL_JOB_ID
 from ..gcp.cloud_logging import Gathered, LogPiece, SharedLogs
-from ..gcp.service import GoogleCloud, google_message, local_http
+from ..gcp.errors import google_message
+from ..gcp.service import GoogleCloud, local_http
 
 CONSOLE = "https://console.cloud.google.com"
 API = "dataflow.googleapis.com"

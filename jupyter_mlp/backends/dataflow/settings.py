@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 from traitlets import Bool, Enum, Float, Int, Unicode
 from traitlets.config import LoggingConfigurable
 
-from ..gcp.job_service import unset
 from ..gcp.service import local_http
 from .jobs import IMPORTANCES
-
-OWNER = "DataflowBackend"  # where its settings are set: c.DataflowBackend.<name>
 
 
 class DataflowSettings(LoggingConfigurable):
     """Where pipelines run and keep their files, how they are submitted, cancelled, read."""
+
+    shown_settings: ClassVar[tuple[str, ...]] = (
+        "region",
+        "temp_location",
+        "staging_location",
+        "dataflow_endpoint",
+        "service_account",
+    )
+    required_settings: ClassVar[tuple[tuple[str, str, str], ...]] = (
+        ("temp_location", "where pipelines keep temporary files", "gs://my-bucket/tmp"),
+        ("region", "the region of pipelines whose spec names none", "us-central1"),
+    )
+    endpoint_setting: ClassVar[str] = "dataflow_endpoint"
 
     region = Unicode("us-central1", config=True, help="Region of jobs whose spec names none.")
     temp_location = Unicode(
@@ -95,32 +105,9 @@ class DataflowSettings(LoggingConfigurable):
         "https://logging.googleapis.com; none when the Dataflow endpoint is a local stand-in).",
     )
 
-    def _settings(self) -> dict[str, Any]:
-        """The settings shown in the backend's status (the project aside)."""
-        return {
-            "region": self.region,
-            "temp_location": self.temp_location,
-            "staging_location": self.staging_location,
-            "dataflow_endpoint": self.dataflow_endpoint,
-            "service_account": self.service_account,
-        }
-
-    def _anchor(self) -> str:
-        """Set, it says the backend is meant to be used."""
-        return self.temp_location
-
-    def _endpoint_is_local(self) -> bool:
-        return local_http(self.dataflow_endpoint)
-
-    def _own_missing(self) -> list[dict[str, str]]:
-        """Dataflow's own settings still needed: where files go, the region, the endpoint."""
+    def _more_missing(self) -> list[dict[str, str]]:
+        """An endpoint Beam cannot speak to; locations Dataflow's workers cannot reach."""
         missing = []
-        if not self.temp_location:
-            temp = "where pipelines keep temporary files"
-            missing.append(unset(OWNER, "temp_location", temp, "gs://my-bucket/tmp"))
-        if not self.region:
-            region = "the region of pipelines whose spec names none"
-            missing.append(unset(OWNER, "region", region, "us-central1"))
         local = local_http(self.dataflow_endpoint)
         if local and urlsplit(self.dataflow_endpoint or "").hostname != "localhost":
             missing.append(

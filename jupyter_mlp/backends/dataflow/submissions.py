@@ -13,8 +13,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ...core.models import JobState
+from ...jobfiles.etl import Submission
 from ..base import Observation, Tracked
-from .failures import CreateFailure
+from ..gcp.errors import ErrorFacts, explain
+from .failures import refusal
 from .jobs import console_url
 from .submitter import submission_of
 
@@ -67,34 +69,39 @@ class Submissions:
         found = self.backend._find(runtime, tracked.job.id)  # a submission that ended unheard
         if found is not None:
             return runtime.model_copy(update={"dataflow_job_id": found.id})
+        return self._after(tracked, files)
+
+    def _after(self, tracked: Tracked[DataflowRuntime], files: Submission) -> Observation:
+        """A submission that ended without a job at Dataflow: submitted again after an error
+        worth retrying, looked for a while if its create may have made the job, else failed."""
+        runtime, backend = tracked.runtime, self.backend
         report = files.read(files.report)
         error = report.get("error") or "the submitting process ended silently"
-        failure = CreateFailure.of(report.get("create"))
-        if failure is None:
+        facts = ErrorFacts.of_record(report.get("create"))
+        if facts is None:
             if report:  # it failed before calling Dataflow: nothing was made
                 return self._not_submitted(f"the pipeline was not submitted: {error}")
             return self._give_up(tracked, f"the pipeline was not submitted: {error}")
-        if failure.retryable and runtime.submissions < self.backend.submit_attempts:
-            delay = failure.retry_delay or self.backend.retry_initial_delay * 2 ** (
-                runtime.submissions - 1
-            )
-            if files.seconds_since_report() < delay:
+        meant = explain(facts)
+        if meant.retry and runtime.submissions < backend.submit_attempts:
+            backoff = backend.retry_initial_delay * 2 ** (runtime.submissions - 1)
+            if files.seconds_since_report() < (facts.retry_delay or backoff):
                 return Observation(backend_state="SUBMITTING")
-            # The look-up above found no job: this create makes it, or is answered with it.
-            self.backend.log.info(
+            # The look-up before found no job: this create makes it, or is answered with it.
+            backend.log.info(
                 "jupyter-mlp: job %s: submitting again after: %s", tracked.job.id, error
             )
             again = runtime.model_copy(update={"submissions": runtime.submissions + 1})
-            self.backend._submit(tracked.job, tracked.folder, again)
+            backend._submit(tracked.job, tracked.folder, again)
             return Observation(
                 backend_state="SUBMITTING",
-                message=f"submitting again ({again.submissions} of {self.backend.submit_attempts}) "
+                message=f"submitting again ({again.submissions} of {backend.submit_attempts}) "
                 f"after: {error}",
                 runtime=again,
             )
-        if failure.kind in ("quota", "permission"):
-            return self._not_submitted(failure.explain(runtime.project or self.backend._project()))
-        if failure.may_have_made_the_job:
+        if meant.kind in ("quota", "permission"):
+            return self._not_submitted(refusal(facts, runtime.project or backend._project()))
+        if meant.outcome_unknown:
             return self._give_up(tracked, f"the pipeline was not submitted: {error}")
         return self._not_submitted(f"the pipeline was not submitted: {error}")
 

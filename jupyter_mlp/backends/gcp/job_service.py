@@ -23,7 +23,8 @@ from ...core.models import Job
 from ...jobfiles.bundle import JobFolder
 from ..base import Backend, BackendStatus, Launch, LogChunk, Observation, Runtime, Tracked
 from .cloud_logging import CloudLogSettings, LogReaders
-from .service import GoogleCloud, classify
+from .errors import classify
+from .service import GoogleCloud, local_http
 
 R = TypeVar("R", bound=Runtime)
 
@@ -35,17 +36,15 @@ CREDENTIALS_MISSING = {
 }
 
 
-def unset(owner: str, name: str, what: str, example: str) -> dict[str, str]:
-    """A setting still needed, in the words of `missing` lists: what to set, and how."""
-    return {
-        "setting": f"{owner}.{name}",
-        "message": f"set {what}, e.g. c.{owner}.{name} = {example!r}",
-    }
-
-
 class GoogleCloudJobService(Backend[R], CloudLogSettings):
     """A backend whose jobs are jobs of a Google Cloud API (Vertex AI, Dataflow)."""
 
+    # The settings shown in the status (after the project); those jobs cannot run without, as
+    # (name, what it is, an example): the first, set, says the backend is meant to be used;
+    # and the setting naming the API's endpoint (a local stand-in needs no credentials).
+    shown_settings: ClassVar[tuple[str, ...]]
+    required_settings: ClassVar[tuple[tuple[str, str, str], ...]]
+    endpoint_setting: ClassVar[str]
     # The service as people name it ("Vertex AI"), in messages.
     service: ClassVar[str]
     # The module whose absence means the backend is not installed, and what to say then.
@@ -79,22 +78,9 @@ class GoogleCloudJobService(Backend[R], CloudLogSettings):
 
     # ----- what a subclass says -----
 
-    def _settings(self) -> dict[str, Any]:
-        """The settings shown in the backend's status, the project aside."""
-        raise NotImplementedError
-
-    def _anchor(self) -> str:
-        """The setting whose value says the backend is meant to be used (a bucket, a
-        location): until it is set, credentials are judged without the network."""
-        raise NotImplementedError
-
-    def _endpoint_is_local(self) -> bool:
-        """Whether the API is a local stand-in, spoken to without credentials."""
-        raise NotImplementedError
-
-    def _own_missing(self) -> list[dict[str, str]]:
-        """The settings of the subclass's own still needed: [{setting, message}]."""
-        raise NotImplementedError
+    def _more_missing(self) -> list[dict[str, str]]:
+        """Problems of the subclass's settings beyond a required one unset."""
+        return []
 
     def _describe(self, project: str | None) -> str:
         """What the backend does, in the status of a configured one."""
@@ -125,7 +111,8 @@ class GoogleCloudJobService(Backend[R], CloudLogSettings):
     # ----- what the backend is -----
 
     def status(self) -> BackendStatus:
-        settings = {"project": self.project, **self._settings()}
+        settings = {"project": self.project}
+        settings.update({name: getattr(self, name) for name in self.shown_settings})
         if find_spec(self.library) is None:
             return BackendStatus(
                 name=self.name,
@@ -150,10 +137,17 @@ class GoogleCloudJobService(Backend[R], CloudLogSettings):
 
         Until `_anchor` says the backend is meant to be used, credentials are judged without
         the network (looking for them may ask the Compute Engine metadata server)."""
-        missing = self._own_missing()
+        owner = type(self).__name__
+        missing = [
+            {"setting": f"{owner}.{name}", "message": f"set {what}, e.g. c.{owner}.{name} = {e!r}"}
+            for name, what, e in self.required_settings
+            if not getattr(self, name)
+        ]
+        missing += self._more_missing()
         # Google's libraries look only where credentials may be: no metadata server elsewhere.
         may_look = bool(self._anchor()) or self.cloud.credentials_may_exist()
-        credentials = self._endpoint_is_local() or (may_look and self.cloud.has_credentials())
+        local = local_http(getattr(self, self.endpoint_setting))
+        credentials = local or (may_look and self.cloud.has_credentials())
         if not credentials:
             missing.append(CREDENTIALS_MISSING)
         if not self.project and not (credentials and may_look and self.cloud.project()):
@@ -173,6 +167,10 @@ class GoogleCloudJobService(Backend[R], CloudLogSettings):
         missing = self._missing()
         if missing:
             raise RuntimeError("; ".join(f"{m['setting']}: {m['message']}" for m in missing))
+
+    def _anchor(self) -> str:
+        """The value of the first required setting: set, the backend is meant to be used."""
+        return str(getattr(self, self.required_settings[0][0]) or "")
 
     def _project(self) -> str:
         project = self.cloud.project()

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..gcp.service import GoogleCloud, classify, local_http, retry
+from ..gcp.errors import classify, retry
+from ..gcp.service import GoogleCloud, local_http
 from .jobs import ENDED_AT_VERTEX, LABEL_JOB_ID, LABEL_MANAGED, label
 
 LIST_PAGE_SIZE = 500

@@ -36,8 +36,8 @@ from ...core.models import FieldError, Job, JobKind, JobSpec, JobState
 from ...jobfiles.bundle import JobFolder, SourcePlan
 from ..base import Launch, LogChunk, Observation, Runtime, Tracked
 from ..capabilities import Capabilities
+from ..gcp.errors import google_message
 from ..gcp.job_service import GoogleCloudJobService
-from ..gcp.service import google_message
 from ..gcp.staging import upload_package
 from . import jobs as vertex_jobs
 from . import sweeps

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from ..base import Tracked
-from ..gcp.service import GoogleCloud, google_message
+from ..gcp.errors import google_message
+from ..gcp.service import GoogleCloud
 from .jobs import CONSOLE
 
 OUTPUT_FILES_LISTED = 200

@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import ClassVar
 
 from traitlets import Enum, Float, Unicode
 from traitlets.config import LoggingConfigurable
 
-from ..gcp.job_service import unset
-from ..gcp.service import local_http
-
-OWNER = "VertexBackend"  # where its settings are set: c.VertexBackend.<name>
-
 
 class VertexSettings(LoggingConfigurable):
     """Where Vertex AI jobs run, how the API is spoken to, how long calls are retried."""
+
+    shown_settings: ClassVar[tuple[str, ...]] = (
+        "location",
+        "staging_bucket",
+        "service_account",
+        "api_endpoint",
+        "transport",
+        "logging_endpoint",
+    )
+    required_settings: ClassVar[tuple[tuple[str, str, str], ...]] = (
+        (
+            "staging_bucket",
+            "the Cloud Storage bucket for job packages and outputs",
+            "gs://my-bucket",
+        ),
+        ("location", "the region of jobs whose spec names none", "us-central1"),
+    )
+    endpoint_setting: ClassVar[str] = "api_endpoint"
 
     location = Unicode("us-central1", config=True, help="Region of jobs whose spec names none.")
     default_machine_type = Unicode(
@@ -73,32 +86,3 @@ class VertexSettings(LoggingConfigurable):
         help="Seconds after a job ends during which its log may still grow (Cloud Logging "
         "shows the last entries a little later).",
     )
-
-    def _settings(self) -> dict[str, Any]:
-        """The settings shown in the backend's status (the project aside)."""
-        return {
-            "location": self.location,
-            "staging_bucket": self.staging_bucket,
-            "service_account": self.service_account,
-            "api_endpoint": self.api_endpoint,
-            "transport": self.transport,
-            "logging_endpoint": self.logging_endpoint,
-        }
-
-    def _anchor(self) -> str:
-        """Set, it says the backend is meant to be used."""
-        return self.staging_bucket
-
-    def _endpoint_is_local(self) -> bool:
-        return local_http(self.api_endpoint)
-
-    def _own_missing(self) -> list[dict[str, str]]:
-        """Vertex's own settings still needed: the staging bucket, the region."""
-        missing = []
-        if not self.staging_bucket:
-            bucket = "the Cloud Storage bucket for job packages and outputs"
-            missing.append(unset(OWNER, "staging_bucket", bucket, "gs://my-bucket"))
-        if not self.location:
-            region = "the region of jobs whose spec names none"
-            missing.append(unset(OWNER, "location", region, "us-central1"))
-        return missing
