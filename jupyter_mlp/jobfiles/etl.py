@@ -41,8 +41,8 @@ LOCAL_BATCH_RUNNER = "FnApiRunner"
 LOCAL_STREAMING_RUNNER = "BundleBasedDirectRunner"
 LABEL_JOB_ID = "mlp-job-id"
 LABEL_MANAGED = "mlp-managed"
-# Dataflow's TPU workers: `type:<tpu type>;topology:<topology>` (see catalog/data/dataflow.json's
-# notes: ct5lp-hightpu-1t/-4t/-8t take 1x1, 2x2 and 2x4 v5e slices).
+# Dataflow's TPU workers: `type:<tpu type>;topology:<topology>` (see the notes of
+# backends/dataflow/data/dataflow.json: ct5lp-hightpu-1t/-4t/-8t take 1x1, 2x2 and 2x4 v5e slices).
 TPU_WORKERS = {"TPU_V5_LITEPOD": ("tpu-v5-lite-podslice", {1: "1x1", 4: "2x2", 8: "2x4"})}
 _NAME_CHARS = re.compile(r"[^a-z0-9]+")
 _LABEL_CHARS = re.compile(r"[^a-z0-9_-]")
@@ -380,49 +380,12 @@ class Submitted(SystemExit):
 
 
 def create_error(exc: BaseException) -> dict[str, Any]:
-    """What a create call met, for the server to decide on: Google's HTTP `code` and gRPC
-    `status` (both None when no answer came: a dropped connection, a timeout), the
-    `google.rpc.ErrorInfo` reason and metadata, the RetryInfo delay in seconds, the quota
-    violations' descriptions, and the message."""
-    from google.api_core import exceptions
-    from google.protobuf.json_format import MessageToDict
-    from google.protobuf.message import Message
+    """What a create call met, for the server to decide on: the error's facts (whether an
+    answer came, Google's code and status, the `google.rpc` details, the message), as
+    `ErrorFacts.record` writes them."""
+    from ..backends.gcp.errors import ErrorFacts
 
-    met: dict[str, Any] = {
-        "code": None,
-        "status": None,
-        "reason": None,
-        "metadata": {},
-        "retry_delay": None,
-        "violations": [],
-        "message": str(getattr(exc, "message", None) or exc)[:2000],
-    }
-    if not isinstance(exc, exceptions.GoogleAPICallError):
-        return met
-    from ..backends.gcp.service import google_message
-
-    met["message"] = google_message(exc)[:2000]  # Google's words, without the request's URL
-    met["code"] = None if exc.code is None else int(exc.code)
-    met["status"] = getattr(exc.grpc_status_code, "name", None)
-    met["reason"] = exc.reason
-    met["metadata"] = dict(exc.metadata or {})
-    for detail in exc.details:
-        # JSON over REST, protobuf messages over gRPC: both read as REST's JSON.
-        if isinstance(detail, Message):
-            kind = detail.DESCRIPTOR.full_name
-            detail = {"@type": kind, **MessageToDict(detail)}
-        if not isinstance(detail, dict):
-            continue
-        kind = str(detail.get("@type", "")).rsplit("/", 1)[-1]
-        if kind == "google.rpc.RetryInfo":
-            delay = str(detail.get("retryDelay", "")).rstrip("s")
-            met["retry_delay"] = float(delay) if delay.replace(".", "", 1).isdigit() else None
-        elif kind == "google.rpc.QuotaFailure":
-            met["violations"] += [
-                str(v.get("description") or v.get("subject") or "")
-                for v in detail.get("violations", [])
-            ]
-    return met
+    return ErrorFacts.of(exc).record()
 
 
 def submit(report: Path, bundle: Path, options: list[str]) -> int:
@@ -433,14 +396,35 @@ def submit(report: Path, bundle: Path, options: list[str]) -> int:
     call blindly): the server decides, on the error's code, after looking the job up. A
     create that Dataflow answers with the active job of our name (made by an earlier
     attempt whose answer was lost) is that job."""
-    from apache_beam.runners.dataflow.dataflow_runner import DataflowRunner
-    from apache_beam.runners.dataflow.internal import apiclient
-
     from . import runner
 
     manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
     entry = str(bundle / manifest["entrypoint"])
-    args = [*manifest["args"], *options]
+    met = _answer_once(report)
+    runner.place_includes(manifest, bundle)
+    try:
+        code, problem = _run_pipeline_file(entry, [*manifest["args"], *options], manifest)
+    except Submitted:
+        return 0
+    if not problem:
+        problem = (
+            "the pipeline file ended without submitting a job to Dataflow: does it give its "
+            "command-line options to PipelineOptions (e.g. PipelineOptions(pipeline_args))?"
+        )
+    failed: dict[str, Any] = {"error": problem, "exit_code": code or 1, "pid": os.getpid()}
+    if "create" in met:
+        failed["create"] = met["create"]
+    write_json(report, failed)
+    return code or 1
+
+
+def _answer_once(report: Path) -> dict[str, Any]:
+    """Make Beam's DataflowRunner create the job once, record what the create met, and end
+    the process (`Submitted`) once the job has an id, written to `report`. Returns where
+    what the create met is put: {"answer"} or {"create": `create_error`'s record}."""
+    from apache_beam.runners.dataflow.dataflow_runner import DataflowRunner
+    from apache_beam.runners.dataflow.internal import apiclient
+
     run_pipeline = DataflowRunner.run_pipeline
     client = apiclient.DataflowApplicationClient
     beams = client.submit_job_description
@@ -476,7 +460,14 @@ def submit(report: Path, bundle: Path, options: list[str]) -> int:
 
     DataflowRunner.run_pipeline = submitted  # type: ignore[method-assign]
     client.submit_job_description = submit_once  # type: ignore[method-assign]
-    runner.place_includes(manifest, bundle)
+    return met
+
+
+def _run_pipeline_file(entry: str, args: list[str], manifest: dict[str, Any]) -> tuple[int, str]:
+    """Run the pipeline file as its own program would run; (exit code, what went wrong: "" if
+    nothing did). `Submitted` passes through: the job was made."""
+    from . import runner
+
     problem = ""
     try:
         if manifest.get("ipython"):
@@ -491,7 +482,7 @@ def submit(report: Path, bundle: Path, options: list[str]) -> int:
             runpy.run_path(entry, run_name="__main__")
             code = 0
     except Submitted:
-        return 0
+        raise
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         problem = f"the pipeline file exited (status {code}) before its job was submitted"
@@ -502,16 +493,7 @@ def submit(report: Path, bundle: Path, options: list[str]) -> int:
             shown = shown.tb_next
         traceback.print_exception(type(exc), exc, shown or exc.__traceback__)
         code, problem = 1, f"{type(exc).__name__}: {exc}"
-    if not problem:
-        problem = (
-            "the pipeline file ended without submitting a job to Dataflow: does it give its "
-            "command-line options to PipelineOptions (e.g. PipelineOptions(pipeline_args))?"
-        )
-    failed: dict[str, Any] = {"error": problem, "exit_code": code or 1, "pid": os.getpid()}
-    if "create" in met:
-        failed["create"] = met["create"]
-    write_json(report, failed)
-    return code or 1
+    return code, problem
 
 
 def main(argv: list[str]) -> int:

@@ -232,6 +232,103 @@ class _Job:
     pending: bool = False  # a read of it has more pages
     problem: str = ""  # why the last read failed
 
+    def add(self, entries: list[dict[str, Any]], lines_kept: int, delay: float) -> None:
+        """Keep Cloud Logging's entries not gathered yet (nor read directly)."""
+        low = _order(self.origin) if self.origin else None
+        for entry in entries:
+            stamp = entry.get("timestamp", "")
+            key = (entry.get("logName", ""), stamp, entry.get("insertId", ""))
+            if key in self.seen or (low is not None and _order(stamp) <= low):
+                continue  # gathered by an earlier read of the window, or read directly
+            self.seen[key] = stamp
+            self.keep(stamp, self.label(entry) + entry_text(entry), lines_kept)
+            if self.newest is None or _order(stamp) > _order(self.newest):
+                self.newest = stamp
+        self.prune(delay)
+
+    def add_gathered(self, gathered: list[Gathered], lines_kept: int, delay: float) -> None:
+        """Keep the other source's entries not gathered yet."""
+        for item in gathered:
+            if item.key not in self.seen:
+                self.seen[item.key] = item.stamp
+                self.keep(item.stamp, item.line, lines_kept)
+            if self.extra_newest is None or _order(item.stamp) > _order(self.extra_newest):
+                self.extra_newest = item.stamp
+        self.prune(delay)
+
+    def keep(self, stamp: str, line: str, lines_kept: int) -> None:
+        self.lines.append((stamp, line))
+        while len(self.lines) > lines_kept:
+            self.lines.popleft()
+            self.first += 1
+
+    def prune(self, delay: float) -> None:
+        """Forget the keys older than any later read goes back to."""
+        # The source furthest behind decides: its next read goes back furthest.
+        newest = min((s for s in (self.newest, self.extra_newest) if s), key=_order, default=None)
+        floor = _minus(newest, delay)
+        if floor is not None:
+            low = _order(floor)
+            self.seen = {k: s for k, s in self.seen.items() if _order(s) >= low}
+
+    def finish_read(self, now: float, wall: datetime) -> None:
+        self.read_at, self.read_wall, self.problem = now, wall, ""
+
+    def since(self, delay: float) -> str | None:
+        """From when the next read asks for entries: back over the ingestion delay."""
+        since = _minus(self.newest, delay)
+        if self.origin is not None and (since is None or _order(since) < _order(self.origin)):
+            return self.origin
+        return since
+
+    def page(self, position: int, limit: int) -> list[str]:
+        """The lines from `position` on, about `limit` bytes of them (one at least)."""
+        lines: list[str] = []
+        size = 0
+        for _, line in _from(self.lines, position - self.first):
+            if lines and size + len(line.encode()) > limit:
+                break
+            lines.append(line)
+            size += len(line.encode())
+        return lines
+
+    def last(self, tail: int) -> list[str]:
+        """The last lines, about `tail` bytes of them (one at least)."""
+        lines: list[str] = []
+        size = 0
+        for _, line in reversed(self.lines):
+            if lines and size + len(line.encode()) > tail:
+                break
+            lines.append(line)
+            size += len(line.encode())
+        return list(reversed(lines))
+
+    def placed(self, state: _Position, notes: dict[str, str]) -> _Position:
+        """Where a cursor of another process (or none) goes on in what this one gathered: from
+        the beginning of the log, or after the newest time it had read."""
+        if state.after is None:
+            if self.origin is None:
+                return _Position(self.generation, 0, None)
+            return _Position(self.generation, 0, None, history=Cursor().encode())
+        after = _order(state.after)
+        index = next(
+            (i for i, (stamp, _) in enumerate(self.lines) if _order(stamp) > after),
+            len(self.lines),
+        )
+        if self.origin is not None and _order(state.after) < _order(self.origin):
+            notes["note"] = _joined(
+                notes.get("note"),
+                "the server restarted since your last read: lines written between then "
+                "and its first read may be missing here",
+            )
+        return _Position(self.generation, self.first + index, state.after)
+
+    def stamp_before(self, position: int) -> str | None:
+        """The newest time among the lines before `position` that are still kept."""
+        index = min(position - self.first, len(self.lines))
+        stamps = [self.lines[i][0] for i in range(max(0, index - 200), index)]
+        return max(stamps, key=_order, default=None)
+
 
 class SharedLogs:
     """The Cloud Logging entries of one project's jobs (under `base_filter`, one job's entries
@@ -287,7 +384,8 @@ class SharedLogs:
         if tail is not None:
             return self._tail(job, tail, notes)
         if state.generation != job.generation and state.history is None:
-            state = self._placed(job, state, notes)
+            with self._lock:
+                state = job.placed(state, notes)
         if state.history is not None:
             return self._read_history(key, job, state, limit, notes)
         return self._served(job, state.position, limit, settled_at, notes, cursor)
@@ -312,13 +410,7 @@ class SharedLogs:
                     f"{self.settings.lines_kept}); read them in the Cloud console",
                 )
                 position = job.first
-            lines: list[str] = []
-            size = 0
-            for _, line in _from(job.lines, position - job.first):
-                if lines and size + len(line.encode()) > limit:
-                    break
-                lines.append(line)
-                size += len(line.encode())
+            lines = job.page(position, limit)
             position += len(lines)
             caught_up = position == job.first + len(job.lines) and not job.pending
             read_after = settled_at is not None and all(
@@ -327,42 +419,15 @@ class SharedLogs:
             )
         if not lines and "error" in notes and cursor:
             return LogPiece("", cursor, False, notes)  # keep the follower's cursor as it was
-        following = _Position(job.generation, position, _stamp_before(job, position))
+        following = _Position(job.generation, position, job.stamp_before(position))
         return LogPiece("".join(lines), following.encode(), caught_up and read_after, notes)
 
     def _tail(self, job: _Job, tail: int, notes: dict[str, str]) -> LogPiece:
         with self._lock:
-            lines: list[str] = []
-            size = 0
-            for _, line in reversed(job.lines):
-                if lines and size + len(line.encode()) > tail:
-                    break
-                lines.append(line)
-                size += len(line.encode())
+            lines = job.last(tail)
             end = job.first + len(job.lines)
-            following = _Position(job.generation, end, _stamp_before(job, end))
-        return LogPiece("".join(reversed(lines)), following.encode(), False, notes)
-
-    def _placed(self, job: _Job, state: _Position, notes: dict[str, str]) -> _Position:
-        """Where a cursor of another process (or none) goes on in what this one gathered: from
-        the beginning of the log, or after the newest time it had read."""
-        with self._lock:
-            if state.after is None:
-                if job.origin is None:
-                    return _Position(job.generation, 0, None)
-                return _Position(job.generation, 0, None, history=Cursor().encode())
-            after = _order(state.after)
-            index = next(
-                (i for i, (stamp, _) in enumerate(job.lines) if _order(stamp) > after),
-                len(job.lines),
-            )
-            if job.origin is not None and _order(state.after) < _order(job.origin):
-                notes["note"] = _joined(
-                    notes.get("note"),
-                    "the server restarted since your last read: lines written between then "
-                    "and its first read may be missing here",
-                )
-            return _Position(job.generation, job.first + index, state.after)
+            following = _Position(job.generation, end, job.stamp_before(end))
+        return LogPiece("".join(lines), following.encode(), False, notes)
 
     def _read_history(
         self, key: str, job: _Job, state: _Position, limit: int, notes: dict[str, str]
@@ -418,7 +483,7 @@ class SharedLogs:
                 else:  # no Cloud Logging here: the other source only
                     with self._lock:
                         job.seeded = True
-                        self._finish_read(job, now, datetime.now(UTC))
+                        job.finish_read(now, datetime.now(UTC))
             if now - job.extra_read_at >= interval:
                 self._read_extra(job, now)
         finally:
@@ -464,8 +529,8 @@ class SharedLogs:
         with self._lock:
             job.origin = origin
             job.seeded = True
-            self._add(job, entries)
-            self._finish_read(job, now, wall)
+            job.add(entries, self.settings.lines_kept, self.settings.ingestion_delay)
+            job.finish_read(now, wall)
 
     def _read_due(self, now: float) -> None:
         """One request for the due jobs (or the next page of the last one)."""
@@ -477,7 +542,7 @@ class SharedLogs:
             keys = [j.key for j in due]
             terms = []
             for due_job in due:
-                since = self._since(due_job)
+                since = due_job.since(self.settings.ingestion_delay)
                 at = f' AND timestamp>="{since}"' if since else ""
                 terms.append(f'(resource.labels.job_id="{due_job.key}"{at})')
             request = self._request(
@@ -496,8 +561,8 @@ class SharedLogs:
                 job = self._jobs.get(each)
                 if job is not None:
                     job.pending = bool(token)
-                    self._add(job, by_job[each])
-                    self._finish_read(job, now, wall)
+                    job.add(by_job[each], self.settings.lines_kept, self.settings.ingestion_delay)
+                    job.finish_read(now, wall)
 
     def _read_extra(self, job: _Job, now: float) -> None:
         """The job's entries from its other source, if it has one (its failures are noted)."""
@@ -513,13 +578,7 @@ class SharedLogs:
             return
         with self._lock:
             job.extra_wall, job.extra_problem = wall, ""
-            for item in gathered:
-                if item.key not in job.seen:
-                    job.seen[item.key] = item.stamp
-                    self._keep(job, item.stamp, item.line)
-                if job.extra_newest is None or _order(item.stamp) > _order(job.extra_newest):
-                    job.extra_newest = item.stamp
-            self._prune(job)
+            job.add_gathered(gathered, self.settings.lines_kept, self.settings.ingestion_delay)
 
     def _due(self, now: float, also: _Job | None = None) -> list[_Job]:
         """The jobs worth reading now: asked for since their last read, half an interval ago
@@ -535,43 +594,6 @@ class SharedLogs:
         if also is not None and also not in due:
             due.append(also)
         return sorted(due, key=lambda j: j.read_at)
-
-    def _add(self, job: _Job, entries: list[dict[str, Any]]) -> None:
-        low = _order(job.origin) if job.origin else None
-        for entry in entries:
-            stamp = entry.get("timestamp", "")
-            key = (entry.get("logName", ""), stamp, entry.get("insertId", ""))
-            if key in job.seen or (low is not None and _order(stamp) <= low):
-                continue  # gathered by an earlier read of the window, or read directly
-            job.seen[key] = stamp
-            self._keep(job, stamp, job.label(entry) + entry_text(entry))
-            if job.newest is None or _order(stamp) > _order(job.newest):
-                job.newest = stamp
-        self._prune(job)
-
-    def _keep(self, job: _Job, stamp: str, line: str) -> None:
-        job.lines.append((stamp, line))
-        while len(job.lines) > self.settings.lines_kept:
-            job.lines.popleft()
-            job.first += 1
-
-    def _prune(self, job: _Job) -> None:
-        """Forget the keys older than any later read goes back to."""
-        # The source furthest behind decides: its next read goes back furthest.
-        newest = min((s for s in (job.newest, job.extra_newest) if s), key=_order, default=None)
-        floor = _minus(newest, self.settings.ingestion_delay)
-        if floor is not None:
-            low = _order(floor)
-            job.seen = {k: s for k, s in job.seen.items() if _order(s) >= low}
-
-    def _finish_read(self, job: _Job, now: float, wall: datetime) -> None:
-        job.read_at, job.read_wall, job.problem = now, wall, ""
-
-    def _since(self, job: _Job) -> str | None:
-        since = _minus(job.newest, self.settings.ingestion_delay)
-        if job.origin is not None and (since is None or _order(since) < _order(job.origin)):
-            return job.origin
-        return since
 
     def _forget(self, now: float) -> None:
         idle = self.settings.forget_after
@@ -639,13 +661,6 @@ def _unpacked(text: str | None) -> Any:
 def _from(lines: deque[tuple[str, str]], start: int) -> Any:
     for index in range(start, len(lines)):
         yield lines[index]
-
-
-def _stamp_before(job: _Job, position: int) -> str | None:
-    """The newest time among the lines before `position` that are still kept."""
-    index = min(position - job.first, len(job.lines))
-    stamps = [job.lines[i][0] for i in range(max(0, index - 200), index)]
-    return max(stamps, key=_order, default=None)
 
 
 def _joined(first: str | None, second: str) -> str:

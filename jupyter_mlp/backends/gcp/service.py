@@ -1,4 +1,5 @@
-"""Google Cloud as the cloud backends reach it: credentials, project, clients, retries, errors.
+"""Google Cloud as the cloud backends reach it: credentials, project, clients (its errors are
+`errors.py`'s).
 
 Credentials are Application Default Credentials, looked up when first needed; a failed look-up
 is tried again when the files they come from change, and at most every few seconds otherwise, so
@@ -12,21 +13,16 @@ that use them, so importing this module costs nothing.
 from __future__ import annotations
 
 import os
-import re
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import quote, urlsplit
+from typing import Any
+from urllib.parse import urlsplit
 
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
-CONSOLE = "https://console.cloud.google.com"
 # A failed look-up for credentials is not tried again sooner (it may ask the metadata server).
 CREDENTIALS_RECHECK_SECONDS = 5.0
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-_PERMISSION = re.compile(r"[Pp]ermission '([^']+)' denied")
-_QUOTA_METRIC = re.compile(r"exceed quota limits?: ?([\w./-]+)")
 
 
 class GoogleCloud:
@@ -167,137 +163,3 @@ def local_http(endpoint: str | None) -> bool:
         return False
     url = urlsplit(endpoint)
     return url.scheme == "http" and (url.hostname or "") in _LOOPBACK
-
-
-ErrorKind = Literal["rate_limit", "unavailable", "quota", "permission", "refused"]
-
-
-@dataclass(frozen=True)
-class GoogleError:
-    """What a failed call to a Google API means for whoever made it.
-
-    `kind` is one of:
-    - `rate_limit`: too many requests for a while (429 / RESOURCE_EXHAUSTED on a rate quota);
-      the request was refused unprocessed: retry after a pause.
-    - `unavailable`: a 5xx, a timeout or a dropped connection: retry; a call that changes
-      something may or may not have taken effect (`outcome_unknown`).
-    - `quota`: an allocation quota is used up (RESOURCE_EXHAUSTED on, say, a GPU quota):
-      retrying within minutes cannot help; `message` names the quota and where to raise it.
-    - `permission`: 403 PERMISSION_DENIED (a missing IAM permission, a disabled API);
-      `message` names the permission and where to grant it.
-    - `refused`: any other answer (a bad request, not found, ...): definite, do not retry.
-    """
-
-    kind: ErrorKind
-    message: str
-
-    @property
-    def retry(self) -> bool:
-        return self.kind in ("rate_limit", "unavailable")
-
-    @property
-    def outcome_unknown(self) -> bool:
-        """The call may have taken effect although no answer said so."""
-        return self.kind == "unavailable"
-
-
-def classify(exc: BaseException, project: str | None = None) -> GoogleError:
-    """What `exc`, raised by a Google client library call (or by `requests` under its REST
-    transport, or a `RetryError` wrapping either), means: see `GoogleError`. Quota and rate
-    limits are told apart by the error's `google.rpc.ErrorInfo` reason (RESOURCE_QUOTA_EXCEEDED
-    or RATE_LIMIT_EXCEEDED) and, without one, by its quota limit and words."""
-    from google.api_core import exceptions
-    from requests.exceptions import ConnectionError as RequestsConnectionError
-    from requests.exceptions import Timeout
-
-    while isinstance(exc, exceptions.RetryError) and exc.cause is not None:
-        exc = exc.cause
-    said = google_message(exc)
-    if isinstance(exc, RequestsConnectionError | Timeout | exceptions.DeadlineExceeded):
-        return GoogleError("unavailable", said)
-    if not isinstance(exc, exceptions.GoogleAPICallError):
-        return GoogleError("refused", said)
-    code = exc.code if isinstance(exc.code, int) else 0
-    reason = exc.reason or ""
-    metadata = dict(exc.metadata or {})
-    if isinstance(exc, exceptions.ResourceExhausted | exceptions.TooManyRequests) or code == 429:
-        metric = metadata.get("quota_metric") or _quota_metric(exc, said)
-        limit = metadata.get("quota_limit", "")
-        rate = reason == "RATE_LIMIT_EXCEEDED" or re.search(r"[Pp]er ?(Second|Minute)", limit)
-        if reason == "RESOURCE_QUOTA_EXCEEDED" or (metric and not rate and "exceed quota" in said):
-            return GoogleError("quota", _quota_message(said, metric, project))
-        return GoogleError("rate_limit", said)
-    if code >= 500:
-        return GoogleError("unavailable", said)
-    if isinstance(exc, exceptions.PermissionDenied) or code == 403:
-        return GoogleError("permission", _permission_message(said, reason, metadata, project))
-    return GoogleError("refused", said)
-
-
-def _quota_metric(exc: Any, said: str) -> str:
-    """The quota metric a QuotaFailure detail or the message names, if any."""
-    for detail in exc.details or []:
-        for violation in detail.get("violations", []) if isinstance(detail, dict) else []:
-            found = _QUOTA_METRIC.search(str(violation.get("description", "")))
-            if found:
-                return found.group(1)
-    found = _QUOTA_METRIC.search(said)
-    return found.group(1) if found else ""
-
-
-def _quota_message(said: str, metric: str, project: str | None) -> str:
-    where = f"{CONSOLE}/iam-admin/quotas" + (f"?project={quote(project)}" if project else "")
-    if not metric:
-        return f"{said}; see the project's quotas at {where} (IAM & Admin > Quotas)"
-    link = f"{where}{'&' if project else '?'}metric={quote(metric, safe='')}"
-    return (
-        f"{said}; the quota '{metric}' is used up: ask for more at {link} "
-        f"(IAM & Admin > Quotas, filtered on {metric}), or wait for running jobs to end"
-    )
-
-
-def _permission_message(
-    said: str, reason: str, metadata: dict[str, str], project: str | None
-) -> str:
-    if reason == "SERVICE_DISABLED" and metadata.get("activationUrl"):
-        return f"{said}; enable the API at {metadata['activationUrl']}"
-    found = _PERMISSION.search(said)
-    permission = metadata.get("permission") or (found.group(1) if found else "")
-    where = f"{CONSOLE}/iam-admin/iam" + (f"?project={quote(project)}" if project else "")
-    if not permission:
-        return f"{said}; check the roles of the credentials' account at {where} (IAM & Admin > IAM)"
-    return (
-        f"{said}; the credentials' account lacks the permission '{permission}': grant it a role "
-        f"that has it at {where} (IAM & Admin > IAM)"
-    )
-
-
-def transient(exc: BaseException) -> bool:
-    """Errors worth retrying: rate limits, server errors, timeouts, dropped connections."""
-    return classify(exc).retry
-
-
-def retry(initial_delay: float, timeout: float) -> Any:
-    """A `google.api_core` Retry of transient errors, backing off from `initial_delay`."""
-    from google.api_core.retry import Retry
-
-    return Retry(
-        predicate=transient,
-        initial=initial_delay,
-        maximum=max(initial_delay, 10.0),
-        multiplier=2.0,
-        timeout=timeout,
-    )
-
-
-def google_message(exc: BaseException) -> str:
-    """Google's own words for an API error (`STATUS: message`), without the request's URL."""
-    response = getattr(exc, "response", None)
-    try:
-        error = response.json()["error"] if response is not None else None
-    except Exception:  # not JSON, or not an API error's shape
-        error = None
-    if isinstance(error, dict) and error.get("message"):
-        status = error.get("status") or getattr(exc, "code", "")
-        return f"{status}: {error['message']}" if status else str(error["message"])
-    return str(getattr(exc, "message", None) or exc)

@@ -7,12 +7,7 @@ in any other image by pip-installing the package from the bucket's Cloud Storage
 (Vertex takes only its prebuilt containers for `python_package_spec`). Vertex sets AIP_MODEL_DIR
 and friends from the base output directory `gs://<bucket>/mlp/<job id>/`, mounted in the job at
 `/gcs/<bucket>/mlp/<job id>/`, where the runner writes the executed notebook and its status.
-
-A sweep is a `HyperparameterTuningJob`: its study (metric, parameter specs, algorithm) and
-budget, and as `trial_job_spec` exactly the job spec the job's CustomJob would have. Vertex
-runs each trial as such a CustomJob, appending the trial's parameters to the program's
-arguments as `--name=value` and setting CLOUD_ML_TRIAL_ID; trials report their metric through
-cloudml-hypertune.
+A sweep's tuning job (`sweeps.py`) runs the same job spec for each trial.
 """
 
 from __future__ import annotations
@@ -20,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ...core.models import Job, JobState, SweepParameter, SweepSpec, Trial
+from ...core.models import Job, JobState
 from ..gcp.staging import RUNNER_MODULE
 
 LABEL_JOB_ID = "mlp-job-id"
@@ -56,19 +51,6 @@ QUEUED_FOR_QUOTA = (
     "machines and GPUs at {quotas} (IAM & Admin > Quotas), or wait for other jobs to end"
 )
 
-# A trial's state at Vertex -> ours. A trial that had not ended when its tuning job did takes
-# the tuning job's end (see `trials`).
-TRIAL_STATES = {
-    "STATE_UNSPECIFIED": JobState.QUEUED,
-    "REQUESTED": JobState.QUEUED,
-    "ACTIVE": JobState.RUNNING,
-    "STOPPING": JobState.RUNNING,
-    "SUCCEEDED": JobState.SUCCEEDED,
-    "INFEASIBLE": JobState.FAILED,
-}
-ALGORITHMS = {"grid": "GRID_SEARCH", "random": "RANDOM_SEARCH", "bayes": "ALGORITHM_UNSPECIFIED"}
-SCALES = {"linear": "UNIT_LINEAR_SCALE", "log": "UNIT_LOG_SCALE"}
-
 
 def waiting_message(raw_state: str, vertex_message: str, project: str) -> str:
     """What a job Vertex AI has not started yet is waiting for ("" if nothing to say), with
@@ -92,103 +74,6 @@ def custom_job(
         job_spec=job_spec(job, package_uri, image, bucket_path, service_account),
         labels=job_labels(job),
     )
-
-
-def tuning_job(
-    job: Job, package_uri: str, image: str, bucket_path: str, service_account: str | None
-) -> Any:
-    """The `HyperparameterTuningJob` of a sweep: each trial runs as `custom_job` would run
-    the job, with the trial's parameters appended to its arguments."""
-    from google.cloud.aiplatform_v1 import types
-
-    sweep = job.spec.sweep
-    assert sweep is not None
-    tuning: dict[str, Any] = {
-        "display_name": job.name[:128],
-        "study_spec": study_spec(sweep),
-        "max_trial_count": sweep.max_trials,
-        "parallel_trial_count": sweep.parallel_trials,
-        "trial_job_spec": job_spec(job, package_uri, image, bucket_path, service_account),
-        "labels": job_labels(job),
-    }
-    if sweep.max_failed_trials is not None:
-        tuning["max_failed_trial_count"] = sweep.max_failed_trials
-    return types.HyperparameterTuningJob(**tuning)
-
-
-def study_spec(sweep: SweepSpec) -> dict[str, Any]:
-    """The study of a sweep: its metric and goal, its parameters, its search algorithm."""
-    return {
-        "metrics": [{"metric_id": sweep.metric.name, "goal": sweep.metric.goal.upper()}],
-        "parameters": [parameter_spec(p) for p in sweep.parameters],
-        "algorithm": ALGORITHMS[sweep.algorithm],
-    }
-
-
-def parameter_spec(parameter: SweepParameter) -> dict[str, Any]:
-    """A `StudySpec.ParameterSpec`: a range (double, integer) or a list of values."""
-    spec: dict[str, Any] = {"parameter_id": parameter.name}
-    if parameter.type == "double":
-        spec["double_value_spec"] = {"min_value": parameter.min, "max_value": parameter.max}
-    elif parameter.type == "integer":
-        assert parameter.min is not None and parameter.max is not None
-        spec["integer_value_spec"] = {
-            "min_value": int(parameter.min),
-            "max_value": int(parameter.max),
-        }
-    elif parameter.type == "discrete":
-        spec["discrete_value_spec"] = {"values": [float(v) for v in parameter.values or []]}
-    else:
-        spec["categorical_value_spec"] = {"values": [str(v) for v in parameter.values or []]}
-        return spec  # categories have no scale
-    spec["scale_type"] = SCALES[parameter.scale]
-    return spec
-
-
-def trials(tuning: Any, sweep: SweepSpec) -> list[dict[str, Any]]:
-    """The trials of a `HyperparameterTuningJob` as `Trial` dicts: state, the parameters (typed
-    as the sweep declares them), the final value of the sweep's metric, times, and why a trial
-    failed."""
-    from google.cloud.aiplatform_v1 import types
-
-    kinds = {p.name: p for p in sweep.parameters}
-    job_state = STATES.get(types.JobState(tuning.state).name)
-    seen = []
-    for trial in tuning.trials:
-        state = TRIAL_STATES.get(types.Trial.State(trial.state).name, JobState.QUEUED)
-        if job_state is not None and job_state.terminal and not state.terminal:
-            state = JobState.CANCELLED if job_state is JobState.CANCELLED else JobState.FAILED
-        metric = next(
-            (m.value for m in trial.final_measurement.metrics if m.metric_id == sweep.metric.name),
-            None,
-        )
-        seen.append(
-            Trial(
-                id=trial.id,
-                job_id=None,
-                state=state,
-                parameters={
-                    p.parameter_id: _typed(p.value, kinds.get(p.parameter_id))
-                    for p in trial.parameters
-                },
-                metric=metric,
-                started_at=trial.start_time or None,
-                ended_at=trial.end_time or None,
-                message=trial.infeasible_reason,
-            ).model_dump(mode="json")
-        )
-    return seen
-
-
-def _typed(value: Any, parameter: SweepParameter | None) -> float | int | str:
-    """A trial's parameter value as the sweep declared it (Vertex sends numbers as doubles)."""
-    if isinstance(value, str) or parameter is None:
-        return value if isinstance(value, (str, int, float)) else str(value)
-    if parameter.type == "integer":
-        return int(value)
-    if parameter.type == "discrete":
-        return next((v for v in parameter.values or [] if v == value), float(value))
-    return float(value)
 
 
 def job_labels(job: Job) -> dict[str, str]:
