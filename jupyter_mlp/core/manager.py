@@ -45,7 +45,7 @@ class JobManager:
         *,
         root_dir: Path,
         jobs_dir: Path,
-        default_backend: str = "local",
+        default_backend: str | None = None,
         on_change: StateListener | None = None,
         poll_interval: float | None = None,
         cancel_grace_seconds: float | None = None,
@@ -53,12 +53,15 @@ class JobManager:
         log: logging.Logger | None = None,
         known_backends: Mapping[str, type[Backend[Any]]] | None = None,
     ):
-        """`known_backends`: the backend classes whose capabilities hold for a backend named
-        but not set up here (by default, those of the installed entry points)."""
+        """`default_backend`: of jobs that name none (by default, the first backend by name that
+        runs jobs on this machine). `known_backends`: the backend classes whose capabilities
+        hold for a backend named but not set up here (by default, those of the installed entry
+        points)."""
         self.store = store
         self.backends = dict(backends)
         self.root_dir = root_dir.resolve()
         self.jobs_dir = jobs_dir.resolve()
+        default_backend = default_backend or _on_this_machine(self.backends)
         self.default_backend = default_backend
         self.max_include_bytes = max_include_bytes
         self.log = log or logging.getLogger(__name__)
@@ -232,3 +235,11 @@ class JobManager:
     ) -> dict[str, Any]:
         """A piece of the job's log from an opaque cursor (the backend's), never the whole."""
         return await self.queries.read_log(job_id, cursor, limit, tail)
+
+
+def _on_this_machine(backends: Mapping[str, Backend[Any]]) -> str:
+    """The first backend by name whose jobs run on this machine (else the first by name)."""
+    names = sorted(backends, key=lambda name: (backends[name].capabilities.remote, name))
+    if not names:
+        raise ValueError("a JobManager needs at least one backend")
+    return names[0]

@@ -61,7 +61,15 @@ class MLPExtension(ExtensionApp):
         "under the server's root dir so the outputs open in JupyterLab.",
     )
 
-    default_backend = Unicode("local", config=True, help="Backend of jobs that name none.")
+    default_backend = Unicode(
+        config=True, help="Backend of jobs that name none (by default, local: this machine)."
+    )
+
+    @default("default_backend")
+    def _default_backend(self) -> str:
+        from ..backends.local import LocalBackend  # the backends load when the manager is built
+
+        return LocalBackend.name
 
     poll_interval = Float(
         None,

@@ -6,13 +6,21 @@ import { PANEL_ID, field, openLaunchForm, putFile } from './helpers';
 /** Screenshots to look at by hand; never committed. */
 const SHOTS = '/tmp/jupyter-mlp-ui-shots';
 
-/** Answers as from a server without the dataflow extra, whatever this one has. */
+/** Answers as from a server without the dataflow extra (Beam), whatever this one has: the
+ * backend is listed, with what it can do, but cannot take jobs. */
 async function withoutDataflow(page: Page): Promise<void> {
   await page.route('**/mlp/backends*', async route => {
     const response = await route.fetch();
     const answer = await response.json();
-    answer.backends = answer.backends.filter(
-      (b: { name: string }) => b.name !== 'dataflow'
+    answer.backends = answer.backends.map((b: { name: string }) =>
+      b.name === 'dataflow'
+        ? {
+            ...b,
+            available: false,
+            configured: false,
+            reason: 'apache-beam is not installed: pip install jupyter_mlp[dataflow]'
+          }
+        : b
     );
     await route.fulfill({ response, json: answer });
   });
