@@ -4,13 +4,14 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+import type { IBackendCapabilities, JobKind, JobState } from './vocabulary';
+
 /**
  * The job states and kinds, their groups and what a backend can do: generated
  * from the Python side (`jupyter_mlp/vocabulary.py`).
  */
 export type { IBackendCapabilities, JobKind, JobState } from './vocabulary';
 export { CANCELLABLE_STATES, TERMINAL_STATES } from './vocabulary';
-import type { IBackendCapabilities, JobKind, JobState } from './vocabulary';
 
 export interface IResources {
   machine_type?: string | null;
