@@ -201,8 +201,8 @@ def account(
     for name, listed in by_name.items():
         if len(listed) > 1 or name not in tried:
             found["doubled"].append(f"{name} listed {len(listed)}x")
-    for name, attempt in tried.items():
-        if attempt.job_id is not None and name not in by_name:
+    for name, entry in tried.items():
+        if entry.job_id is not None and name not in by_name:
             found["lost"].append(name)
     with fake.lock:
         custom_jobs = [(j.labels.get("mlp-job-id"), j.state) for j in fake.jobs.values()]
@@ -217,30 +217,40 @@ def account(
             found["doubled"].append(f"{len(states)} CustomJobs for job {job_id}")
     for job in jobs:
         detail = server.call("GET", f"mlp/jobs/{job['id']}")
-        ended = [t["state"] for t in detail["transitions"] if t["state"] in TERMINAL]
-        if job["state"] not in TERMINAL or len(ended) != 1:
-            found["not ended"].append(f"{job['name']} {job['state']} ({ended})")
-            continue
-        attempt = tried.get(job["name"])
-        if job["backend"] == "local":
-            pid = job["backend_job_id"]
-            if pid and process_start_ticks(int(pid)) is not None:
-                found["left running unwatched"].append(f"{job['name']}: pid {pid} alive")
-            if attempt is not None:
-                expected = {"SUCCEEDED" if attempt.exit_code == 0 else "FAILED"}
-                expected |= {"CANCELLED"} if attempt.cancelled else set()
-                if job["state"] not in expected:
-                    found["wrong outcome"].append(f"{job['name']}: {job['state']}, not {expected}")
-        else:
-            if not made.get(job["id"]) and not (attempt and attempt.cancelled):
-                found["wrong outcome"].append(f"{job['name']}: {job['state']}, no CustomJob")
-            for state in made.get(job["id"], []):
-                there = ENDED_AT_VERTEX.get(state)
-                if there != job["state"]:
-                    found["left running unwatched"].append(
-                        f"{job['name']}: {job['state']} here, {state.name} at Vertex"
-                    )
+        for problem, text in _outcome(job, detail, tried.get(job["name"]), made):
+            found[problem].append(text)
     return found
+
+
+def _outcome(
+    job: dict[str, Any], detail: dict[str, Any], attempt: Tried | None, made: dict[str, list[Any]]
+) -> list[tuple[str, str]]:
+    """What is wrong with how one job ended, as (problem, text) pairs."""
+    ended = [t["state"] for t in detail["transitions"] if t["state"] in TERMINAL]
+    if job["state"] not in TERMINAL or len(ended) != 1:
+        return [("not ended", f"{job['name']} {job['state']} ({ended})")]
+    problems: list[tuple[str, str]] = []
+    if job["backend"] == "local":
+        pid = job["backend_job_id"]
+        if pid and process_start_ticks(int(pid)) is not None:
+            problems.append(("left running unwatched", f"{job['name']}: pid {pid} alive"))
+        if attempt is not None:
+            expected = {"SUCCEEDED" if attempt.exit_code == 0 else "FAILED"}
+            expected |= {"CANCELLED"} if attempt.cancelled else set()
+            if job["state"] not in expected:
+                problems.append(("wrong outcome", f"{job['name']}: {job['state']}, not {expected}"))
+        return problems
+    if not made.get(job["id"]) and not (attempt and attempt.cancelled):
+        problems.append(("wrong outcome", f"{job['name']}: {job['state']}, no CustomJob"))
+    for state in made.get(job["id"], []):
+        if ENDED_AT_VERTEX.get(state) != job["state"]:
+            problems.append(
+                (
+                    "left running unwatched",
+                    f"{job['name']}: {job['state']} here, {state.name} at Vertex",
+                )
+            )
+    return problems
 
 
 def main(rounds: int, local: int, vertex: int, seed: int) -> None:

@@ -18,7 +18,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from _common import HERE, Server, machine, summary
@@ -38,11 +40,14 @@ from jupyter_mlp.core.store import JobRow, JobStore, summary_of
 PROJECT = "bench-project"
 
 
-def place_jobs(root: Path, db: Path, vertex: FakeVertexServer, df: FakeDataflowServer, count: int):
+def place_jobs(
+    root: Path, db: Path, vertex: FakeVertexServer, df: FakeDataflowServer, count: int
+) -> dict[str, list[tuple[str, str]]]:
     """`count` running jobs on each stand-in and in the store; their (vertex, dataflow) ids."""
     store = JobStore(f"sqlite:///{db}")
     now = datetime.now(UTC)
-    rows, ids = [], {"vertex": [], "dataflow": []}
+    rows: list[JobRow] = []
+    ids: dict[str, list[tuple[str, str]]] = {"vertex": [], "dataflow": []}
     for backend in ("vertex", "dataflow"):
         kind = "train" if backend == "vertex" else "etl"
         spec = JobSpec.model_validate(
@@ -104,7 +109,7 @@ def place_jobs(root: Path, db: Path, vertex: FakeVertexServer, df: FakeDataflowS
     return ids
 
 
-async def delay_seconds(server: Server, job_id: str, change) -> float:
+async def delay_seconds(server: Server, job_id: str, change: Callable[[], object]) -> float:
     change()
     changed = time.perf_counter()
     while True:
@@ -159,9 +164,7 @@ async def main(count: int, seconds: float, samples: int) -> None:
                     await delay_seconds(
                         server,
                         job_id,
-                        lambda name=name: vertex.fake.set_state(
-                            name, VertexState.JOB_STATE_SUCCEEDED
-                        ),
+                        partial(vertex.fake.set_state, name, VertexState.JOB_STATE_SUCCEEDED),
                     )
                 )
                 job_id, made = ids["dataflow"][sample]
@@ -169,7 +172,7 @@ async def main(count: int, seconds: float, samples: int) -> None:
                     await delay_seconds(
                         server,
                         job_id,
-                        lambda made=made: df.fake.set_state(made, DataflowState.JOB_STATE_DONE),
+                        partial(df.fake.set_state, made, DataflowState.JOB_STATE_DONE),
                     )
                 )
         finally:

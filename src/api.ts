@@ -4,27 +4,14 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-/** Every state a job can be in; the same words for every backend. */
-export type JobState =
-  | 'QUEUED'
-  | 'STARTING'
-  | 'RUNNING'
-  | 'CANCELLING'
-  | 'SUCCEEDED'
-  | 'FAILED'
-  | 'CANCELLED';
+import type { IBackendCapabilities, JobKind, JobState } from './vocabulary';
 
-export type JobKind = 'train' | 'etl';
-
-/** States in which a job can still be cancelled. */
-export const CANCELLABLE_STATES: ReadonlySet<JobState> = new Set<JobState>([
-  'QUEUED',
-  'STARTING',
-  'RUNNING'
-]);
-
-/** States that never change again (from the vocabulary shared with the server). */
-export { TERMINAL_STATES } from './vocabulary';
+/**
+ * The job states and kinds, their groups and what a backend can do: generated
+ * from the Python side (`jupyter_mlp/vocabulary.py`).
+ */
+export type { IBackendCapabilities, JobKind, JobState } from './vocabulary';
+export { CANCELLABLE_STATES, TERMINAL_STATES } from './vocabulary';
 
 export interface IResources {
   machine_type?: string | null;
@@ -240,27 +227,6 @@ export interface IBackendInfo {
   missing: IMissingSetting[];
   /** What the backend can do; read this, never the backend's name. */
   capabilities: IBackendCapabilities;
-}
-
-/** What a backend can do (`jupyter_mlp/backends/capabilities.py`). */
-export interface IBackendCapabilities {
-  /** The kinds of job it runs. */
-  kinds: JobKind[];
-  /** Jobs run in a cloud service: reviewed before submitting, with a region. */
-  remote: boolean;
-  /** The fields of `resources` it reads, and `region` when it takes one. */
-  resource_fields: string[];
-  /** How it runs sweeps: the service searches, each trial is a job, or not at all. */
-  sweeps: 'native' | 'trials' | null;
-  drain: boolean;
-  progress: boolean;
-  priced: boolean;
-  schedules: boolean;
-  scheduling: string[];
-  /** What a job's id on this backend is called. */
-  job_id_label: string;
-  /** Each ability it lacks, and why. */
-  unsupported: Record<string, string>;
 }
 
 /**

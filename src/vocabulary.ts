@@ -1,12 +1,19 @@
 /**
  * The words the panel shares with the Python side: the submit flags (and the
- * spec fields each fills), the backend names, the job kinds and states.
+ * spec fields each fills), the installed backends and their capabilities, the
+ * job kinds and states, with their types.
  *
- * `vocabularyData.ts` is written from `jupyter_mlp/submit_options.py` by
- * `python -m jupyter_mlp.submit_options`; a Python test keeps it in step.
+ * `vocabularyData.ts` is written from `jupyter_mlp/vocabulary.py` by
+ * `python -m jupyter_mlp.vocabulary`; a Python test keeps it in step.
  */
-import { JobKind, JobState } from './api';
-import { VOCABULARY as vocabulary } from './vocabularyData';
+import {
+  IBackendCapabilities,
+  JobKind,
+  JobState,
+  VOCABULARY as vocabulary
+} from './vocabularyData';
+
+export type { IBackendCapabilities, JobKind, JobState };
 
 /**
  * How a flag's value is written: one value (`text`, `choice`, `int`), the
@@ -28,7 +35,7 @@ export type OptionValue =
   | 'sweep'
   | 'metric';
 
-/** One submit flag, as `jupyter_mlp.submit_options.Option.describe` gives it. */
+/** One submit flag, as `jupyter_mlp.client.submit_options.Option.describe` gives it. */
 export interface ISubmitOption {
   flag: string;
   /** The dotted spec fields it fills; none for flags such as `--wait`. */
@@ -47,11 +54,19 @@ export const SUBMIT_OPTIONS: readonly ISubmitOption[] =
 export const SWEEP_OPTIONS: readonly ISubmitOption[] =
   vocabulary.sweep_options as ISubmitOption[];
 
-/** Backends known by name (others may be installed on the server). */
+/** Backends this package installs (others may be installed on the server). */
 export const KNOWN_BACKENDS: readonly string[] = vocabulary.backends.known;
 
 /** Backends that run jobs on a cloud (catalog, regions, prices). */
 export const CLOUD_BACKENDS: readonly string[] = vocabulary.backends.cloud;
+
+/**
+ * What each backend this package installs can do, as `GET /mlp/backends`
+ * serves it; the server's answer is the authority for what is installed there.
+ */
+export const BACKEND_CAPABILITIES: Readonly<
+  Record<string, IBackendCapabilities>
+> = vocabulary.backends.capabilities as Record<string, IBackendCapabilities>;
 
 export const JOB_KINDS: readonly JobKind[] = vocabulary.kinds as JobKind[];
 
@@ -64,9 +79,19 @@ export const TERMINAL_STATES: ReadonlySet<JobState> = new Set(
   vocabulary.states.terminal as JobState[]
 );
 
+/** States in which a job holds (or is about to hold) resources on its backend. */
+export const ACTIVE_STATES: ReadonlySet<JobState> = new Set(
+  vocabulary.states.active as JobState[]
+);
+
+/** States in which a job can still be cancelled. */
+export const CANCELLABLE_STATES: ReadonlySet<JobState> = new Set(
+  vocabulary.states.cancellable as JobState[]
+);
+
 /**
  * The name the server gives a job whose spec names none
- * (`jupyter_mlp.models.default_job_name`): the file's stem, or `KIND-cell`.
+ * (`jupyter_mlp.core.models.default_job_name`): the file's stem, or `KIND-cell`.
  */
 export function defaultJobName(kind: JobKind, path?: string | null): string {
   if (!path) {

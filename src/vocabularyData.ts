@@ -1,5 +1,45 @@
-// Written by `python -m jupyter_mlp.client.submit_options` from its table and
-// jupyter_mlp/core/models.py: do not edit. src/vocabulary.ts gives it types.
+// Written by `python -m jupyter_mlp.vocabulary` from jupyter_mlp/vocabulary.py:
+// do not edit. src/vocabulary.ts names its parts.
+
+/** Every state a job can be in; the same for every backend. */
+export type JobState =
+  | 'QUEUED'
+  | 'STARTING'
+  | 'RUNNING'
+  | 'CANCELLING'
+  | 'SUCCEEDED'
+  | 'FAILED'
+  | 'CANCELLED';
+
+/** What a job does: train a model, or run an ETL pipeline. */
+export type JobKind = 'train' | 'etl';
+
+/** What jobs a backend runs and which optional abilities it has. */
+export interface IBackendCapabilities {
+  /** The kinds of job it runs. */
+  kinds: JobKind[];
+  /** Its jobs run in a cloud service, not on this machine: they are reviewed before they are submitted, take a region, and their outputs are URIs. */
+  remote: boolean;
+  /** The fields of a spec's `resources` it reads (and `region` when it takes one). */
+  resource_fields: string[];
+  /** How it runs a sweep: `native` (the service searches), `trials` (each trial is a job of its own, searched here), or not at all. */
+  sweeps: 'native' | 'trials' | null;
+  /** A running streaming job can be drained, not only cancelled. */
+  drain: boolean;
+  /** A running job reports its progress (stages, workers). */
+  progress: boolean;
+  /** Its jobs have list prices, so an estimated cost. */
+  priced: boolean;
+  /** It runs jobs on a schedule. */
+  schedules: boolean;
+  /** Scheduling strategies it offers beyond the standard one. */
+  scheduling: string[];
+  /** What a job's id on this backend is called. */
+  job_id_label: string;
+  /** Each ability of `train`, `etl`, `sweeps`, `drain`, `progress`, `priced`, `schedules` it lacks, and why. */
+  unsupported: Record<string, string>;
+}
+
 // prettier-ignore
 export const VOCABULARY = {
   "submit_options": [
@@ -248,7 +288,82 @@ export const VOCABULARY = {
       "vertex",
       "dataflow"
     ],
-    "local": "local"
+    "capabilities": {
+      "local": {
+        "kinds": [
+          "train",
+          "etl"
+        ],
+        "remote": false,
+        "resource_fields": [
+          "accelerator_count"
+        ],
+        "sweeps": "trials",
+        "drain": false,
+        "progress": false,
+        "priced": false,
+        "schedules": false,
+        "scheduling": [],
+        "job_id_label": "Process id",
+        "unsupported": {
+          "drain": "a pipeline on this machine stops when it is cancelled; only Dataflow drains a streaming pipeline",
+          "progress": "a job on this machine shows its progress in its log",
+          "priced": "jobs on this machine have no list price",
+          "schedules": "jobs cannot be scheduled yet"
+        }
+      },
+      "vertex": {
+        "kinds": [
+          "train"
+        ],
+        "remote": true,
+        "resource_fields": [
+          "machine_type",
+          "accelerator_type",
+          "accelerator_count",
+          "replica_count",
+          "region"
+        ],
+        "sweeps": "native",
+        "drain": false,
+        "progress": false,
+        "priced": true,
+        "schedules": false,
+        "scheduling": [],
+        "job_id_label": "Backend id",
+        "unsupported": {
+          "etl": "Vertex AI custom training runs training code; pipelines run on Dataflow",
+          "drain": "a Vertex AI job stops when it is cancelled; draining is for streaming pipelines on Dataflow",
+          "progress": "Vertex AI reports no progress of a custom job; its log shows it",
+          "schedules": "jobs cannot be scheduled yet"
+        }
+      },
+      "dataflow": {
+        "kinds": [
+          "etl"
+        ],
+        "remote": true,
+        "resource_fields": [
+          "machine_type",
+          "accelerator_type",
+          "accelerator_count",
+          "max_workers",
+          "region"
+        ],
+        "sweeps": null,
+        "drain": true,
+        "progress": true,
+        "priced": true,
+        "schedules": false,
+        "scheduling": [],
+        "job_id_label": "Backend id",
+        "unsupported": {
+          "train": "Dataflow runs Apache Beam pipelines; training runs on Vertex AI",
+          "sweeps": "Dataflow runs pipelines, not searches over parameters; sweep on Vertex AI or on this machine",
+          "schedules": "jobs cannot be scheduled yet"
+        }
+      }
+    }
   },
   "kinds": [
     "train",
@@ -273,6 +388,11 @@ export const VOCABULARY = {
       "STARTING",
       "RUNNING",
       "CANCELLING"
+    ],
+    "cancellable": [
+      "QUEUED",
+      "STARTING",
+      "RUNNING"
     ]
   }
 };

@@ -1,7 +1,8 @@
 """One source for the words the panel, the magics and the command line share.
 
-The submit flags, backend names, kinds and states are declared in Python and exported to the
-frontend as `src/vocabulary.json`. The commands the panel copies (written by
+The submit flags, the installed backends with their capabilities, kinds and states are declared
+in Python (`jupyter_mlp/vocabulary.py`) and exported, with their TypeScript types, to the
+frontend as `src/vocabularyData.ts`. The commands the panel copies (written by
 `src/panel/commandLine.ts`, checked by jest against `src/__tests__/fixtures/commands.json`)
 are parsed back here by the magics' and the command line's own parsers, which must give the
 spec they were written from.
@@ -22,9 +23,7 @@ from jupyter_mlp.client.connection import Client
 from jupyter_mlp.client.magics import MLPMagics, parse_line
 from jupyter_mlp.client.submit_options import (
     SUBMIT_OPTIONS,
-    VOCABULARY_FILE,
     split_requirements,
-    vocabulary_text,
 )
 from jupyter_mlp.core.models import (
     JobSpec,
@@ -39,6 +38,7 @@ from jupyter_mlp.core.models import (
     parse_state,
     parse_states,
 )
+from jupyter_mlp.vocabulary import VOCABULARY_FILE, vocabulary_text
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURE = json.loads(
@@ -95,7 +95,7 @@ def same_spec(body: dict[str, Any], spec: dict[str, Any]) -> None:
 def test_the_frontend_vocabulary_is_written_from_the_python_one():
     committed = (REPO / VOCABULARY_FILE).read_text(encoding="utf-8")
     assert committed == vocabulary_text(), (
-        "src/vocabulary.json is out of date: run `python -m jupyter_mlp.client.submit_options`"
+        "src/vocabularyData.ts is out of date: run `python -m jupyter_mlp.vocabulary`"
     )
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..core.models import KNOWN_BACKENDS, Job, JobKind, JobState, MLPError
+from ..core.models import Job, JobKind, JobState, MLPError
 from .connection import (
     Client,
     DirectClient,
@@ -29,7 +29,7 @@ from .connection import (
     describe_error,
 )
 from .handle import JobFailed, JobHandle, JobList
-from .submit_options import add_submit_options, spec_body
+from .submit_options import add_submit_options, installed_backend_names, spec_body
 
 EXIT_OK, EXIT_JOB_FAILED, EXIT_USAGE, EXIT_SERVER = 0, 1, 2, 3
 
@@ -101,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
         "catalog", parents=[common, as_json], help="Machine types and GPUs a backend offers."
     )
     catalog.add_argument(
-        "--backend", help=f"{', '.join(KNOWN_BACKENDS)} (default: the server's default)."
+        "--backend",
+        help=f"{', '.join(installed_backend_names())} (default: the server's default).",
     )
     catalog.add_argument("--region", help="Only what this cloud region offers; its prices.")
     catalog.set_defaults(run=_catalog)

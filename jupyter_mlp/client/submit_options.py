@@ -4,9 +4,7 @@ they make.
 `%mlp_train`, `jupyter mlp submit` and the panel's "copy as command" speak the same flags, so
 each flag is declared once here with the spec field it fills and how its value is written.
 `spec_body` reads parsed flags into the body of `POST /mlp/jobs`; the panel writes a spec back
-as flags from the same table, which `vocabulary()` exports (with the backend, kind and state
-words) as `src/vocabularyData.ts` for the frontend. `python -m jupyter_mlp.client.submit_options`
-rewrites that file; a test keeps it in step.
+as flags from the same table, which `jupyter_mlp.vocabulary` exports to the frontend.
 """
 
 from __future__ import annotations
@@ -18,23 +16,19 @@ import re
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Literal
 
+from ..backends import ENTRY_POINT_GROUP
 from ..catalog.cloud import normalize_accelerator
-from ..core.models import (
-    CLOUD_BACKENDS,
-    KNOWN_BACKENDS,
-    LOCAL_BACKEND,
-    TERMINAL_STATES,
-    JobKind,
-    JobState,
-    MLPError,
-)
+from ..core.models import MLPError
 
-#: Where the frontend's copy of the vocabulary lives, from the repository's root. A module
-#: of data rather than a .json file: the TypeScript project compiles only .ts files.
-VOCABULARY_FILE = Path("src") / "vocabularyData.ts"
+
+def installed_backend_names() -> list[str]:
+    """The names of the installed backends, sorted; read without importing any of them."""
+    return sorted({point.name for point in entry_points(group=ENTRY_POINT_GROUP)})
+
 
 #: How a flag's value is written and read:
 #: text/choice/int: one value; switch: a flag alone (true); gpu: TYPE:COUNT for the
@@ -115,8 +109,8 @@ class Option:
 SUBMIT_OPTIONS: list[Option] = [
     Option(
         "--backend",
-        f"Where the job runs: {', '.join(KNOWN_BACKENDS)} (default: the server's default, "
-        f"normally {LOCAL_BACKEND}).",
+        f"Where the job runs: {', '.join(installed_backend_names())} (default: the server's "
+        "default).",
         ("backend",),
     ),
     Option("--name", "The job's name (default: the file's stem, or KIND-cell).", ("name",)),
@@ -279,43 +273,6 @@ SUBMIT_OPTIONS: list[Option] = [
 def add_submit_options(parser: argparse.ArgumentParser) -> None:
     for option in SUBMIT_OPTIONS:
         parser.add_argument(option.flag, **option.argparse_kwargs())
-
-
-def vocabulary() -> dict[str, Any]:
-    """What the frontend shares with the Python side: the submit flags, the backend names, the
-    job kinds and states. Written to `src/vocabularyData.ts` by `write_vocabulary`.
-
-    The sweep flags come apart (`sweep_options`): the panel writes a spec back as flags from
-    `submit_options` and has no words for sweeps yet."""
-    return {
-        "submit_options": [o.describe() for o in SUBMIT_OPTIONS if not o.for_sweeps],
-        "sweep_options": [o.describe() for o in SUBMIT_OPTIONS if o.for_sweeps],
-        "backends": {
-            "known": list(KNOWN_BACKENDS),
-            "cloud": list(CLOUD_BACKENDS),
-            "local": LOCAL_BACKEND,
-        },
-        "kinds": [kind.value for kind in JobKind],
-        "states": {
-            "all": [state.value for state in JobState],
-            "terminal": [state.value for state in JobState if state in TERMINAL_STATES],
-            "active": [state.value for state in JobState if state.active],
-        },
-    }
-
-
-def vocabulary_text() -> str:
-    """`vocabulary()` as a TypeScript module (its JSON, left as it is by prettier)."""
-    return (
-        "// Written by `python -m jupyter_mlp.client.submit_options` from its table and\n"
-        "// jupyter_mlp/core/models.py: do not edit. src/vocabulary.ts gives it types.\n"
-        "// prettier-ignore\n"
-        f"export const VOCABULARY = {json.dumps(vocabulary(), indent=2)};\n"
-    )
-
-
-def write_vocabulary(path: Path = VOCABULARY_FILE) -> None:
-    path.write_text(vocabulary_text(), encoding="utf-8")
 
 
 # ----- reading the flags -----
@@ -562,8 +519,3 @@ def _put(body: dict[str, Any], field: str, value: Any) -> None:
     for parent in parents:
         body = body.setdefault(parent, {})
     body[name] = value
-
-
-if __name__ == "__main__":
-    write_vocabulary()
-    print(f"wrote {VOCABULARY_FILE}")

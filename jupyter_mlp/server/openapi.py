@@ -9,9 +9,9 @@ from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
 
 from .. import __version__
-from ..backends import backend_classes
 from ..backends.base import BackendStatus
-from ..core.models import KNOWN_BACKENDS, FieldError, Job, JobSpec
+from ..core.models import FieldError, Job, JobSpec
+from ..vocabulary import KINDS, installed_backends
 from .handlers import (
     DRAIN_PATTERN,
     LIST_LIMIT_MAX,
@@ -132,9 +132,8 @@ def _text(most: int) -> dict[str, Any]:
 
 
 def _catalog_backends() -> list[str]:
-    """Backends that have a catalog: every installed one, and the cloud ones even when not
-    installed (the form shows their machines before the backend is set up)."""
-    return sorted({*KNOWN_BACKENDS, *backend_classes()})
+    """Backends that have a catalog: every installed one."""
+    return sorted(installed_backends())
 
 
 def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -191,9 +190,219 @@ JOB_ID = {
 }
 
 
-@cache
-def openapi_document() -> dict[str, Any]:
-    """The whole document; tests validate real responses against it."""
+_JOB = _json("Job", "The job.")
+
+
+def _cancel() -> dict[str, Any]:
+    """Cancel, or drain: the operation on `/mlp/jobs/{job_id}/cancel`."""
+    return {
+        "summary": "Cancel a job, or drain a running streaming pipeline on Dataflow",
+        "description": "With `drain` (a query argument, or in the body), a running "
+        "streaming Dataflow job stops reading its input and finishes what it read; "
+        "it is CANCELLING until Dataflow says it drained, then CANCELLED. Any other "
+        "job answers 409 naming `drain`. The query's `drain` wins over the body's.",
+        "parameters": [
+            _query(
+                "drain",
+                "Drain rather than cancel: true or false in any case, 1 or 0",
+                {"type": "string", "pattern": DRAIN_PATTERN},
+            ),
+        ],
+        "requestBody": {
+            "required": False,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"drain": {"type": "boolean"}},
+                    }
+                }
+            },
+        },
+        "responses": {
+            "200": _JOB,
+            "409": _json("ErrorBody", "The job has already ended, or cannot drain (`drain`)."),
+            **ERRORS,
+        },
+    }
+
+
+def _jobs_paths() -> dict[str, Any]:
+    """The jobs: list, submit, read, delete and cancel."""
+    return {
+        "/mlp/jobs": {
+            "get": {
+                "summary": "List jobs, newest first",
+                "parameters": [
+                    _query(
+                        "state",
+                        "States, separated by commas, in any case",
+                        {"type": "string", "pattern": STATES_PATTERN},
+                    ),
+                    _query("backend", "Backend name", {"type": "string"}),
+                    _query(
+                        "kind",
+                        f"{' or '.join(KINDS)} (empty: {'both' if len(KINDS) == 2 else 'all'})",
+                        {"type": "string", "enum": [*KINDS, ""]},
+                    ),
+                    _query("name", "Name prefix", _text(MAX_FILTER_CHARS)),
+                    _query("search", "A part of the name, any case", _text(MAX_FILTER_CHARS)),
+                    _query("limit", "Page size (default 50)", _integer(1, LIST_LIMIT_MAX)),
+                    _query("cursor", "`next` of the previous page", _integer(1, MAX_CURSOR)),
+                    _query(
+                        "sweep_id",
+                        "List this sweep's trial jobs (without it: top-level jobs only)",
+                        {"type": "string"},
+                    ),
+                ],
+                "responses": {"200": _json("JobList", "A page of jobs."), **ERRORS},
+            },
+            "post": {
+                "summary": "Submit a job",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("JobSpec")}},
+                },
+                "responses": {"201": _created(), **ERRORS},
+            },
+        },
+        "/mlp/jobs/{job_id}": {
+            "parameters": [JOB_ID],
+            "get": {"summary": "One job", "responses": {"200": _JOB, **ERRORS}},
+            "delete": {
+                "summary": "Delete an ended job and its files (a sweep: with its trials)",
+                "responses": {
+                    "204": {"description": "Deleted."},
+                    "409": _json("ErrorBody", "The job has not ended."),
+                    **ERRORS,
+                },
+            },
+        },
+        "/mlp/jobs/{job_id}/cancel": {"parameters": [JOB_ID], "post": _cancel()},
+    }
+
+
+def _job_paths() -> dict[str, Any]:
+    """What a job has: its progress, a rerun, its outputs and its log."""
+    return {
+        "/mlp/jobs/{job_id}/progress": {
+            "parameters": [JOB_ID],
+            "get": {
+                "summary": "Elements each step of a pipeline put out so far (Dataflow)",
+                "responses": {"200": _json("Progress", "Per-step counts."), **ERRORS},
+            },
+        },
+        "/mlp/jobs/{job_id}/rerun": {
+            "parameters": [JOB_ID],
+            "post": {
+                "summary": "Submit a new job with the same spec",
+                "responses": {"201": _created(), **ERRORS},
+            },
+        },
+        "/mlp/jobs/{job_id}/outputs": {
+            "parameters": [JOB_ID],
+            "get": {
+                "summary": "The job's outputs as they are on disk now",
+                "responses": {"200": _json("OutputList", "Outputs."), **ERRORS},
+            },
+        },
+        "/mlp/jobs/{job_id}/logs": {
+            "parameters": [
+                JOB_ID,
+                _query(
+                    "cursor",
+                    "Where to read from: a next_cursor of an earlier read (default: start)",
+                    {"type": "string"},
+                ),
+                _query(
+                    "offset",
+                    "Local logs: a byte offset (the same as cursor)",
+                    _integer(0, MAX_CURSOR),
+                ),
+                _query("limit", "Most bytes to read", _integer(1, MAX_READ_BYTES)),
+                _query("tail", "Read the last N bytes instead", _integer(1, MAX_READ_BYTES)),
+            ],
+            "get": {
+                "summary": "A piece of the job's log, from a cursor",
+                "responses": {"200": _json("LogChunk", "Log bytes."), **ERRORS},
+            },
+        },
+    }
+
+
+def _service_paths() -> dict[str, Any]:
+    """What is not one job: backends, catalog, checks, previews and this document."""
+    return {
+        "/mlp/backends": {
+            "get": {
+                "summary": "Backends and whether they can take jobs",
+                "responses": {"200": _json("BackendList", "Backends.")},
+            },
+        },
+        "/mlp/catalog": {
+            "get": {
+                "summary": "Machine types, accelerators, valid combinations and prices",
+                "parameters": [
+                    _query(
+                        "backend",
+                        "A backend (empty: the default one)",
+                        {"type": "string", "enum": [*_catalog_backends(), ""]},
+                    ),
+                    _query(
+                        "region",
+                        "Cloud region, one the backend's catalog lists (`regions`)",
+                        {"type": "string"},
+                    ),
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The catalog, with its sources and dates.",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    },
+                    **ERRORS,
+                },
+            },
+        },
+        "/mlp/validate": {
+            "post": {
+                "summary": "Check a job spec without submitting it",
+                "description": "No body is checked as an empty spec: the answer lists "
+                "what is missing.",
+                "requestBody": {
+                    "required": False,
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+                "responses": {
+                    "200": _json("ValidationResult", "Every problem, per field."),
+                    **ERRORS,
+                },
+            },
+        },
+        "/mlp/convert": {
+            "post": {
+                "summary": "Preview a notebook or script as a job without submitting it",
+                "description": "Answers the mode, the kernel, the parameters found in the "
+                "`parameters` cell, detected `%pip install` requirements, the script (script "
+                "mode) and the bundle manifest with its content hash.",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("JobSpec")}},
+                },
+                "responses": {"200": _json("ConversionPreview", "The preview."), **ERRORS},
+            },
+        },
+        "/mlp/openapi.json": {
+            "get": {
+                "summary": "This document",
+                "responses": {"200": {"description": "OpenAPI 3.1 document."}},
+            },
+        },
+    }
+
+
+def _schemas() -> dict[str, Any]:
+    """The models' JSON schemas, as `components/schemas`; a spec as it is written (validation),
+    the rest as the server writes them (serialization)."""
     _, schemas = models_json_schema(
         [
             (m, "validation" if m is JobSpec else "serialization")
@@ -212,7 +421,13 @@ def openapi_document() -> dict[str, Any]:
         ],
         ref_template="#/components/schemas/{model}",
     )
-    job_response = _json("Job", "The job.")
+    definitions: dict[str, Any] = schemas["$defs"]
+    return definitions
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    """The whole document; tests validate real responses against it."""
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
@@ -221,198 +436,8 @@ def openapi_document() -> dict[str, Any]:
             "description": "Launch and watch ML training and ETL jobs. Base path: the Jupyter "
             "server's base URL. Authenticated with the server's token or session.",
         },
-        "paths": {
-            "/mlp/jobs": {
-                "get": {
-                    "summary": "List jobs, newest first",
-                    "parameters": [
-                        _query(
-                            "state",
-                            "States, separated by commas, in any case",
-                            {"type": "string", "pattern": STATES_PATTERN},
-                        ),
-                        _query("backend", "Backend name", {"type": "string"}),
-                        _query(
-                            "kind",
-                            "train or etl (empty: both)",
-                            {"type": "string", "enum": ["train", "etl", ""]},
-                        ),
-                        _query("name", "Name prefix", _text(MAX_FILTER_CHARS)),
-                        _query("search", "A part of the name, any case", _text(MAX_FILTER_CHARS)),
-                        _query("limit", "Page size (default 50)", _integer(1, LIST_LIMIT_MAX)),
-                        _query("cursor", "`next` of the previous page", _integer(1, MAX_CURSOR)),
-                        _query(
-                            "sweep_id",
-                            "List this sweep's trial jobs (without it: top-level jobs only)",
-                            {"type": "string"},
-                        ),
-                    ],
-                    "responses": {"200": _json("JobList", "A page of jobs."), **ERRORS},
-                },
-                "post": {
-                    "summary": "Submit a job",
-                    "requestBody": {
-                        "required": True,
-                        "content": {"application/json": {"schema": _ref("JobSpec")}},
-                    },
-                    "responses": {"201": _created(), **ERRORS},
-                },
-            },
-            "/mlp/jobs/{job_id}": {
-                "parameters": [JOB_ID],
-                "get": {"summary": "One job", "responses": {"200": job_response, **ERRORS}},
-                "delete": {
-                    "summary": "Delete an ended job and its files (a sweep: with its trials)",
-                    "responses": {
-                        "204": {"description": "Deleted."},
-                        "409": _json("ErrorBody", "The job has not ended."),
-                        **ERRORS,
-                    },
-                },
-            },
-            "/mlp/jobs/{job_id}/cancel": {
-                "parameters": [JOB_ID],
-                "post": {
-                    "summary": "Cancel a job, or drain a running streaming pipeline on Dataflow",
-                    "description": "With `drain` (a query argument, or in the body), a running "
-                    "streaming Dataflow job stops reading its input and finishes what it read; "
-                    "it is CANCELLING until Dataflow says it drained, then CANCELLED. Any other "
-                    "job answers 409 naming `drain`. The query's `drain` wins over the body's.",
-                    "parameters": [
-                        _query(
-                            "drain",
-                            "Drain rather than cancel: true or false in any case, 1 or 0",
-                            {"type": "string", "pattern": DRAIN_PATTERN},
-                        ),
-                    ],
-                    "requestBody": {
-                        "required": False,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "properties": {"drain": {"type": "boolean"}},
-                                }
-                            }
-                        },
-                    },
-                    "responses": {
-                        "200": job_response,
-                        "409": _json(
-                            "ErrorBody", "The job has already ended, or cannot drain (`drain`)."
-                        ),
-                        **ERRORS,
-                    },
-                },
-            },
-            "/mlp/jobs/{job_id}/progress": {
-                "parameters": [JOB_ID],
-                "get": {
-                    "summary": "Elements each step of a pipeline put out so far (Dataflow)",
-                    "responses": {"200": _json("Progress", "Per-step counts."), **ERRORS},
-                },
-            },
-            "/mlp/jobs/{job_id}/rerun": {
-                "parameters": [JOB_ID],
-                "post": {
-                    "summary": "Submit a new job with the same spec",
-                    "responses": {"201": _created(), **ERRORS},
-                },
-            },
-            "/mlp/jobs/{job_id}/outputs": {
-                "parameters": [JOB_ID],
-                "get": {
-                    "summary": "The job's outputs as they are on disk now",
-                    "responses": {"200": _json("OutputList", "Outputs."), **ERRORS},
-                },
-            },
-            "/mlp/jobs/{job_id}/logs": {
-                "parameters": [
-                    JOB_ID,
-                    _query(
-                        "cursor",
-                        "Where to read from: a next_cursor of an earlier read (default: start)",
-                        {"type": "string"},
-                    ),
-                    _query(
-                        "offset",
-                        "Local logs: a byte offset (the same as cursor)",
-                        _integer(0, MAX_CURSOR),
-                    ),
-                    _query("limit", "Most bytes to read", _integer(1, MAX_READ_BYTES)),
-                    _query("tail", "Read the last N bytes instead", _integer(1, MAX_READ_BYTES)),
-                ],
-                "get": {
-                    "summary": "A piece of the job's log, from a cursor",
-                    "responses": {"200": _json("LogChunk", "Log bytes."), **ERRORS},
-                },
-            },
-            "/mlp/backends": {
-                "get": {
-                    "summary": "Backends and whether they can take jobs",
-                    "responses": {"200": _json("BackendList", "Backends.")},
-                },
-            },
-            "/mlp/catalog": {
-                "get": {
-                    "summary": "Machine types, accelerators, valid combinations and prices",
-                    "parameters": [
-                        _query(
-                            "backend",
-                            "A backend (empty: the default one)",
-                            {"type": "string", "enum": [*_catalog_backends(), ""]},
-                        ),
-                        _query(
-                            "region",
-                            "Cloud region, one the backend's catalog lists (`regions`)",
-                            {"type": "string"},
-                        ),
-                    ],
-                    "responses": {
-                        "200": {
-                            "description": "The catalog, with its sources and dates.",
-                            "content": {"application/json": {"schema": {"type": "object"}}},
-                        },
-                        **ERRORS,
-                    },
-                },
-            },
-            "/mlp/validate": {
-                "post": {
-                    "summary": "Check a job spec without submitting it",
-                    "description": "No body is checked as an empty spec: the answer lists "
-                    "what is missing.",
-                    "requestBody": {
-                        "required": False,
-                        "content": {"application/json": {"schema": {"type": "object"}}},
-                    },
-                    "responses": {
-                        "200": _json("ValidationResult", "Every problem, per field."),
-                        **ERRORS,
-                    },
-                },
-            },
-            "/mlp/convert": {
-                "post": {
-                    "summary": "Preview a notebook or script as a job without submitting it",
-                    "description": "Answers the mode, the kernel, the parameters found in the "
-                    "`parameters` cell, detected `%pip install` requirements, the script (script "
-                    "mode) and the bundle manifest with its content hash.",
-                    "requestBody": {
-                        "required": True,
-                        "content": {"application/json": {"schema": _ref("JobSpec")}},
-                    },
-                    "responses": {"200": _json("ConversionPreview", "The preview."), **ERRORS},
-                },
-            },
-            "/mlp/openapi.json": {
-                "get": {
-                    "summary": "This document",
-                    "responses": {"200": {"description": "OpenAPI 3.1 document."}},
-                },
-            },
-        },
-        "components": {"schemas": schemas["$defs"]},
+        "paths": {**_jobs_paths(), **_job_paths(), **_service_paths()},
+        "components": {"schemas": _schemas()},
     }
     for (path, method), operation_id in OPERATION_IDS.items():
         document["paths"][path][method]["operationId"] = operation_id

@@ -15,6 +15,7 @@ import {
   MLPClient,
   TERMINAL_STATES
 } from '../api';
+import { JOB_STATES } from '../vocabulary';
 
 /** The list's filters: server-side query parameters (`name`: any part of the name). */
 export type JobListFilter = Omit<IJobFilter, 'limit' | 'cursor'>;
@@ -364,7 +365,7 @@ function progress(state: JobState): number {
   if (TERMINAL_STATES.has(state)) {
     return 4;
   }
-  return ['QUEUED', 'STARTING', 'RUNNING', 'CANCELLING'].indexOf(state);
+  return JOB_STATES.indexOf(state);
 }
 
 /**
