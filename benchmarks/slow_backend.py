@@ -33,6 +33,7 @@ class SlowBackend(Backend[Runtime]):
         priced=False,
         schedules=False,
         job_id_label="Backend id",
+        service="the slow stand-in",
         unsupported={
             name: "a benchmark's stand-in only runs jobs"
             for name in ("sweeps", "drain", "progress", "priced", "schedules")

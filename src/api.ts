@@ -227,6 +227,8 @@ export interface IBackendInfo {
   missing: IMissingSetting[];
   /** What the backend can do; read this, never the backend's name. */
   capabilities: IBackendCapabilities;
+  /** Where a job's outputs go, as the backend's settings say ('' when it adds nothing). */
+  outputs: string;
 }
 
 /**

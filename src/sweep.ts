@@ -10,7 +10,8 @@ import {
   ISweepSpec,
   ITrial,
   SweepAlgorithm,
-  SweepGoal
+  SweepGoal,
+  TERMINAL_STATES
 } from './api';
 import { sortRows } from './sorting';
 
@@ -411,8 +412,6 @@ export function bestTrial(
   return best;
 }
 
-const ENDED = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
-
 /** The line a sweep's row shows: `sweep · 3/4 trials · best 0.97`. */
 export function sweepSummary(job: IJob): string | null {
   const sweep = sweepOf(job);
@@ -424,7 +423,7 @@ export function sweepSummary(job: IJob): string | null {
   const parts = [
     'sweep',
     trials.length > 0
-      ? `${trials.filter(t => ENDED.has(t.state)).length}/${total} trials`
+      ? `${trials.filter(t => TERMINAL_STATES.has(t.state)).length}/${total} trials`
       : `${total} trials`
   ];
   const best = bestTrial(

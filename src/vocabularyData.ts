@@ -36,6 +36,8 @@ export interface IBackendCapabilities {
   scheduling: string[];
   /** What a job's id on this backend is called. */
   job_id_label: string;
+  /** Where its jobs run, in the words its users know it by. */
+  service: string;
   /** Each ability of `train`, `etl`, `sweeps`, `drain`, `progress`, `priced`, `schedules` it lacks, and why. */
   unsupported: Record<string, string>;
 }
@@ -305,6 +307,7 @@ export const VOCABULARY = {
         "schedules": false,
         "scheduling": [],
         "job_id_label": "Process id",
+        "service": "this machine",
         "unsupported": {
           "drain": "a pipeline on this machine stops when it is cancelled; only Dataflow drains a streaming pipeline",
           "progress": "a job on this machine shows its progress in its log",
@@ -331,6 +334,7 @@ export const VOCABULARY = {
         "schedules": false,
         "scheduling": [],
         "job_id_label": "Backend id",
+        "service": "Vertex AI",
         "unsupported": {
           "etl": "Vertex AI custom training runs training code; pipelines run on Dataflow",
           "drain": "a Vertex AI job stops when it is cancelled; draining is for streaming pipelines on Dataflow",
@@ -357,6 +361,7 @@ export const VOCABULARY = {
         "schedules": false,
         "scheduling": [],
         "job_id_label": "Backend id",
+        "service": "Dataflow",
         "unsupported": {
           "train": "Dataflow runs Apache Beam pipelines; training runs on Vertex AI",
           "sweeps": "Dataflow runs pipelines, not searches over parameters; sweep on Vertex AI or on this machine",

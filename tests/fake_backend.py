@@ -65,6 +65,7 @@ class FakeBackend(Backend[FakeRuntime]):
         priced=False,
         schedules=False,
         job_id_label="Backend id",
+        service="the fake cloud",
         unsupported={
             "sweeps": "the fake cloud runs single jobs",
             "drain": "the fake cloud only cancels",

@@ -46,43 +46,10 @@ GENERATED = {"src/vocabularyData.ts"}
 NOT_SOURCE = ("jupyter_mlp/labextension/",)
 
 #: Functions, classes and components over their limit today: (file, name).
-STILL_TOO_LONG: set[tuple[str, str]] = {
-    ("jupyter_mlp/backends/dataflow/backend.py", "DataflowBackend"),
-    ("jupyter_mlp/backends/gcp/cloud_logging.py", "SharedLogs"),
-    ("jupyter_mlp/backends/local/backend.py", "LocalBackend"),
-    ("jupyter_mlp/backends/vertex/backend.py", "VertexBackend"),
-    ("jupyter_mlp/catalog/validation.py", "_check_machine"),
-    ("jupyter_mlp/catalog/validation.py", "validate_resources"),
-    ("jupyter_mlp/core/manager.py", "JobManager"),
-    ("jupyter_mlp/jobfiles/etl.py", "submit"),
-    ("src/submit/SubmitForm.tsx", "SubmitForm"),
-}
+STILL_TOO_LONG: set[tuple[str, str]] = set()
 
 #: Backend names used as literals outside their package today: (file, name).
-NAMES_STILL_USED: set[tuple[str, str]] = {
-    ("jupyter_mlp/catalog/cloud.py", "dataflow"),
-    ("jupyter_mlp/catalog/cloud.py", "vertex"),
-    ("jupyter_mlp/catalog/validation.py", "vertex"),
-    ("jupyter_mlp/core/manager.py", "local"),
-    ("jupyter_mlp/core/models.py", "dataflow"),
-    ("jupyter_mlp/core/models.py", "local"),
-    ("jupyter_mlp/core/models.py", "vertex"),
-    ("jupyter_mlp/core/sweeps.py", "local"),
-    ("jupyter_mlp/core/sweeps.py", "vertex"),
-    ("jupyter_mlp/jobfiles/bundle.py", "local"),
-    ("jupyter_mlp/jobfiles/etl.py", "dataflow"),
-    ("jupyter_mlp/jobfiles/etl.py", "local"),
-    ("jupyter_mlp/server/extension.py", "local"),
-    ("src/panel/SweepTrials.tsx", "local"),
-    ("src/panel/describe.ts", "local"),
-    ("src/panel/pipeline.ts", "dataflow"),
-    ("src/submit/EtlOptions.tsx", "dataflow"),
-    ("src/submit/EtlOptions.tsx", "vertex"),
-    ("src/submit/JobReview.tsx", "dataflow"),
-    ("src/submit/JobReview.tsx", "vertex"),
-    ("src/submit/ResourcePicker.tsx", "dataflow"),
-    ("src/submit/SubmitForm.tsx", "dataflow"),
-}
+NAMES_STILL_USED: set[tuple[str, str]] = set()
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from google.cloud import dataflow_v1beta3 as dataflow
 from jupyter_processes import TOKEN, JupyterServer, isolated_env
 from openapi_schema_validator import OAS31Validator
 
+from jupyter_mlp.backends.dataflow import options as dataflow_options
 from jupyter_mlp.backends.dataflow.backend import DataflowBackend
 from jupyter_mlp.backends.dataflow.jobs import STATES
 from jupyter_mlp.backends.local.processes import process_start_ticks
@@ -41,7 +42,6 @@ from jupyter_mlp.core.manager import JobManager
 from jupyter_mlp.core.models import JobSpec
 from jupyter_mlp.core.models import JobState as Ours
 from jupyter_mlp.core.store import JobStore
-from jupyter_mlp.jobfiles import etl
 from jupyter_mlp.server.openapi import openapi_document
 
 BEAM = find_spec("apache_beam")
@@ -100,7 +100,7 @@ def adopt(fake: FakeDataflow, job_id: str, name: str) -> Any:
     its name and label rather than submitted again: watching it needs no Beam submission."""
     return fake.add_job(
         dataflow.Job(
-            name=etl.dataflow_job_name(name, job_id),
+            name=dataflow_options.dataflow_job_name(name, job_id),
             type_=dataflow.JobType.JOB_TYPE_BATCH,
             labels={"mlp-job-id": job_id, "mlp-managed": "true"},
             environment={"worker_pools": [{"machine_type": "n1-standard-1"}]},
@@ -112,16 +112,15 @@ def adopt(fake: FakeDataflow, job_id: str, name: str) -> Any:
 # ----- what a pipeline's options are on Dataflow -----
 
 
-def target(**kwargs: Any) -> etl.DataflowTarget:
-    return etl.DataflowTarget(
+def target(**kwargs: Any) -> dataflow_options.DataflowTarget:
+    return dataflow_options.DataflowTarget(
         project=PROJECT, region="europe-west4", temp_location="gs://b/t", **kwargs
     )
 
 
 def dataflow_args(**spec: Any) -> list[str]:
-    return etl.pipeline_args(
+    return dataflow_options.pipeline_args(
         JobSpec.model_validate({"kind": "etl", **spec}),
-        where="dataflow",
         job_id="0a1b2c3d4e5f",
         job_name=spec.get("name", "etl"),
         target=target(),
@@ -129,10 +128,13 @@ def dataflow_args(**spec: Any) -> list[str]:
 
 
 def test_job_names_follow_dataflows_rules_and_end_with_our_id():
-    assert etl.dataflow_job_name("Word Count!", "0a1b2c3d4e5f") == "word-count-0a1b2c3d4e5f"
-    assert etl.dataflow_job_name("2024_report", "abc") == "mlp-2024-report-abc"
-    assert etl.dataflow_job_name("Étude ☃", "abc") == "etude-abc"
-    assert len(etl.dataflow_job_name("x" * 300, "abc")) == 44
+    assert (
+        dataflow_options.dataflow_job_name("Word Count!", "0a1b2c3d4e5f")
+        == "word-count-0a1b2c3d4e5f"
+    )
+    assert dataflow_options.dataflow_job_name("2024_report", "abc") == "mlp-2024-report-abc"
+    assert dataflow_options.dataflow_job_name("Étude ☃", "abc") == "etude-abc"
+    assert len(dataflow_options.dataflow_job_name("x" * 300, "abc")) == 44
 
 
 def test_worker_gpus_and_tpus_become_the_worker_accelerator_service_option():
@@ -475,7 +477,7 @@ def test_options_given_in_args_fill_their_fields_and_no_server_default_overrides
     spec, errors = backend.normalize(
         JobSpec.model_validate({"source": {"code": "pass"}, "args": args})
     )
-    options = etl.pipeline_args(
+    options = dataflow_options.pipeline_args(
         spec, where="dataflow", job_id="abc", target=target(service_account="server@p.iam")
     )
 

@@ -1,6 +1,6 @@
 """ETL jobs on this machine: real Apache Beam pipelines run as local jobs through a real Jupyter
-server, on the runner `etl.pipeline_args` pins (never Beam's default, which first tries to
-download Prism)."""
+server, on the runner the local backend pins (`pipeline_runner_args`; never Beam's default, which
+first tries to download Prism)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from jupyter_mlp.backends.local.backend import pipeline_runner_args
 from jupyter_mlp.core.models import JobSpec
-from jupyter_mlp.jobfiles import etl
 
 # Beam's own example, found without importing Beam into the tests' process.
 BEAM = find_spec("apache_beam")
@@ -26,7 +26,7 @@ WORDS = ["river", "stone", "it's", "cloud", "x-ray", "Éclair", "data", "flow"]
 
 def local_args(**spec: object) -> list[str]:
     """The pipeline options of a local ETL job of this spec (until the bundle adds them)."""
-    return etl.pipeline_args(JobSpec.model_validate({"kind": "etl", **spec}), where="local")
+    return pipeline_runner_args(JobSpec.model_validate({"kind": "etl", **spec}))
 
 
 def read_counts(folder: Path, prefix: str) -> dict[str, int]:

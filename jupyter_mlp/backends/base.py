@@ -40,6 +40,8 @@ class BackendStatus(BaseModel):
     missing: list[dict[str, str]] = []
     # What it can do (the backend class's declaration), so that UIs never test a name.
     capabilities: Capabilities | None = None
+    # Where a job's outputs go, as the backend's settings say ("" when it has nothing to add).
+    outputs: str = ""
 
     @classmethod
     def installed(
@@ -184,6 +186,11 @@ class Backend(LoggingConfigurable, Generic[R]):
     def status(self) -> BackendStatus:
         """Whether this backend can take jobs now, and if not, which setting to fill in."""
         raise NotImplementedError
+
+    def outputs_location(self) -> str:
+        """Where a job's outputs go, in a line a person reads before launching ("" to say
+        nothing more than the job's folder)."""
+        return ""
 
     def normalize(self, spec: JobSpec) -> tuple[JobSpec, list[FieldError]]:
         """The spec with its resources in this backend's terms, and what cannot run here."""

@@ -44,6 +44,7 @@ class Capabilities(BaseModel):
         default=(), description="Scheduling strategies it offers beyond the standard one."
     )
     job_id_label: str = Field(description="What a job's id on this backend is called.")
+    service: str = Field(description="Where its jobs run, in the words its users know it by.")
     unsupported: dict[str, str] = Field(
         default_factory=dict,
         description="Each ability of `" + "`, `".join(FEATURES) + "` it lacks, and why.",

@@ -38,11 +38,6 @@ MAX_JSON_DEPTH = 64
 #: counting the terminating NUL): a longer one fails the job with "Argument list too long".
 MAX_ARG_BYTES = 128 * 1024 - 1
 
-#: Backends this package knows by name (others may be installed through the entry point group).
-LOCAL_BACKEND = "local"
-CLOUD_BACKENDS = ("vertex", "dataflow")
-KNOWN_BACKENDS = (LOCAL_BACKEND, *CLOUD_BACKENDS)
-
 #: Validation context for specs read back from storage: a rule added after a job was stored
 #: (allowed characters, names, sizes) must never make that job unreadable.
 STORED: dict[str, Any] = {"stored": True}

@@ -108,6 +108,7 @@ class JobQueries:
                 status = backend.status()
                 status.default = name == self.default_backend
                 status.capabilities = backend.capabilities
+                status.outputs = backend.outputs_location()
                 found.append(status)
             return found
 

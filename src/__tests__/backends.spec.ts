@@ -17,6 +17,7 @@ function backend(
     default: false,
     settings: {},
     missing: [],
+    outputs: '',
     capabilities: capabilities(),
     ...patch
   };

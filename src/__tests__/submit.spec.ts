@@ -295,6 +295,7 @@ describe('what a backend needs before it takes jobs', () => {
         message: 'no Application Default Credentials: run `gcloud auth ...`'
       }
     ],
+    outputs: 'the staging bucket, once it is set',
     capabilities: {
       kinds: ['train'],
       remote: true,
@@ -306,6 +307,7 @@ describe('what a backend needs before it takes jobs', () => {
       schedules: false,
       scheduling: [],
       job_id_label: 'Backend id',
+      service: 'a service',
       unsupported: {
         etl: 'pipelines run on Dataflow',
         drain: 'cancelled only',

@@ -22,19 +22,13 @@ export interface IJobReviewProps {
   onConfirm: () => void;
 }
 
-/** The services' own names. */
-const SERVICE_NAMES: Record<string, string> = {
-  vertex: 'Vertex AI',
-  dataflow: 'Dataflow'
-};
-
 export function JobReview(props: IJobReviewProps): JSX.Element {
   const { catalog, resources, estimate } = props;
   const heading = useRef<HTMLHeadingElement>(null);
   // Focus lands on the summary, not on Confirm: a second Enter must not launch the job.
   useEffect(() => heading.current?.focus(), []);
   const settings = props.backend?.settings ?? {};
-  const service = SERVICE_NAMES[props.backendName] ?? props.backendName;
+  const service = props.backend?.capabilities.service ?? props.backendName;
   const project = stringSetting(settings, 'project');
   const region = resources.region || catalog?.default_region || '';
   const where = [
@@ -94,7 +88,7 @@ export function JobReview(props: IJobReviewProps): JSX.Element {
         </dd>
         <dt>Outputs</dt>
         <dd className="jp-mlp-Review-path">
-          {outputLocation(props.backendName, settings)}
+          {props.backend?.outputs || 'Where the backend puts them'}
         </dd>
       </dl>
       <div className="jp-mlp-SubmitForm-buttons">
@@ -115,26 +109,6 @@ export function JobReview(props: IJobReviewProps): JSX.Element {
       </div>
     </section>
   );
-}
-
-/** Where a cloud job's outputs go, from the backend's server settings. */
-function outputLocation(
-  backend: string,
-  settings: Record<string, unknown>
-): string {
-  if (backend === 'vertex') {
-    const bucket = stringSetting(settings, 'staging_bucket')
-      .replace(/^gs:\/\//, '')
-      .replace(/\/+$/, '');
-    return bucket
-      ? `gs://${bucket}/mlp/<job id>/ (model in model/)`
-      : 'the staging bucket, once it is set';
-  }
-  if (backend === 'dataflow') {
-    const temp = stringSetting(settings, 'temp_location');
-    return `Where the pipeline's arguments say${temp ? `; temporary files under ${temp}` : ''}`;
-  }
-  return 'Where the backend puts them';
 }
 
 function stringSetting(settings: Record<string, unknown>, key: string): string {

@@ -18,7 +18,8 @@ async function withoutDataflow(page: Page): Promise<void> {
             ...b,
             available: false,
             configured: false,
-            reason: 'apache-beam is not installed: pip install jupyter_mlp[dataflow]'
+            reason:
+              'apache-beam is not installed: pip install jupyter_mlp[dataflow]'
           }
         : b
     );
@@ -394,7 +395,12 @@ async function fakeConfiguredVertex(page: Page): Promise<unknown[]> {
     const answer = await response.json();
     for (const backend of answer.backends) {
       if (backend.name === 'vertex') {
-        Object.assign(backend, { configured: true, missing: [], reason: '' });
+        Object.assign(backend, {
+          configured: true,
+          missing: [],
+          reason: '',
+          outputs: 'gs://demo-bucket/mlp/<job id>/ (model in model/)'
+        });
         Object.assign(backend.settings, {
           project: 'demo-project',
           staging_bucket: 'gs://demo-bucket'

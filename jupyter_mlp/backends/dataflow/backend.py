@@ -35,6 +35,7 @@ from ..gcp.cloud_logging import SharedLogs
 from ..gcp.errors import google_message, retry
 from ..gcp.job_service import GoogleCloudJobService
 from ..gcp.service import local_http
+from . import options as dataflow_options
 from .checks import spec_errors
 from .jobs import (
     ENDINGS,
@@ -83,6 +84,7 @@ CAPABILITIES = Capabilities(
     priced=True,
     schedules=False,
     job_id_label="Backend id",
+    service="Dataflow",
     unsupported={
         "train": "Dataflow runs Apache Beam pipelines; training runs on Vertex AI",
         "sweeps": "Dataflow runs pipelines, not searches over parameters; sweep on "
@@ -127,7 +129,7 @@ class DataflowBackend(DataflowSettings, GoogleCloudJobService[DataflowRuntime]):
 
     def normalize(self, spec: JobSpec) -> tuple[JobSpec, list[FieldError]]:
         # Options in the args fill their fields first: a default fills only what is left.
-        spec, disagreements = etl.adopt_options(spec)
+        spec, disagreements = dataflow_options.adopt_options(spec)
         resources = spec.resources
         if not resources.machine_type:
             resources = resources.model_copy(update={"machine_type": self.default_machine_type})
@@ -157,7 +159,7 @@ class DataflowBackend(DataflowSettings, GoogleCloudJobService[DataflowRuntime]):
     def _start(self, job: Job, folder: JobFolder) -> Launch:
         self._require_settings()
         runtime = DataflowRuntime(
-            job_name=etl.dataflow_job_name(job.name, job.id),
+            job_name=dataflow_options.dataflow_job_name(job.name, job.id),
             project=self._job_project(job.spec),
             region=job.spec.region or self.region,
             streaming=etl.is_streaming(job.spec),
@@ -355,7 +357,7 @@ class DataflowBackend(DataflowSettings, GoogleCloudJobService[DataflowRuntime]):
 
     def _job_project(self, spec: JobSpec) -> str:
         """The project a job runs in: the one its args name (the user's choice), else ours."""
-        given = etl.option_value(spec.args, "project")
+        given = dataflow_options.option_value(spec.args, "project")
         return given[1] if given and given[1] else self._project()
 
     def _place(self, runtime: DataflowRuntime, job: Job | None = None) -> Place:
@@ -365,7 +367,7 @@ class DataflowBackend(DataflowSettings, GoogleCloudJobService[DataflowRuntime]):
     def _find(self, runtime: DataflowRuntime, job_id: str) -> Any:
         """Our job's Dataflow job (found by its name, checked by its label), or None."""
         assert runtime.job_name is not None
-        return self.api.find(self._place(runtime), runtime.job_name, etl.label(job_id))
+        return self.api.find(self._place(runtime), runtime.job_name, dataflow_options.label(job_id))
 
     def _failure_message(self, place: Place) -> str:
         try:

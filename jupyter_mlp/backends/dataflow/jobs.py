@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from ...core.models import JobState
-from ...jobfiles.etl import LABEL_JOB_ID
 from ..gcp.cloud_logging import Gathered, LogPiece, SharedLogs
 from ..gcp.errors import google_message
 from ..gcp.service import GoogleCloud, local_http
+from .options import LABEL_JOB_ID
 
 CONSOLE = "https://console.cloud.google.com"
 API = "dataflow.googleapis.com"

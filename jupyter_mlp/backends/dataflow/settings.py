@@ -29,6 +29,14 @@ class DataflowSettings(LoggingConfigurable):
     endpoint_setting: ClassVar[str] = "dataflow_endpoint"
 
     region = Unicode("us-central1", config=True, help="Region of jobs whose spec names none.")
+
+    def outputs_location(self) -> str:
+        """Where a pipeline's outputs go: where its own arguments say."""
+        temp = self.temp_location
+        return "Where the pipeline's arguments say" + (
+            f"; temporary files under {temp}" if temp else ""
+        )
+
     temp_location = Unicode(
         "",
         config=True,

@@ -26,6 +26,7 @@ from ...jobfiles.bundle import JobFolder
 from ..gcp.service import local_http
 from ..gcp.staging import PACKAGE, VERSION, build_package
 from ..local.processes import process_start_ticks
+from . import options as dataflow_options
 
 # Seconds the submitting process may take to end by itself once Dataflow has the job.
 SUBMITTER_LINGER_SECONDS = 5.0
@@ -66,9 +67,8 @@ class Submitter:
         package = files.dir / f"{PACKAGE}-{VERSION}.tar.gz"
         package.write_bytes(build_package(folder.bundle).data)
         manifest = json.loads((folder.bundle / "manifest.json").read_text(encoding="utf-8"))
-        options = etl.pipeline_args(
+        options = dataflow_options.pipeline_args(
             job.spec,
-            where="dataflow",
             job_id=job.id,
             job_name=job.name,
             target=_target(where),
@@ -134,7 +134,7 @@ class Submitter:
                 del self._children[pid]
 
 
-def _target(where: Where) -> etl.DataflowTarget:
+def _target(where: Where) -> dataflow_options.DataflowTarget:
     # Beam gives each job a folder of its own under gs:// locations; in a local folder (a
     # local stand-in's) it stages into the folder as it is, so the job's folder is named.
     temp, staging = (
@@ -144,7 +144,7 @@ def _target(where: Where) -> etl.DataflowTarget:
     for location in (temp, staging):
         if location and "://" not in location:
             os.makedirs(location, exist_ok=True)
-    return etl.DataflowTarget(
+    return dataflow_options.DataflowTarget(
         project=where.project,
         region=where.region,
         temp_location=temp or "",

@@ -57,6 +57,20 @@ class LocalRuntime(Runtime):
     signed: bool = False
 
 
+# A batch pipeline runs on the FnApiRunner (what Beam's DirectRunner picks for batch, without
+# first trying Prism); a streaming one on the BundleBasedDirectRunner, which runs unbounded
+# sources and real-time timers.
+LOCAL_BATCH_RUNNER = "FnApiRunner"
+LOCAL_STREAMING_RUNNER = "BundleBasedDirectRunner"
+
+
+def pipeline_runner_args(spec: JobSpec) -> list[str]:
+    """Beam's runner for a pipeline on this machine, named explicitly: its default first tries
+    to download Prism, which behaves differently online and offline."""
+    streaming = etl.is_streaming(spec)
+    return [f"--runner={LOCAL_STREAMING_RUNNER if streaming else LOCAL_BATCH_RUNNER}"]
+
+
 class LocalBackend(Backend[LocalRuntime]):
     """Runs jobs as child processes on the machine the Jupyter server runs on."""
 
@@ -72,6 +86,7 @@ class LocalBackend(Backend[LocalRuntime]):
         priced=False,
         schedules=False,
         job_id_label="Process id",
+        service="this machine",
         unsupported={
             "drain": "a pipeline on this machine stops when it is cancelled; only Dataflow "
             "drains a streaming pipeline",
@@ -270,10 +285,7 @@ class LocalBackend(Backend[LocalRuntime]):
         self.launcher.close()
 
     def bundle_args(self, spec: JobSpec) -> list[str]:
-        if spec.kind is not JobKind.ETL:
-            return []
-        # Beam's runner named explicitly (its default first tries to download Prism).
-        return etl.pipeline_args(spec, where="local")
+        return pipeline_runner_args(spec) if spec.kind is JobKind.ETL else []
 
     # ----- internals -----
 

@@ -81,6 +81,7 @@ CAPABILITIES = Capabilities(
     priced=True,
     schedules=False,
     job_id_label="Backend id",
+    service="Vertex AI",
     unsupported={
         "etl": "Vertex AI custom training runs training code; pipelines run on Dataflow",
         "drain": "a Vertex AI job stops when it is cancelled; draining is for streaming "

@@ -39,6 +39,14 @@ class VertexSettings(LoggingConfigurable):
         help="Container image of jobs whose spec names none (their environment). Empty: the "
         "prebuilt training container of the job's ML framework that is still available.",
     )
+
+    def outputs_location(self) -> str:
+        """Where a job's outputs go: its folder under the staging bucket."""
+        bucket = self.staging_bucket.removeprefix("gs://").strip("/")
+        if not bucket:
+            return "the staging bucket, once it is set"
+        return f"gs://{bucket}/mlp/<job id>/ (model in model/)"
+
     staging_bucket = Unicode(
         "",
         config=True,
