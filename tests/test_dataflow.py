@@ -478,7 +478,7 @@ def test_options_given_in_args_fill_their_fields_and_no_server_default_overrides
         JobSpec.model_validate({"source": {"code": "pass"}, "args": args})
     )
     options = dataflow_options.pipeline_args(
-        spec, where="dataflow", job_id="abc", target=target(service_account="server@p.iam")
+        spec, job_id="abc", target=target(service_account="server@p.iam")
     )
 
     assert errors == []
