@@ -61,15 +61,14 @@ class MLPExtension(ExtensionApp):
         "under the server's root dir so the outputs open in JupyterLab.",
     )
 
+    # Read when the server starts (with every setting), so it names no backend by importing
+    # one: the manager resolves an empty value from the backends' capabilities.
     default_backend = Unicode(
-        config=True, help="Backend of jobs that name none (by default, local: this machine)."
+        "",
+        config=True,
+        help="Backend of jobs that name none; empty: the one that runs jobs on this machine "
+        "(local).",
     )
-
-    @default("default_backend")
-    def _default_backend(self) -> str:
-        from ..backends.local import LocalBackend  # the backends load when the manager is built
-
-        return LocalBackend.name
 
     poll_interval = Float(
         None,
@@ -124,7 +123,7 @@ class MLPExtension(ExtensionApp):
             {name: cls(parent=self) for name, cls in backend_classes().items()},
             root_dir=root_dir,
             jobs_dir=jobs_dir if jobs_dir.is_absolute() else root_dir / jobs_dir,
-            default_backend=self.default_backend,
+            default_backend=self.default_backend or None,
             on_change=on_change,
             poll_interval=self.poll_interval,
             cancel_grace_seconds=self.cancel_grace_seconds,
