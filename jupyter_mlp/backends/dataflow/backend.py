@@ -101,7 +101,6 @@ class DataflowBackend(DataflowSettings, GoogleCloudJobService[DataflowRuntime]):
     name: ClassVar[str] = "dataflow"
     runtime_model: ClassVar[type[Runtime]] = DataflowRuntime
     capabilities: ClassVar[Capabilities] = CAPABILITIES
-    service: ClassVar[str] = "Dataflow"
     library: ClassVar[str] = "apache_beam"
     not_installed: ClassVar[str] = "Apache Beam is not installed: install jupyter_mlp[dataflow]"
 

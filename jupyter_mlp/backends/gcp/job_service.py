@@ -45,8 +45,6 @@ class GoogleCloudJobService(Backend[R], CloudLogSettings):
     shown_settings: ClassVar[tuple[str, ...]]
     required_settings: ClassVar[tuple[tuple[str, str, str], ...]]
     endpoint_setting: ClassVar[str]
-    # The service as people name it ("Vertex AI"), in messages.
-    service: ClassVar[str]
     # The module whose absence means the backend is not installed, and what to say then.
     library: ClassVar[str]
     not_installed: ClassVar[str]
@@ -189,7 +187,7 @@ class GoogleCloudJobService(Backend[R], CloudLogSettings):
                 raise
             except Exception as exc:  # an API error met on the way: Google's words, not a trace
                 explained = classify(exc, self.project or self.cloud.project()).message
-                raise RuntimeError(f"{self.service}: {explained}") from exc
+                raise RuntimeError(f"{self.capabilities.service}: {explained}") from exc
 
         return await asyncio.to_thread(start)
 

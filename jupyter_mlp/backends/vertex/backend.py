@@ -97,7 +97,6 @@ class VertexBackend(VertexSettings, GoogleCloudJobService[VertexRuntime]):
 
     name: ClassVar[str] = "vertex"
     runtime_model: ClassVar[type[Runtime]] = VertexRuntime
-    service: ClassVar[str] = "Vertex AI"
     library: ClassVar[str] = "google.cloud.aiplatform_v1"
     not_installed: ClassVar[str] = "google-cloud-aiplatform is not installed"
     capabilities: ClassVar[Capabilities] = CAPABILITIES
