@@ -4,6 +4,7 @@ import {
   imageField,
   regionChoices
 } from '../submit/picker';
+import { N1_STANDARD_8, A2_HIGHGPU_2G } from './fixtures/machines';
 
 const T4 = {
   type: 'NVIDIA_TESLA_T4',
@@ -30,28 +31,7 @@ const catalog = {
   as_of: '2026-11-27',
   prices_as_of: '2026-11-27',
   prices_are_estimates: true,
-  machine_types: [
-    {
-      name: 'n1-standard-8',
-      family: 'n1',
-      vcpus: 8,
-      memory_gb: 30,
-      accelerators: [{ type: 'NVIDIA_TESLA_T4', counts: [1, 2, 4] }],
-      conditions: null,
-      hourly_usd: 0.44,
-      price_note: null
-    },
-    {
-      name: 'a2-highgpu-2g',
-      family: 'a2',
-      vcpus: 24,
-      memory_gb: 170,
-      accelerators: [{ type: 'NVIDIA_TESLA_A100', counts: [2] }],
-      conditions: null,
-      hourly_usd: 1.7,
-      price_note: null
-    }
-  ],
+  machine_types: [N1_STANDARD_8, A2_HIGHGPU_2G],
   accelerators: [T4, A100],
   not_offered: [],
   default_containers: {

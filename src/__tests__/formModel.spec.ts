@@ -21,6 +21,7 @@ import {
   withParameter
 } from '../submit/formModel';
 import { BACKENDS } from './fixtures/backends';
+import { E2_STANDARD_4, N1_STANDARD_8 } from './fixtures/machines';
 
 const [local, vertex, dataflow] = BACKENDS;
 
@@ -41,28 +42,7 @@ const CLOUD_CATALOG: ICloudCatalog = {
   as_of: '2026-11-26',
   prices_as_of: '2026-11-26',
   prices_are_estimates: true,
-  machine_types: [
-    {
-      name: 'e2-standard-4',
-      family: 'e2',
-      vcpus: 4,
-      memory_gb: 16,
-      accelerators: [],
-      conditions: null,
-      hourly_usd: 0.15,
-      price_note: null
-    },
-    {
-      name: 'n1-standard-8',
-      family: 'n1',
-      vcpus: 8,
-      memory_gb: 30,
-      accelerators: [{ type: 'NVIDIA_TESLA_T4', counts: [1, 2, 4] }],
-      conditions: null,
-      hourly_usd: 0.44,
-      price_note: null
-    }
-  ],
+  machine_types: [E2_STANDARD_4, N1_STANDARD_8],
   accelerators: [],
   not_offered: []
 } as unknown as ICloudCatalog;

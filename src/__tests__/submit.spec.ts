@@ -18,6 +18,11 @@ import {
   readableMessage,
   unsaidWarnings
 } from '../submit/picker';
+import {
+  E2_STANDARD_4,
+  N1_STANDARD_8,
+  A2_HIGHGPU_2G
+} from './fixtures/machines';
 
 const catalog = {
   backend: 'vertex',
@@ -28,36 +33,9 @@ const catalog = {
   prices_as_of: '2026-11-26',
   prices_are_estimates: true,
   machine_types: [
-    {
-      name: 'e2-standard-4',
-      family: 'e2',
-      vcpus: 4,
-      memory_gb: 16,
-      accelerators: [],
-      conditions: null,
-      hourly_usd: 0.15,
-      price_note: null
-    },
-    {
-      name: 'n1-standard-8',
-      family: 'n1',
-      vcpus: 8,
-      memory_gb: 30,
-      accelerators: [{ type: 'NVIDIA_TESLA_T4', counts: [1, 2, 4] }],
-      conditions: null,
-      hourly_usd: 0.44,
-      price_note: null
-    },
-    {
-      name: 'a2-highgpu-2g',
-      family: 'a2',
-      vcpus: 24,
-      memory_gb: 170,
-      accelerators: [{ type: 'NVIDIA_TESLA_A100', counts: [2] }],
-      conditions: null,
-      hourly_usd: 1.7,
-      price_note: null
-    },
+    E2_STANDARD_4,
+    N1_STANDARD_8,
+    A2_HIGHGPU_2G,
     {
       name: 'a3-megagpu-8g',
       family: 'a3',
