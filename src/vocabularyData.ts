@@ -34,6 +34,8 @@ export interface IBackendCapabilities {
   schedules: boolean;
   /** Scheduling strategies it offers beyond the standard one. */
   scheduling: string[];
+  /** The spec's launch options it honours (dotted paths of `OPTION_FIELDS`: `scheduling.strategy`, `network`, `dataflow.flexrs`...); a spec setting another is refused. */
+  options: string[];
   /** What a job's id on this backend is called. */
   job_id_label: string;
   /** Where its jobs run, in the words its users know it by. */
@@ -306,6 +308,7 @@ export const VOCABULARY = {
         "priced": false,
         "schedules": false,
         "scheduling": [],
+        "options": [],
         "job_id_label": "Process id",
         "service": "this machine",
         "unsupported": {
@@ -332,7 +335,27 @@ export const VOCABULARY = {
         "progress": false,
         "priced": true,
         "schedules": false,
-        "scheduling": [],
+        "scheduling": [
+          "spot",
+          "flex_start"
+        ],
+        "options": [
+          "scheduling.timeout_seconds",
+          "scheduling.restart_on_worker_restart",
+          "scheduling.strategy",
+          "scheduling.max_wait_seconds",
+          "scheduling.reservation",
+          "scheduling.service_account",
+          "scheduling.fallbacks",
+          "scheduling.max_preemptions",
+          "scheduling.max_cost_usd",
+          "resources.boot_disk_type",
+          "resources.boot_disk_size_gb",
+          "network",
+          "psc_network_attachment",
+          "encryption_key",
+          "tensorboard"
+        ],
         "job_id_label": "Backend id",
         "service": "Vertex AI",
         "unsupported": {
@@ -360,6 +383,18 @@ export const VOCABULARY = {
         "priced": true,
         "schedules": false,
         "scheduling": [],
+        "options": [
+          "scheduling.timeout_seconds",
+          "scheduling.service_account",
+          "scheduling.max_cost_usd",
+          "resources.boot_disk_size_gb",
+          "encryption_key",
+          "dataflow.network",
+          "dataflow.subnetwork",
+          "dataflow.no_public_ips",
+          "dataflow.flexrs",
+          "dataflow.prime"
+        ],
         "job_id_label": "Backend id",
         "service": "Dataflow",
         "unsupported": {

@@ -43,6 +43,12 @@ class Capabilities(BaseModel):
     scheduling: tuple[str, ...] = Field(
         default=(), description="Scheduling strategies it offers beyond the standard one."
     )
+    options: tuple[str, ...] = Field(
+        default=(),
+        description="The spec's launch options it honours (dotted paths of `OPTION_FIELDS`: "
+        "`scheduling.strategy`, `network`, `dataflow.flexrs`...); a spec setting another is "
+        "refused.",
+    )
     job_id_label: str = Field(description="What a job's id on this backend is called.")
     service: str = Field(description="Where its jobs run, in the words its users know it by.")
     unsupported: dict[str, str] = Field(

@@ -344,6 +344,45 @@ class Resources(_Strict):
     accelerator_count: Annotated[int, Field(ge=0, le=64)] = 0
     replica_count: Annotated[int, Field(ge=1, le=1000)] = 1
     max_workers: Annotated[int, Field(ge=1, le=4000)] | None = None
+    boot_disk_type: BootDiskType | None = Field(
+        None,
+        description="Boot disk of each machine (Vertex AI: `disk_spec`); the backend's default "
+        "if unset. `hyperdisk-balanced` only on machines that take it.",
+    )
+    boot_disk_size_gb: Annotated[int, Field(ge=10, le=65536)] | None = Field(
+        None,
+        description="Boot disk size of each machine (Vertex AI: `disk_spec`; Dataflow: each "
+        "worker's `disk_size_gb`), in GB; the backend's default if unset.",
+    )
+
+
+#: Vertex AI's `Scheduling.Strategy`, in the spec's words.
+Strategy = Literal["standard", "spot", "flex_start"]
+BootDiskType = Literal["pd-ssd", "pd-standard", "hyperdisk-balanced"]
+#: Longest a Flex-start job may run (Vertex AI: 7 days) and its default wait for capacity.
+FLEX_START_MAX_SECONDS = 7 * 24 * 3600
+FLEX_START_DEFAULT_WAIT = 24 * 3600
+MAX_FALLBACKS = 10
+
+
+class Fallback(_Strict):
+    """What to try next when Vertex AI ends an attempt for lack of capacity or quota: a partial
+    override of the job's region, machine and strategy (unset: the job's own)."""
+
+    region: Text | None = None
+    machine_type: Text | None = None
+    accelerator_type: Text | None = None
+    accelerator_count: Annotated[int, Field(ge=0, le=64)] | None = None
+    strategy: Strategy | None = None
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> Fallback:
+        if not self.model_dump(exclude_none=True):
+            raise ValueError(
+                "an alternative changes at least one of region, machine_type, "
+                "accelerator_type, accelerator_count or strategy"
+            )
+        return self
 
 
 class Scheduling(_Strict):
@@ -355,10 +394,84 @@ class Scheduling(_Strict):
     restart_on_worker_restart: bool = Field(
         False, description="Restart the whole job when one of its workers restarts."
     )
-    spot: bool = Field(False, description="Run on Spot capacity (cheaper, can be preempted).")
+    strategy: Strategy = Field(
+        "standard",
+        description="How Vertex AI finds capacity: `standard` (on demand), `spot` (cheaper, can "
+        "be preempted) or `flex_start` (waits up to `max_wait_seconds` for scarce GPUs).",
+    )
+    spot: bool = Field(
+        False,
+        description="Same as `strategy: spot` (kept for older clients); true with another "
+        "strategy is an error.",
+    )
+    max_wait_seconds: Annotated[int, Field(ge=60, le=FLEX_START_MAX_SECONDS)] | None = Field(
+        None,
+        description="Flex-start only: how long to wait for capacity (Vertex AI's "
+        "`max_wait_duration`); 24 hours if unset.",
+    )
+    reservation: Text | None = Field(
+        None,
+        description="Run on reserved capacity: `any` (any matching reservation), a reservation's "
+        "name (completed from the project and the region's zones) or its full name "
+        "`projects/P/zones/Z/reservations/N`.",
+    )
     service_account: Text | None = Field(
         None, description="Service account the job runs as (default: the backend's setting)."
     )
+    fallbacks: list[Fallback] = Field(
+        default_factory=list,
+        max_length=MAX_FALLBACKS,
+        description="Alternatives tried in order when an attempt ends for lack of capacity or "
+        "quota; the job goes on as a new attempt with the next one.",
+    )
+    max_preemptions: Annotated[int, Field(ge=0, le=20)] = Field(
+        3,
+        description="Spot: how many more times to start a job that Vertex AI ended for "
+        "preemption (after its own restarts), resuming from the same output folder.",
+    )
+    max_cost_usd: Annotated[float, Field(gt=0, le=1_000_000)] | None = Field(
+        None,
+        description="Cancel the job (every running trial of a sweep) when its estimated cost "
+        "by list prices reaches this many US dollars. It acts on the estimate: billing lags, "
+        "and a cancel takes a little while to stop the machines.",
+    )
+
+    @model_validator(mode="after")
+    def _one_strategy(self) -> Scheduling:
+        if self.spot:
+            if "strategy" in self.model_fields_set and self.strategy != "spot":
+                raise _field_error(
+                    "spot",
+                    f"spot: true means strategy 'spot', but strategy is {self.strategy!r}; "
+                    "give one of them",
+                )
+            self.strategy = "spot"
+        self.spot = self.strategy == "spot"
+        if self.max_wait_seconds is not None and self.strategy != "flex_start":
+            raise _field_error(
+                "max_wait_seconds",
+                "is the wait for Flex-start capacity; give strategy 'flex_start' or leave it unset",
+            )
+        return self
+
+
+class DataflowOptions(_Strict):
+    """Dataflow's own options, in Dataflow's forms (its workers' counts, disk, image, service
+    account and KMS key are the spec's resources, environment, scheduling and encryption_key)."""
+
+    network: Text | None = Field(
+        None, description="The workers' VPC network (`--network`): a name in the project."
+    )
+    subnetwork: Text | None = Field(
+        None,
+        description="The workers' subnetwork (`--subnetwork`): `regions/R/subnetworks/S`, a "
+        "full URL, or a name in the job's region.",
+    )
+    no_public_ips: bool = Field(False, description="Workers get private addresses only.")
+    flexrs: bool = Field(
+        False, description="FlexRS: a batch job runs later on cheaper, preemptible workers."
+    )
+    prime: bool = Field(False, description="Dataflow Prime (`enable_prime`).")
 
 
 #: Characters of a sweep metric's name (the tag a trial reports it under).
@@ -586,6 +699,31 @@ class JobSpec(_Strict):
         default_factory=dict, json_schema_extra={"propertyNames": {"pattern": NO_NUL_PATTERN}}
     )
     scheduling: Scheduling = Field(default_factory=lambda: Scheduling.model_validate({}))
+    network: Text | None = Field(
+        None,
+        description="Vertex AI: the VPC network the job is peered with, "
+        "`projects/<project number>/global/networks/<name>` or a name in the job's project.",
+    )
+    psc_network_attachment: Text | None = Field(
+        None,
+        description="Vertex AI: a Private Service Connect interface's network attachment "
+        "(`projects/P/regions/R/networkAttachments/N`, or a name in the job's region).",
+    )
+    encryption_key: Text | None = Field(
+        None,
+        description="Customer-managed encryption key (CMEK) in the job's region: "
+        "`projects/P/locations/R/keyRings/K/cryptoKeys/C` (Vertex AI: `encryption_spec`; "
+        "Dataflow: `--dataflow_kms_key`).",
+    )
+    tensorboard: Text | None = Field(
+        None,
+        description="Vertex AI: a TensorBoard instance in the job's region to stream to "
+        "(`projects/P/locations/R/tensorboards/N` or its id); needs a service account.",
+    )
+    dataflow: DataflowOptions = Field(
+        default_factory=lambda: DataflowOptions.model_validate({}),
+        description="Dataflow's own options.",
+    )
     sweep: SweepSpec | None = Field(
         None, description="Train kind only: run trials of this job with searched parameters."
     )
@@ -689,6 +827,47 @@ class JobSpec(_Strict):
                 "put it in a file and submit the file",
             )
         raise _field_error(largest, f"{spec}; most of it is {largest} ({_kib(parts[largest])} KiB)")
+
+
+#: The spec's launch options a backend may or may not honour (dotted paths). A backend lists
+#: those it honours in its capabilities' `options`; one set to other than its default for a
+#: backend that does not list it is refused, naming the backends that take it.
+OPTION_FIELDS = (
+    "scheduling.timeout_seconds",
+    "scheduling.restart_on_worker_restart",
+    "scheduling.strategy",
+    "scheduling.max_wait_seconds",
+    "scheduling.reservation",
+    "scheduling.service_account",
+    "scheduling.fallbacks",
+    "scheduling.max_preemptions",
+    "scheduling.max_cost_usd",
+    "resources.boot_disk_type",
+    "resources.boot_disk_size_gb",
+    "network",
+    "psc_network_attachment",
+    "encryption_key",
+    "tensorboard",
+    "dataflow.network",
+    "dataflow.subnetwork",
+    "dataflow.no_public_ips",
+    "dataflow.flexrs",
+    "dataflow.prime",
+)
+
+
+def options_set(spec: JobSpec) -> list[str]:
+    """The launch options (`OPTION_FIELDS`) a spec sets to other than their defaults."""
+    default = JobSpec.model_validate({"source": {"code": "pass"}}, context=STORED)
+    found = []
+    for path in OPTION_FIELDS:
+        mine: Any = spec
+        theirs: Any = default
+        for part in path.split("."):
+            mine, theirs = getattr(mine, part), getattr(theirs, part)
+        if mine != theirs:
+            found.append(path)
+    return found
 
 
 class Transition(_Model):

@@ -21,7 +21,16 @@ from pydantic import ValidationError
 from ..catalog.validation import normalize_cloud_resources
 from ..jobfiles.bundle import JobFolder, SourcePlan, build_bundle, pack_bundle, plan_source
 from .installed import InstalledBackends
-from .models import FieldError, Job, JobSpec, JobState, MLPError, Transition, default_job_name
+from .models import (
+    FieldError,
+    Job,
+    JobSpec,
+    JobState,
+    MLPError,
+    Transition,
+    default_job_name,
+    options_set,
+)
 from .store import JobStore
 from .sweeps import sweep_errors
 from .transitions import Transitions, utcnow
@@ -130,6 +139,7 @@ class Submission:
         if backend is None:
             spec, missing = self._not_installed(spec, backend_name)
             return CheckedSpec(spec, plan, errors + missing)
+        errors.extend(self._option_errors(spec, backend_name))
         spec, resource_errors = backend.normalize(spec)
         errors.extend(resource_errors)
         status = backend.status()
@@ -141,6 +151,31 @@ class Submission:
             )
         errors.extend(backend.validate(spec, plan))
         return CheckedSpec(spec, plan, errors)
+
+    def _option_errors(self, spec: JobSpec, name: str) -> list[FieldError]:
+        """A launch option the spec sets that its backend does not honour, naming those that do."""
+        capabilities = self.installed.capabilities(name)
+        if capabilities is None:
+            return []
+        errors = []
+        for path in options_set(spec):
+            if path in capabilities.options:
+                continue
+            takers = [
+                f"{other} ({theirs.service})"
+                for other in self.installed.known()
+                if (theirs := self.installed.capabilities(other)) is not None
+                and path in theirs.options
+            ]
+            where = f"; {', '.join(takers)} take it" if takers else ""
+            errors.append(
+                FieldError(
+                    field=path,
+                    message=f"{capabilities.service} does not take this option{where}: "
+                    "leave it unset or choose that backend",
+                )
+            )
+        return errors
 
     def _backend_args(self, spec: JobSpec) -> list[str]:
         """What the checked spec's backend adds to its bundle's arguments."""

@@ -83,6 +83,18 @@ CAPABILITIES = Capabilities(
     progress=True,
     priced=True,
     schedules=False,
+    options=(
+        "scheduling.timeout_seconds",
+        "scheduling.service_account",
+        "scheduling.max_cost_usd",
+        "resources.boot_disk_size_gb",
+        "encryption_key",
+        "dataflow.network",
+        "dataflow.subnetwork",
+        "dataflow.no_public_ips",
+        "dataflow.flexrs",
+        "dataflow.prime",
+    ),
     job_id_label="Backend id",
     service="Dataflow",
     unsupported={

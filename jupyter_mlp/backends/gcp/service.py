@@ -109,6 +109,25 @@ class GoogleCloud:
 
     def post_json(self, url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """POST a JSON body to a Google REST API (or a local stand-in); (status, JSON answer)."""
+        return self.call_json("POST", url, body)
+
+    def get_json(
+        self, url: str, params: dict[str, Any] | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        """GET a Google REST API's resource (or a local stand-in's); (status, JSON answer)."""
+        return self.call_json("GET", url, None, params)
+
+    def call_json(
+        self,
+        method: str,
+        url: str,
+        body: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        timeout: float = 30,
+    ) -> tuple[int, dict[str, Any]]:
+        """Call a Google REST method directly, with the server's credentials (none for a local
+        stand-in): for APIs whose client library has no REST transport, or no library here.
+        Blocking; (status, JSON answer)."""
         origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
 
         def make() -> Any:
@@ -120,7 +139,8 @@ class GoogleCloud:
 
             return AuthorizedSession(self.required_credentials())
 
-        response = self.client(f"session {origin}", make).post(url, json=body, timeout=30)
+        session = self.client(f"session {origin}", make)
+        response = session.request(method, url, json=body, params=params, timeout=timeout)
         try:
             answer = response.json()
         except ValueError:

@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 
 from ...catalog.cloud import catalog_view, estimate_hourly_cost
 from ...catalog.validation import normalize_cloud_resources
-from ...core.models import FieldError, Job, JobKind, JobSpec, JobState
+from ...core.models import OPTION_FIELDS, FieldError, Job, JobKind, JobSpec, JobState
 from ...jobfiles.bundle import JobFolder, SourcePlan
 from ..base import Launch, LogChunk, Observation, Runtime, Tracked
 from ..capabilities import Capabilities
@@ -80,6 +80,8 @@ CAPABILITIES = Capabilities(
     progress=False,
     priced=True,
     schedules=False,
+    scheduling=("spot", "flex_start"),
+    options=tuple(path for path in OPTION_FIELDS if not path.startswith("dataflow.")),
     job_id_label="Backend id",
     service="Vertex AI",
     unsupported={
