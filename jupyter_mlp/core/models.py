@@ -336,6 +336,11 @@ class Source(_Strict):
         return self
 
 
+#: Vertex AI's `Scheduling.Strategy`, in the spec's words.
+Strategy = Literal["standard", "spot", "flex_start"]
+BootDiskType = Literal["pd-ssd", "pd-standard", "hyperdisk-balanced"]
+
+
 class Resources(_Strict):
     """Where the job runs: machine type, accelerators and replicas (workers for ETL)."""
 
@@ -356,9 +361,6 @@ class Resources(_Strict):
     )
 
 
-#: Vertex AI's `Scheduling.Strategy`, in the spec's words.
-Strategy = Literal["standard", "spot", "flex_start"]
-BootDiskType = Literal["pd-ssd", "pd-standard", "hyperdisk-balanced"]
 #: Longest a Flex-start job may run (Vertex AI: 7 days) and its default wait for capacity.
 FLEX_START_MAX_SECONDS = 7 * 24 * 3600
 FLEX_START_DEFAULT_WAIT = 24 * 3600
