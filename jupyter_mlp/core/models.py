@@ -354,8 +354,10 @@ class Resources(_Strict):
         description="Boot disk of each machine (Vertex AI: `disk_spec`); the backend's default "
         "if unset. `hyperdisk-balanced` only on machines that take it.",
     )
-    boot_disk_size_gb: Annotated[int, Field(ge=10, le=65536)] | None = Field(
+    boot_disk_size_gb: int | None = Field(
         None,
+        ge=10,
+        le=65536,
         description="Boot disk size of each machine (Vertex AI: `disk_spec`; Dataflow: each "
         "worker's `disk_size_gb`), in GB; the backend's default if unset.",
     )
@@ -681,7 +683,7 @@ class JobSpec(_Strict):
         description="Values by Python name; JSON values (no NaN or Infinity).",
         json_schema_extra={"propertyNames": {"pattern": PARAMETER_NAME_PATTERN}},
     )
-    resources: Resources = Field(default_factory=Resources)
+    resources: Resources = Field(default_factory=lambda: Resources.model_validate({}))
     region: Text | None = None
     requirements: list[_Entry] | _FilledEntry = Field(
         default_factory=list,
