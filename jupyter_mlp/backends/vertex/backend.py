@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Hashable
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any, ClassVar
 
 from ...catalog.cloud import catalog_view, estimate_hourly_cost
@@ -36,7 +37,7 @@ from ..gcp.staging import upload_package
 from . import jobs as vertex_jobs
 from . import sweeps
 from .api import VertexApi
-from .checks import spec_errors
+from .checks import option_errors, spec_errors
 from .containers import (
     accelerator_kind,
     choose_container,
@@ -44,7 +45,9 @@ from .containers import (
     default_containers,
 )
 from .jobs import STATES, label, waiting_message
+from .lookups import CloudLookups, LookupCache
 from .outputs import VertexOutputs, output_dir
+from .references import complete_references, refers_elsewhere
 from .settings import VertexSettings
 
 
@@ -128,11 +131,34 @@ class VertexBackend(VertexSettings, GoogleCloudJobService[VertexRuntime]):
         return f"runs jobs on Vertex AI in project {project}, {self.location}"
 
     def normalize(self, spec: JobSpec) -> tuple[JobSpec, list[FieldError]]:
+        """The spec with its machine and region, its accelerator's enum name, and the names
+        its options refer to in the forms Vertex AI takes (looked up: this blocks)."""
         resources = spec.resources
         if not resources.machine_type:
             resources = resources.model_copy(update={"machine_type": self.default_machine_type})
         update = {"backend": self.name, "region": spec.region or self.location}
-        return normalize_cloud_resources(spec.model_copy(update={**update, "resources": resources}))
+        spec, errors = normalize_cloud_resources(
+            spec.model_copy(update={**update, "resources": resources})
+        )
+        if refers_elsewhere(spec):  # else no project is needed
+            spec, problems = complete_references(spec, self.cloud.project(), self.lookups)
+            errors += problems
+        return spec, errors
+
+    @property
+    def lookups(self) -> CloudLookups:
+        """Resource Manager and Compute Engine with these settings, answers kept a while."""
+        return CloudLookups(
+            self.cloud,
+            self.resource_manager_endpoint,
+            self.compute_endpoint,
+            self._lookup_cache,
+            self.lookup_cache_seconds,
+        )
+
+    @cached_property
+    def _lookup_cache(self) -> LookupCache:
+        return LookupCache()
 
     def validate(self, spec: JobSpec, plan: SourcePlan | None) -> list[FieldError]:
         # One error on the backend, however many settings it still needs.
@@ -146,6 +172,7 @@ class VertexBackend(VertexSettings, GoogleCloudJobService[VertexRuntime]):
                     suggestions=["train"],
                 )
             )
+        errors += option_errors(spec, self.service_account)
         return errors + spec_errors(spec, plan, self.default_image, self.location)
 
     def catalog(self, region: str | None, active: list[Tracked[VertexRuntime]]) -> dict[str, Any]:

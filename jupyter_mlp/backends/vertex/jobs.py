@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ...core.models import Job, JobState
+from ...core.models import FLEX_START_DEFAULT_WAIT, Job, JobState
 from ..gcp.staging import RUNNER_MODULE
 
 LABEL_JOB_ID = "mlp-job-id"
@@ -23,6 +23,9 @@ LABEL_MANAGED = "mlp-managed"
 PREBUILT_PATH = "-docker.pkg.dev/vertex-ai/training/"
 EXAMPLE_IMAGE = "us-docker.pkg.dev/vertex-ai/training/pytorch-gpu.2-4.py310:latest"
 CONSOLE = "https://console.cloud.google.com"
+ANY_RESERVATION = "any"
+# How a SPECIFIC_RESERVATION is named (ReservationAffinity.key, REST reference read 2026-12-06).
+RESERVATION_KEY = "compute.googleapis.com/reservation-name"
 _LABEL_CHARS = re.compile(r"[^a-z0-9_-]")
 
 # Vertex's JobState -> ours. None: nothing to change (queued or pending at Vertex is our
@@ -73,7 +76,14 @@ def custom_job(
         display_name=job.name[:128],
         job_spec=job_spec(job, package_uri, image, bucket_path, service_account),
         labels=job_labels(job),
+        **encryption(job),
     )
+
+
+def encryption(job: Job) -> dict[str, Any]:
+    """The job's CMEK key as a CustomJob's (or tuning job's) `encryption_spec`, if it has one."""
+    key = job.spec.encryption_key
+    return {"encryption_spec": {"kms_key_name": key}} if key else {}
 
 
 def job_labels(job: Job) -> dict[str, str]:
@@ -86,14 +96,10 @@ def job_labels(job: Job) -> dict[str, str]:
 def job_spec(
     job: Job, package_uri: str, image: str, bucket_path: str, service_account: str | None
 ) -> dict[str, Any]:
-    """The `CustomJobSpec` of `job`: its worker pools, scheduling and output directory."""
-    from google.cloud.aiplatform_v1 import types
-
-    spec, resources = job.spec, job.spec.resources
-    machine: dict[str, Any] = {"machine_type": resources.machine_type}
-    if resources.accelerator_type and resources.accelerator_count:
-        machine["accelerator_type"] = resources.accelerator_type
-        machine["accelerator_count"] = resources.accelerator_count
+    """The `CustomJobSpec` of `job`: its worker pools, scheduling, output directory and the
+    options that place it (network, PSC interface, TensorBoard)."""
+    spec = job.spec
+    machine = machine_spec(job)
     mounted = f"/gcs/{bucket_path}/mlp/{job.id}/"
     env = {
         "MLP_JOB_ID": job.id,
@@ -104,37 +110,89 @@ def job_spec(
     # Only the chief records the job's status: one writer for one file.
     chief_env = {**env, "MLP_STATUS_FILE": f"{mounted}status.json"}
     trial = spec.sweep is not None
+    disk = disk_spec(job)
+    # Every pool runs the one machine (Flex-start requires the same in all of them).
     pools = [
         {
             "machine_spec": machine,
             "replica_count": 1,
+            **disk,
             **code_spec(image, package_uri, chief_env, trial),
         }
     ]
-    if resources.replica_count > 1:
+    if spec.resources.replica_count > 1:
         pools.append(
             {
                 "machine_spec": machine,
-                "replica_count": resources.replica_count - 1,
+                "replica_count": spec.resources.replica_count - 1,
+                **disk,
                 **code_spec(image, package_uri, env, trial),
             }
         )
-    scheduling: dict[str, Any] = {
-        "restart_job_on_worker_restart": spec.scheduling.restart_on_worker_restart
-    }
-    if spec.scheduling.timeout_seconds:
-        scheduling["timeout"] = {"seconds": spec.scheduling.timeout_seconds}
-    if spec.scheduling.spot:
-        scheduling["strategy"] = types.Scheduling.Strategy.SPOT
     custom_spec: dict[str, Any] = {
         "worker_pool_specs": pools,
         "base_output_directory": {"output_uri_prefix": f"gs://{bucket_path}/mlp/{job.id}/"},
-        "scheduling": scheduling,
+        "scheduling": scheduling(job),
     }
     account = spec.scheduling.service_account or service_account
     if account:
         custom_spec["service_account"] = account
+    if spec.network:
+        custom_spec["network"] = spec.network
+    if spec.psc_network_attachment:
+        custom_spec["psc_interface_config"] = {"network_attachment": spec.psc_network_attachment}
+    if spec.tensorboard:
+        custom_spec["tensorboard"] = spec.tensorboard
     return custom_spec
+
+
+def machine_spec(job: Job) -> dict[str, Any]:
+    """Each pool's `MachineSpec`: the machine, its GPUs, and the reservation it runs on."""
+    from google.cloud.aiplatform_v1 import types
+
+    resources, reservation = job.spec.resources, job.spec.scheduling.reservation
+    machine: dict[str, Any] = {"machine_type": resources.machine_type}
+    if resources.accelerator_type and resources.accelerator_count:
+        machine["accelerator_type"] = resources.accelerator_type
+        machine["accelerator_count"] = resources.accelerator_count
+    affinity = types.ReservationAffinity.Type
+    if reservation == ANY_RESERVATION:
+        machine["reservation_affinity"] = {"reservation_affinity_type": affinity.ANY_RESERVATION}
+    elif reservation:
+        machine["reservation_affinity"] = {
+            "reservation_affinity_type": affinity.SPECIFIC_RESERVATION,
+            "key": RESERVATION_KEY,
+            "values": [reservation],
+        }
+    return machine
+
+
+def disk_spec(job: Job) -> dict[str, Any]:
+    """Each pool's `disk_spec`, when the spec sets its boot disk (else Vertex AI's default)."""
+    resources = job.spec.resources
+    disk: dict[str, Any] = {}
+    if resources.boot_disk_type:
+        disk["boot_disk_type"] = resources.boot_disk_type
+    if resources.boot_disk_size_gb:
+        disk["boot_disk_size_gb"] = resources.boot_disk_size_gb
+    return {"disk_spec": disk} if disk else {}
+
+
+def scheduling(job: Job) -> dict[str, Any]:
+    """The job's `Scheduling`: timeout, restarts, and how Vertex AI finds its capacity."""
+    from google.cloud.aiplatform_v1 import types
+
+    asked = job.spec.scheduling
+    scheduled: dict[str, Any] = {"restart_job_on_worker_restart": asked.restart_on_worker_restart}
+    if asked.timeout_seconds:
+        scheduled["timeout"] = {"seconds": asked.timeout_seconds}
+    if asked.strategy == "spot":
+        scheduled["strategy"] = types.Scheduling.Strategy.SPOT
+    elif asked.strategy == "flex_start":
+        scheduled["strategy"] = types.Scheduling.Strategy.FLEX_START
+        wait = asked.max_wait_seconds or FLEX_START_DEFAULT_WAIT
+        scheduled["max_wait_duration"] = {"seconds": wait}
+    return scheduled
 
 
 def code_spec(

@@ -18,6 +18,8 @@ class VertexSettings(LoggingConfigurable):
         "api_endpoint",
         "transport",
         "logging_endpoint",
+        "resource_manager_endpoint",
+        "compute_endpoint",
     )
     required_settings: ClassVar[tuple[tuple[str, str, str], ...]] = (
         (
@@ -69,6 +71,24 @@ class VertexSettings(LoggingConfigurable):
     transport = Enum(["rest", "grpc"], "rest", config=True, help="How the API is spoken to.")
     logging_endpoint = Unicode(
         "https://logging.googleapis.com", config=True, help="Cloud Logging API endpoint."
+    )
+    resource_manager_endpoint = Unicode(
+        "https://cloudresourcemanager.googleapis.com",
+        config=True,
+        help="Resource Manager API endpoint, where a network's project number is looked up. A "
+        "plain http:// loopback address (a local stand-in) is used without credentials.",
+    )
+    compute_endpoint = Unicode(
+        "https://compute.googleapis.com",
+        config=True,
+        help="Compute Engine API endpoint, where a job's reservation is looked up. A plain "
+        "http:// loopback address (a local stand-in) is used without credentials.",
+    )
+    lookup_cache_seconds = Float(
+        300.0,
+        config=True,
+        help="Seconds a looked-up project number or reservation is reused (the launch form "
+        "checks a spec often); a look-up that could not be made is tried again sooner.",
     )
     retry_timeout = Float(
         60.0,

@@ -19,7 +19,7 @@ from typing import Any
 
 from ...core.models import FieldError, Job, JobState, SweepParameter, SweepSpec, Trial
 from ..gcp.staging import Package, build_package
-from .jobs import STATES, job_labels, job_spec
+from .jobs import STATES, encryption, job_labels, job_spec
 
 # What a sweep's trials report their metric with (`import hypertune`).
 HYPERTUNE = "cloudml-hypertune"
@@ -55,6 +55,7 @@ def tuning_job(
         "parallel_trial_count": sweep.parallel_trials,
         "trial_job_spec": job_spec(job, package_uri, image, bucket_path, service_account),
         "labels": job_labels(job),
+        **encryption(job),
     }
     if sweep.max_failed_trials is not None:
         tuning["max_failed_trial_count"] = sweep.max_failed_trials
