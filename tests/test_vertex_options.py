@@ -400,3 +400,13 @@ def test_the_backends_service_account_serves_a_tensorboard(compute, tmp_path):
     made.bind(root_dir=tmp_path, wake=lambda: None)
     _, errors = check(made, tensorboard="12")
     assert "tensorboard" not in blocking(errors)
+
+
+def test_an_unreachable_compute_engine_does_not_block_a_reservation(compute, tmp_path):
+    made = VertexBackend(**{**settings(compute[1]), "compute_endpoint": "http://127.0.0.1:9"})
+    made.bind(root_dir=tmp_path, wake=lambda: None)
+    spec, errors = check(made, scheduling={"reservation": "trainers"})
+
+    assert blocking(errors) == {}
+    assert "could not look up the reservations" in warnings(errors)["scheduling.reservation"]
+    assert spec.scheduling.reservation == "trainers"
