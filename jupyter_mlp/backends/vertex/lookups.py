@@ -18,6 +18,8 @@ from ..gcp.service import GoogleCloud
 
 # Most pages of the aggregated reservations list read (500 reservations each).
 MAX_PAGES = 20
+# Seconds one look waits: a check of the launch form should not hang on an unanswering API.
+LOOK_TIMEOUT = 10.0
 
 
 class CannotLook(Exception):
@@ -120,7 +122,7 @@ class CloudLookups:
     ) -> dict[str, Any] | None:
         """The resource at `url`; None when the API says it does not exist (404)."""
         try:
-            status, answer = self.cloud.get_json(url, params)
+            status, answer = self.cloud.call_json("GET", url, None, params, LOOK_TIMEOUT)
         except Exception as exc:  # no credentials, refused or dropped connections, timeouts
             raise CannotLook(f"could not look up {what}: {exc}") from exc
         if status == 200:
