@@ -201,6 +201,53 @@ async def test_a_preempted_spot_job_starts_again_from_the_same_checkpoints_until
     ]
 
 
+async def test_a_spot_job_preempted_past_its_limit_moves_on_to_its_fallback(api, vertex):
+    fake, _ = vertex
+    job = await api.submit(
+        backend="vertex",
+        source={"code": "pass"},
+        resources=T4,
+        scheduling={
+            "strategy": "spot",
+            "max_preemptions": 0,
+            "fallbacks": [{"strategy": "standard"}],
+        },
+    )
+    (first,) = await attempts_at_vertex(fake, job["id"], 1)
+    fake.set_state(first.name, JobState.JOB_STATE_RUNNING)
+    await api.wait(job["id"], {"RUNNING"})
+    fake.set_state(first.name, JobState.JOB_STATE_FAILED, preempted(), code=RESOURCE_EXHAUSTED)
+    _, second = await attempts_at_vertex(fake, job["id"], 2)
+    fake.set_state(second.name, JobState.JOB_STATE_SUCCEEDED)
+    done = await api.wait(job["id"])
+
+    assert done["state"] == "SUCCEEDED"
+    assert second.job_spec.scheduling.strategy != types.Scheduling.Strategy.SPOT
+    assert [a["strategy"] for a in done["attempts"]] == ["spot", "standard"]
+
+
+async def test_a_later_attempt_whose_create_went_unanswered_is_found_by_its_number(api, vertex):
+    fake, _ = vertex
+    job = await api.submit(
+        backend="vertex",
+        source={"code": "pass"},
+        resources=T4,
+        scheduling={"strategy": "spot", "max_preemptions": 1},
+    )
+    (first,) = await attempts_at_vertex(fake, job["id"], 1)
+    fake.set_state(first.name, JobState.JOB_STATE_RUNNING)
+    await api.wait(job["id"], {"RUNNING"})
+    fake.lose_next("create", hold_seconds=0.0)  # made, its answer dropped
+    fake.set_state(first.name, JobState.JOB_STATE_FAILED, preempted(), code=RESOURCE_EXHAUSTED)
+    _, second = await attempts_at_vertex(fake, job["id"], 2)
+    fake.set_state(second.name, JobState.JOB_STATE_SUCCEEDED)
+    done = await api.wait(job["id"])
+
+    assert done["state"] == "SUCCEEDED"
+    assert done["backend_job_id"] == second.name
+    assert len(fake.jobs) == 2  # the first attempt, labelled alike, was not taken for the second
+
+
 async def test_a_failure_of_the_job_itself_is_not_tried_again(api, vertex):
     fake, _ = vertex
     job = await api.submit(
