@@ -342,3 +342,59 @@ async def test_fallbacks_of_a_sweep_are_refused(api, vertex):
 
 def fake_created(vertex: tuple[Any, str]) -> int:
     return vertex[0].count("create")
+
+
+# ----- what each alternative runs -----
+
+
+@pytest.mark.parametrize(
+    ("scheduling", "fallback", "runs"),
+    [
+        (
+            {"strategy": "flex_start", "max_wait_seconds": 3600},
+            {"strategy": "standard"},
+            {"strategy": "standard", "spot": False, "max_wait_seconds": None},
+        ),
+        ({}, {"strategy": "spot"}, {"strategy": "spot", "spot": True}),
+        ({"spot": True}, {"region": "us-east1"}, {"strategy": "spot", "spot": True}),
+    ],
+)
+def test_an_alternative_is_a_spec_the_job_could_have_been_submitted_with(
+    scheduling, fallback, runs
+):
+    from jupyter_mlp.backends.vertex.fallbacks import alternative_spec
+    from jupyter_mlp.core.models import JobSpec
+
+    spec = JobSpec.model_validate(
+        {
+            "source": {"code": "pass"},
+            "backend": "vertex",
+            "region": "us-central1",
+            "resources": {**T4, "accelerator_type": "NVIDIA_TESLA_T4"},
+            "scheduling": {**scheduling, "fallbacks": [fallback]},
+        }
+    )
+    alternative = alternative_spec(spec, 1)
+    again = JobSpec.model_validate(alternative.model_dump(exclude_none=True))
+
+    assert again == alternative
+    assert {k: getattr(alternative.scheduling, k) for k in runs} == runs
+    assert alternative.region == fallback.get("region", "us-central1")
+    assert alternative.resources == spec.resources
+
+
+def test_an_alternative_without_accelerators_drops_the_jobs_gpu():
+    from jupyter_mlp.backends.vertex.fallbacks import alternative_spec
+    from jupyter_mlp.core.models import JobSpec
+
+    spec = JobSpec.model_validate(
+        {
+            "source": {"code": "pass"},
+            "resources": T4,
+            "scheduling": {"fallbacks": [{"machine_type": "n1-highmem-8", "accelerator_count": 0}]},
+        }
+    )
+    resources = alternative_spec(spec, 1).resources
+
+    assert (resources.machine_type, resources.accelerator_type) == ("n1-highmem-8", None)
+    assert resources.accelerator_count == 0
