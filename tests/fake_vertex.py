@@ -162,6 +162,35 @@ def permission_denied(
     return 403, message, [info]
 
 
+# google.rpc.Code RESOURCE_EXHAUSTED: the code of a job Vertex AI ended for want of machines.
+RESOURCE_EXHAUSTED = 8
+
+
+def insufficient(region: str) -> str:
+    """Vertex AI's words for a job it found no machines for in `region`."""
+    return (
+        f"Resources are insufficient in region: {region}. Please try a different region. "
+        "If you use K80, please consider using P100 or V100 instead."
+    )
+
+
+def preempted() -> str:
+    """How a Spot job ends once Vertex AI has restarted it after preemptions as often as it
+    does (six times): a STOCKOUT error."""
+    return "STOCKOUT: the job's Spot VMs were preempted and the job was restarted 6 times"
+
+
+def vertex_env(job: Any) -> dict[str, str]:
+    """The variables Vertex AI sets in a CustomJob's containers from its base output
+    directory (`AIP_MODEL_DIR` and friends)."""
+    prefix = job.job_spec.base_output_directory.output_uri_prefix
+    return {
+        "AIP_MODEL_DIR": f"{prefix}model/",
+        "AIP_CHECKPOINT_DIR": f"{prefix}checkpoints/",
+        "AIP_TENSORBOARD_LOG_DIR": f"{prefix}logs/",
+    }
+
+
 @dataclass
 class FakeVertex:
     """The JobService's custom jobs and hyperparameter tuning jobs of one project, in memory."""
@@ -177,6 +206,8 @@ class FakeVertex:
     settle_cancels: bool = False  # a cancelling job is cancelled once it was seen cancelling
     down_until: float = 0.0  # every call fails until this time.monotonic()
     down_error: tuple[int, str, list[dict[str, Any]]] = (503, "", [])
+    # Regions without machines: a custom job made there fails when next looked at.
+    no_capacity: set[str] = field(default_factory=set)
     _seen_cancelling: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -223,9 +254,9 @@ class FakeVertex:
         with self.lock:
             self.down_until = 0.0
 
-    def set_state(self, name: str, state: Any, error: str | None = None) -> None:
+    def set_state(self, name: str, state: Any, error: str | None = None, code: int = 13) -> None:
         """Move a job (custom or tuning) to `state` (a `JobState`), with Vertex's
-        `error.message` if given."""
+        `error.message` (and its google.rpc `code`) if given."""
         with self.lock:
             job = self.jobs.get(name) or self.tuning_jobs[name]
             job.state = state
@@ -236,7 +267,7 @@ class FakeVertex:
             if state in _ENDED:
                 job.end_time = now
             if error is not None:
-                job.error = {"code": 13, "message": error}
+                job.error = {"code": code, "message": error}
 
     def add_job(self, job: Any, location: str = "us-central1") -> Any:
         """Hold a job (a `CustomJob` or `HyperparameterTuningJob`) as if it had been created
@@ -400,7 +431,14 @@ class FakeVertex:
         return job
 
     def _settle(self) -> None:
-        """With `settle_cancels`, Vertex finishes a cancel between two looks at the job."""
+        """With `settle_cancels`, Vertex finishes a cancel between two looks at the job; a
+        custom job in a region of `no_capacity` fails for want of machines."""
+        for job in self.jobs.values():
+            location = job.name.split("/")[3]
+            if location in self.no_capacity and job.state not in _ENDED:
+                job.state = JobState.JOB_STATE_FAILED
+                job.end_time = datetime.now(UTC)
+                job.error = {"code": RESOURCE_EXHAUSTED, "message": insufficient(location)}
         for job in [*self.jobs.values(), *self.tuning_jobs.values()]:
             if not self.settle_cancels or job.state != JobState.JOB_STATE_CANCELLING:
                 continue

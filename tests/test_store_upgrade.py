@@ -109,3 +109,31 @@ def test_trials_stored_before_trial_numbers_get_theirs_in_the_order_they_were_ad
         store.close()
 
     assert numbers == {"t-a": 1, "t-b": 2}
+
+
+def test_a_previous_database_takes_attempts_and_lists_where_the_last_one_ran(tmp_path):
+    from datetime import UTC, datetime
+
+    from jupyter_mlp.core.models import Attempt
+
+    previous_database(tmp_path / "jobs.db")
+    store = JobStore(f"sqlite:///{tmp_path / 'jobs.db'}")
+    try:
+        before = store.get("old1")
+        now = datetime.now(UTC)
+        tried = [
+            Attempt(number=1, region="us-central1", machine_type="n1-standard-8", ended_at=now),
+            Attempt(number=2, region="us-east1", machine_type="n1-standard-4"),
+        ]
+        store.set_fields("old1", attempts=tried)
+        after = store.get("old1")
+        page = listed(store)
+    finally:
+        store.close()
+
+    assert before is not None and before.attempts == []
+    assert after is not None and after.attempts == tried
+    assert after.spec.region is None  # the spec stays as submitted
+    assert page[0]["attempts"] == [a.model_dump(mode="json") for a in tried]
+    assert page[0]["spec"]["region"] == "us-east1"
+    assert page[0]["spec"]["resources"]["machine_type"] == "n1-standard-4"

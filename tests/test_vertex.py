@@ -576,12 +576,10 @@ def test_a_configured_backend_says_where_it_runs_jobs(backend):
 
 
 def test_specs_are_checked_for_what_vertex_cannot_run(backend):
-    etl = JobSpec.model_validate({"kind": "etl", "source": {"code": "x"}, "backend": "vertex"})
     local_python = JobSpec.model_validate(
         {"source": {"code": "x"}, "backend": "vertex", "environment": "/usr/bin/python3"}
     )
 
-    assert [e.field for e in backend.validate(etl, None)] == ["kind"]
     assert [e.field for e in backend.validate(local_python, None)] == ["environment"]
 
 

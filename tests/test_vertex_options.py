@@ -410,3 +410,27 @@ def test_an_unreachable_compute_engine_does_not_block_a_reservation(compute, tmp
     assert blocking(errors) == {}
     assert "could not look up the reservations" in warnings(errors)["scheduling.reservation"]
     assert spec.scheduling.reservation == "trainers"
+
+
+async def test_the_server_refuses_a_kind_or_an_option_the_backend_does_not_take(api):
+    """A pipeline on Vertex AI, or Spot on this machine: a 400 naming the field and where it
+    would run."""
+    code, etl = await api.call(
+        "POST", "jobs", body={"kind": "etl", "backend": "vertex", "source": {"code": "x"}}
+    )
+    assert code == 400
+    assert {e["field"]: e["message"] for e in etl["errors"]}["kind"].startswith(
+        "Vertex AI does not run etl jobs: Vertex AI custom training runs training code"
+    )
+
+    code, spot = await api.call(
+        "POST",
+        "jobs",
+        body={"backend": "local", "source": {"code": "x"}, "scheduling": {"strategy": "spot"}},
+    )
+    assert code == 400
+    message = {e["field"]: e["message"] for e in spot["errors"]}["scheduling.strategy"]
+    assert "does not take this option" in message
+    assert "vertex (Vertex AI) take it" in message
+    code, jobs = await api.call("GET", "jobs")
+    assert code == 200 and jobs["jobs"] == []

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict
 from traitlets import Float, Int
 from traitlets.config import LoggingConfigurable
 
-from ..core.models import FieldError, Job, JobSpec, JobState
+from ..core.models import Attempt, FieldError, Job, JobSpec, JobState
 from ..jobfiles.bundle import JobFolder, SourcePlan
 from .capabilities import Capabilities
 
@@ -93,6 +93,9 @@ class Observation:
     state_message: str | None = None
     # A sweep the backend runs itself: its trials as the backend lists them.
     trials: list[dict[str, Any]] | None = None
+    # A cloud job's tries, all of them, when they changed (one ended and the next began: the
+    # timeline says so). The last is what runs now.
+    attempts: list[Attempt] | None = None
 
     def updates(self) -> dict[str, Any]:
         """The job's fields this observation changes besides its state: never the state, which
@@ -102,6 +105,7 @@ class Observation:
             "console_url": self.console_url,
             "state_message": self.state_message,
             "trials": self.trials,
+            "attempts": self.attempts,
         }
         found = {name: value for name, value in named.items() if value is not None}
         if self.runtime is not None:

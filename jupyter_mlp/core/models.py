@@ -911,6 +911,35 @@ def best_trial(trials: Iterable[Trial], goal: str) -> Trial | None:
     return max(scored, key=lambda t: sign * (t.metric or 0.0))
 
 
+class Attempt(_Model):
+    """One try at running a cloud job: where and on what it ran, and how it ended. A job whose
+    try ends for lack of capacity or quota (or a Spot preemption) goes on as a new attempt, with
+    the next of its `scheduling.fallbacks`; the last attempt is what finally ran."""
+
+    number: int = Field(description="1 for the first try, then 2, 3, ...")
+    region: str | None = None
+    machine_type: str | None = None
+    accelerator_type: str | None = None
+    accelerator_count: int = 0
+    strategy: Strategy = "standard"
+    backend_job_id: str | None = Field(None, description="The attempt's job at the backend.")
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    message: str = Field("", description="How the attempt ended; empty while it goes on.")
+
+    def describe(self) -> str:
+        """The attempt as the timeline names it: `attempt 1 in us-central1 (a2-highgpu-1g, 1
+        NVIDIA_TESLA_A100, spot)`."""
+        return f"attempt {self.number} in {self.region} ({self.hardware()})"
+
+    def hardware(self) -> str:
+        """What it ran on, and how: "a2-highgpu-1g, 1 NVIDIA_TESLA_A100, spot"."""
+        parts = [self.machine_type or "default machine"]
+        if self.accelerator_type and self.accelerator_count:
+            parts.append(f"{self.accelerator_count} {self.accelerator_type}")
+        return ", ".join([*parts, self.strategy.replace("_", "-")])
+
+
 class Job(_Model):
     """A JobSpec plus identity and life. Only the JobManager changes one."""
 
@@ -937,6 +966,11 @@ class Job(_Model):
         default=None, description="A sweep's trial (its id) with the best final metric."
     )
     sweep_id: str | None = Field(default=None, description="The sweep this job is a trial of.")
+    attempts: list[Attempt] = Field(
+        default_factory=list,
+        description="Cloud jobs: each try at running the job, the last one what finally ran "
+        "(a try that ends for lack of capacity goes on with the next of its fallbacks).",
+    )
 
 
 class ResourcesSummary(_Model):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,6 +48,7 @@ from sqlalchemy.orm import (
 from .models import (
     ACTIVE_STATES,
     TERMINAL_STATES,
+    Attempt,
     Job,
     JobSpec,
     JobState,
@@ -115,6 +116,8 @@ class JobRow(Base):
     # A trial job's number in its sweep: unique per sweep, so of several managers driving one
     # sweep only one adds each trial.
     trial: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # A cloud job's tries (`Attempt` models as JSON): the last is what finally ran.
+    attempts: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     transitions: Mapped[list[TransitionRow]] = relationship(
         order_by="TransitionRow.id", cascade="all, delete-orphan", lazy="raise"
     )
@@ -170,6 +173,7 @@ _ADDED_COLUMNS = {
     "trials": "JSON",
     "sweep_id": "VARCHAR(32)",
     "trial": "INTEGER",
+    "attempts": "JSON",
 }
 
 
@@ -199,18 +203,27 @@ def _upgrade(engine: Engine) -> None:
         index.create(engine, checkfirst=True)
 
 
-def summary_of(spec: JobSpec) -> dict[str, Any]:
-    """The part of a spec a list page shows: what runs where, never the code itself."""
+def summary_of(spec: JobSpec, attempts: Sequence[Attempt] = ()) -> dict[str, Any]:
+    """The part of a spec a list page shows: what runs where, never the code itself. Where
+    and on what is the last attempt's, if the job made any: what finally ran."""
     source: dict[str, Any] = {"path": spec.source.path} if spec.source.path else {"code": ""}
     if spec.source.mode:
         source["mode"] = spec.source.mode
+    resources = spec.resources.model_dump(exclude_none=True)
+    region = spec.region
+    if attempts:
+        ran = attempts[-1]
+        resources.pop("accelerator_type", None)
+        ran_on = ran.model_dump(include={"machine_type", "accelerator_type", "accelerator_count"})
+        resources.update({key: value for key, value in ran_on.items() if value is not None})
+        region = ran.region or region
     return {
         "kind": spec.kind.value,
         "backend": spec.backend,
         "name": spec.name,
         "source": source,
-        "resources": spec.resources.model_dump(exclude_none=True),
-        "region": spec.region,
+        "resources": resources,
+        "region": region,
         "labels": spec.labels,
         **({"sweep": spec.sweep.model_dump(mode="json")} if spec.sweep else {}),
     }
@@ -221,16 +234,31 @@ def _stored_trials(trials: Any) -> list[dict[str, Any]]:
     return [Trial.model_validate(t).model_dump(mode="json") for t in trials or []]
 
 
+def _stored_attempts(attempts: Any) -> list[dict[str, Any]]:
+    """Attempts (models or dicts) as the JSON the column holds."""
+    return [Attempt.model_validate(a).model_dump(mode="json") for a in attempts or []]
+
+
 # The columns `JobStore.set_fields` may change: none of them is a job's state or a time the
 # state machine keeps.
 PLAIN_FIELDS = frozenset(
-    {"state_message", "backend_state", "backend_job_id", "console_url", "runtime", "trials"}
+    {
+        "state_message",
+        "backend_state",
+        "backend_job_id",
+        "console_url",
+        "runtime",
+        "trials",
+        "attempts",
+    }
 )
 
 
 def _jsonable(fields: dict[str, Any]) -> dict[str, Any]:
     if "trials" in fields:
         fields = {**fields, "trials": _stored_trials(fields["trials"])}
+    if "attempts" in fields:
+        fields = {**fields, "attempts": _stored_attempts(fields["attempts"])}
     return fields
 
 
@@ -258,8 +286,9 @@ def job_row(
         outputs=job.outputs,
         folder=folder,
         runtime=runtime or {},
-        summary=summary_of(job.spec),
+        summary=summary_of(job.spec, job.attempts),
         trials=_stored_trials(job.trials),
+        attempts=_stored_attempts(job.attempts),
         sweep_id=job.sweep_id,
         trial=trial,
     )
@@ -385,8 +414,15 @@ class JobStore:
         refused = sorted(set(fields) - PLAIN_FIELDS)
         if refused:
             raise ValueError(f"not plain fields of a job: {', '.join(refused)}")
+        values = _jsonable(fields)
         with self._session.begin() as session:
-            session.execute(update(JobRow).where(JobRow.id == job_id).values(**_jsonable(fields)))
+            if values.get("attempts"):  # a list page shows what the last attempt runs on
+                spec = session.scalar(select(JobRow.spec).where(JobRow.id == job_id))
+                if spec is not None:
+                    ran = [Attempt.model_validate(a) for a in values["attempts"]]
+                    stored = JobSpec.model_validate(spec, context=STORED)
+                    values["summary"] = summary_of(stored, ran)
+            session.execute(update(JobRow).where(JobRow.id == job_id).values(**values))
 
     def transition(
         self,
@@ -638,6 +674,7 @@ _SUMMARY_COLUMNS = (
     JobRow.outputs,
     JobRow.sweep_id,
     JobRow.trials,  # a sweep's row shows its progress and best trial
+    JobRow.attempts,
 )
 
 
@@ -703,6 +740,7 @@ _LISTED_IN_SQL = func.json_object(
             ("trials", func.json(_sql("[]"))),
             ("best_trial", literal_column("NULL")),
             ("sweep_id", JobRow.sweep_id),
+            ("attempts", _sql_json(JobRow.attempts, "[]")),
         )
         for part in (_sql(name), value)
     )
@@ -771,6 +809,7 @@ def _listed(row: Any) -> dict[str, Any]:
         "trials": trials,
         "best_trial": _best_of(spec, trials),
         "sweep_id": row.sweep_id,
+        "attempts": list(row.attempts or []),
     }
 
 
@@ -804,4 +843,5 @@ def _to_job(row: JobRow, with_transitions: bool = True) -> Job:
         trials=trials,
         best_trial=best.id if best else None,
         sweep_id=row.sweep_id,
+        attempts=[Attempt.model_validate(a) for a in row.attempts or []],
     )

@@ -153,11 +153,21 @@ class Submission:
         return CheckedSpec(spec, plan, errors)
 
     def _option_errors(self, spec: JobSpec, name: str) -> list[FieldError]:
-        """A launch option the spec sets that its backend does not honour, naming those that do."""
+        """A kind the backend does not run, and each launch option the spec sets that it does not
+        honour, naming the backends that do."""
         capabilities = self.installed.capabilities(name)
         if capabilities is None:
             return []
         errors = []
+        if not capabilities.runs(spec.kind):
+            errors.append(
+                FieldError(
+                    field="kind",
+                    message=f"{capabilities.service} does not run {spec.kind.value} jobs: "
+                    f"{capabilities.why_not(spec.kind.value)}",
+                    suggestions=[kind.value for kind in capabilities.kinds],
+                )
+            )
         for path in options_set(spec):
             if path in capabilities.options:
                 continue

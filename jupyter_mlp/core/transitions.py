@@ -11,10 +11,11 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
+from itertools import pairwise
 from typing import Any
 
 from ..backends.base import Observation
-from .models import Job, JobState
+from .models import Attempt, Job, JobState
 from .offload import Offload
 from .store import ActiveJob, JobStore
 
@@ -94,7 +95,24 @@ class Transitions:
             updates.pop("backend_state", None)
         if updates:  # not the state: those fields are right whatever state the job is in
             await self.offload.run(partial(self.store.set_fields, stored.job.id, **updates))
+        notes = attempt_notes(stored.job.attempts, seen.attempts or [])
+        if notes:
+            found = await self._next_attempt(stored, notes)
+            if found is None:
+                return None
+            stored = found
         return await self.settle(stored, seen)
+
+    async def _next_attempt(self, stored: ActiveJob, notes: list[str]) -> ActiveJob | None:
+        """A job that goes on as a new attempt starts again: the timeline says how each attempt
+        before it ended and what comes next. A job being cancelled stays as it is."""
+        job = stored.job
+        if job.state in (JobState.STARTING, JobState.RUNNING):
+            for note in notes:
+                await self.move(job, JobState.STARTING, note, expected=job.state)
+                job = job.model_copy(update={"state": JobState.STARTING})
+        found = await self.offload.run(self.store.active, job.backend, job.id)
+        return found[0] if found else None
 
     async def settle(self, stored: ActiveJob, seen: Observation) -> ActiveJob | None:
         """Move a started job as what its backend saw says, from the state it is in: the move
@@ -132,6 +150,17 @@ class Transitions:
             self.on_change(job, previous)
         except Exception:
             self.log.exception("jupyter-mlp: a job state listener failed")
+
+
+def attempt_notes(before: list[Attempt], now: list[Attempt]) -> list[str]:
+    """What the timeline says of each attempt that ended since `before` and was followed by
+    another: how it ended and what was tried next."""
+    known = {a.number for a in before if a.ended_at is not None}
+    return [
+        f"{ended.describe()} ended: {ended.message}; trying {after.region} ({after.hardware()})"
+        for ended, after in pairwise(now)
+        if ended.number not in known and ended.ended_at is not None
+    ]
 
 
 def decide(current: ActiveJob, seen: Observation) -> tuple[JobState, str] | None:

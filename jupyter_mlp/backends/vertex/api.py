@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from ..gcp.errors import classify, retry
 from ..gcp.service import GoogleCloud, local_http
+from .attempts import LABEL_ATTEMPT
 from .jobs import ENDED_AT_VERTEX, LABEL_JOB_ID, LABEL_MANAGED, label
 
 LIST_PAGE_SIZE = 500
@@ -91,13 +92,16 @@ class VertexApi:
         from google.cloud.aiplatform_v1 import types
 
         sweep = isinstance(request, types.HyperparameterTuningJob)
+        # A later attempt of the job is looked for by its number: earlier ones exist too.
+        attempt = int(request.labels.get(LABEL_ATTEMPT, "1"))
         deadline = time.monotonic() + self.retry_timeout
         delay = self.retry_initial_delay
         unknown = ""  # why an earlier create may have made the job
         while True:
             if unknown:
                 try:
-                    found = self.find(location, job_id, sweep, deadline - time.monotonic())
+                    left = deadline - time.monotonic()
+                    found = self.find(location, job_id, sweep, left, attempt)
                 except Exception as exc:
                     self.log.warning("jupyter-mlp: looking for job %s: %s", job_id, exc)
                     return unknown
@@ -133,14 +137,20 @@ class VertexApi:
         )
 
     def find(
-        self, location: str, job_id: str, sweep: bool = False, retry_for: float | None = None
+        self,
+        location: str,
+        job_id: str,
+        sweep: bool = False,
+        retry_for: float | None = None,
+        attempt: int = 1,
     ) -> Any:
-        """The CustomJob (a sweep's HyperparameterTuningJob) labelled with our job id, or None;
-        retrying for `retry_for` seconds (default: a round's look)."""
-        request = {
-            "parent": self.parent(location),
-            "filter": f'labels.{LABEL_JOB_ID}="{label(job_id)}"',
-        }
+        """The CustomJob (a sweep's HyperparameterTuningJob) labelled with our job id (and,
+        for a later attempt, its number), or None; retrying for `retry_for` seconds (default:
+        a round's look)."""
+        terms = [f'labels.{LABEL_JOB_ID}="{label(job_id)}"']
+        if attempt > 1:
+            terms.append(f'labels.{LABEL_ATTEMPT}="{attempt}"')
+        request = {"parent": self.parent(location), "filter": " AND ".join(terms)}
         return next(iter(self._list(location, request, sweep, retry_for)), None)
 
     def list_active(self, location: str, sweep: bool = False) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Hashable
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, ClassVar
 
 from ...catalog.cloud import catalog_view, estimate_hourly_cost
@@ -34,8 +34,8 @@ from ..capabilities import Capabilities
 from ..gcp.errors import google_message
 from ..gcp.job_service import GoogleCloudJobService
 from ..gcp.staging import upload_package
+from . import attempts, sweeps
 from . import jobs as vertex_jobs
-from . import sweeps
 from .api import VertexApi
 from .checks import option_errors, spec_errors
 from .containers import (
@@ -44,6 +44,7 @@ from .containers import (
     containers_view,
     default_containers,
 )
+from .fallbacks import fallback_errors, normalize_fallbacks
 from .jobs import STATES, label, waiting_message
 from .lookups import CloudLookups, LookupCache
 from .outputs import VertexOutputs, output_dir
@@ -65,6 +66,14 @@ class VertexRuntime(Runtime):
     # when. The watch loop looks the job up by its label until it is found or surely absent.
     unconfirmed: str | None = None
     unconfirmed_at: datetime | None = None
+    # Which try at the job this is (`attempts.py`), the alternative it runs (0: the spec as
+    # submitted, i: its fallbacks[i-1]), the Spot preemptions tried again so far, when the try
+    # began, and why its create was refused (the next round moves on to the next alternative).
+    attempt: int = 1
+    alternative: int = 0
+    preemptions: int = 0
+    attempt_started_at: datetime | None = None
+    refused: str | None = None
 
 
 # Vertex AI runs a whole sweep (a HyperparameterTuningJob); the manager drives no trials.
@@ -137,9 +146,8 @@ class VertexBackend(VertexSettings, GoogleCloudJobService[VertexRuntime]):
         if not resources.machine_type:
             resources = resources.model_copy(update={"machine_type": self.default_machine_type})
         update = {"backend": self.name, "region": spec.region or self.location}
-        spec, errors = normalize_cloud_resources(
-            spec.model_copy(update={**update, "resources": resources})
-        )
+        spec = normalize_fallbacks(spec.model_copy(update={**update, "resources": resources}))
+        spec, errors = normalize_cloud_resources(spec)
         if refers_elsewhere(spec):  # else no project is needed
             spec, problems = complete_references(spec, self.cloud.project(), self.lookups)
             errors += problems
@@ -148,13 +156,8 @@ class VertexBackend(VertexSettings, GoogleCloudJobService[VertexRuntime]):
     @property
     def lookups(self) -> CloudLookups:
         """Resource Manager and Compute Engine with these settings, answers kept a while."""
-        return CloudLookups(
-            self.cloud,
-            self.resource_manager_endpoint,
-            self.compute_endpoint,
-            self._lookup_cache,
-            self.lookup_cache_seconds,
-        )
+        endpoints = (self.resource_manager_endpoint, self.compute_endpoint)
+        return CloudLookups(self.cloud, *endpoints, self._lookup_cache, self.lookup_cache_seconds)
 
     @cached_property
     def _lookup_cache(self) -> LookupCache:
@@ -164,16 +167,9 @@ class VertexBackend(VertexSettings, GoogleCloudJobService[VertexRuntime]):
         # One error on the backend, however many settings it still needs.
         missing = "; ".join(f"{m['setting']}: {m['message']}" for m in self._missing())
         errors = [FieldError(field="backend", message=missing)] if missing else []
-        if spec.kind is JobKind.ETL:
-            errors.append(
-                FieldError(
-                    field="kind",
-                    message="Vertex AI runs training jobs; run a pipeline on dataflow or local",
-                    suggestions=["train"],
-                )
-            )
         errors += option_errors(spec, self.service_account)
-        return errors + spec_errors(spec, plan, self.default_image, self.location)
+        errors += spec_errors(spec, plan, self.default_image, self.location)
+        return errors + fallback_errors(spec, self.name, self.location)
 
     def catalog(self, region: str | None, active: list[Tracked[VertexRuntime]]) -> dict[str, Any]:
         """The shared catalog, the prebuilt containers, and the ones a job with no
@@ -207,19 +203,37 @@ class VertexBackend(VertexSettings, GoogleCloudJobService[VertexRuntime]):
                 executor_image_reason="found at Vertex AI, created before a restart",
             )
             return self._launch(job, existing, location, runtime)
-        runtime = self._stage(job, folder, location)
+        first = VertexRuntime(attempt_started_at=datetime.now(UTC))
+        try:
+            return self._create(job, folder, first)
+        except RuntimeError as exc:
+            # With an alternative left, a refusal for capacity or quota ends only this attempt.
+            if not (attempts.may_go_on(job.spec, first) and attempts.refused_for_capacity(exc)):
+                raise
+            first.refused = str(exc)
+            return self._launch(job, None, location, first)
+
+    def _create(self, job: Job, folder: JobFolder, runtime: VertexRuntime) -> Launch:
+        """Stage and create the job of the attempt `runtime` is on (its alternative's spec)."""
+        spec = attempts.attempt_spec(job.spec, runtime)
+        attempt = job.model_copy(update={"spec": spec})
+        location = spec.region or self.location
+        runtime = self._stage(attempt, folder, location, runtime)
         assert runtime.package_uri is not None and runtime.executor_image is not None
-        build = sweeps.tuning_job if sweep else vertex_jobs.custom_job
+        build = sweeps.tuning_job if spec.sweep is not None else vertex_jobs.custom_job
         image, bucket_path = runtime.executor_image, self._bucket_path()
-        request = build(job, runtime.package_uri, image, bucket_path, self.service_account)
+        request = build(attempt, runtime.package_uri, image, bucket_path, self.service_account)
+        request.labels = attempts.attempt_labels(dict(request.labels), runtime.attempt)
         created = self.api.create(location, request, job.id)
         if isinstance(created, str):  # it may exist: the watch loop looks for it
             runtime.unconfirmed, runtime.unconfirmed_at = created, datetime.now(UTC)
             return self._launch(job, None, location, runtime)
         return self._launch(job, created, location, runtime)
 
-    def _stage(self, job: Job, folder: JobFolder, location: str) -> VertexRuntime:
-        """Upload the job's package and choose its image: the runtime of a job to create."""
+    def _stage(
+        self, job: Job, folder: JobFolder, location: str, runtime: VertexRuntime
+    ) -> VertexRuntime:
+        """Upload the job's package and choose its image: `runtime` with both."""
         package = sweeps.package(folder.bundle, job.spec.sweep is not None)
         try:
             package_uri, uploaded = upload_package(
@@ -239,9 +253,8 @@ class VertexBackend(VertexSettings, GoogleCloudJobService[VertexRuntime]):
             hardware = accelerator_kind(resources.accelerator_type, resources.accelerator_count)
             choice = choose_container(list(package.requirements), hardware)
             image, reason = choice.container.uri_in(location), choice.reason
-        return VertexRuntime(
-            package_uri=package_uri, executor_image=image, executor_image_reason=reason
-        )
+        staged = {"package_uri": package_uri, "executor_image": image}
+        return runtime.model_copy(update={**staged, "executor_image_reason": reason})
 
     def _launch(
         self, job: Job, vertex_job: Any | None, location: str, runtime: VertexRuntime
@@ -277,6 +290,9 @@ class VertexBackend(VertexSettings, GoogleCloudJobService[VertexRuntime]):
         sweep = tracked.job.spec.sweep
         if name is None and tracked.runtime.unconfirmed:
             return self._unconfirmed(tracked, vertex_job)
+        if name is None and tracked.runtime.refused:  # the next alternative, if any, now
+            refused = attempts.Ending(tracked.runtime.refused)
+            return attempts.go_on(tracked, refused, self._create, attempts.not_created)
         if vertex_job is None and name:
             try:
                 vertex_job = self.api.get(self._location_of(tracked), name, sweep is not None)
@@ -289,7 +305,11 @@ class VertexBackend(VertexSettings, GoogleCloudJobService[VertexRuntime]):
         if vertex_job is None:
             return Observation()
         raw = types.JobState(vertex_job.state).name
+        went_on = self._next_attempt(tracked, raw, vertex_job)
+        if went_on is not None:
+            return went_on
         seen = self._ending(tracked, raw, vertex_job.error.message)
+        seen.attempts = attempts.noted(tracked, vertex_job, seen)
         if tracked.job.backend_job_id != vertex_job.name:
             seen.backend_job_id = vertex_job.name
             seen.console_url = vertex_jobs.console_url(vertex_job.name, self._project())
@@ -319,13 +339,28 @@ class VertexBackend(VertexSettings, GoogleCloudJobService[VertexRuntime]):
             )
         return Observation(state=state, backend_state=raw, message=message, runtime=runtime)
 
+    def _next_attempt(
+        self, tracked: Tracked[VertexRuntime], raw: str, vertex_job: Any
+    ) -> Observation | None:
+        """A job whose attempt ended for capacity, quota or a preemption: its next attempt, or
+        with none left, its end as any failure's (the runner's account, the notebook). None
+        for a job whose attempt goes on, or ended otherwise."""
+        sweep = tracked.job.spec.sweep is not None
+        if attempts.cancel_unheard(tracked, raw):  # made while the cancel was on its way
+            self.api.cancel(self._location_of(tracked), vertex_job.name, sweep)
+        ending = None if sweep else attempts.ending_of(tracked, vertex_job)
+        if ending is None:
+            return None
+        return attempts.go_on(tracked, ending, self._create, partial(self._ending, tracked, raw))
+
     def _unconfirmed(self, tracked: Tracked[VertexRuntime], listed: Any) -> Observation:
         """A job whose create had no known outcome: look for it by its label. Found, it is
         followed from now on (and cancelled at Vertex if it was cancelled here meanwhile);
         still absent once `retry_timeout` has passed since, the job failed to be created."""
         sweep = tracked.job.spec.sweep is not None
         location = self._location_of(tracked)
-        found = listed or self.api.find(location, tracked.job.id, sweep)
+        attempt = tracked.runtime.attempt
+        found = listed or self.api.find(location, tracked.job.id, sweep, attempt=attempt)
         if found is None:
             cancelling = tracked.job.state is JobState.CANCELLING
             if (
@@ -356,7 +391,8 @@ class VertexBackend(VertexSettings, GoogleCloudJobService[VertexRuntime]):
         name = tracked.runtime.resource_name
         sweep = tracked.job.spec.sweep is not None
         if name is None:  # cancelled while starting: find what was made meanwhile, if anything
-            found = self.api.find(location, tracked.job.id, sweep)
+            attempt = tracked.runtime.attempt
+            found = self.api.find(location, tracked.job.id, sweep, attempt=attempt)
             if found is None:
                 return
             name = found.name
@@ -373,16 +409,7 @@ class VertexBackend(VertexSettings, GoogleCloudJobService[VertexRuntime]):
             ended = tracked.job.state.terminal
             return LogChunk("", at, at, ended, {"source": "cloud-logging"})
         number = name.rsplit("/", 1)[1]
-        several = tracked.job.spec.resources.replica_count > 1
-
-        def replica(entry: dict[str, Any]) -> str:
-            task = entry.get("resource", {}).get("labels", {}).get("task_name")
-            # A tuning job's trials log under its id, each line labelled with its trial.
-            trial = entry.get("labels", {}).get(sweeps.TRIAL_LOG_LABEL)
-            shown = [f"trial {trial}"] if trial else []
-            shown += [task] if several and task else []
-            return f"[{' '.join(shown)}] " if shown else ""
-
+        replica = partial(_replica, several=tracked.job.spec.resources.replica_count > 1)
         try:
             project = self._project()
         except RuntimeError as exc:
@@ -418,3 +445,13 @@ class VertexBackend(VertexSettings, GoogleCloudJobService[VertexRuntime]):
         """`mlp/<path>` under the staging bucket's own path, if it has one."""
         inside = self._bucket_path().partition("/")[2]
         return f"{inside}/mlp/{path}" if inside else f"mlp/{path}"
+
+
+def _replica(entry: dict[str, Any], several: bool) -> str:
+    """What a log line says it came from: its trial, and its replica when there are several."""
+    task = entry.get("resource", {}).get("labels", {}).get("task_name")
+    # A tuning job's trials log under its id, each line labelled with its trial.
+    trial = entry.get("labels", {}).get(sweeps.TRIAL_LOG_LABEL)
+    shown = [f"trial {trial}"] if trial else []
+    shown += [task] if several and task else []
+    return f"[{' '.join(shown)}] " if shown else ""
