@@ -139,9 +139,9 @@ class Submission:
         if backend is None:
             spec, missing = self._not_installed(spec, backend_name)
             return CheckedSpec(spec, plan, errors + missing)
-        errors.extend(self._option_errors(spec, backend_name))
         spec, resource_errors = backend.normalize(spec)
         errors.extend(resource_errors)
+        errors.extend(self._option_errors(spec, backend_name))
         status = backend.status()
         if not status.available:
             errors.append(

@@ -1,24 +1,16 @@
-"""What Dataflow takes of a job's spec: a pipeline (kind 'etl') run as a script, an SDK
-container image as its environment, its labels; each problem as a `FieldError`."""
+"""What Dataflow takes of a job's spec: a pipeline run as a script (its kind is checked by the
+capabilities), an SDK container image as its environment, its labels; each problem as a
+`FieldError`."""
 
 from __future__ import annotations
 
-from ...core.models import FieldError, JobKind, JobSpec
+from ...core.models import FieldError, JobSpec
 from ...jobfiles.bundle import SourcePlan
 
 
 def spec_errors(spec: JobSpec, plan: SourcePlan | None) -> list[FieldError]:
     """Every problem Dataflow would have with the job (its settings aside)."""
     errors = []
-    if spec.kind is not JobKind.ETL:
-        errors.append(
-            FieldError(
-                field="kind",
-                message="Dataflow runs Apache Beam pipelines (kind 'etl'); run training "
-                "on vertex or local",
-                suggestions=["etl"],
-            )
-        )
     if plan is not None and plan.mode == "notebook":
         errors.append(
             FieldError(
