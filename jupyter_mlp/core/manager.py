@@ -154,6 +154,15 @@ class JobManager:
         """What submitting would run: mode, parameters, requirements, script, bundle manifest."""
         return await self.offload.run(self.submission.preview, request)
 
+    async def preflight(self, spec: JobSpec) -> list[dict[str, Any]]:
+        """What the backend of a checked spec can look at before a job is staged or created
+        (credentials, APIs, permissions, quotas), each pass / fail / unknown; none locally."""
+        backend = self.backends.get(spec.backend or self.default_backend)
+        if backend is None:
+            return []
+        found = await self.offload.run(backend.preflight, spec)
+        return [check.model_dump() for check in found]
+
     async def backend_statuses(self) -> list[BackendStatus]:
         """Each installed backend's status (which may ask a cloud for credentials: off the loop)."""
         return await self.queries.backend_statuses()
