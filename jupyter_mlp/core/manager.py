@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from ..backends.base import Backend, BackendStatus
+from ..backends.base import Backend, BackendStatus, PreflightCheck
 from ..jobfiles.bundle import DEFAULT_MAX_INCLUDE_BYTES
 from .actions import JobActions
 from .installed import InstalledBackends
@@ -160,7 +160,18 @@ class JobManager:
         backend = self.backends.get(spec.backend or self.default_backend)
         if backend is None:
             return []
-        found = await self.offload.run(backend.preflight, spec)
+        try:
+            found = await self.offload.run(backend.preflight, spec)
+        except Exception as exc:  # the checks inform; their failure must not fail the review
+            self.log.warning("jupyter-mlp: preflight of a %s job: %s", spec.backend, exc)
+            found = [
+                PreflightCheck(
+                    id="preflight",
+                    title="Checks before launch",
+                    status="unknown",
+                    detail=f"the checks could not run: {exc}",
+                )
+            ]
         return [check.model_dump() for check in found]
 
     async def backend_statuses(self) -> list[BackendStatus]:

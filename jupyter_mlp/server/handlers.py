@@ -307,6 +307,7 @@ class ValidateHandler(MLPHandler):
     @web.authenticated
     @authorized
     async def post(self) -> None:
+        asked = self._preflight_asked()
         checked = await self.manager.check_spec(self.body_json())
         spec = checked.spec
         # The price depends on the resources and region alone: the form shows it while other
@@ -323,7 +324,7 @@ class ValidateHandler(MLPHandler):
         }
         # Looking at the cloud (credentials, APIs, permissions, quotas) only when asked: the
         # review step asks once, the form's checks as it is filled in do not.
-        if self._preflight_asked():
+        if asked:
             answer["preflight"] = await self.manager.preflight(spec) if spec else []
         self.write_json(answer)
 

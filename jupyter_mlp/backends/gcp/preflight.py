@@ -53,6 +53,7 @@ SERVER_BUCKET_PERMISSIONS = (
     "storage.objects.list",
 )
 ACT_AS = "iam.serviceAccounts.actAs"
+RESOURCE_MANAGER = "https://cloudresourcemanager.googleapis.com"
 
 
 class PreflightSettings(LoggingConfigurable):
@@ -74,7 +75,7 @@ class PreflightSettings(LoggingConfigurable):
         help="IAM API endpoint (whether you may act as the job's service account).",
     )
     resource_manager_endpoint = Unicode(
-        "https://cloudresourcemanager.googleapis.com",
+        RESOURCE_MANAGER,
         config=True,
         help="Resource Manager API endpoint (the project's number and IAM policy).",
     )
@@ -87,13 +88,14 @@ class PreflightSettings(LoggingConfigurable):
 
     def preflight_lookups(self, cloud: GoogleCloud, project: str) -> GoogleLookups:
         """Google's APIs as a preflight asks them, with these endpoints."""
+        # A subclass may declare one of these itself, unset meaning Google's own endpoint.
         return GoogleLookups(
             cloud,
             project,
-            self.serviceusage_endpoint,
-            self.quotas_endpoint,
-            self.iam_endpoint,
-            self.resource_manager_endpoint,
+            self.serviceusage_endpoint or "https://serviceusage.googleapis.com",
+            self.quotas_endpoint or "https://cloudquotas.googleapis.com",
+            self.iam_endpoint or "https://iam.googleapis.com",
+            self.resource_manager_endpoint or RESOURCE_MANAGER,
         )
 
     def cached_preflight(
