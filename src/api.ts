@@ -358,6 +358,20 @@ export interface IValidation {
   estimate: IEstimate | null;
 }
 
+/** One thing a cloud backend looked at before a launch: pass, fail or unknown, and the fix. */
+export interface IPreflightCheck {
+  id: string;
+  title: string;
+  status: 'pass' | 'fail' | 'unknown';
+  detail: string;
+  fix: string;
+}
+
+/** `POST /mlp/validate?preflight=true`: the usual answer and the backend's preflight. */
+export interface IPreflightValidation extends IValidation {
+  preflight: IPreflightCheck[];
+}
+
 /** A variable of a notebook's `parameters` cell; `default` is Python source. */
 export interface INotebookParameter {
   name: string;
@@ -484,6 +498,17 @@ export class MLPClient {
       method: 'POST',
       body: spec
     });
+  }
+
+  /** What a cloud launch of `spec` needs (credentials, APIs, permissions, quotas), checked
+   * before anything is staged; none for a job on this machine. */
+  async preflight(spec: IJobSubmission): Promise<IPreflightCheck[]> {
+    const answer = await this._request<IPreflightValidation>(['validate'], {
+      method: 'POST',
+      body: spec,
+      query: { preflight: 'true' }
+    });
+    return answer.preflight ?? [];
   }
 
   /** Preview what a notebook or script job would run (parameters, requirements). */

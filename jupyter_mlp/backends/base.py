@@ -17,7 +17,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 from traitlets import Float, Int
@@ -58,6 +58,17 @@ class BackendStatus(BaseModel):
             settings=settings,
             missing=missing,
         )
+
+
+class PreflightCheck(BaseModel):
+    """One thing looked at before a job is staged or created: whether it holds (pass), does
+    not (fail) or could not be told (unknown), what was seen, and what to do about it."""
+
+    id: str
+    title: str
+    status: Literal["pass", "fail", "unknown"]
+    detail: str = ""
+    fix: str = ""
 
 
 class Runtime(BaseModel):
@@ -204,6 +215,11 @@ class Backend(LoggingConfigurable, Generic[R]):
         """Backend-specific checks of a spec, run at submit; empty when it can run.
 
         `plan` is what the source becomes (None when the source itself is wrong)."""
+        return []
+
+    def preflight(self, spec: JobSpec) -> list[PreflightCheck]:
+        """What can be checked before a job of `spec` is staged or created (credentials, APIs,
+        permissions, quotas), for the review step; none by default. Blocking: run in a thread."""
         return []
 
     def catalog(self, region: str | None, active: list[Tracked[R]]) -> dict[str, Any]:

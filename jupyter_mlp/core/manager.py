@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from ..backends.base import Backend, BackendStatus
+from ..backends.base import Backend, BackendStatus, PreflightCheck
 from ..jobfiles.bundle import DEFAULT_MAX_INCLUDE_BYTES
 from .actions import JobActions
 from .installed import InstalledBackends
@@ -153,6 +153,26 @@ class JobManager:
     async def preview(self, request: JobSpec | Mapping[str, Any]) -> dict[str, Any]:
         """What submitting would run: mode, parameters, requirements, script, bundle manifest."""
         return await self.offload.run(self.submission.preview, request)
+
+    async def preflight(self, spec: JobSpec) -> list[dict[str, Any]]:
+        """What the backend of a checked spec can look at before a job is staged or created
+        (credentials, APIs, permissions, quotas), each pass / fail / unknown; none locally."""
+        backend = self.backends.get(spec.backend or self.default_backend)
+        if backend is None:
+            return []
+        try:
+            found = await self.offload.run(backend.preflight, spec)
+        except Exception as exc:  # the checks inform; their failure must not fail the review
+            self.log.warning("jupyter-mlp: preflight of a %s job: %s", spec.backend, exc)
+            found = [
+                PreflightCheck(
+                    id="preflight",
+                    title="Checks before launch",
+                    status="unknown",
+                    detail=f"the checks could not run: {exc}",
+                )
+            ]
+        return [check.model_dump() for check in found]
 
     async def backend_statuses(self) -> list[BackendStatus]:
         """Each installed backend's status (which may ask a cloud for credentials: off the loop)."""

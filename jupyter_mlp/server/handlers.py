@@ -307,6 +307,7 @@ class ValidateHandler(MLPHandler):
     @web.authenticated
     @authorized
     async def post(self) -> None:
+        asked = self._preflight_asked()
         checked = await self.manager.check_spec(self.body_json())
         spec = checked.spec
         # The price depends on the resources and region alone: the form shows it while other
@@ -315,14 +316,25 @@ class ValidateHandler(MLPHandler):
             e.blocking and (e.field == "region" or e.field.startswith("resources"))
             for e in checked.errors
         )
-        self.write_json(
-            {
-                "valid": checked.valid,
-                "errors": [e.model_dump() for e in checked.errors],
-                "spec": spec.model_dump(mode="json", exclude_none=True) if spec else None,
-                "estimate": self.manager.estimate(spec) if spec and priced else None,
-            }
-        )
+        answer: dict[str, Any] = {
+            "valid": checked.valid,
+            "errors": [e.model_dump() for e in checked.errors],
+            "spec": spec.model_dump(mode="json", exclude_none=True) if spec else None,
+            "estimate": self.manager.estimate(spec) if spec and priced else None,
+        }
+        # Looking at the cloud (credentials, APIs, permissions, quotas) only when asked: the
+        # review step asks once, the form's checks as it is filled in do not.
+        if asked:
+            answer["preflight"] = await self.manager.preflight(spec) if spec else []
+        self.write_json(answer)
+
+    def _preflight_asked(self) -> bool:
+        asked = self.get_query_argument("preflight", None, strip=False)
+        if asked is None:
+            return False
+        if not re.fullmatch(DRAIN_PATTERN, asked):
+            raise MLPError.invalid("preflight", f"'{asked[:40]}' is not true or false (or 1, 0)")
+        return asked.lower() in ("true", "1")
 
 
 class ConvertHandler(MLPHandler):

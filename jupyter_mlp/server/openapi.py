@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
 
 from .. import __version__
-from ..backends.base import BackendStatus
+from ..backends.base import BackendStatus, PreflightCheck
 from ..core.models import FieldError, Job, JobSpec
 from ..vocabulary import KINDS, installed_backends
 from .handlers import (
@@ -108,6 +108,13 @@ class ValidationResult(BaseModel):
     spec: dict[str, Any] | None = Field(description="The spec as it would be submitted.")
     estimate: dict[str, Any] | None = Field(
         description="Estimated hourly cost from list prices (cloud backends), with its date."
+    )
+    preflight: list[PreflightCheck] | None = Field(
+        None,
+        description="Only with `?preflight=true`: what the backend looked at before anything "
+        "is staged or created (credentials, its API, the bucket's permissions, actAs, the "
+        "region's quota limits), each pass / fail / unknown with what to do; none for a "
+        "backend on this machine. Neither a fail nor an unknown stops a submit.",
     )
 
 
@@ -367,7 +374,16 @@ def _service_paths() -> dict[str, Any]:
             "post": {
                 "summary": "Check a job spec without submitting it",
                 "description": "No body is checked as an empty spec: the answer lists "
-                "what is missing.",
+                "what is missing. With `preflight`, a cloud backend also looks at what a "
+                "launch needs (its answers are kept a few minutes).",
+                "parameters": [
+                    _query(
+                        "preflight",
+                        "Also run the backend's preflight checks: true or false in any case, "
+                        "1 or 0",
+                        {"type": "string", "pattern": DRAIN_PATTERN},
+                    ),
+                ],
                 "requestBody": {
                     "required": False,
                     "content": {"application/json": {"schema": {"type": "object"}}},

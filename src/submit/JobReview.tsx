@@ -6,9 +6,15 @@
 import * as React from 'react';
 import { useEffect, useRef } from 'react';
 
-import { IBackendInfo, ICloudCatalog, IEstimate } from '../api';
+import {
+  IBackendInfo,
+  ICloudCatalog,
+  IEstimate,
+  IPreflightCheck
+} from '../api';
 import { formatUsd, shortName } from './picker';
 import { IResourceChoice, takesMaxWorkers } from './formModel';
+import { PreflightChecks } from './PreflightChecks';
 
 export interface IJobReviewProps {
   /** The server's status of the backend (its settings: project, bucket). */
@@ -18,6 +24,8 @@ export interface IJobReviewProps {
   resources: IResourceChoice;
   /** The estimate for exactly this choice, if the server gave one. */
   estimate: IEstimate | null;
+  /** Asks the server what the launch needs (credentials, permissions, quotas). */
+  preflight?: () => Promise<IPreflightCheck[]>;
   onBack: () => void;
   onConfirm: () => void;
 }
@@ -91,6 +99,7 @@ export function JobReview(props: IJobReviewProps): JSX.Element {
           {props.backend?.outputs || 'Where the backend puts them'}
         </dd>
       </dl>
+      {props.preflight && <PreflightChecks load={props.preflight} />}
       <div className="jp-mlp-SubmitForm-buttons">
         <button
           type="button"

@@ -119,6 +119,7 @@ export const SUBMIT_PANELS: readonly IOptionPanel[] = [
         catalog={cloudCatalog}
         resources={model.state.resources}
         estimate={model.fresh ? (model.validation?.estimate ?? null) : null}
+        preflight={model.preflight}
         onBack={() => model.setReviewing(false)}
         onConfirm={() => void model.submit()}
       />

@@ -235,6 +235,8 @@ export function useSubmitForm(options: ISubmitFormOptions) {
     reviewing,
     setReviewing,
     submit,
+    /** What a cloud launch of the spec needs, asked when the review opens. */
+    preflight: () => client.preflight(validationRequest(spec, sourceKind)),
     /** Whether the server's answer is for the spec as it is now. */
     fresh: validatedKey === specKey,
     checkFailed: uncheckedKey === specKey,

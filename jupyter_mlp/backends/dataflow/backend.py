@@ -29,7 +29,7 @@ from ...catalog.validation import normalize_cloud_resources
 from ...core.models import FieldError, Job, JobKind, JobSpec, JobState
 from ...jobfiles import etl
 from ...jobfiles.bundle import JobFolder, SourcePlan
-from ..base import Launch, LogChunk, Observation, Runtime, Tracked
+from ..base import Launch, LogChunk, Observation, PreflightCheck, Runtime, Tracked
 from ..capabilities import Capabilities
 from ..gcp.cloud_logging import SharedLogs
 from ..gcp.errors import google_message, retry
@@ -46,6 +46,7 @@ from .jobs import (
     console_url,
 )
 from .outputs import outputs_of
+from .preflight import dataflow_preflight
 from .settings import DataflowSettings
 from .submissions import Submissions
 from .submitter import SUBMITTER_LINGER_SECONDS, Submitter, Where, submission_of
@@ -157,6 +158,9 @@ class DataflowBackend(DataflowSettings, GoogleCloudJobService[DataflowRuntime]):
             for m in self._missing()
         ]
         return errors + spec_errors(spec, plan)
+
+    def preflight(self, spec: JobSpec) -> list[PreflightCheck]:
+        return dataflow_preflight(self, spec)
 
     def catalog(self, region: str | None, active: list[Tracked[DataflowRuntime]]) -> dict[str, Any]:
         return catalog_view(self.name, region)

@@ -24,6 +24,7 @@ from ...jobfiles.bundle import JobFolder
 from ..base import Backend, BackendStatus, Launch, LogChunk, Observation, Runtime, Tracked
 from .cloud_logging import CloudLogSettings, LogReaders
 from .errors import classify
+from .preflight import PreflightSettings
 from .service import GoogleCloud, local_http
 
 R = TypeVar("R", bound=Runtime)
@@ -36,7 +37,7 @@ CREDENTIALS_MISSING = {
 }
 
 
-class GoogleCloudJobService(Backend[R], CloudLogSettings):
+class GoogleCloudJobService(Backend[R], CloudLogSettings, PreflightSettings):
     """A backend whose jobs are jobs of a Google Cloud API (Vertex AI, Dataflow)."""
 
     # The settings shown in the status (after the project); those jobs cannot run without, as

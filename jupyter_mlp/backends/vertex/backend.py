@@ -29,7 +29,7 @@ from ...catalog.cloud import catalog_view, estimate_hourly_cost
 from ...catalog.validation import normalize_cloud_resources
 from ...core.models import OPTION_FIELDS, FieldError, Job, JobKind, JobSpec, JobState
 from ...jobfiles.bundle import JobFolder, SourcePlan
-from ..base import Launch, LogChunk, Observation, Runtime, Tracked
+from ..base import Launch, LogChunk, Observation, PreflightCheck, Runtime, Tracked
 from ..capabilities import Capabilities
 from ..gcp.errors import google_message
 from ..gcp.job_service import GoogleCloudJobService
@@ -48,6 +48,7 @@ from .fallbacks import fallback_errors, normalize_fallbacks
 from .jobs import STATES, label, waiting_message
 from .lookups import CloudLookups, LookupCache
 from .outputs import VertexOutputs, output_dir
+from .preflight import vertex_preflight
 from .references import complete_references, refers_elsewhere
 from .settings import VertexSettings
 
@@ -170,6 +171,9 @@ class VertexBackend(VertexSettings, GoogleCloudJobService[VertexRuntime]):
         errors += option_errors(spec, self.service_account)
         errors += spec_errors(spec, plan, self.default_image, self.location)
         return errors + fallback_errors(spec, self.name, self.location)
+
+    def preflight(self, spec: JobSpec) -> list[PreflightCheck]:
+        return vertex_preflight(self, spec)
 
     def catalog(self, region: str | None, active: list[Tracked[VertexRuntime]]) -> dict[str, Any]:
         """The shared catalog, the prebuilt containers, and the ones a job with no

@@ -72,12 +72,6 @@ class VertexSettings(LoggingConfigurable):
     logging_endpoint = Unicode(
         "https://logging.googleapis.com", config=True, help="Cloud Logging API endpoint."
     )
-    resource_manager_endpoint = Unicode(
-        "https://cloudresourcemanager.googleapis.com",
-        config=True,
-        help="Resource Manager API endpoint, where a network's project number is looked up. A "
-        "plain http:// loopback address (a local stand-in) is used without credentials.",
-    )
     compute_endpoint = Unicode(
         "https://compute.googleapis.com",
         config=True,
