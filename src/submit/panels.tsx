@@ -119,6 +119,8 @@ export const SUBMIT_PANELS: readonly IOptionPanel[] = [
         catalog={cloudCatalog}
         resources={model.state.resources}
         estimate={model.fresh ? (model.validation?.estimate ?? null) : null}
+        spec={model.spec}
+        leftOut={model.leftOut}
         onBack={() => model.setReviewing(false)}
         onConfirm={() => void model.submit()}
       />
