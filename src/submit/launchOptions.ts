@@ -90,6 +90,15 @@ export const OPTION_DEFAULTS: Readonly<Record<string, unknown>> = {
   'dataflow.prime': false
 };
 
+/** The spec's objects that hold options (`scheduling`, `resources`...). */
+const OPTION_GROUPS = [
+  ...new Set(
+    Object.keys(OPTION_DEFAULTS)
+      .filter(path => path.includes('.'))
+      .map(path => path.split('.')[0])
+  )
+];
+
 /** The spec's value at a dotted path (undefined where it has none). */
 export function valueAt(spec: object | undefined, path: string): unknown {
   let value: unknown = spec;
@@ -252,7 +261,7 @@ export function withOptions(
   start: IJobSubmission | null
 ): IJobSubmission {
   const out: Record<string, unknown> = { ...spec };
-  for (const part of ['scheduling', 'resources', 'dataflow']) {
+  for (const part of OPTION_GROUPS) {
     if (out[part] && typeof out[part] === 'object') {
       out[part] = { ...(out[part] as object) };
     }
@@ -275,7 +284,7 @@ export function withOptions(
     // `spot` mirrors the strategy: the server refuses `spot: true` with another one.
     scheduling.spot = scheduling.strategy === 'spot';
   }
-  for (const part of ['scheduling', 'dataflow']) {
+  for (const part of OPTION_GROUPS.filter(p => p !== 'resources')) {
     if (isEmpty(out[part]) && valueAt(start ?? undefined, part) === undefined) {
       delete out[part];
     }
