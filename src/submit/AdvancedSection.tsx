@@ -309,6 +309,7 @@ export function AdvancedSection(props: {
             catalog={props.catalog}
             strategies={capabilities?.scheduling ?? []}
             region={state.resources.region}
+            acceleratorType={state.resources.accelerator_type}
           />
         )}
       </details>

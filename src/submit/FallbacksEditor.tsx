@@ -10,6 +10,7 @@ import { ICloudCatalog, IFieldError, Strategy } from '../api';
 import { TextField } from './AdvancedInputs';
 import { ErrorList, Field } from './Field';
 import { IFallbackRow, NO_FALLBACK } from './launchOptions';
+import { offeredIn } from './picker';
 
 const STRATEGY_NAMES: Record<Strategy, string> = {
   standard: 'On demand',
@@ -26,19 +27,37 @@ export interface IFallbacksEditorProps {
   strategies: readonly string[];
   /** The job's own region (an alternative offers another). */
   region: string;
+  /** The job's accelerator: another region is one that offers it. */
+  acceleratorType: string;
 }
 
-/** The region to offer next: the catalog's first not yet tried. */
+/**
+ * The region to offer next: the catalog's first not yet tried that offers
+ * the job's accelerator (or may: where the catalog does not know).
+ */
 export function nextRegion(
   catalog: ICloudCatalog | null,
   region: string,
-  rows: readonly IFallbackRow[]
+  rows: readonly IFallbackRow[],
+  acceleratorType = ''
 ): string {
+  if (!catalog) {
+    return '';
+  }
   const tried = new Set([
-    region || catalog?.default_region || '',
+    region || catalog.default_region,
     ...rows.map(r => r.region)
   ]);
-  return catalog?.regions.find(r => !tried.has(r)) ?? '';
+  const accelerator = catalog.accelerators.find(
+    a => a.type === acceleratorType
+  );
+  return (
+    catalog.regions.find(
+      r =>
+        !tried.has(r) &&
+        (!accelerator || offeredIn(catalog, accelerator, r) !== false)
+    ) ?? ''
+  );
 }
 
 export function FallbacksEditor(props: IFallbacksEditorProps): JSX.Element {
@@ -99,7 +118,14 @@ export function FallbacksEditor(props: IFallbacksEditorProps): JSX.Element {
           type="button"
           className="jp-mlp-TextButton"
           onClick={() =>
-            add({ region: nextRegion(catalog, props.region, rows) })
+            add({
+              region: nextRegion(
+                catalog,
+                props.region,
+                rows,
+                props.acceleratorType
+              )
+            })
           }
         >
           + Another region

@@ -114,7 +114,14 @@ test.describe('The Advanced section', () => {
     await field(form, 'resources.boot_disk_type')
       .locator('select')
       .selectOption('pd-ssd');
-    await advanced.getByLabel('Disk size (GB)').fill('200');
+    // The server's word on a field shows at the field.
+    const disk = advanced.getByLabel('Disk size (GB)');
+    await disk.fill('lots');
+    await expect(
+      field(form, 'resources.boot_disk_size_gb').getByRole('alert')
+    ).toContainText(/integer/, { timeout: 15000 });
+    await expect(disk).toHaveAttribute('aria-invalid', 'true');
+    await disk.fill('200');
     await advanced.getByLabel('Cost cap (USD)').fill('20');
     await advanced.getByRole('button', { name: 'Add a label' }).click();
     await advanced.getByLabel('Label 1 key').fill('team');
