@@ -68,7 +68,7 @@ export function AdvancedSection(props: {
   leftOut: readonly string[];
   setOptions: (patch: Partial<ILaunchOptions>) => void;
 }): JSX.Element | null {
-  const { state, capabilities, errors, setOptions } = props;
+  const { state, capabilities, errors } = props;
   const options = state.options;
   const [open, setOpen] = useState(
     () => optionsSet(state.start).length > 0 || options.labels.length > 0
@@ -91,6 +91,33 @@ export function AdvancedSection(props: {
       <section className="jp-mlp-SubmitForm-section">{leftOutNote}</section>
     ) : null;
   }
+  return (
+    <section className="jp-mlp-SubmitForm-section jp-mlp-Advanced">
+      <details
+        open={open}
+        onToggle={event => setOpen((event.target as HTMLDetailsElement).open)}
+      >
+        <summary>
+          <h3>Advanced</h3>
+        </summary>
+        {leftOutNote}
+        {/* Rendered only when open: closed, its inputs are not on the page at all. */}
+        {open && <AdvancedFields {...props} />}
+      </details>
+    </section>
+  );
+}
+
+/** The fields of the options the backend takes, in the order a person decides them. */
+function AdvancedFields(props: {
+  state: IFormState;
+  capabilities: IBackendCapabilities | undefined;
+  catalog: ICloudCatalog | null;
+  errors: readonly IFieldError[];
+  setOptions: (patch: Partial<ILaunchOptions>) => void;
+}): JSX.Element {
+  const { state, capabilities, errors, setOptions } = props;
+  const options = state.options;
   const takes = (path: string) => takesOption(capabilities, path);
   const text = (
     path: string,
@@ -115,204 +142,190 @@ export function AdvancedSection(props: {
     )
   ];
   return (
-    <section className="jp-mlp-SubmitForm-section jp-mlp-Advanced">
-      <details
-        open={open}
-        onToggle={event => setOpen((event.target as HTMLDetailsElement).open)}
-      >
-        <summary>
-          <h3>Advanced</h3>
-        </summary>
-        {leftOutNote}
-        {takes('scheduling.timeout_seconds') && (
+    <>
+      {takes('scheduling.timeout_seconds') && (
+        <DurationField
+          field="scheduling.timeout_seconds"
+          label="Timeout"
+          value={options.timeout}
+          errors={errors}
+          hint="Stop the job after this long."
+          onChange={timeout => setOptions({ timeout })}
+        />
+      )}
+      {takes('scheduling.strategy') && (
+        <Field field="scheduling.strategy" label="Capacity" errors={errors}>
+          {input => (
+            <select
+              {...input}
+              value={options.strategy}
+              onChange={event =>
+                setOptions({ strategy: event.target.value as Strategy })
+              }
+            >
+              {strategies.map(s => (
+                <option key={s} value={s}>
+                  {
+                    {
+                      standard: 'On demand',
+                      spot: 'Spot: cheaper, can be preempted',
+                      flex_start: 'Flex-start: waits for scarce GPUs'
+                    }[s]
+                  }
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+      )}
+      {options.strategy === 'flex_start' &&
+        takes('scheduling.max_wait_seconds') && (
           <DurationField
-            field="scheduling.timeout_seconds"
-            label="Timeout"
-            value={options.timeout}
+            field="scheduling.max_wait_seconds"
+            label="Wait for capacity at most"
+            value={options.maxWait}
             errors={errors}
-            hint="Stop the job after this long."
-            onChange={timeout => setOptions({ timeout })}
+            placeholder="24"
+            hint="Empty: 24 hours."
+            onChange={maxWait => setOptions({ maxWait })}
           />
         )}
-        {takes('scheduling.strategy') && (
-          <Field field="scheduling.strategy" label="Capacity" errors={errors}>
+      {options.strategy === 'spot' &&
+        text(
+          'scheduling.max_preemptions',
+          'maxPreemptions',
+          'Restarts after preemption',
+          {
+            inputMode: 'numeric',
+            hint: 'After Vertex AI’s own restarts, start it again this many times, resuming from its output folder.'
+          }
+        )}
+      {text('scheduling.reservation', 'reservation', 'Reservation', {
+        placeholder: 'any, or projects/P/zones/Z/reservations/N'
+      })}
+      {takes('scheduling.restart_on_worker_restart') && (
+        <CheckField
+          field="scheduling.restart_on_worker_restart"
+          label="Restart the job when a worker restarts"
+          checked={options.restartOnWorkerRestart}
+          errors={errors}
+          onChange={restartOnWorkerRestart =>
+            setOptions({ restartOnWorkerRestart })
+          }
+        />
+      )}
+      {text('scheduling.service_account', 'serviceAccount', 'Service account', {
+        placeholder: 'the backend’s setting'
+      })}
+      <div className="jp-mlp-FieldRow">
+        {takes('resources.boot_disk_type') && (
+          <Field
+            field="resources.boot_disk_type"
+            label="Boot disk"
+            errors={errors}
+          >
             {input => (
               <select
                 {...input}
-                value={options.strategy}
+                value={options.bootDiskType}
                 onChange={event =>
-                  setOptions({ strategy: event.target.value as Strategy })
+                  setOptions({
+                    bootDiskType: event.target.value as BootDiskType | ''
+                  })
                 }
               >
-                {strategies.map(s => (
-                  <option key={s} value={s}>
-                    {
-                      {
-                        standard: 'On demand',
-                        spot: 'Spot: cheaper, can be preempted',
-                        flex_start: 'Flex-start: waits for scarce GPUs'
-                      }[s]
-                    }
+                <option value="">the default</option>
+                {BOOT_DISKS.map(d => (
+                  <option key={d} value={d}>
+                    {d}
                   </option>
                 ))}
               </select>
             )}
           </Field>
         )}
-        {options.strategy === 'flex_start' &&
-          takes('scheduling.max_wait_seconds') && (
-            <DurationField
-              field="scheduling.max_wait_seconds"
-              label="Wait for capacity at most"
-              value={options.maxWait}
-              errors={errors}
-              placeholder="24"
-              hint="Empty: 24 hours."
-              onChange={maxWait => setOptions({ maxWait })}
-            />
-          )}
-        {options.strategy === 'spot' &&
-          text(
-            'scheduling.max_preemptions',
-            'maxPreemptions',
-            'Restarts after preemption',
-            {
-              inputMode: 'numeric',
-              hint: 'After Vertex AI’s own restarts, start it again this many times, resuming from its output folder.'
-            }
-          )}
-        {text('scheduling.reservation', 'reservation', 'Reservation', {
-          placeholder: 'any, or projects/P/zones/Z/reservations/N'
-        })}
-        {takes('scheduling.restart_on_worker_restart') && (
-          <CheckField
-            field="scheduling.restart_on_worker_restart"
-            label="Restart the job when a worker restarts"
-            checked={options.restartOnWorkerRestart}
-            errors={errors}
-            onChange={restartOnWorkerRestart =>
-              setOptions({ restartOnWorkerRestart })
-            }
-          />
-        )}
         {text(
-          'scheduling.service_account',
-          'serviceAccount',
-          'Service account',
+          'resources.boot_disk_size_gb',
+          'bootDiskSizeGb',
+          'Disk size (GB)',
           {
-            placeholder: 'the backend’s setting'
+            inputMode: 'numeric',
+            placeholder: 'the default'
           }
         )}
-        <div className="jp-mlp-FieldRow">
-          {takes('resources.boot_disk_type') && (
-            <Field
-              field="resources.boot_disk_type"
-              label="Boot disk"
-              errors={errors}
-            >
-              {input => (
-                <select
-                  {...input}
-                  value={options.bootDiskType}
-                  onChange={event =>
-                    setOptions({
-                      bootDiskType: event.target.value as BootDiskType | ''
-                    })
-                  }
-                >
-                  <option value="">the default</option>
-                  {BOOT_DISKS.map(d => (
-                    <option key={d} value={d}>
-                      {d}
-                    </option>
-                  ))}
-                </select>
-              )}
-            </Field>
-          )}
-          {text(
-            'resources.boot_disk_size_gb',
-            'bootDiskSizeGb',
-            'Disk size (GB)',
-            {
-              inputMode: 'numeric',
-              placeholder: 'the default'
-            }
-          )}
-        </div>
-        {text('network', 'network', 'Network', {
-          placeholder: 'projects/NUMBER/global/networks/NAME'
-        })}
-        {text(
-          'psc_network_attachment',
-          'pscNetworkAttachment',
-          'PSC network attachment',
-          {
-            placeholder: 'projects/P/regions/R/networkAttachments/N'
-          }
-        )}
-        {text('dataflow.network', 'dataflowNetwork', 'Network', {
-          placeholder: 'a network of the project'
-        })}
-        {text('dataflow.subnetwork', 'dataflowSubnetwork', 'Subnetwork', {
-          placeholder: 'regions/R/subnetworks/S'
-        })}
-        {takes('dataflow.no_public_ips') && (
-          <CheckField
-            field="dataflow.no_public_ips"
-            label="No public IPs for the workers"
-            checked={options.noPublicIps}
-            errors={errors}
-            onChange={noPublicIps => setOptions({ noPublicIps })}
-          />
-        )}
-        {takes('dataflow.flexrs') && (
-          <CheckField
-            field="dataflow.flexrs"
-            label="FlexRS: later, on cheaper workers (batch)"
-            checked={options.flexrs}
-            errors={errors}
-            onChange={flexrs => setOptions({ flexrs })}
-          />
-        )}
-        {takes('dataflow.prime') && (
-          <CheckField
-            field="dataflow.prime"
-            label="Dataflow Prime"
-            checked={options.prime}
-            errors={errors}
-            onChange={prime => setOptions({ prime })}
-          />
-        )}
-        {text('encryption_key', 'encryptionKey', 'Encryption key (CMEK)', {
-          placeholder: 'projects/P/locations/R/keyRings/K/cryptoKeys/C'
-        })}
-        {text('tensorboard', 'tensorboard', 'TensorBoard', {
-          placeholder: 'projects/P/locations/R/tensorboards/N',
-          hint: 'In the job’s region; it needs a service account.'
-        })}
-        {text('scheduling.max_cost_usd', 'maxCostUsd', 'Cost cap (USD)', {
-          inputMode: 'decimal',
-          placeholder: 'none',
-          hint: `Cancel the job when its estimated cost reaches this. ${COST_CAP_NOTE}`
-        })}
-        <LabelsField
-          rows={options.labels}
+      </div>
+      {text('network', 'network', 'Network', {
+        placeholder: 'projects/NUMBER/global/networks/NAME'
+      })}
+      {text(
+        'psc_network_attachment',
+        'pscNetworkAttachment',
+        'PSC network attachment',
+        {
+          placeholder: 'projects/P/regions/R/networkAttachments/N'
+        }
+      )}
+      {text('dataflow.network', 'dataflowNetwork', 'Network', {
+        placeholder: 'a network of the project'
+      })}
+      {text('dataflow.subnetwork', 'dataflowSubnetwork', 'Subnetwork', {
+        placeholder: 'regions/R/subnetworks/S'
+      })}
+      {takes('dataflow.no_public_ips') && (
+        <CheckField
+          field="dataflow.no_public_ips"
+          label="No public IPs for the workers"
+          checked={options.noPublicIps}
           errors={errors}
-          onChange={labels => setOptions({ labels })}
+          onChange={noPublicIps => setOptions({ noPublicIps })}
         />
-        {takes('scheduling.fallbacks') && (
-          <FallbacksEditor
-            rows={options.fallbacks}
-            onChange={fallbacks => setOptions({ fallbacks })}
-            errors={errors}
-            catalog={props.catalog}
-            strategies={capabilities?.scheduling ?? []}
-            region={state.resources.region}
-            acceleratorType={state.resources.accelerator_type}
-          />
-        )}
-      </details>
-    </section>
+      )}
+      {takes('dataflow.flexrs') && (
+        <CheckField
+          field="dataflow.flexrs"
+          label="FlexRS: later, on cheaper workers (batch)"
+          checked={options.flexrs}
+          errors={errors}
+          onChange={flexrs => setOptions({ flexrs })}
+        />
+      )}
+      {takes('dataflow.prime') && (
+        <CheckField
+          field="dataflow.prime"
+          label="Dataflow Prime"
+          checked={options.prime}
+          errors={errors}
+          onChange={prime => setOptions({ prime })}
+        />
+      )}
+      {text('encryption_key', 'encryptionKey', 'Encryption key (CMEK)', {
+        placeholder: 'projects/P/locations/R/keyRings/K/cryptoKeys/C'
+      })}
+      {text('tensorboard', 'tensorboard', 'TensorBoard', {
+        placeholder: 'projects/P/locations/R/tensorboards/N',
+        hint: 'In the job’s region; it needs a service account.'
+      })}
+      {text('scheduling.max_cost_usd', 'maxCostUsd', 'Cost cap (USD)', {
+        inputMode: 'decimal',
+        placeholder: 'none',
+        hint: `Cancel the job when its estimated cost reaches this. ${COST_CAP_NOTE}`
+      })}
+      <LabelsField
+        rows={options.labels}
+        errors={errors}
+        onChange={labels => setOptions({ labels })}
+      />
+      {takes('scheduling.fallbacks') && (
+        <FallbacksEditor
+          rows={options.fallbacks}
+          onChange={fallbacks => setOptions({ fallbacks })}
+          errors={errors}
+          catalog={props.catalog}
+          strategies={capabilities?.scheduling ?? []}
+          region={state.resources.region}
+          acceleratorType={state.resources.accelerator_type}
+        />
+      )}
+    </>
   );
 }
