@@ -250,4 +250,42 @@ test.describe('The Advanced section', () => {
     });
     expect(spec.labels).toEqual({ team: 'ux' });
   });
+
+  test("shows Dataflow's own options for a pipeline, and none of Vertex AI's", async ({
+    page,
+    request
+  }) => {
+    await putFile(request, 'flow.py', 'print(1)\n');
+    await page.theme.setDarkTheme();
+    const form = await openLaunchForm(page);
+    await form.getByLabel('Notebook or script').fill('flow.py');
+    await form.getByLabel('Kind').selectOption('etl');
+    await form.getByLabel('Backend').selectOption('dataflow');
+    const advanced = form.locator('.jp-mlp-Advanced');
+    await advanced.locator('summary').click();
+    await expect(advanced.getByLabel('Subnetwork')).toBeVisible();
+    await advanced.getByLabel('No public IPs for the workers').check();
+    await advanced
+      .getByLabel('FlexRS: later, on cheaper workers (batch)')
+      .check();
+    for (const hidden of [
+      'scheduling.strategy',
+      'scheduling.reservation',
+      'tensorboard',
+      'network'
+    ]) {
+      await expect(field(form, hidden)).toHaveCount(0);
+    }
+    await expect(advanced.locator('.jp-mlp-Fallbacks')).toHaveCount(0);
+    await advanced.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: `${SHOTS}/advanced-dataflow-dark.png` });
+    const summary = form.locator('.jp-mlp-Review');
+    await form.getByRole('button', { name: 'Review and submit…' }).click();
+    const settings = summary.getByLabel('Settings');
+    await expect(settings).toContainText('No public IPsYes');
+    await expect(settings).toContainText('FlexRSYes');
+    await page.screenshot({
+      path: `${SHOTS}/advanced-dataflow-review-dark.png`
+    });
+  });
 });
