@@ -20,6 +20,48 @@ export interface IResources {
   replica_count?: number;
   /** Dataflow: the most workers the job may scale to. */
   max_workers?: number | null;
+  /** Each machine's boot disk; the backend's default when unset. */
+  boot_disk_type?: BootDiskType | null;
+  boot_disk_size_gb?: number | null;
+}
+
+/** How Vertex AI finds capacity: on demand, Spot (preemptible) or Flex-start (waits). */
+export type Strategy = 'standard' | 'spot' | 'flex_start';
+export type BootDiskType = 'pd-ssd' | 'pd-standard' | 'hyperdisk-balanced';
+
+/** What to try next when an attempt ends for lack of capacity: a partial override. */
+export interface IFallback {
+  region?: string | null;
+  machine_type?: string | null;
+  accelerator_type?: string | null;
+  accelerator_count?: number | null;
+  strategy?: Strategy | null;
+}
+
+/** How a cloud backend schedules the job (the spec's `scheduling`). */
+export interface IScheduling {
+  timeout_seconds?: number | null;
+  restart_on_worker_restart?: boolean;
+  strategy?: Strategy;
+  /** Mirrors `strategy == 'spot'` (older clients send only this). */
+  spot?: boolean;
+  /** Flex-start only: how long to wait for capacity. */
+  max_wait_seconds?: number | null;
+  /** `any`, a reservation's name or its full name. */
+  reservation?: string | null;
+  service_account?: string | null;
+  fallbacks?: IFallback[];
+  max_preemptions?: number;
+  max_cost_usd?: number | null;
+}
+
+/** Dataflow's own options, in Dataflow's forms. */
+export interface IDataflowOptions {
+  network?: string | null;
+  subnetwork?: string | null;
+  no_public_ips?: boolean;
+  flexrs?: boolean;
+  prime?: boolean;
 }
 
 /** How a notebook runs: executed as a notebook, or converted to a script. */
@@ -53,6 +95,15 @@ export interface IJobSubmission {
   requirements?: string[] | string;
   environment?: string | null;
   labels?: Record<string, string>;
+  scheduling?: IScheduling;
+  /** Vertex AI: the VPC network the job is peered with. */
+  network?: string | null;
+  psc_network_attachment?: string | null;
+  /** A customer-managed encryption key (CMEK) in the job's region. */
+  encryption_key?: string | null;
+  /** Vertex AI: a TensorBoard instance to stream to. */
+  tensorboard?: string | null;
+  dataflow?: IDataflowOptions;
   /** Train jobs: run trials of the job with searched parameters. */
   sweep?: ISweepSpec | null;
 }

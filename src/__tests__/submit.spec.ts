@@ -284,6 +284,7 @@ describe('what a backend needs before it takes jobs', () => {
       priced: true,
       schedules: false,
       scheduling: [],
+      options: [],
       job_id_label: 'Backend id',
       service: 'a service',
       unsupported: {

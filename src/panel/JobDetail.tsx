@@ -19,6 +19,7 @@ import { asCommandLine, asMagic } from './commandLine';
 import {
   backendIdLabel,
   backendStateNote,
+  DESCRIBED_FIELDS,
   describeSpec,
   failedCell,
   transitionNote
@@ -36,6 +37,7 @@ import { IconButton } from './IconButton';
 import { jobToShow } from './model';
 import { StateBadge } from './StateBadge';
 import { SweepTrials } from './SweepTrials';
+import { SpecFieldList } from '../submit/SpecFieldList';
 
 export interface IJobDetailProps {
   client: MLPClient;
@@ -192,6 +194,12 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
               <li key={index}>{line}</li>
             ))}
           </ul>
+          <SpecFieldList
+            spec={job.spec}
+            skip={DESCRIBED_FIELDS}
+            className="jp-mlp-JobDetail-fields jp-mlp-JobDetail-settings"
+            label="Settings"
+          />
           <dl className="jp-mlp-JobDetail-fields">
             <dt>State</dt>
             <dd>

@@ -10,6 +10,30 @@ import {
 } from '../api';
 import { shortAccelerator } from './commandLine';
 
+/**
+ * The spec fields `describeSpec` says (and the name, the detail's title):
+ * the detail lists the job's other settings beside its lines.
+ */
+export const DESCRIBED_FIELDS: ReadonlySet<string> = new Set([
+  'kind',
+  'backend',
+  'name',
+  'source.path',
+  'source.code',
+  'source.mode',
+  'source.include',
+  'args',
+  'parameters',
+  'resources.machine_type',
+  'resources.accelerator_type',
+  'resources.accelerator_count',
+  'resources.replica_count',
+  'resources.max_workers',
+  'region',
+  'requirements',
+  'environment'
+]);
+
 export function describeSpec(spec: IJobSubmission, backend: string): string[] {
   const lines: string[] = [];
   const source = spec.source;

@@ -1,20 +1,29 @@
 /**
  * The last step before a cloud job is submitted: where it runs, on what, at
- * what hourly cost and where its outputs go, with Confirm and Back. A cloud
- * job costs money, so it is never launched by the first click alone.
+ * what hourly cost and where its outputs go, every other setting that is not
+ * at its default, and the options the backend does not take (left out), with
+ * Confirm and Back. A cloud job costs money, so it is never launched by the
+ * first click alone.
  */
 import * as React from 'react';
 import { useEffect, useRef } from 'react';
 
-import {
-  IBackendInfo,
-  ICloudCatalog,
-  IEstimate,
-  IPreflightCheck
-} from '../api';
+import { IBackendInfo, ICloudCatalog, IEstimate, IJobSubmission } from '../api';
 import { formatUsd, shortName } from './picker';
 import { IResourceChoice, takesMaxWorkers } from './formModel';
-import { PreflightChecks } from './PreflightChecks';
+import { SpecFieldList } from './SpecFieldList';
+import { fieldLabel } from './specFields';
+
+/** What the review's first lines already say (where, machine, GPUs). */
+const SUMMARY_FIELDS = new Set([
+  'backend',
+  'region',
+  'resources.machine_type',
+  'resources.accelerator_type',
+  'resources.accelerator_count',
+  'resources.replica_count',
+  'resources.max_workers'
+]);
 
 export interface IJobReviewProps {
   /** The server's status of the backend (its settings: project, bucket). */
@@ -24,8 +33,12 @@ export interface IJobReviewProps {
   resources: IResourceChoice;
   /** The estimate for exactly this choice, if the server gave one. */
   estimate: IEstimate | null;
-  /** Asks the server what the launch needs (credentials, permissions, quotas). */
-  preflight?: () => Promise<IPreflightCheck[]>;
+  /** The spec to be submitted: its other settings are listed. */
+  spec: IJobSubmission;
+  /** Options set in the form that this backend does not take: not sent. */
+  leftOut: readonly string[];
+  /** More to check before Confirm (shown above the buttons). */
+  children?: React.ReactNode;
   onBack: () => void;
   onConfirm: () => void;
 }
@@ -99,7 +112,19 @@ export function JobReview(props: IJobReviewProps): JSX.Element {
           {props.backend?.outputs || 'Where the backend puts them'}
         </dd>
       </dl>
-      {props.preflight && <PreflightChecks load={props.preflight} />}
+      <SpecFieldList
+        spec={props.spec}
+        skip={SUMMARY_FIELDS}
+        className="jp-mlp-Review-fields jp-mlp-Review-settings"
+        label="Settings"
+      />
+      {props.leftOut.length > 0 && (
+        <p className="jp-mlp-Review-leftOut" role="note">
+          Left out ({service} does not take them):{' '}
+          {props.leftOut.map(fieldLabel).join(', ')}.
+        </p>
+      )}
+      {props.children}
       <div className="jp-mlp-SubmitForm-buttons">
         <button
           type="button"

@@ -14,6 +14,11 @@ import {
   isBlocking,
   isLocalCatalog
 } from '../api';
+import {
+  AdvancedSection,
+  isAdvancedField,
+  showsAdvanced
+} from './AdvancedSection';
 import { BackendSection } from './BackendSection';
 import { EnvironmentSection } from './EnvironmentSection';
 import { ErrorList } from './Field';
@@ -128,7 +133,8 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
     e =>
       !SHOWN_FIELDS.has(e.field) &&
       !e.field.startsWith('parameters.') &&
-      !(sweeping && isSweepField(e.field))
+      !(sweeping && isSweepField(e.field)) &&
+      !(showsAdvanced(capabilities) && isAdvancedField(e.field))
   );
   const otherWarnings = warnings.filter(
     e =>
@@ -174,6 +180,19 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
         errors={errors}
         warnings={warnings}
         update={update}
+      />
+      <AdvancedSection
+        state={state}
+        capabilities={capabilities}
+        catalog={cloudCatalog}
+        errors={errors}
+        leftOut={model.leftOut}
+        setOptions={patch =>
+          setState(current => ({
+            ...current,
+            options: { ...current.options, ...patch }
+          }))
+        }
       />
       {(otherErrors.length > 0 || otherWarnings.length > 0) && (
         <section className="jp-mlp-SubmitForm-section">

@@ -36,6 +36,12 @@ import {
   pipelineFromArgs
 } from './pipelineChoice';
 import { fillForMachine } from './picker';
+import {
+  ILaunchOptions,
+  leftOutOptions,
+  optionsFromSpec,
+  withOptions
+} from './launchOptions';
 
 /**
  * Defaults from the settings registry (empty strings: not set). Where cloud
@@ -90,8 +96,15 @@ export interface IFormState {
   /** The container image; empty: the one the catalog says a job naming none gets. */
   image: string;
   sweepChoice: ISweepChoice;
+  /** The Advanced section: launch options and labels. */
+  options: ILaunchOptions;
   /** The server's reading of the file; null until it answered. */
   conversion: IConversion | null;
+  /**
+   * The rerun job's whole spec: what the form posts starts from it, so a
+   * field the form does not show survives. Null for a new job.
+   */
+  start: IJobSubmission | null;
 }
 
 /** A blank form; `path` is the file it was opened on, if any. */
@@ -123,7 +136,9 @@ export function emptyForm(
     include: '',
     image: '',
     sweepChoice: choiceFromSweep(undefined),
-    conversion: null
+    options: optionsFromSpec(undefined),
+    conversion: null,
+    start: null
   };
 }
 
@@ -163,7 +178,9 @@ export function fromJob(
     extraRequirements: specRequirements(spec).join(', '),
     include: (spec.source.include ?? []).join(', '),
     image: spec.environment ?? '',
-    sweepChoice: choiceFromSweep(spec.sweep)
+    sweepChoice: choiceFromSweep(spec.sweep),
+    options: optionsFromSpec(spec),
+    start: spec
   };
 }
 
@@ -261,7 +278,9 @@ export function formChecks(state: IFormState): IFormChecks {
 
 /**
  * The spec the form posts. `catalog` is the chosen backend's (a local one:
- * only the GPU count); `capabilities` say which resource fields it reads.
+ * only the GPU count); `capabilities` say which resource fields and launch
+ * options it reads. A rerun's spec is the start: what the form shows is the
+ * form's, the rest is the job's as it was.
  */
 export function toSpec(
   state: IFormState,
@@ -270,56 +289,168 @@ export function toSpec(
   checks: IFormChecks = formChecks(state)
 ): IJobSubmission {
   const local = catalog !== null && isLocalCatalog(catalog);
+  const { start } = state;
+  const owned = ownedBy(start);
   const requirements = [
     ...Object.entries(state.detected)
       .filter(([, on]) => on)
       .map(([r]) => r),
     ...splitList(state.extraRequirements)
   ];
-  const globs = splitList(state.include);
-  const args = state.kind === 'etl' ? pipelineArgs(state.pipeline) : [];
   const { parameterCheck, sweepCheck } = checks;
   // A searched parameter is the sweep's, never also a fixed one.
   const fixedParameters = Object.entries(parameterCheck.values).filter(
     ([param]) => !sweepCheck.searched.includes(param)
   );
-  const { resources } = state;
+  // A file's parameters are the form's once the server has read it.
+  const parametersKnown =
+    state.sourceKind === 'code' || state.conversion !== null;
   const image = state.image.trim();
-  return {
+  const region = state.resources.region;
+  const spec: IJobSubmission = {
+    ...carried(start, state.backend),
     kind: state.kind,
-    ...(args.length ? { args } : {}),
+    ...argsOf(state),
     backend: state.backend || null,
     name: state.name.trim() || null,
-    source:
-      state.sourceKind === 'code'
-        ? { code: state.code }
-        : {
-            path: state.path.trim(),
-            ...(isNotebook(state) ? { mode: state.mode } : {}),
-            ...(globs.length ? { include: globs } : {})
-          },
-    ...(fixedParameters.length
-      ? { parameters: Object.fromEntries(fixedParameters) }
+    source: sourceOf(state),
+    ...(parametersKnown
+      ? owned(
+          'parameters',
+          Object.fromEntries(fixedParameters),
+          fixedParameters.length > 0
+        )
       : {}),
-    ...(sweepCheck.sweep ? { sweep: sweepCheck.sweep } : {}),
-    resources: local
-      ? { accelerator_count: resources.accelerator_count }
-      : {
-          machine_type: resources.machine_type || null,
-          accelerator_type: resources.accelerator_type || null,
-          accelerator_count: resources.accelerator_count,
-          ...(takesMaxWorkers(capabilities)
-            ? { max_workers: resources.max_workers }
-            : { replica_count: resources.replica_count })
-        },
-    ...(!local && resources.region ? { region: resources.region } : {}),
-    ...(!local && image ? { environment: image } : {}),
+    ...sweepOf(state, sweepCheck),
+    resources: resourcesOf(state, local, capabilities),
+    ...(local ? {} : owned('region', region || null, Boolean(region))),
+    ...(local ? {} : owned('environment', image || null, Boolean(image))),
     // Once the file's %pip packages are known, the list sent is the whole list (the
     // server installs exactly it); before that, the server uses what it finds itself.
     ...(state.conversion !== null || requirements.length
       ? { requirements }
       : {})
   };
+  return withOptions(spec, state.options, capabilities, start);
+}
+
+/** A field the form owns: written when set, or set back to unset when the rerun's spec had it. */
+function ownedBy(start: IJobSubmission | null) {
+  return <K extends keyof IJobSubmission>(
+    key: K,
+    value: IJobSubmission[K],
+    set: boolean
+  ): Partial<IJobSubmission> =>
+    set || (start !== null && key in start) ? { [key]: value } : {};
+}
+
+/**
+ * What a rerun's spec carries into the new one. On another backend its
+ * resources, region and environment are no longer the job's: the form's are.
+ */
+function carried(
+  start: IJobSubmission | null,
+  backend: string
+): Partial<IJobSubmission> {
+  if (start === null) {
+    return {};
+  }
+  if ((start.backend ?? '') === backend) {
+    return start;
+  }
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  const { resources, region, environment, ...rest } = start;
+  return rest;
+}
+
+function argsOf(state: IFormState): Partial<IJobSubmission> {
+  if (state.kind !== 'etl') {
+    return {};
+  }
+  const { start } = state;
+  // Unchanged pipeline options keep the rerun's args as they were written.
+  if (
+    start?.args &&
+    JSON.stringify(pipelineFromArgs(start.args)) ===
+      JSON.stringify(state.pipeline)
+  ) {
+    return { args: start.args };
+  }
+  const args = pipelineArgs(state.pipeline);
+  return ownedBy(start)('args', args, args.length > 0);
+}
+
+function sourceOf(state: IFormState): IJobSubmission['source'] {
+  const globs = splitList(state.include);
+  // The rerun's unset source fields (`code: null`, no globs) stay as they were.
+  const unset = Object.fromEntries(
+    Object.entries(state.start?.source ?? {}).filter(
+      ([, value]) =>
+        value === null || (Array.isArray(value) && value.length === 0)
+    )
+  );
+  return {
+    ...unset,
+    ...(state.sourceKind === 'code'
+      ? { code: state.code }
+      : {
+          path: state.path.trim(),
+          ...(isNotebook(state) ? { mode: state.mode } : {}),
+          ...(globs.length ? { include: globs } : {})
+        })
+  };
+}
+
+function sweepOf(
+  state: IFormState,
+  sweepCheck: IBuiltSweep
+): Partial<IJobSubmission> {
+  const { start } = state;
+  // An untouched sweep is the rerun's, exactly as the server stored it.
+  if (
+    start?.sweep &&
+    state.kind === 'train' &&
+    JSON.stringify(choiceFromSweep(start.sweep)) ===
+      JSON.stringify(state.sweepChoice)
+  ) {
+    return { sweep: start.sweep };
+  }
+  return ownedBy(start)(
+    'sweep',
+    sweepCheck.sweep ?? null,
+    sweepCheck.sweep !== null
+  );
+}
+
+function resourcesOf(
+  state: IFormState,
+  local: boolean,
+  capabilities: IBackendCapabilities | undefined
+): IJobSubmission['resources'] {
+  const { resources, start } = state;
+  const kept =
+    start !== null && (start.backend ?? '') === state.backend
+      ? start.resources
+      : {};
+  return local
+    ? { ...kept, accelerator_count: resources.accelerator_count }
+    : {
+        ...kept,
+        machine_type: resources.machine_type || null,
+        accelerator_type: resources.accelerator_type || null,
+        accelerator_count: resources.accelerator_count,
+        ...(takesMaxWorkers(capabilities)
+          ? { max_workers: resources.max_workers }
+          : { replica_count: resources.replica_count })
+      };
+}
+
+/** The launch options set in the form that the chosen backend does not take: not sent. */
+export function leftOut(
+  state: IFormState,
+  capabilities: IBackendCapabilities | undefined
+): string[] {
+  return leftOutOptions(state.options, capabilities);
 }
 
 /** Whether a backend sizes a job by its most workers (a pipeline) rather than by replicas. */

@@ -14,6 +14,7 @@ import {
 import { EtlOptions } from './EtlOptions';
 import { IResourceChoice } from './formModel';
 import { JobReview } from './JobReview';
+import { PreflightChecks } from './PreflightChecks';
 import { countForAccelerator, fillForMachine } from './picker';
 import { ResourcePicker } from './ResourcePicker';
 import { SweepOptions } from './SweepOptions';
@@ -119,10 +120,13 @@ export const SUBMIT_PANELS: readonly IOptionPanel[] = [
         catalog={cloudCatalog}
         resources={model.state.resources}
         estimate={model.fresh ? (model.validation?.estimate ?? null) : null}
-        preflight={model.preflight}
+        spec={model.spec}
+        leftOut={model.leftOut}
         onBack={() => model.setReviewing(false)}
         onConfirm={() => void model.submit()}
-      />
+      >
+        <PreflightChecks load={model.preflight} />
+      </JobReview>
     )
   }
 ];

@@ -22,6 +22,7 @@ import {
   fitToCatalog,
   formChecks,
   fromJob,
+  leftOut,
   preferredBackend,
   readsFile,
   toSpec,
@@ -228,6 +229,10 @@ export function useSubmitForm(options: ISubmitFormOptions) {
     catalog,
     catalogError,
     checks,
+    /** The spec the form posts, as it is now. */
+    spec,
+    /** Options set in the form that the chosen backend does not take (not sent). */
+    leftOut: leftOut(state, capabilities),
     validation,
     submitErrors,
     submitMessage,
