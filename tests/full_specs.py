@@ -124,7 +124,7 @@ DATAFLOW_FULL: dict[str, Any] = {
     },
 }
 
-#: This machine: what a local job takes.
+#: This machine: what a local job takes (no requirements: installing them needs the network).
 LOCAL_FULL: dict[str, Any] = {
     "kind": "train",
     "backend": "local",
@@ -132,7 +132,6 @@ LOCAL_FULL: dict[str, Any] = {
     "source": {"path": "train.py", "include": ["utils/*.py"]},
     "args": ["--verbose", "--seed=7"],
     "parameters": {"epochs": 2, "lr": 0.01, "tag": "a b"},
-    "requirements": ["numpy"],
     "labels": {"team": "ux"},
 }
 
