@@ -48,7 +48,7 @@ export interface ISubmitOption {
   /** The spec's own default: a spec holding it needs no flag. */
   default: unknown;
   /** The flag this one is another way to write (`--strategy spot`), if any. */
-  alias: string | null;
+  alias?: string | null;
 }
 
 /** The submit flags, in the order they are written. */

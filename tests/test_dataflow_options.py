@@ -164,6 +164,47 @@ def test_a_disk_size_in_the_args_that_is_no_size_is_refused(tmp_path):
     assert "--disk_size_gb=big in args is not a disk size in GB" in refused.value.errors[0].message
 
 
+def test_switches_and_the_longest_run_in_the_args_fill_their_fields(tmp_path):
+    args = [
+        "--no_use_public_ips",
+        "--flexrs_goal=COST_OPTIMIZED",
+        "--dataflow_service_options=enable_prime,max_workflow_runtime_walltime_seconds=600",
+    ]
+
+    spec = normalized(tmp_path, args=args)
+    options = dataflow_options.pipeline_args(
+        spec, job_id="abc", target=dataflow_options.DataflowTarget(PROJECT, REGION, "gs://b/t")
+    )
+
+    assert (spec.dataflow.no_public_ips, spec.dataflow.flexrs, spec.dataflow.prime) == (
+        True,
+        True,
+        True,
+    )
+    assert spec.scheduling.timeout_seconds == 600
+    assert [o for o in options if "public_ips" in o or "flexrs" in o or "service" in o] == []
+
+
+@pytest.mark.parametrize(
+    ("runtime", "typed", "field", "words"),
+    [
+        ("600", 900, "scheduling.timeout_seconds", "but scheduling.timeout_seconds is 900"),
+        ("30", None, "args", "is not a timeout: Input should be greater than or equal to 60"),
+        ("soon", None, "args", "is not a timeout"),
+    ],
+)
+def test_a_longest_run_in_the_args_that_is_no_timeout_or_another_is_refused(
+    tmp_path, runtime, typed, field, words
+):
+    args = [f"--dataflow_service_options=max_workflow_runtime_walltime_seconds={runtime}"]
+    with pytest.raises(MLPError) as refused:
+        normalized(tmp_path, args=args, scheduling={"timeout_seconds": typed})
+
+    (error,) = refused.value.errors
+    assert error.field == field
+    assert words in error.message
+
+
 def test_a_bare_subnetwork_name_is_the_job_regions(tmp_path):
     spec = normalized(tmp_path, region="europe-west4", dataflow={"subnetwork": "data-subnet"})
     options = dataflow_options.pipeline_args(

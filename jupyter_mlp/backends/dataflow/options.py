@@ -205,6 +205,7 @@ def adopt_options(spec: JobSpec) -> tuple[JobSpec, list[FieldError]]:
     updates: dict[str, dict[str, Any]] = {"": {}, "resources": {}, "scheduling": {}, "dataflow": {}}
     errors = _adopt_typed(spec, updates)
     errors += _adopt_accelerator(spec, updates["resources"])
+    errors += _adopt_service(spec, updates)
     if option_value(spec.args, "job_name") is not None:
         errors.append(
             FieldError(
@@ -262,6 +263,46 @@ def _adopt_typed(spec: JobSpec, updates: dict[str, dict[str, Any]]) -> list[Fiel
         elif typed != value:
             errors.append(_disagree(f"--{name}={text}", field, typed, str(value)))
     return errors
+
+
+def _adopt_service(spec: JobSpec, updates: dict[str, dict[str, Any]]) -> list[FieldError]:
+    """Dataflow's switches the args give (private IPs, FlexRS's cost goal, Prime) set in
+    their fields, and the longest run they give as the timeout (an error if the timeout says
+    otherwise or is out of its bounds)."""
+    from pydantic import ValidationError
+
+    from ...core.models import FieldError
+
+    public = option_value(spec.args, "no_use_public_ips", "use_public_ips")
+    if public is not None and public[0] == "no_use_public_ips":
+        updates["dataflow"]["no_public_ips"] = True
+    if (option_value(spec.args, "flexrs_goal") or ("", ""))[1] == FLEXRS_GOAL:
+        updates["dataflow"]["flexrs"] = True
+    services = [
+        word.strip()
+        for name, value in given_options(spec.args)
+        if name in SERVICE_OPTIONS
+        for word in value.split(",")
+    ]
+    if PRIME in services:
+        updates["dataflow"]["prime"] = True
+    runtimes = [word[len(MAX_RUNTIME) :] for word in services if word.startswith(MAX_RUNTIME)]
+    if not runtimes:
+        return []
+    given = f"--dataflow_service_options={MAX_RUNTIME}{runtimes[-1]}"
+    try:  # within the timeout's bounds
+        timeout = (
+            type(spec.scheduling).model_validate({"timeout_seconds": runtimes[-1]}).timeout_seconds
+        )
+    except ValidationError as exc:
+        message = f"{given} in args is not a timeout: {exc.errors()[0]['msg']}"
+        return [FieldError(field="args", message=message)]
+    typed = spec.scheduling.timeout_seconds
+    if typed is None:
+        updates["scheduling"]["timeout_seconds"] = timeout
+    elif typed != timeout:
+        return [_disagree(given, "scheduling.timeout_seconds", typed, str(timeout))]
+    return []
 
 
 def _adopt_accelerator(spec: JobSpec, update: dict[str, Any]) -> list[FieldError]:
