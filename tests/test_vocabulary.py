@@ -28,6 +28,7 @@ from jupyter_mlp.client.submit_options import (
     split_requirements,
 )
 from jupyter_mlp.core.models import (
+    OPTION_FIELDS,
     DataflowOptions,
     JobSpec,
     JobState,
@@ -41,7 +42,7 @@ from jupyter_mlp.core.models import (
     parse_state,
     parse_states,
 )
-from jupyter_mlp.vocabulary import VOCABULARY_FILE, vocabulary_text
+from jupyter_mlp.vocabulary import VOCABULARY_FILE, installed_backends, vocabulary_text
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURE = json.loads(
@@ -190,6 +191,18 @@ def test_requirements_split_at_commas_between_requirements_only(text, entries):
 
 
 # ----- launch options -----
+
+
+@pytest.mark.parametrize(
+    "option",
+    [o for o in SUBMIT_OPTIONS if set(o.fields) & set(OPTION_FIELDS)],
+    ids=lambda o: o.flag,
+)
+def test_a_launch_options_help_names_the_backends_that_take_it(option):
+    services = {caps.service: caps.options for caps in installed_backends().values()}
+    takers = {name for name, options in services.items() if set(option.fields) & set(options)}
+
+    assert {name for name in services if name in option.help} == takers
 
 
 def test_spot_as_a_switch_still_means_the_spot_strategy(root):
