@@ -240,6 +240,13 @@ def test_a_kms_key_outside_the_jobs_region_is_refused_naming_the_region(tmp_path
     )
 
 
+@pytest.mark.parametrize("location", [REGION, "global", "us"])
+def test_a_kms_key_of_the_jobs_region_global_or_its_multi_region_is_taken(tmp_path, location):
+    key = f"projects/p/locations/{location}/keyRings/ring/cryptoKeys/key"
+
+    assert "encryption_key" not in refusals(tmp_path, region=REGION, encryption_key=key)
+
+
 def test_a_kms_key_that_is_no_key_name_is_refused_with_the_form(tmp_path):
     errors = refusals(tmp_path, region=REGION, encryption_key="my-key")
 

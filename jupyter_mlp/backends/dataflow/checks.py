@@ -73,7 +73,7 @@ def option_errors(spec: JobSpec) -> list[FieldError]:
                     f"projects/P/locations/{region}/keyRings/K/cryptoKeys/C",
                 )
             )
-        elif region and key.group(1) != region:
+        elif region and not _key_covers(key.group(1), region):
             errors.append(
                 FieldError(
                     field="encryption_key",
@@ -91,6 +91,12 @@ def option_errors(spec: JobSpec) -> list[FieldError]:
             )
         )
     return errors
+
+
+def _key_covers(location: str, region: str) -> bool:
+    """Whether a key in `location` may protect a job in `region`: one of the region itself,
+    global, or a multi-region holding it (`us`, `europe`); only another region is refused."""
+    return location in (region, "global") or region.startswith(f"{location}-")
 
 
 def _network_errors(spec: JobSpec) -> list[FieldError]:
