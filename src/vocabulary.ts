@@ -19,12 +19,14 @@ export type { IBackendCapabilities, JobKind, JobState };
  * How a flag's value is written: one value (`text`, `choice`, `int`), the
  * flag alone (`switch`), `TYPE:COUNT` (`gpu`), repeated `NAME=VALUE`
  * (`param`, `label`), one shell-quoted string (`args`), comma-separated names
- * or a file (`requirements`), or repeated (`repeat`).
+ * or a file (`requirements`), repeated (`repeat`), a number (`float`), or a
+ * repeated alternative of the launch (`fallback`).
  */
 export type OptionValue =
   | 'text'
   | 'choice'
   | 'int'
+  | 'float'
   | 'switch'
   | 'gpu'
   | 'param'
@@ -33,7 +35,8 @@ export type OptionValue =
   | 'requirements'
   | 'repeat'
   | 'sweep'
-  | 'metric';
+  | 'metric'
+  | 'fallback';
 
 /** One submit flag, as `jupyter_mlp.client.submit_options.Option.describe` gives it. */
 export interface ISubmitOption {
@@ -44,6 +47,8 @@ export interface ISubmitOption {
   choices: string[];
   /** The spec's own default: a spec holding it needs no flag. */
   default: unknown;
+  /** The flag this one is another way to write (`--strategy spot`), if any. */
+  alias?: string | null;
 }
 
 /** The submit flags, in the order they are written. */

@@ -54,7 +54,8 @@ export const VOCABULARY = {
       ],
       "value": "text",
       "choices": [],
-      "default": null
+      "default": null,
+      "alias": null
     },
     {
       "flag": "--name",
@@ -63,7 +64,8 @@ export const VOCABULARY = {
       ],
       "value": "text",
       "choices": [],
-      "default": null
+      "default": null,
+      "alias": null
     },
     {
       "flag": "--machine-type",
@@ -72,7 +74,8 @@ export const VOCABULARY = {
       ],
       "value": "text",
       "choices": [],
-      "default": null
+      "default": null,
+      "alias": null
     },
     {
       "flag": "--gpu",
@@ -82,7 +85,8 @@ export const VOCABULARY = {
       ],
       "value": "gpu",
       "choices": [],
-      "default": null
+      "default": null,
+      "alias": null
     },
     {
       "flag": "--replicas",
@@ -91,7 +95,8 @@ export const VOCABULARY = {
       ],
       "value": "int",
       "choices": [],
-      "default": 1
+      "default": 1,
+      "alias": null
     },
     {
       "flag": "--max-workers",
@@ -100,7 +105,8 @@ export const VOCABULARY = {
       ],
       "value": "int",
       "choices": [],
-      "default": null
+      "default": null,
+      "alias": null
     },
     {
       "flag": "--region",
@@ -109,7 +115,8 @@ export const VOCABULARY = {
       ],
       "value": "text",
       "choices": [],
-      "default": null
+      "default": null,
+      "alias": null
     },
     {
       "flag": "--param",
@@ -118,7 +125,8 @@ export const VOCABULARY = {
       ],
       "value": "param",
       "choices": [],
-      "default": null
+      "default": null,
+      "alias": null
     },
     {
       "flag": "--args",
@@ -127,7 +135,8 @@ export const VOCABULARY = {
       ],
       "value": "args",
       "choices": [],
-      "default": null
+      "default": null,
+      "alias": null
     },
     {
       "flag": "--requirements",
@@ -136,7 +145,8 @@ export const VOCABULARY = {
       ],
       "value": "requirements",
       "choices": [],
-      "default": null
+      "default": null,
+      "alias": null
     },
     {
       "flag": "--environment",
@@ -145,7 +155,8 @@ export const VOCABULARY = {
       ],
       "value": "text",
       "choices": [],
-      "default": null
+      "default": null,
+      "alias": null
     },
     {
       "flag": "--label",
@@ -154,7 +165,8 @@ export const VOCABULARY = {
       ],
       "value": "label",
       "choices": [],
-      "default": null
+      "default": null,
+      "alias": null
     },
     {
       "flag": "--mode",
@@ -166,7 +178,8 @@ export const VOCABULARY = {
         "notebook",
         "script"
       ],
-      "default": null
+      "default": null,
+      "alias": null
     },
     {
       "flag": "--include",
@@ -175,7 +188,8 @@ export const VOCABULARY = {
       ],
       "value": "repeat",
       "choices": [],
-      "default": null
+      "default": null,
+      "alias": null
     },
     {
       "flag": "--timeout",
@@ -184,7 +198,22 @@ export const VOCABULARY = {
       ],
       "value": "int",
       "choices": [],
-      "default": null
+      "default": null,
+      "alias": null
+    },
+    {
+      "flag": "--strategy",
+      "fields": [
+        "scheduling.strategy"
+      ],
+      "value": "choice",
+      "choices": [
+        "standard",
+        "spot",
+        "flex_start"
+      ],
+      "default": "standard",
+      "alias": null
     },
     {
       "flag": "--spot",
@@ -193,7 +222,58 @@ export const VOCABULARY = {
       ],
       "value": "switch",
       "choices": [],
-      "default": false
+      "default": false,
+      "alias": "--strategy spot"
+    },
+    {
+      "flag": "--max-wait",
+      "fields": [
+        "scheduling.max_wait_seconds"
+      ],
+      "value": "int",
+      "choices": [],
+      "default": null,
+      "alias": null
+    },
+    {
+      "flag": "--reservation",
+      "fields": [
+        "scheduling.reservation"
+      ],
+      "value": "text",
+      "choices": [],
+      "default": null,
+      "alias": null
+    },
+    {
+      "flag": "--fallback",
+      "fields": [
+        "scheduling.fallbacks"
+      ],
+      "value": "fallback",
+      "choices": [],
+      "default": null,
+      "alias": null
+    },
+    {
+      "flag": "--max-preemptions",
+      "fields": [
+        "scheduling.max_preemptions"
+      ],
+      "value": "int",
+      "choices": [],
+      "default": 3,
+      "alias": null
+    },
+    {
+      "flag": "--max-cost",
+      "fields": [
+        "scheduling.max_cost_usd"
+      ],
+      "value": "float",
+      "choices": [],
+      "default": null,
+      "alias": null
     },
     {
       "flag": "--restart-on-worker-restart",
@@ -202,7 +282,8 @@ export const VOCABULARY = {
       ],
       "value": "switch",
       "choices": [],
-      "default": false
+      "default": false,
+      "alias": null
     },
     {
       "flag": "--service-account",
@@ -211,14 +292,130 @@ export const VOCABULARY = {
       ],
       "value": "text",
       "choices": [],
-      "default": null
+      "default": null,
+      "alias": null
+    },
+    {
+      "flag": "--boot-disk-type",
+      "fields": [
+        "resources.boot_disk_type"
+      ],
+      "value": "choice",
+      "choices": [
+        "pd-ssd",
+        "pd-standard",
+        "hyperdisk-balanced"
+      ],
+      "default": null,
+      "alias": null
+    },
+    {
+      "flag": "--boot-disk-size",
+      "fields": [
+        "resources.boot_disk_size_gb"
+      ],
+      "value": "int",
+      "choices": [],
+      "default": null,
+      "alias": null
+    },
+    {
+      "flag": "--network",
+      "fields": [
+        "network"
+      ],
+      "value": "text",
+      "choices": [],
+      "default": null,
+      "alias": null
+    },
+    {
+      "flag": "--psc-attachment",
+      "fields": [
+        "psc_network_attachment"
+      ],
+      "value": "text",
+      "choices": [],
+      "default": null,
+      "alias": null
+    },
+    {
+      "flag": "--kms-key",
+      "fields": [
+        "encryption_key"
+      ],
+      "value": "text",
+      "choices": [],
+      "default": null,
+      "alias": null
+    },
+    {
+      "flag": "--tensorboard",
+      "fields": [
+        "tensorboard"
+      ],
+      "value": "text",
+      "choices": [],
+      "default": null,
+      "alias": null
+    },
+    {
+      "flag": "--dataflow-network",
+      "fields": [
+        "dataflow.network"
+      ],
+      "value": "text",
+      "choices": [],
+      "default": null,
+      "alias": null
+    },
+    {
+      "flag": "--dataflow-subnetwork",
+      "fields": [
+        "dataflow.subnetwork"
+      ],
+      "value": "text",
+      "choices": [],
+      "default": null,
+      "alias": null
+    },
+    {
+      "flag": "--no-public-ips",
+      "fields": [
+        "dataflow.no_public_ips"
+      ],
+      "value": "switch",
+      "choices": [],
+      "default": false,
+      "alias": null
+    },
+    {
+      "flag": "--flexrs",
+      "fields": [
+        "dataflow.flexrs"
+      ],
+      "value": "switch",
+      "choices": [],
+      "default": false,
+      "alias": null
+    },
+    {
+      "flag": "--prime",
+      "fields": [
+        "dataflow.prime"
+      ],
+      "value": "switch",
+      "choices": [],
+      "default": false,
+      "alias": null
     },
     {
       "flag": "--wait",
       "fields": [],
       "value": "switch",
       "choices": [],
-      "default": false
+      "default": false,
+      "alias": null
     }
   ],
   "sweep_options": [
@@ -229,7 +426,8 @@ export const VOCABULARY = {
       ],
       "value": "sweep",
       "choices": [],
-      "default": null
+      "default": null,
+      "alias": null
     },
     {
       "flag": "--metric",
@@ -239,7 +437,8 @@ export const VOCABULARY = {
       ],
       "value": "metric",
       "choices": [],
-      "default": null
+      "default": null,
+      "alias": null
     },
     {
       "flag": "--trials",
@@ -248,7 +447,8 @@ export const VOCABULARY = {
       ],
       "value": "int",
       "choices": [],
-      "default": 10
+      "default": 10,
+      "alias": null
     },
     {
       "flag": "--parallel",
@@ -257,7 +457,8 @@ export const VOCABULARY = {
       ],
       "value": "int",
       "choices": [],
-      "default": 1
+      "default": 1,
+      "alias": null
     },
     {
       "flag": "--algorithm",
@@ -270,7 +471,8 @@ export const VOCABULARY = {
         "random",
         "bayes"
       ],
-      "default": "bayes"
+      "default": "bayes",
+      "alias": null
     },
     {
       "flag": "--max-failed",
@@ -279,7 +481,8 @@ export const VOCABULARY = {
       ],
       "value": "int",
       "choices": [],
-      "default": null
+      "default": null,
+      "alias": null
     }
   ],
   "backends": {

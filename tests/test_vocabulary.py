@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from full_specs import FULL_SPECS
 from IPython.core.interactiveshell import InteractiveShell
 
 from jupyter_mlp.client.cli import build_parser, submit_body
@@ -23,9 +24,12 @@ from jupyter_mlp.client.connection import Client
 from jupyter_mlp.client.magics import MLPMagics, parse_line
 from jupyter_mlp.client.submit_options import (
     SUBMIT_OPTIONS,
+    parse_fallbacks,
     split_requirements,
 )
 from jupyter_mlp.core.models import (
+    OPTION_FIELDS,
+    DataflowOptions,
     JobSpec,
     JobState,
     MLPError,
@@ -38,7 +42,7 @@ from jupyter_mlp.core.models import (
     parse_state,
     parse_states,
 )
-from jupyter_mlp.vocabulary import VOCABULARY_FILE, vocabulary_text
+from jupyter_mlp.vocabulary import VOCABULARY_FILE, installed_backends, vocabulary_text
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURE = json.loads(
@@ -52,6 +56,7 @@ NESTED: dict[str, type[Any]] = {
     "source": Source,
     "resources": Resources,
     "scheduling": Scheduling,
+    "dataflow": DataflowOptions,
     "sweep": SweepSpec,
     "sweep.metric": SweepMetric,
 }
@@ -107,8 +112,38 @@ def test_every_spec_field_has_a_flag_and_every_flag_a_spec_field():
 
 def test_the_copied_commands_use_every_flag():
     written = " ".join(f"{case['magic']} {case['command_line']}" for case in CASES)
-    unused = [o.flag for o in SUBMIT_OPTIONS if o.fields and f"{o.flag}" not in written]
+    # An alias (--spot) is written as the flag it stands for (--strategy spot).
+    unused = [o.flag for o in SUBMIT_OPTIONS if o.fields and not o.alias and o.flag not in written]
     assert unused == [], "add a case using these flags to src/__tests__/fixtures/commands.json"
+
+
+def test_the_fully_filled_cases_are_the_full_specs_the_rerun_test_submits():
+    filled = {c["title"].removeprefix("fully filled: "): c["spec"] for c in CASES}
+    assert {title: filled.get(title) for title in FULL_SPECS} == FULL_SPECS
+
+
+def test_the_full_specs_together_set_every_field_of_the_spec():
+    set_somewhere: set[str] = set()
+    for spec in FULL_SPECS.values():
+        normal = JobSpec.model_validate(spec)
+        source = {"path": spec["source"]["path"]}
+        default = JobSpec.model_validate({"kind": spec["kind"], "source": source})
+        set_somewhere |= {
+            field for field in spec_fields() if _at(normal, field) != _at(default, field)
+        }
+    # spot mirrors strategy; a cell's code and the kind are not options; sweeps have their own
+    # round trip, and mode is a notebook's (the first case of the fixture holds both).
+    not_here = {"scheduling.spot", "source.code", "source.path", "kind", "source.mode"}
+    assert spec_fields() - not_here - set_somewhere == {
+        f for f in spec_fields() if f.startswith("sweep.")
+    }
+
+
+def _at(spec: JobSpec, field: str) -> Any:
+    value: Any = spec
+    for part in field.split("."):
+        value = getattr(value, part, None)
+    return value
 
 
 # ----- the round trip -----
@@ -153,6 +188,74 @@ def test_a_copied_magic_submits_the_spec_it_was_written_from(root, case):
 )
 def test_requirements_split_at_commas_between_requirements_only(text, entries):
     assert split_requirements(text) == entries
+
+
+# ----- launch options -----
+
+
+@pytest.mark.parametrize(
+    "option",
+    [o for o in SUBMIT_OPTIONS if set(o.fields) & set(OPTION_FIELDS)],
+    ids=lambda o: o.flag,
+)
+def test_a_launch_options_help_names_the_backends_that_take_it(option):
+    services = {caps.service: caps.options for caps in installed_backends().values()}
+    takers = {name for name, options in services.items() if set(option.fields) & set(options)}
+
+    assert {name for name in services if name in option.help} == takers
+
+
+def test_spot_as_a_switch_still_means_the_spot_strategy(root):
+    spec = JobSpec.model_validate(magic_body(root, "--spot --max-preemptions 0"))
+
+    assert (spec.scheduling.strategy, spec.scheduling.spot) == ("spot", True)
+    assert spec.scheduling.max_preemptions == 0  # a default's neighbour is still a choice
+
+
+def test_a_cost_cap_reads_as_a_number_of_dollars(root):
+    assert magic_body(root, "--max-cost 2.5")["scheduling"] == {"max_cost_usd": 2.5}
+
+
+@pytest.mark.parametrize(
+    ("text", "fallback"),
+    [
+        ("us-east1", {"region": "us-east1"}),
+        (
+            "region=us-east1,machine=a2-highgpu-2g,gpu=A100:2,strategy=flex_start",
+            {
+                "region": "us-east1",
+                "machine_type": "a2-highgpu-2g",
+                "accelerator_type": "NVIDIA_TESLA_A100",
+                "accelerator_count": 2,
+                "strategy": "flex_start",
+            },
+        ),
+        ("gpu=L4", {"accelerator_type": "NVIDIA_L4"}),
+        ("gpu=any:4, strategy=spot", {"accelerator_count": 4, "strategy": "spot"}),
+    ],
+)
+def test_a_fallback_flag_reads_as_what_it_changes_of_the_job(text, fallback):
+    assert parse_fallbacks([text]) == [fallback]
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("zone=us-east1-b", "has the unknown key 'zone'"),
+        ("strategy=cheap", "names the strategy 'cheap', not one of standard, spot, flex_start"),
+        ("region=", "gives no value for region"),
+        ("us-east1,region=europe-west4", "gives region twice"),
+        ("gpu=Z9:1", "has gpu=Z9:1:"),
+    ],
+)
+def test_a_wrong_fallback_flag_is_named_with_the_syntax(text, words):
+    with pytest.raises(MLPError) as refused:
+        parse_fallbacks([text])
+
+    error = refused.value.errors[0]
+    assert error.field == "fallback"
+    assert words in error.message
+    assert "region=REGION, machine=MACHINE_TYPE, gpu=TYPE:COUNT" in error.message
 
 
 # ----- one rule each -----

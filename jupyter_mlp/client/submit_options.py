@@ -34,11 +34,13 @@ def installed_backend_names() -> list[str]:
 #: text/choice/int: one value; switch: a flag alone (true); gpu: TYPE:COUNT for the
 #: accelerator type and count; param/label: NAME=VALUE, repeated; args: one shell-quoted
 #: string; requirements: comma-separated names, or a requirements file; repeat: repeated;
-#: sweep: NAME=SPEC, repeated (see SWEEP_SYNTAX); metric: NAME:max|min.
+#: sweep: NAME=SPEC, repeated (see SWEEP_SYNTAX); metric: NAME:max|min; float: a number;
+#: fallback: an alternative of the launch, repeated (see FALLBACK_SYNTAX).
 ValueKind = Literal[
     "text",
     "choice",
     "int",
+    "float",
     "switch",
     "gpu",
     "param",
@@ -48,6 +50,7 @@ ValueKind = Literal[
     "repeat",
     "sweep",
     "metric",
+    "fallback",
 ]
 
 #: How `--sweep NAME=SPEC` writes a searched parameter.
@@ -57,6 +60,14 @@ SWEEP_SYNTAX = (
     "NAME=log(LO,HI) (between, searched on a log scale; LO > 0)"
 )
 METRIC_SYNTAX = "NAME:max or NAME:min (e.g. accuracy:max, val_loss:min)"
+#: How `--fallback` writes an alternative: what it changes of the job, the rest kept.
+FALLBACK_SYNTAX = (
+    "REGION, or KEY=VALUE pairs separated by commas: region=REGION, machine=MACHINE_TYPE, "
+    "gpu=TYPE:COUNT (gpu=TYPE keeps the count, gpu=any:COUNT the type), "
+    "strategy=standard|spot|flex_start (e.g. --fallback us-east1 or "
+    "--fallback region=us-east1,gpu=A100:1,strategy=flex_start)"
+)
+STRATEGIES = ("standard", "spot", "flex_start")
 
 
 @dataclass(frozen=True)
@@ -71,6 +82,8 @@ class Option:
     choices: tuple[str, ...] = ()
     #: The spec's own default: a spec holding it needs no flag.
     default: Any = None
+    #: Another way to write this flag (`--spot` is `--strategy spot`): copy-as writes that.
+    alias: str | None = None
 
     @property
     def for_sweeps(self) -> bool:
@@ -89,9 +102,11 @@ class Option:
             kwargs["choices"] = list(self.choices)
         if self.value == "int":
             kwargs["type"] = int
+        elif self.value == "float":
+            kwargs["type"] = float
         elif self.value == "switch":
             kwargs["action"] = "store_true"
-        elif self.value in ("param", "label", "repeat", "sweep"):
+        elif self.value in ("param", "label", "repeat", "sweep", "fallback"):
             kwargs.update(action="append", default=[])
         return kwargs
 
@@ -103,6 +118,7 @@ class Option:
             "value": self.value,
             "choices": list(self.choices),
             "default": self.default,
+            "alias": self.alias,
         }
 
 
@@ -195,29 +211,147 @@ SUBMIT_OPTIONS: list[Option] = [
     ),
     Option(
         "--timeout",
-        "Cloud: stop the job after this many seconds.",
+        "Vertex AI and Dataflow: stop the job after this many seconds.",
         ("scheduling.timeout_seconds",),
         "int",
         metavar="SECONDS",
     ),
     Option(
+        "--strategy",
+        "Vertex AI: how capacity is found: standard (on demand, the default), spot (cheaper, "
+        "can be preempted) or flex_start (waits up to --max-wait for scarce GPUs).",
+        ("scheduling.strategy",),
+        "choice",
+        choices=STRATEGIES,
+        default="standard",
+    ),
+    Option(
         "--spot",
-        "Cloud: run on Spot capacity (cheaper, can be preempted).",
+        "Vertex AI: run on Spot capacity (cheaper, can be preempted); same as --strategy spot.",
         ("scheduling.spot",),
         "switch",
         default=False,
+        alias="--strategy spot",
+    ),
+    Option(
+        "--max-wait",
+        "Vertex AI, Flex-start: the longest wait for capacity (default 24 hours).",
+        ("scheduling.max_wait_seconds",),
+        "int",
+        metavar="SECONDS",
+    ),
+    Option(
+        "--reservation",
+        "Vertex AI: run on reserved capacity: any (any matching reservation), a "
+        "reservation's name in the job's region, or projects/P/zones/Z/reservations/N.",
+        ("scheduling.reservation",),
+        metavar="any|NAME",
+    ),
+    Option(
+        "--fallback",
+        f"Vertex AI: what to try next (repeatable, in order) when an attempt ends for lack of "
+        f"capacity or quota: {FALLBACK_SYNTAX}.",
+        ("scheduling.fallbacks",),
+        "fallback",
+        metavar="REGION|KEY=VALUE,...",
+    ),
+    Option(
+        "--max-preemptions",
+        "Vertex AI, Spot: how many more times to start a preempted job (default 3).",
+        ("scheduling.max_preemptions",),
+        "int",
+        metavar="N",
+        default=3,
+    ),
+    Option(
+        "--max-cost",
+        "Vertex AI and Dataflow: cancel the job when its estimated cost reaches this many US "
+        "dollars (it acts on the estimate: billing lags, and a cancel takes a while).",
+        ("scheduling.max_cost_usd",),
+        "float",
+        metavar="USD",
     ),
     Option(
         "--restart-on-worker-restart",
-        "Cloud: restart the whole job when one of its workers restarts.",
+        "Vertex AI: restart the whole job when one of its workers restarts.",
         ("scheduling.restart_on_worker_restart",),
         "switch",
         default=False,
     ),
     Option(
         "--service-account",
-        "Cloud: the service account the job runs as.",
+        "Vertex AI and Dataflow: the service account the job runs as.",
         ("scheduling.service_account",),
+    ),
+    Option(
+        "--boot-disk-type",
+        "Vertex AI: each machine's boot disk (hyperdisk-balanced where the machine takes it).",
+        ("resources.boot_disk_type",),
+        "choice",
+        choices=("pd-ssd", "pd-standard", "hyperdisk-balanced"),
+    ),
+    Option(
+        "--boot-disk-size",
+        "Vertex AI: each machine's boot disk size; Dataflow: each worker's disk size.",
+        ("resources.boot_disk_size_gb",),
+        "int",
+        metavar="GB",
+    ),
+    Option(
+        "--network",
+        "Vertex AI: the VPC network the job is peered with, "
+        "projects/PROJECT_NUMBER/global/networks/NAME or a name in the job's project.",
+        ("network",),
+    ),
+    Option(
+        "--psc-attachment",
+        "Vertex AI: a Private Service Connect interface's network attachment, "
+        "projects/P/regions/R/networkAttachments/N or a name in the job's region.",
+        ("psc_network_attachment",),
+    ),
+    Option(
+        "--kms-key",
+        "Vertex AI and Dataflow: the customer-managed encryption key, in the job's region: "
+        "projects/P/locations/R/keyRings/K/cryptoKeys/C.",
+        ("encryption_key",),
+    ),
+    Option(
+        "--tensorboard",
+        "Vertex AI: a TensorBoard instance in the job's region to stream to "
+        "(projects/P/locations/R/tensorboards/N or its id); needs a service account.",
+        ("tensorboard",),
+    ),
+    Option(
+        "--dataflow-network",
+        "Dataflow: the workers' VPC network, by name.",
+        ("dataflow.network",),
+    ),
+    Option(
+        "--dataflow-subnetwork",
+        "Dataflow: the workers' subnetwork: regions/R/subnetworks/S, its full URL, or a name "
+        "in the job's region.",
+        ("dataflow.subnetwork",),
+    ),
+    Option(
+        "--no-public-ips",
+        "Dataflow: workers get private addresses only.",
+        ("dataflow.no_public_ips",),
+        "switch",
+        default=False,
+    ),
+    Option(
+        "--flexrs",
+        "Dataflow: FlexRS, a batch pipeline runs later on cheaper, preemptible workers.",
+        ("dataflow.flexrs",),
+        "switch",
+        default=False,
+    ),
+    Option(
+        "--prime",
+        "Dataflow: run on Dataflow Prime (it picks the workers).",
+        ("dataflow.prime",),
+        "switch",
+        default=False,
     ),
     Option(
         "--sweep",
@@ -368,6 +502,55 @@ def parse_metric(text: str) -> tuple[str, str]:
     return name, goals[goal.lower()]
 
 
+def parse_fallbacks(items: list[str]) -> list[dict[str, Any]]:
+    """`--fallback` flags as the scheduling's fallbacks (see FALLBACK_SYNTAX)."""
+    return [_fallback(item) for item in items]
+
+
+def _fallback(item: str) -> dict[str, Any]:
+    def refuse(problem: str) -> MLPError:
+        return MLPError.invalid("fallback", f"'{item}' {problem}; give {FALLBACK_SYNTAX}")
+
+    fallback: dict[str, Any] = {}
+    for part in (part.strip() for part in item.split(",")):
+        key, sep, value = (word.strip() for word in part.partition("="))
+        if not sep:
+            key, value = "region", key  # a bare word is a region
+        if not value:
+            raise refuse(f"gives no value for {key or 'a region'}")
+        if key in fallback or (key == "gpu" and "accelerator_count" in fallback):
+            raise refuse(f"gives {key} twice")
+        if key == "region":
+            fallback["region"] = value
+        elif key == "machine":
+            fallback["machine_type"] = value
+        elif key == "strategy":
+            if value not in STRATEGIES:
+                raise refuse(f"names the strategy '{value}', not one of {', '.join(STRATEGIES)}")
+            fallback["strategy"] = value
+        elif key == "gpu":
+            try:
+                fallback.update(_fallback_gpu(value))
+            except MLPError as exc:
+                raise refuse(f"has gpu={value}: {exc.errors[0].message}") from None
+        else:
+            raise refuse(f"has the unknown key '{key}'")
+    return fallback
+
+
+def _fallback_gpu(text: str) -> dict[str, Any]:
+    """`A100:2` -> type and count; `A100` -> the type alone; `any:2` or `2` -> the count."""
+    if ":" not in text and not text.isdigit():
+        accelerator, _ = parse_gpu(text)
+        return {"accelerator_type": accelerator}
+    accelerator, count = parse_gpu(text)
+    return (
+        {"accelerator_type": accelerator, "accelerator_count": count}
+        if accelerator
+        else {"accelerator_count": count}
+    )
+
+
 def parse_labels(items: list[str]) -> dict[str, str]:
     labels: dict[str, str] = {}
     for item in items:
@@ -508,6 +691,8 @@ def _read(option: Option, given: Any, server_path: Callable[[Path], str] | None)
         return {fields[0]: list(given)}
     if option.value == "sweep":
         return {fields[0]: parse_sweep(given)}
+    if option.value == "fallback":
+        return {fields[0]: parse_fallbacks(given)}
     if option.value == "metric":
         name, goal = parse_metric(given)
         return {fields[0]: name, fields[1]: goal}

@@ -1,5 +1,5 @@
 import { IJobSubmission, JobKind } from '../api';
-import { asCommandLine, asMagic } from '../panel/commandLine';
+import { asCommandLine, asMagic, fallbackText } from '../panel/commandLine';
 import { describeSpec } from '../panel/describe';
 import {
   CLOUD_BACKENDS,
@@ -93,6 +93,39 @@ describe('a job as a command', () => {
   });
 });
 
+describe('launch options as flags', () => {
+  it('writes Spot as --strategy spot, not twice', () => {
+    const job = {
+      kind: 'train' as const,
+      source: { path: 'train.py' },
+      scheduling: { strategy: 'spot', spot: true, max_preemptions: 3 }
+    };
+    expect(asCommandLine(job)).toBe(
+      'jupyter mlp submit train.py --strategy spot'
+    );
+  });
+
+  it('writes a fallback that only moves region as the bare region', () => {
+    expect(fallbackText({ region: 'europe-west4' })).toBe('europe-west4');
+  });
+
+  it('writes what else a fallback changes as KEY=VALUE pairs', () => {
+    expect(
+      fallbackText({
+        region: 'us-east1',
+        machine_type: 'a2-highgpu-2g',
+        accelerator_type: 'NVIDIA_TESLA_A100',
+        accelerator_count: 2,
+        strategy: 'flex_start'
+      })
+    ).toBe(
+      'region=us-east1,machine=a2-highgpu-2g,gpu=A100:2,strategy=flex_start'
+    );
+    expect(fallbackText({ accelerator_count: 4 })).toBe('gpu=any:4');
+    expect(fallbackText({ accelerator_type: 'NVIDIA_L4' })).toBe('gpu=L4');
+  });
+});
+
 describe('the commands the Python side parses back', () => {
   it.each(fixture.commands.map(c => [c.title, c] as const))(
     'writes %s as the fixture says',
@@ -131,7 +164,9 @@ describe('the vocabulary shared with the Python side', () => {
       'label',
       'args',
       'requirements',
-      'repeat'
+      'repeat',
+      'float',
+      'fallback'
     ];
     expect([...values].filter(v => !known.includes(v))).toEqual([]);
   });

@@ -10,13 +10,28 @@
 import { IJobSubmission, ISweepParameter } from '../api';
 import { ISubmitOption, SUBMIT_OPTIONS, SWEEP_OPTIONS } from '../vocabulary';
 
+/**
+ * One alternative of `scheduling.fallbacks`: what it changes of the job
+ * (unset: the job's own).
+ */
+export interface IFallback {
+  region?: string | null;
+  machine_type?: string | null;
+  accelerator_type?: string | null;
+  accelerator_count?: number | null;
+  strategy?: string | null;
+}
+
 /** The flags shared by the magic and the command line, shell-quoted. */
 export function submitFlags(spec: IJobSubmission): string[] {
   const fromFile = Boolean(spec.source.path);
   return [
     ...SUBMIT_OPTIONS.filter(
-      // Source options (mode, include) are a file's; a cell job has none.
-      option => fromFile || !option.fields.some(f => f.startsWith('source.'))
+      // Source options (mode, include) are a file's; a cell job has none. An
+      // alias (`--spot`) is written as the flag it stands for.
+      option =>
+        !option.alias &&
+        (fromFile || !option.fields.some(f => f.startsWith('source.')))
     ),
     ...(spec.sweep ? SWEEP_OPTIONS : [])
   ].flatMap(option => optionWords(option, spec));
@@ -36,6 +51,33 @@ export function sweepParameterText(parameter: ISweepParameter): string {
     default:
       return `${parameter.name}=[${(parameter.values ?? []).join(',')}]`;
   }
+}
+
+/**
+ * An alternative as `--fallback` reads it: a bare region, or
+ * `region=R,machine=M,gpu=TYPE:COUNT,strategy=S` with what it changes
+ * (`gpu=TYPE` keeps the job's count, `gpu=any:COUNT` its type).
+ */
+export function fallbackText(fallback: IFallback): string {
+  const { region, machine_type, accelerator_type, strategy } = fallback;
+  const count = fallback.accelerator_count;
+  const parts: string[] = [];
+  if (region) {
+    parts.push(`region=${region}`);
+  }
+  if (machine_type) {
+    parts.push(`machine=${machine_type}`);
+  }
+  if (accelerator_type) {
+    const counted = count === null || count === undefined ? '' : `:${count}`;
+    parts.push(`gpu=${shortAccelerator(accelerator_type)}${counted}`);
+  } else if (count !== null && count !== undefined) {
+    parts.push(`gpu=any:${count}`);
+  }
+  if (strategy) {
+    parts.push(`strategy=${strategy}`);
+  }
+  return parts.length === 1 && region ? region : parts.join(',');
 }
 
 /**
@@ -135,6 +177,10 @@ function optionWords(option: ISubmitOption, spec: IJobSubmission): string[] {
     case 'sweep':
       return ((value ?? []) as ISweepParameter[]).flatMap(parameter =>
         flagged(flag, sweepParameterText(parameter))
+      );
+    case 'fallback':
+      return ((value ?? []) as IFallback[]).flatMap(fallback =>
+        flagged(flag, fallbackText(fallback))
       );
     case 'metric':
       return value

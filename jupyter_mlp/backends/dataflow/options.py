@@ -2,7 +2,8 @@
 
 A pipeline file takes its options from its command line, so the same file runs unchanged on this
 machine and on Dataflow: here the options name the project, region, locations, job name, labels,
-workers and their accelerators. Options the spec's args already give are the user's choice:
+workers (count, disk, network, accelerators, image, service account), the KMS key, FlexRS,
+Prime and the longest run. Options the spec's args already give are the user's choice:
 they fill the spec's typed fields (`adopt_options`) and are never repeated or overridden.
 """
 
@@ -34,10 +35,25 @@ TYPED_OPTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("resources.max_workers", ("max_num_workers",)),
     ("scheduling.service_account", ("service_account_email",)),
     ("environment", ("sdk_container_image", "worker_harness_container_image")),
+    ("resources.boot_disk_size_gb", ("disk_size_gb",)),
+    ("encryption_key", ("dataflow_kms_key",)),
+    ("dataflow.network", ("network",)),
+    ("dataflow.subnetwork", ("subnetwork",)),
 )
-_WHOLE_NUMBERS = {"resources.replica_count", "resources.max_workers"}
+# Fields whose option is a whole number, and what the number counts (for the error).
+_WHOLE_NUMBERS = {
+    "resources.replica_count": "a number of workers (1 or more)",
+    "resources.max_workers": "a number of workers (1 or more)",
+    "resources.boot_disk_size_gb": "a disk size in GB (10 or more)",
+}
 SERVICE_OPTIONS = ("dataflow_service_options", "dataflow_service_option")
 WORKER_ACCELERATOR = "worker_accelerator="
+# Dataflow service options (docs: dataflow/docs/reference/service-options): Prime, and the
+# longest a job may run before Dataflow cancels it.
+PRIME = "enable_prime"
+MAX_RUNTIME = "max_workflow_runtime_walltime_seconds="
+# FlexRS's goal for a batch job that may wait for cheaper, preemptible workers.
+FLEXRS_GOAL = "COST_OPTIMIZED"
 
 
 @dataclass(frozen=True)
@@ -91,15 +107,27 @@ def pipeline_args(
     labels.update({LABEL_JOB_ID: label(job_id), LABEL_MANAGED: "true"})
     args += [f"--labels={key}={value}" for key, value in labels.items()]
     resources = spec.resources
-    add(resources.machine_type, "machine_type", "worker_machine_type")
+    # Dataflow Prime picks its workers and refuses a machine type (the spec keeps one to
+    # price the job by).
+    add(
+        None if spec.dataflow.prime else resources.machine_type,
+        "machine_type",
+        "worker_machine_type",
+    )
     # One worker is the field's default: only more is a choice Dataflow is told of.
     add(resources.replica_count if resources.replica_count > 1 else None, "num_workers")
     add(resources.max_workers, "max_num_workers")
-    accelerator = worker_accelerator(resources.accelerator_type, resources.accelerator_count)
-    if accelerator and not args_accelerator(spec.args):
-        args.append(f"--dataflow_service_options={WORKER_ACCELERATOR}{accelerator}")
+    add(resources.boot_disk_size_gb, "disk_size_gb")
+    args += [f"--dataflow_service_options={option}" for option in service_options(spec)]
     add(spec.scheduling.service_account or target.service_account, "service_account_email")
     add(spec.environment, "sdk_container_image", "worker_harness_container_image")
+    add(spec.encryption_key, "dataflow_kms_key")
+    own = spec.dataflow
+    add(own.network, "network")
+    add(subnetwork_path(own.subnetwork, spec.region or target.region), "subnetwork")
+    if own.no_public_ips and not given.intersection({"no_use_public_ips", "use_public_ips"}):
+        args.append("--no_use_public_ips")
+    add(FLEXRS_GOAL if own.flexrs else None, "flexrs_goal")
     if requirements_file:
         # Workers install the requirements from PyPI; no local download cache is filled first.
         args += [f"--requirements_file={requirements_file}", "--requirements_cache=skip"]
@@ -131,6 +159,31 @@ def option_value(args: list[str], *names: str) -> tuple[str, str] | None:
     return given[-1] if given else None
 
 
+def service_options(spec: JobSpec) -> list[str]:
+    """The Dataflow service options the spec's fields mean and its args do not already give:
+    the workers' accelerator, Dataflow Prime, and the timeout as the longest run."""
+    given = [v for name, v in given_options(spec.args) if name in SERVICE_OPTIONS]
+    found = []
+    resources = spec.resources
+    accelerator = worker_accelerator(resources.accelerator_type, resources.accelerator_count)
+    if accelerator and not args_accelerator(spec.args):
+        found.append(f"{WORKER_ACCELERATOR}{accelerator}")
+    if spec.dataflow.prime and not any(PRIME in value.split(",") for value in given):
+        found.append(PRIME)
+    timeout = spec.scheduling.timeout_seconds
+    if timeout and not any(MAX_RUNTIME in value for value in given):
+        found.append(f"{MAX_RUNTIME}{timeout}")
+    return found
+
+
+def subnetwork_path(subnetwork: str | None, region: str) -> str | None:
+    """The workers' subnetwork as Dataflow takes it: a bare name is the job region's
+    (`regions/R/subnetworks/S`); a path or URL is left as given."""
+    if not subnetwork or "/" in subnetwork:
+        return subnetwork
+    return f"regions/{region}/subnetworks/{subnetwork}"
+
+
 def args_accelerator(args: list[str]) -> str | None:
     """The `worker_accelerator` service option the args give (its value), or None."""
     values = [
@@ -149,35 +202,10 @@ def adopt_options(spec: JobSpec) -> tuple[JobSpec, list[FieldError]]:
 
     from ...core.models import FieldError
 
-    updates: dict[str, dict[str, Any]] = {"": {}, "resources": {}, "scheduling": {}}
-    errors: list[FieldError] = []
-    for field, names in TYPED_OPTIONS:
-        given = option_value(spec.args, *names)
-        if given is None:
-            continue
-        name, text = given
-        if not text:
-            continue  # an empty option is Beam's to refuse
-        section, _, key = field.rpartition(".")
-        value: object = text
-        if field in _WHOLE_NUMBERS:
-            if not (text.isascii() and text.isdigit()) or int(text) < 1:
-                errors.append(
-                    FieldError(
-                        field="args",
-                        message=f"--{name}={text} in args is not a number of workers (1 or more)",
-                    )
-                )
-                continue
-            value = int(text)
-        typed = getattr(getattr(spec, section) if section else spec, key)
-        if field == "resources.replica_count" and typed == 1:
-            typed = None  # the field's default, not a choice
-        if typed is None:
-            updates[section][key] = value
-        elif typed != value:
-            errors.append(_disagree(f"--{name}={text}", field, typed, str(value)))
+    updates: dict[str, dict[str, Any]] = {"": {}, "resources": {}, "scheduling": {}, "dataflow": {}}
+    errors = _adopt_typed(spec, updates)
     errors += _adopt_accelerator(spec, updates["resources"])
+    errors += _adopt_service(spec, updates)
     if option_value(spec.args, "job_name") is not None:
         errors.append(
             FieldError(
@@ -203,8 +231,78 @@ def adopt_options(spec: JobSpec) -> tuple[JobSpec, list[FieldError]]:
             **updates[""],
             "resources": resources,
             "scheduling": spec.scheduling.model_copy(update=updates["scheduling"]),
+            "dataflow": spec.dataflow.model_copy(update=updates["dataflow"]),
         }
     ), []
+
+
+def _adopt_typed(spec: JobSpec, updates: dict[str, dict[str, Any]]) -> list[FieldError]:
+    """Each `TYPED_OPTIONS` option the args give, put in `updates` (by section) where its
+    field is unset; an error where the field says otherwise or the value is not a number."""
+    from ...core.models import FieldError
+
+    errors: list[FieldError] = []
+    for field, names in TYPED_OPTIONS:
+        given = option_value(spec.args, *names)
+        if given is None or not given[1]:
+            continue  # not given, or empty: an empty option is Beam's to refuse
+        name, text = given
+        section, _, key = field.rpartition(".")
+        value: object = text
+        if field in _WHOLE_NUMBERS:
+            if not (text.isascii() and text.isdigit()) or int(text) < 1:
+                message = f"--{name}={text} in args is not {_WHOLE_NUMBERS[field]}"
+                errors.append(FieldError(field="args", message=message))
+                continue
+            value = int(text)
+        typed = getattr(getattr(spec, section) if section else spec, key)
+        if field == "resources.replica_count" and typed == 1:
+            typed = None  # the field's default, not a choice
+        if typed is None:
+            updates[section][key] = value
+        elif typed != value:
+            errors.append(_disagree(f"--{name}={text}", field, typed, str(value)))
+    return errors
+
+
+def _adopt_service(spec: JobSpec, updates: dict[str, dict[str, Any]]) -> list[FieldError]:
+    """Dataflow's switches the args give (private IPs, FlexRS's cost goal, Prime) set in
+    their fields, and the longest run they give as the timeout (an error if the timeout says
+    otherwise or is out of its bounds)."""
+    from pydantic import ValidationError
+
+    from ...core.models import FieldError
+
+    public = option_value(spec.args, "no_use_public_ips", "use_public_ips")
+    if public is not None and public[0] == "no_use_public_ips":
+        updates["dataflow"]["no_public_ips"] = True
+    if (option_value(spec.args, "flexrs_goal") or ("", ""))[1] == FLEXRS_GOAL:
+        updates["dataflow"]["flexrs"] = True
+    services = [
+        word.strip()
+        for name, value in given_options(spec.args)
+        if name in SERVICE_OPTIONS
+        for word in value.split(",")
+    ]
+    if PRIME in services:
+        updates["dataflow"]["prime"] = True
+    runtimes = [word[len(MAX_RUNTIME) :] for word in services if word.startswith(MAX_RUNTIME)]
+    if not runtimes:
+        return []
+    given = f"--dataflow_service_options={MAX_RUNTIME}{runtimes[-1]}"
+    try:  # within the timeout's bounds
+        timeout = (
+            type(spec.scheduling).model_validate({"timeout_seconds": runtimes[-1]}).timeout_seconds
+        )
+    except ValidationError as exc:
+        message = f"{given} in args is not a timeout: {exc.errors()[0]['msg']}"
+        return [FieldError(field="args", message=message)]
+    typed = spec.scheduling.timeout_seconds
+    if typed is None:
+        updates["scheduling"]["timeout_seconds"] = timeout
+    elif typed != timeout:
+        return [_disagree(given, "scheduling.timeout_seconds", typed, str(timeout))]
+    return []
 
 
 def _adopt_accelerator(spec: JobSpec, update: dict[str, Any]) -> list[FieldError]:
