@@ -197,6 +197,12 @@ export interface IJobCost {
   usd_so_far: number;
   prices_as_of: string;
   estimate: boolean;
+  /** How long the job has run (ran, once ended), in hours. */
+  hours?: number;
+  /** The job has ended: `usd_total` is what it cost. */
+  ended?: boolean;
+  /** An ended job's estimated total. */
+  usd_total?: number | null;
 }
 
 /**

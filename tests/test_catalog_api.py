@@ -158,9 +158,10 @@ async def test_validate_accepts_short_names_and_estimates_the_hourly_cost(api):
     assert answer["spec"]["resources"]["accelerator_type"] == "NVIDIA_TESLA_T4"
     assert answer["estimate"]["estimate"] is True and answer["estimate"]["as_of"]
     items = [b["item"] for b in answer["estimate"]["breakdown"]]
-    assert items == ["n1-standard-8", "1 x NVIDIA_TESLA_T4"]
+    # Each replica pays for its boot disk too: Vertex AI's default when the spec names none.
+    assert items == ["n1-standard-8", "1 x NVIDIA_TESLA_T4", "100 GB pd-ssd disk"]
     assert answer["estimate"]["usd_per_hour"] == pytest.approx(
-        sum(b["usd_per_hour"] for b in answer["estimate"]["breakdown"])
+        sum(b["usd_per_hour"] for b in answer["estimate"]["breakdown"]), abs=1e-4
     )
     # The test server sets no staging bucket: the only error names the setting to fill in.
     assert [e["field"] for e in answer["errors"]] == ["backend"]

@@ -253,11 +253,23 @@ def test_every_price_refers_to_a_known_machine_or_accelerator() -> None:
         assert value > 0
 
 
-def priced_items(backend: str) -> set[str]:
+def priced_items(backend: str, strategy: str | None = None) -> set[str]:
+    """The price file's priced items of ``backend``: on demand (with its disks), or under a
+    provisioning strategy (Spot, Flex-start, FlexRS)."""
     prices = load("prices.json")[backend]
+    if strategy is not None:
+        if backend == "dataflow":
+            rates = {f"{strategy}_vcpu_hour", f"{strategy}_memory_gb_hour"}
+            return rates if rates <= set(prices) else set()
+        return {
+            *prices.get(f"{strategy}_machine_types", {}),
+            *prices.get(f"{strategy}_accelerators", {}),
+        }
+    disks = {*prices.get("disks", {})}
+    disks |= {key for key in ("default_boot_disk", "default_worker_disk_gb") if key in prices}
     if backend == "dataflow":
-        return {"batch_vcpu_hour", "batch_memory_gb_hour", *prices["accelerators"]}
-    return {*prices["machine_types"], *prices["accelerators"]}
+        return {"batch_vcpu_hour", "batch_memory_gb_hour", *prices["accelerators"], *disks}
+    return {*prices["machine_types"], *prices["accelerators"], *disks}
 
 
 def unknown_items(backend: str) -> list[str]:
@@ -279,8 +291,9 @@ def test_every_offered_item_is_priced_or_explicitly_unknown(backend: str) -> Non
 @pytest.mark.parametrize("backend", ["vertex", "dataflow"])
 def test_every_price_has_exactly_one_cited_provenance(backend: str) -> None:
     groups = load("prices.json")[backend]["provenance"]
-    listed = [item for group in groups for item in group["items"]]
-    assert sorted(listed) == sorted(priced_items(backend))
+    for strategy in (None, "spot", "flex_start", "flexrs"):
+        listed = [i for g in groups if g.get("strategy") == strategy for i in g["items"]]
+        assert sorted(listed) == sorted(priced_items(backend, strategy)), strategy
     for group in groups:
         assert group["kind"] in {"quoted", "derived", "unchecked"} and group["how"]
         assert_cited(group, source_ids("prices.json"))

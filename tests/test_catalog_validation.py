@@ -656,8 +656,9 @@ def test_vertex_estimate_multiplies_machine_and_gpus_by_replicas() -> None:
     assert cost["breakdown"] == [
         {"item": "n1-standard-4", "usd_per_hour": 0.2185},
         {"item": "2 x NVIDIA_TESLA_T4", "usd_per_hour": 0.805},
+        {"item": "100 GB pd-ssd disk", "usd_per_hour": 0.02329},  # Vertex AI's default boot disk
     ]
-    assert cost["usd_per_hour"] == pytest.approx((0.2185 + 0.805) * 3, abs=1e-4)
+    assert cost["usd_per_hour"] == pytest.approx((0.2185 + 0.805 + 0.02329) * 3, abs=1e-4)
 
 
 def test_vertex_prices_h100_from_the_vertex_pricing_page() -> None:
@@ -686,7 +687,8 @@ def test_dataflow_estimate_is_an_upper_bound_over_max_workers() -> None:
         "dataflow", res("n1-standard-4", "nvidia-tesla-t4", 1, max_workers=5), "us-central1"
     )
     assert cost is not None
-    per_worker = 4 * 0.056 + 15 * 0.003557 + 0.42
+    # A worker's vCPUs, memory, GPU and its 25 GB standard disk (Dataflow's size on Shuffle).
+    per_worker = 4 * 0.056 + 15 * 0.003557 + 0.42 + 25 * 0.04 / 730
     assert cost["usd_per_hour"] == pytest.approx(per_worker * 5, abs=1e-3)
     assert "upper bound" in cost["note"]
 

@@ -184,14 +184,24 @@ def unpriced(backend: str, resources: dict[str, Any]) -> dict[str, str]:
     return missing
 
 
-def estimate_hourly_cost(
-    backend: str, resources: dict[str, Any], region: str | None
-) -> dict[str, Any] | None:
-    """An estimated on-demand hourly cost of ``resources`` in ``region``, or None.
+# What a spec's `scheduling.strategy` (or Dataflow's FlexRS) is called in an estimate's words.
+STRATEGY_NAMES = {"spot": "Spot", "flex_start": "Flex-start", "flexrs": "FlexRS"}
+# Google prices disks per GB-month of 730 hours.
+HOURS_PER_MONTH = 730
 
-    (machine + accelerators) x the machines the backend counts (Vertex AI's replicas, at most
-    Dataflow's max_workers). ``caveats`` names the items whose price was derived rather than read
-    from Google's page. None when the machine type or accelerator is unknown or has no price
+
+def estimate_hourly_cost(
+    backend: str, resources: dict[str, Any], region: str | None, strategy: str = "standard"
+) -> dict[str, Any] | None:
+    """An estimated hourly cost of ``resources`` in ``region`` under ``strategy``, or None.
+
+    (machine + accelerators + boot disk) x the machines the backend counts (Vertex AI's
+    replicas, at most Dataflow's max_workers). ``strategy`` is ``standard`` (on demand), or a
+    discounted one (``spot``, ``flex_start``, Dataflow's ``flexrs``) priced from the price
+    file's ``<strategy>_machine_types`` / ``<strategy>_accelerators``; an item without such a
+    price is counted at its on-demand price and ``caveats`` says so (never silently).
+    ``caveats`` also names the items whose price was derived rather than read from Google's
+    page. None when the machine type or accelerator is unknown or has no on-demand price
     (:func:`unpriced` says why); whether the combination is allowed is for
     ``validation.validate_resources`` to say.
     """
@@ -217,15 +227,107 @@ def estimate_hourly_cost(
             return None
         items.append((f"{count} x {accelerator}", round(unit * count, 5)))
         caveats[accelerator] = pricing.price_caveat(accelerator)
+    notes = [f"{item}: {caveat}" for item, caveat in caveats.items() if caveat]
+    if strategy != "standard":
+        items, discount_notes = _at_strategy(pricing, machine, accelerator, count, region, strategy)
+        notes += discount_notes
+    disk_item, disk_notes = _boot_disk(pricing, resources, region)
+    items += disk_item
     per_node = sum(price for _, price in items)
     nodes = pricing.nodes(resources)
-    note = pricing.cost_note(nodes, per_node)
     return {
         "usd_per_hour": round(per_node * nodes, 4),
         "as_of": prices()["as_of"],
         "estimate": True,
         "region": region,
+        "strategy": strategy,
         "breakdown": [{"item": item, "usd_per_hour": price} for item, price in items],
-        "note": note,
-        "caveats": [f"{item}: {caveat}" for item, caveat in caveats.items() if caveat],
+        "note": pricing.cost_note(nodes, per_node),
+        "caveats": notes + disk_notes,
     }
+
+
+def _at_strategy(
+    pricing: CloudPricing,
+    machine: MachineType,
+    accelerator: str | None,
+    count: int,
+    region: str,
+    strategy: str,
+) -> tuple[list[tuple[str, float]], list[str]]:
+    """The machine and accelerator items at ``strategy``'s prices, and what to know of them:
+    which items were counted on demand for want of a price, which prices were derived."""
+    name = STRATEGY_NAMES.get(strategy, strategy)
+    multiplier = price_multiplier(region) or 1.0
+    wanted: list[tuple[str, str, int, float | None, float | None]] = [
+        (
+            machine.name,
+            pricing.strategy_price_key(machine, strategy),
+            1,
+            0.0
+            if pricing.billed_for_accelerators_only(machine)
+            else pricing.strategy_machine_price(machine, strategy),
+            pricing.machine_price(machine, region),
+        )
+    ]
+    if accelerator and count:
+        wanted.append(
+            (
+                f"{count} x {accelerator}",
+                accelerator,
+                count,
+                pricing.strategy_accelerator_price(accelerator, strategy),
+                pricing.accelerator_price(accelerator, region),
+            )
+        )
+    items: list[tuple[str, float]] = []
+    missing: list[str] = []
+    derived: list[str] = []
+    for label, key, units, discounted, on_demand in wanted:
+        if discounted is None:
+            missing.append(key)
+            items.append((label, round((on_demand or 0.0) * units, 5)))
+            continue
+        items.append((f"{label} ({name})", round(discounted * multiplier * units, 5)))
+        how = _strategy_provenance(pricing, key, strategy)
+        if how:
+            derived.append(f"{key} ({name}): {how}")
+    notes = list(derived)
+    if missing:
+        why = pricing.rates.get("strategy_unknown", {}).get(strategy, "not in the price file")
+        notes.append(
+            f"{name} price not known for {', '.join(missing)}: {why}; counted at the "
+            "on-demand price, so the estimate is an upper bound"
+        )
+    return items, notes
+
+
+def _strategy_provenance(pricing: CloudPricing, item: str, strategy: str) -> str | None:
+    """How a strategy's price of ``item`` was made when not read from Google's page."""
+    group = next(
+        (
+            g
+            for g in pricing.rates.get("provenance", [])
+            if g.get("strategy") == strategy and item in g["items"]
+        ),
+        None,
+    )
+    if group is None or group["kind"] == "quoted":
+        return None
+    return f"{group['kind']}: {group['how']}"
+
+
+def _boot_disk(
+    pricing: CloudPricing, resources: dict[str, Any], region: str
+) -> tuple[list[tuple[str, float]], list[str]]:
+    """Each machine's boot disk as an item of the estimate, or why it is left out."""
+    disk = pricing.boot_disk(resources)
+    if disk is None:
+        return [], []
+    kind, size = disk
+    per_gb_month = pricing.rates.get("disks", {}).get(kind)
+    if per_gb_month is None:
+        why = pricing.rates.get("disks_unknown", {}).get(kind, "not in the price file")
+        return [], [f"{kind} disk price not known: {why}; the disk is not counted"]
+    hourly = per_gb_month * size / HOURS_PER_MONTH * (price_multiplier(region) or 1.0)
+    return [(f"{size} GB {kind} disk", round(hourly, 5))], []

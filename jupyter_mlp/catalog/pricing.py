@@ -113,6 +113,26 @@ class CloudPricing(ABC):
             return None
         return round(price * multiplier, 5)
 
+    def strategy_price_key(self, machine: MachineType, strategy: str) -> str:
+        """The key of a machine's price under a provisioning strategy in the price file."""
+        return self.price_key(machine)
+
+    def strategy_machine_price(self, machine: MachineType, strategy: str) -> float | None:
+        """A machine's base-region price under a provisioning strategy (``spot``,
+        ``flex_start``, ...) from ``<strategy>_machine_types``; None where not known."""
+        price = self.rates.get(f"{strategy}_machine_types", {}).get(self.price_key(machine))
+        return None if price is None else float(price)
+
+    def strategy_accelerator_price(self, accelerator: str, strategy: str) -> float | None:
+        """One accelerator's base-region price under a strategy; None where not known."""
+        price = self.rates.get(f"{strategy}_accelerators", {}).get(accelerator)
+        return None if price is None else float(price)
+
+    def boot_disk(self, resources: dict[str, Any]) -> tuple[str, int] | None:
+        """The disk type and size each machine of ``resources`` pays for; None when the
+        backend's disks are not priced."""
+        return None
+
 
 _REGISTERED: dict[str, CloudPricing] = {}
 

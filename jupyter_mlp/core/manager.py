@@ -20,6 +20,7 @@ from typing import Any
 from ..backends.base import Backend, BackendStatus, PreflightCheck
 from ..jobfiles.bundle import DEFAULT_MAX_INCLUDE_BYTES
 from .actions import JobActions
+from .caps import CostCaps
 from .installed import InstalledBackends
 from .models import Job, JobSpec, JobState
 from .offload import Offload
@@ -93,8 +94,9 @@ class JobManager:
         port = JobsSweepPort(
             installed, store, self.offload, self.transitions, self.submission, self.cancel
         )
+        caps = CostCaps(self.pricing, self.cancel, self.log)
         self.watcher = Watcher(
-            self.backends, store, self.offload, self.transitions, SweepDriver(port), self.log
+            self.backends, store, self.offload, self.transitions, SweepDriver(port), self.log, caps
         )
         for name, backend in self.backends.items():
             backend.bind(root_dir=self.root_dir, wake=partial(self._wake, name))

@@ -887,6 +887,12 @@ class Cost(_Model):
     usd_so_far: float = Field(description="Hourly estimate times the time the job has run.")
     prices_as_of: str
     estimate: bool = True
+    # Added for issue 23: an ended job shows its total and how long it ran.
+    hours: float = Field(0.0, description="How long the job has run (ran, once ended), in hours.")
+    ended: bool = Field(False, description="The job has ended: `usd_total` is what it cost.")
+    usd_total: float | None = Field(
+        None, description="An ended job's estimated total (its `usd_so_far` when it ended)."
+    )
 
 
 class Trial(_Model):

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..backends.base import Backend, Launch, Observation, Tracked
 from ..jobfiles.bundle import JobFolder
+from .caps import CostCaps
 from .models import Job, JobState
 from .offload import Offload
 from .queries import tracked_job
@@ -42,13 +43,16 @@ class Watcher:
         transitions: Transitions,
         sweeps: SweepDriver,
         log: logging.Logger,
+        caps: CostCaps | None = None,
     ):
+        """`caps`: cancels the jobs whose estimated cost reached their cap, each round."""
         self.backends = backends
         self.store = store
         self.offload = offload
         self.transitions = transitions
         self.sweeps = sweeps
         self.log = log
+        self.caps = caps
         self._wakes = {name: asyncio.Event() for name in backends}
         self._round_locks = {name: asyncio.Lock() for name in backends}
         self._tasks: list[asyncio.Task[None]] = []
@@ -112,13 +116,12 @@ class Watcher:
         """Observe a backend's started jobs, then start those of its queued jobs that fit.
         False when the backend could not be asked (so the watcher backs off)."""
         async with self._round_locks[name]:
+            held = await self.offload.run(self.store.active, name)
             # A sweep driven as trial jobs runs no process: the sweep driver moves it.
-            active = [
-                a
-                for a in await self.offload.run(self.store.active, name)
-                if not self.sweeps.drives(a.job)
-            ]
+            active = [a for a in held if not self.sweeps.drives(a.job)]
             ok, ended = await self._observe(backend, [a for a in active if a.launched])
+            if self.caps is not None:
+                await self.caps.check(a.job for a in held if a.job.id not in ended)
             others = [tracked_job(backend, a) for a in active if a.launched]
             for stored in active:
                 if not stored.launched:

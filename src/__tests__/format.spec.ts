@@ -1,9 +1,12 @@
 import { job } from './fixtures/job';
 import {
+  formatCostDetail,
   formatDuration,
   formatJobCost,
   formatJobDuration,
+  formatSpokenDuration,
   formatState,
+  formatUsd,
   jobDurationMs,
   pathParts
 } from '../panel/format';
@@ -75,6 +78,89 @@ describe('formatJobCost', () => {
 
   it('is nothing yet for a queued cloud job', () => {
     expect(formatJobCost(job({ cost }), start)).toBe('≈ $0.00');
+  });
+
+  it('is the total once the job ended, however much later it is read', () => {
+    const done = job({
+      state: 'SUCCEEDED',
+      started_at: started,
+      ended_at: '2026-01-01T02:10:00Z',
+      cost: { ...cost, ended: true, hours: 13 / 6, usd_total: 12.4 }
+    });
+    expect(formatJobCost(done, start + 86_400_000)).toBe('$12.40');
+  });
+
+  it("is a sweep's sum over its trials, as the server counts it", () => {
+    const sweep = job({
+      state: 'RUNNING',
+      started_at: started,
+      cost: { ...cost, usd_so_far: 0.75 },
+      trials: [{ id: '1', state: 'RUNNING', parameters: {} }]
+    });
+    expect(formatJobCost(sweep, start + 60 * 60_000)).toBe('≈ $0.75');
+  });
+});
+
+describe('formatCostDetail', () => {
+  const started = '2026-01-01T00:00:00Z';
+  const start = Date.parse(started);
+  const cost = {
+    usd_per_hour: 0.84,
+    usd_so_far: 0,
+    prices_as_of: '2026-11-26',
+    estimate: true
+  };
+
+  it('says what a running job cost so far and at which rate', () => {
+    const running = job({ state: 'RUNNING', started_at: started, cost });
+    expect(formatCostDetail(running, start + 86 * 60_000)).toBe(
+      '≈ $1.20 so far at $0.84/h'
+    );
+  });
+
+  it('says what an ended job cost in all and how long it ran', () => {
+    const done = job({
+      state: 'SUCCEEDED',
+      started_at: started,
+      ended_at: '2026-01-01T02:10:00Z',
+      cost: { ...cost, ended: true, hours: 13 / 6, usd_total: 12.4 }
+    });
+    expect(formatCostDetail(done, start + 86_400_000)).toBe(
+      '$12.40 in 2 h 10 min'
+    );
+  });
+
+  it('works out an ended total from an older server that sends none', () => {
+    const done = job({
+      state: 'CANCELLED',
+      started_at: started,
+      ended_at: '2026-01-01T01:00:00Z',
+      cost
+    });
+    expect(formatCostDetail(done, start + 86_400_000)).toBe('$0.84 in 1 h');
+  });
+
+  it('has none for a job without prices', () => {
+    expect(formatCostDetail(job({ started_at: started }), start)).toBeNull();
+  });
+});
+
+describe('formatUsd and formatSpokenDuration', () => {
+  it.each([
+    [12.4, '$12.40'],
+    [0, '$0.00'],
+    [0.0001, '$0.0001']
+  ])('writes %d dollars as %s', (usd, text) => {
+    expect(formatUsd(usd)).toBe(text);
+  });
+
+  it.each([
+    [30_000, '30 s'],
+    [45 * 60_000, '45 min'],
+    [3 * 3_600_000, '3 h'],
+    [130 * 60_000, '2 h 10 min']
+  ])('says %d ms as %s', (ms, text) => {
+    expect(formatSpokenDuration(ms)).toBe(text);
   });
 });
 

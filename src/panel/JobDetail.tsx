@@ -25,7 +25,7 @@ import {
   transitionNote
 } from './describe';
 import {
-  formatJobCost,
+  formatCostDetail,
   formatJobDuration,
   formatTime,
   pathParts
@@ -227,9 +227,8 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
               <>
                 <dt>Cost</dt>
                 <dd>
-                  {formatJobCost(job, now)} so far at $
-                  {job.cost.usd_per_hour.toFixed(2)}/h (estimate, list prices as
-                  of {job.cost.prices_as_of})
+                  {formatCostDetail(job, now)} (estimate, list prices as of{' '}
+                  {job.cost.prices_as_of})
                 </dd>
               </>
             )}

@@ -49,16 +49,91 @@ export function formatJobDuration(job: IJob, now: number): string {
 }
 
 /**
- * A cloud job's estimated cost so far (ticking while it runs), e.g. `≈ $1.25`;
- * null for jobs without one (local jobs).
+ * A cloud job's cost in a few characters: its total once it ended (`$12.40`),
+ * else the estimate so far, ticking while it runs (`≈ $1.25`); null for jobs
+ * without one (local jobs).
  */
 export function formatJobCost(job: IJob, now: number): string | null {
   if (!job.cost) {
     return null;
   }
-  const ms = jobDurationMs(job, now) ?? 0;
-  const usd = (job.cost.usd_per_hour * ms) / 3_600_000;
-  return `≈ $${usd.toFixed(2)}`;
+  const total = endedTotal(job);
+  return total === null
+    ? `≈ ${formatUsd(costSoFar(job, now))}`
+    : formatUsd(total);
+}
+
+/**
+ * A cloud job's cost as the detail says it: `$12.40 in 2 h 10 min` once it
+ * ended, `≈ $1.20 so far at $0.84/h` while it runs; null without prices.
+ */
+export function formatCostDetail(job: IJob, now: number): string | null {
+  if (!job.cost) {
+    return null;
+  }
+  const total = endedTotal(job);
+  if (total !== null) {
+    const ran = job.cost.hours ?? (jobDurationMs(job, now) ?? 0) / 3_600_000;
+    return `${formatUsd(total)} in ${formatSpokenDuration(ran * 3_600_000)}`;
+  }
+  return `≈ ${formatUsd(costSoFar(job, now))} so far at ${formatUsd(
+    job.cost.usd_per_hour
+  )}/h`;
+}
+
+/** Dollars and cents; under a cent, enough digits not to read as nothing. */
+export function formatUsd(usd: number): string {
+  return usd > 0 && usd < 0.01 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
+}
+
+/** Milliseconds as words of a sentence: `2 h 10 min`, `45 min`, `30 s`. */
+export function formatSpokenDuration(ms: number): string {
+  if (ms < 60_000) {
+    return `${Math.floor(Math.max(0, ms) / 1000)} s`;
+  }
+  // To the nearest minute: hours sent as a fraction need not land on one.
+  const minutes = Math.round(ms / 60_000);
+  const hours = Math.floor(minutes / 60);
+  const rest = minutes % 60;
+  if (hours === 0) {
+    return `${minutes} min`;
+  }
+  return rest > 0 ? `${hours} h ${rest} min` : `${hours} h`;
+}
+
+/** An ended job's total: the server's, or its rate over the time it ran. */
+function endedTotal(job: IJob): number | null {
+  const cost = job.cost;
+  if (!cost || !(cost.ended ?? Boolean(job.ended_at))) {
+    return null;
+  }
+  return cost.usd_total ?? costSoFar(job, Date.parse(job.ended_at ?? ''));
+}
+
+/**
+ * The estimate so far: a sweep's is the server's sum over its trials; any
+ * other job's ticks with the time it has run.
+ */
+function costSoFar(job: IJob, now: number): number {
+  const cost = job.cost!;
+  if (job.trials?.length) {
+    return cost.usd_so_far;
+  }
+  return (cost.usd_per_hour * (jobDurationMs(job, now) ?? 0)) / 3_600_000;
+}
+
+/**
+ * What the cost cap reached, from the state message of a job it cancels (the
+ * server's words: "Cancelled by its cost cap: ≈ $0.51 reached the $0.50 cap
+ * at 10:42"); null for any other message.
+ */
+export function costCapReason(
+  message: string | null | undefined
+): string | null {
+  const found = /by its cost cap: (.+?)(?: at \d{1,2}:\d{2})?$/.exec(
+    message ?? ''
+  );
+  return found ? found[1] : null;
 }
 
 /** An ISO timestamp in the reader's locale, or a dash. */

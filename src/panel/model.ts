@@ -32,6 +32,7 @@ export interface IJobStateEvent {
   backend: string;
   state: string;
   previous_state: string | null;
+  state_message?: string;
 }
 
 export namespace JobsModel {

@@ -1,12 +1,14 @@
 /**
  * JupyterLab notifications for the jobs launched from this JupyterLab: when
  * one ends (succeeded, failed, cancelled), a notification says so, with a
- * button that opens the job in the panel.
+ * button that opens the job in the panel. A job stopped by its cost cap is
+ * said at once (any job: money is at stake), and stays until dismissed.
  */
 import { Notification } from '@jupyterlab/apputils';
 import type { IDisposable } from '@lumino/disposable';
 
 import { JobState, TERMINAL_STATES } from '../api';
+import { costCapReason } from './format';
 import { IJobStateEvent, JobsModel } from './model';
 
 /** How long a success or a cancellation stays on screen; failures stay until dismissed. */
@@ -45,6 +47,12 @@ export class JobNotifier implements IDisposable {
   }
 
   private _onEvent(_: JobsModel, event: IJobStateEvent): void {
+    const capped = costCapReason(event.state_message);
+    if (capped !== null) {
+      this._watched.delete(event.job_id);
+      this._notifyCapped(event.job_id, event.name, capped);
+      return;
+    }
     const name = this._watched.get(event.job_id);
     if (name === undefined || !TERMINAL_STATES.has(event.state as JobState)) {
       return;
@@ -85,14 +93,11 @@ export class JobNotifier implements IDisposable {
       return;
     }
     const label = name || id;
-    const actions = [
-      {
-        label: 'Open job',
-        caption: `Show ${label} in the ML jobs panel`,
-        callback: () => this._open(id)
-      }
-    ];
-    if (state === 'SUCCEEDED') {
+    const actions = this._actions(id, label);
+    const capped = costCapReason(message);
+    if (capped !== null) {
+      this._notifyCapped(id, name, capped);
+    } else if (state === 'SUCCEEDED') {
       Notification.success(`Job ${label} succeeded.`, {
         autoClose: SHOWN_MS,
         actions
@@ -111,7 +116,35 @@ export class JobNotifier implements IDisposable {
     }
   }
 
+  /** Once per job: its cap is said on CANCELLING, not again on CANCELLED. */
+  private _notifyCapped(id: string, name: string, reason: string): void {
+    if (this._isDisposed || this._capped.has(id)) {
+      return;
+    }
+    this._capped.add(id);
+    const label = name || id;
+    Notification.warning(
+      `Job ${label} was stopped by its cost cap: ${reason}.`,
+      {
+        autoClose: false,
+        actions: this._actions(id, label)
+      }
+    );
+  }
+
+  private _actions(id: string, label: string) {
+    return [
+      {
+        label: 'Open job',
+        caption: `Show ${label} in the ML jobs panel`,
+        callback: () => this._open(id)
+      }
+    ];
+  }
+
   private _isDisposed = false;
+  /** The jobs whose cost cap was said. */
+  private _capped = new Set<string>();
   /** The jobs to notify about, by id, with their names. */
   private _watched = new Map<string, string>();
 }

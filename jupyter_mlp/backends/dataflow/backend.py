@@ -167,7 +167,8 @@ class DataflowBackend(DataflowSettings, GoogleCloudJobService[DataflowRuntime]):
 
     def estimate(self, spec: JobSpec) -> dict[str, Any] | None:
         resources = spec.resources.model_dump()
-        return estimate_hourly_cost(self.name, resources, spec.region or self.region)
+        strategy = "flexrs" if spec.dataflow.flexrs else "standard"
+        return estimate_hourly_cost(self.name, resources, spec.region or self.region, strategy)
 
     # ----- the life of jobs -----
 

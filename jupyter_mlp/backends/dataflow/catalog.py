@@ -25,13 +25,31 @@ class DataflowPricing(CloudPricing):
             + machine.memory_gb * self.rates["batch_memory_gb_hour"]
         )
 
+    def strategy_price_key(self, machine: MachineType, strategy: str) -> str:
+        return f"{strategy}_vcpu_hour"
+
+    def strategy_machine_price(self, machine: MachineType, strategy: str) -> float | None:
+        # FlexRS (strategy "flexrs") bills worker vCPU and memory at rates of its own.
+        vcpu = self.rates.get(f"{strategy}_vcpu_hour")
+        memory = self.rates.get(f"{strategy}_memory_gb_hour")
+        if vcpu is None or memory is None:
+            return None
+        return float(machine.vcpus * vcpu + machine.memory_gb * memory)
+
+    def boot_disk(self, resources: dict[str, Any]) -> tuple[str, int] | None:
+        # Workers' disks are standard persistent disks; Dataflow picks the size when unset.
+        default = self.rates.get("default_worker_disk_gb")
+        if default is None:
+            return None
+        return "pd-standard", int(resources.get("boot_disk_size_gb") or default)
+
     def nodes(self, resources: dict[str, Any]) -> int:
         return int(resources.get("max_workers") or 1)
 
     def cost_note(self, nodes: int, per_node: float) -> str:
         return (
             f"upper bound: {nodes} worker(s) at max_workers x {per_node:.4f} USD/h; "
-            "excludes Shuffle, Streaming Engine and disks"
+            "excludes Shuffle and Streaming Engine"
         )
 
     def scale_problems(self, resources: dict[str, Any]) -> list[dict[str, Any]]:

@@ -185,7 +185,8 @@ class VertexBackend(VertexSettings, GoogleCloudJobService[VertexRuntime]):
 
     def estimate(self, spec: JobSpec) -> dict[str, Any] | None:
         resources = spec.resources.model_dump()
-        estimate = estimate_hourly_cost(self.name, resources, spec.region or self.location)
+        region = spec.region or self.location
+        estimate = estimate_hourly_cost(self.name, resources, region, spec.scheduling.strategy)
         if estimate is None or spec.sweep is None:
             return estimate
         return sweeps.sweep_estimate(estimate, spec.sweep)

@@ -29,6 +29,14 @@ class VertexPricing(CloudPricing):
     def cost_note(self, nodes: int, per_node: float) -> str:
         return f"{nodes} replica(s) x {per_node:.4f} USD/h"
 
+    def boot_disk(self, resources: dict[str, Any]) -> tuple[str, int] | None:
+        # Every replica has a boot disk; unset fields are Vertex AI's defaults.
+        default = self.rates.get("default_boot_disk")
+        if default is None:
+            return None
+        kind = resources.get("boot_disk_type") or default["type"]
+        return str(kind), int(resources.get("boot_disk_size_gb") or default["size_gb"])
+
     def scale_problems(self, resources: dict[str, Any]) -> list[dict[str, Any]]:
         replicas = whole_number(resources.get("replica_count", 1))
         if replicas is None or replicas < 1:
