@@ -98,7 +98,7 @@ describe('launch options as flags', () => {
     const job = {
       kind: 'train' as const,
       source: { path: 'train.py' },
-      scheduling: { strategy: 'spot', spot: true, max_preemptions: 3 }
+      scheduling: { strategy: 'spot' as const, spot: true, max_preemptions: 3 }
     };
     expect(asCommandLine(job)).toBe(
       'jupyter mlp submit train.py --strategy spot'
