@@ -10,6 +10,7 @@ nanos}). What it models of the service:
   `pageToken` / `nextPageToken`; a token not given out is 400 INVALID_ARGUMENT;
 - an unknown service is 404 NOT_FOUND; a currency other than USD is 400 INVALID_ARGUMENT (the
   stand-in holds US dollar prices only); a negative `pageSize` is 400 INVALID_ARGUMENT;
+- the API not enabled (`disabled`): 403 PERMISSION_DENIED on every call;
 - errors in Google's shape: `{"error": {"code", "message", "status"}}`.
 
 `SKUS` is a small, real-looking catalog: descriptions as Google writes them (read from the
@@ -356,6 +357,8 @@ class FakeBilling:
     rows: list[tuple[Any, ...]] = field(default_factory=lambda: list(SKUS))
     page_limit: int = MAX_PAGE  # the most SKUs the server puts in one page
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    # When set, every call is refused so: the API not enabled in the caller's project.
+    disabled: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def services(self) -> list[tuple[str, str]]:
@@ -364,6 +367,12 @@ class FakeBilling:
     def answer(self, path: str, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
         with self.lock:
             self.requests.append((path, query))
+        if self.disabled:
+            return _error(
+                403,
+                "PERMISSION_DENIED",
+                "Cloud Billing API has not been used in project 123 before or it is disabled.",
+            )
         try:
             size = int(query.get("pageSize") or MAX_PAGE)
         except ValueError:

@@ -58,7 +58,12 @@ def jp_server_config(
 ) -> dict[str, Any]:
     config = {**jp_server_config["MLPExtension"], "billing_endpoint": billing.endpoint}
     config["refresh_prices_hours"] = 24.0 if server_refreshes else 0.0
-    return {**jp_server_config, "MLPExtension": config}
+    # The server refreshes its backends' regions as well as the catalogs' default ones.
+    return {
+        **jp_server_config,
+        "MLPExtension": config,
+        "VertexBackend": {"location": "europe-west4"},
+    }
 
 
 def today() -> str:
@@ -99,9 +104,9 @@ async def test_the_cli_refreshes_prices_and_the_servers_estimate_uses_them(
     done = run_cli("--billing-endpoint", billing.endpoint, prices_file=prices_file)
 
     assert done.returncode == 0, done.stderr
-    assert "vertex: Vertex AI: 14 SKUs read, 12 used, 1 not mapped" in done.stdout
-    assert "vertex: Compute Engine: 9 SKUs read, 6 used, 1 not mapped" in done.stdout
-    assert "dataflow: Dataflow: 5 SKUs read, 4 used, 0 not mapped" in done.stdout
+    assert "vertex: Vertex AI: 14 SKUs read, 12 mapped, 1 not mapped" in done.stdout
+    assert "vertex: Compute Engine: 9 SKUs read, 6 mapped, 1 not mapped" in done.stdout
+    assert "dataflow: Dataflow: 5 SKUs read, 4 mapped, 0 not mapped" in done.stdout
     assert f"written to {prices_file}" in done.stdout
     code, after = await api.call("POST", "validate", body=a3_spec())
     assert code == 200
@@ -202,6 +207,18 @@ def test_without_credentials_nothing_is_read(billing, prices_file, tmp_path, mon
     assert billing.fake.requests == [] and not prices_file.exists()
 
 
+def test_a_refusal_is_reported_and_the_stored_prices_stay(billing, prices_file, capsys):
+    refresh_prices(billing.endpoint, ["us-central1"], credentials_for(billing.endpoint))
+    stored = prices_file.read_text()
+    billing.fake.disabled = True
+
+    code = cli.main(["catalog", "refresh-prices", "--billing-endpoint", billing.endpoint])
+
+    assert code == 3
+    assert "Cloud Billing API has not been used in project" in capsys.readouterr().err
+    assert prices_file.read_text() == stored
+
+
 @pytest.mark.parametrize("server_refreshes", [True])
 async def test_the_server_refreshes_its_prices_when_it_has_none(
     api, jp_serverapp, billing, prices_file, server_refreshes
@@ -218,6 +235,8 @@ async def test_the_server_refreshes_its_prices_when_it_has_none(
     assert code == 200
     assert answer["estimate"]["usd_per_hour"] == pytest.approx(A3_8G, abs=1e-3)
     assert answer["estimate"]["as_of"] == today()
+    stored = json.loads(prices_file.read_text())["regions"]
+    assert sorted(stored) == ["europe-west4", "us-central1"]
 
 
 def test_a_broken_refreshed_file_leaves_the_shipped_prices_in_use(prices_file):

@@ -3,7 +3,9 @@
 The API lists each service's SKUs (``services.skus.list``, page by page) with a description
 ("Nvidia Tesla T4 GPU attached to Spot Preemptible VMs running in Americas"), a category
 (``resourceFamily``, ``resourceGroup``, ``usageType``: OnDemand, Preemptible, Commit1Yr...), the
-regions it is sold in and its price per usage unit (``h``, ``GiBy.h``, ``GiBy.mo``). No SKU
+regions it is sold in and its price per usage unit (``h``, ``GiBy.h``, ``GiBy.mo``). The
+description and usage type tell what a SKU prices; the resource group does not (an A3's vCPUs and
+an N1's are both ``CPU``), and the unit is checked against what the description says. No SKU
 names a machine type: a machine is billed per vCPU and per GB of memory of its series, so a
 backend's package maps SKUs onto its own keys in a ``billing`` module (a :class:`SkuMapping`
 named ``MAPPING``), found from the backend's catalog like its data file. What a mapping takes
@@ -39,6 +41,8 @@ Reading = tuple[tuple[str, ...], float]
 UNMAPPED: Reading = ((), 0.0)
 
 # Accelerators as SKU descriptions name them, the more specific first ("A100 80GB" before "A100").
+# TPUs are left out: whether their SKUs count chips, cores or slices is not checked, so their
+# SKUs stay unmapped rather than priced by a guess.
 _ACCELERATOR_WORDS = (
     (r"H100 (?:80GB )?Mega", "NVIDIA_H100_MEGA_80GB"),
     (r"H100", "NVIDIA_H100_80GB"),
@@ -51,9 +55,6 @@ _ACCELERATOR_WORDS = (
     (r"V100", "NVIDIA_TESLA_V100"),
     (r"P100", "NVIDIA_TESLA_P100"),
     (r"P4", "NVIDIA_TESLA_P4"),
-    (r"TPU ?v5 ?(?:Lite|e)", "TPU_V5_LITEPOD"),
-    (r"TPU ?v3", "TPU_V3"),
-    (r"TPU ?v2", "TPU_V2"),
 )
 _ACCELERATORS = [
     (re.compile(rf"(?<![\w-]){words}(?![\w-])", re.IGNORECASE), key)
@@ -72,8 +73,6 @@ class Sku:
 
     description: str
     service: str
-    resource_family: str
-    resource_group: str
     usage_type: str
     regions: tuple[str, ...]
     unit: str
@@ -111,11 +110,12 @@ class Counts:
     """What one backend made of one service's SKUs."""
 
     read: int = 0
-    used: int = 0
+    mapped: int = 0
+    # The descriptions of the SKUs the mapping took for its own but could not read.
     unmapped: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"read": self.read, "used": self.used, "unmapped": len(self.unmapped)}
+        return {"read": self.read, "mapped": self.mapped, "unmapped": len(self.unmapped)}
 
 
 @dataclass
@@ -136,13 +136,13 @@ class Refresh:
         for backend, services in self.counts.items():
             for service, counts in services.items():
                 lines.append(
-                    f"  {backend}: {service}: {counts.read} SKUs read, {counts.used} used, "
+                    f"  {backend}: {service}: {counts.read} SKUs read, {counts.mapped} mapped, "
                     f"{len(counts.unmapped)} not mapped"
                 )
         for region, backends in self.stored.items():
             found = ", ".join(f"{backend} {n}" for backend, n in backends.items()) or "none"
             lines.append(f"  {region}: prices stored: {found}")
-        lines.append(f"written to {self.path}")
+        lines.append(f"written to {self.path} (with the SKUs not mapped)")
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, Any]:
@@ -215,8 +215,6 @@ def _sku(message: Any, service: str) -> Sku | None:
             return Sku(
                 description=message.description,
                 service=service,
-                resource_family=message.category.resource_family,
-                resource_group=message.category.resource_group,
                 usage_type=message.category.usage_type,
                 regions=tuple(message.service_regions),
                 unit=expression.usage_unit,
@@ -318,7 +316,7 @@ def _rates(
             if reading == UNMAPPED:
                 counted.unmapped.append(sku.description)
                 continue
-            counted.used += 1
+            counted.mapped += 1
             for region in set(sku.regions) & set(regions):
                 if len(sku.regions) < spread[region].get(key, 1 << 30):
                     rates[region][key] = price

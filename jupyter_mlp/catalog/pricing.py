@@ -32,7 +32,14 @@ def prices() -> dict[str, Any]:
 def regional_rates(backend: str, region: str) -> dict[str, Any] | None:
     """``backend``'s section of the price file as priced in ``region``, when a refresh read
     prices there (other than the base region's, which :func:`prices` already holds)."""
-    table, refreshed = _layered(signature(refreshed_path()))
+    return _regional(signature(refreshed_path()), backend, region)
+
+
+@lru_cache(maxsize=64)
+def _regional(
+    file: tuple[str, int, int] | None, backend: str, region: str
+) -> dict[str, Any] | None:
+    table, refreshed = _layered(file)
     if refreshed is None or region == table["base_region"] or backend not in table:
         return None
     return regional(table[backend], refreshed, backend, region, price_multiplier(region))
@@ -52,6 +59,7 @@ def _shipped() -> dict[str, Any]:
 def forget_prices() -> None:
     """Read the price files again at the next look (a refresh landed)."""
     _layered.cache_clear()
+    _regional.cache_clear()
 
 
 def price_multiplier(region: str) -> float | None:
