@@ -117,7 +117,8 @@ class MLPExtension(ExtensionApp):
         24.0,
         config=True,
         help="Hours after which the list prices are read again from the Cloud Billing Catalog "
-        "API (with the server's credentials; without any, never); 0: never.",
+        "API (with the server's credentials; without any, never); 0: never. They are kept in "
+        "<Jupyter data dir>/mlp/prices-refreshed.json, or where MLP_PRICES_FILE says.",
     )
 
     @property
