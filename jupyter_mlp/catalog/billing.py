@@ -172,10 +172,9 @@ def credentials_for(endpoint: str) -> Any:
 
     if local_http(endpoint):
         return AnonymousCredentials()  # type: ignore[no-untyped-call]
-    cloud = GoogleCloud()
     if not GoogleCloud.credentials_may_exist():
         raise NoCredentials("no Google Cloud credentials (Application Default Credentials)")
-    credentials = cloud.credentials()
+    credentials = GoogleCloud().credentials()
     if isinstance(credentials, Exception):
         raise NoCredentials(str(credentials))
     return credentials
