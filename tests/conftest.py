@@ -32,6 +32,8 @@ def jp_server_config(tmp_path: Path, gpu_ids: list[str]) -> dict[str, Any]:
             "db_url": f"sqlite:///{tmp_path / 'state' / 'mlp.db'}",
             "poll_interval": 0.1,
             "cancel_grace_seconds": 3.0,
+            # Tests never reach Google's Billing API; test_prices_refresh.py uses its stand-in.
+            "refresh_prices_hours": 0,
         },
         # Warm runners cost a kernel per server; tests/test_warm_runners.py turns them on.
         "LocalBackend": {"gpu_ids": gpu_ids, "max_concurrent_jobs": 8, "warm_runners": 0},

@@ -4,23 +4,62 @@ its scale, behind one interface the facade (``catalog.cloud``) reads.
 Each cloud backend subclasses :class:`CloudPricing` in its own ``catalog`` module and registers
 the instance with :func:`register` when its package is imported; nothing here names a backend.
 The list prices live in this package's ``data/prices.json``, one section per backend, with the
-region multipliers all backends share.
+region multipliers all backends share; prices refreshed from Google's Cloud Billing Catalog API
+(``refreshed``) are laid over them, per region.
 """
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 from importlib import resources
 from typing import Any, ClassVar
 
 from .hardware import BackendCatalog, MachineType, parse_catalog, read_json, shared_file
+from .refreshed import PROVENANCE_KIND, layer, read_refreshed, refreshed_path, regional, signature
+
+# Kinds of provenance whose figures were read from Google, not derived: no caveat is shown.
+READ_KINDS = ("quoted", PROVENANCE_KIND)
+
+
+def prices() -> dict[str, Any]:
+    """The list prices: ``data/prices.json`` with the refreshed prices of the base region over
+    it (see ``refreshed.layer``). Loaded again only when a refresh lands."""
+    return _layered(signature(refreshed_path()))[0]
+
+
+def regional_rates(backend: str, region: str) -> dict[str, Any] | None:
+    """``backend``'s section of the price file as priced in ``region``, when a refresh read
+    prices there (other than the base region's, which :func:`prices` already holds)."""
+    return _regional(signature(refreshed_path()), backend, region)
+
+
+@lru_cache(maxsize=64)
+def _regional(
+    file: tuple[str, int, int] | None, backend: str, region: str
+) -> dict[str, Any] | None:
+    table, refreshed = _layered(file)
+    if refreshed is None or region == table["base_region"] or backend not in table:
+        return None
+    return regional(table[backend], refreshed, backend, region, price_multiplier(region))
+
+
+@lru_cache(maxsize=2)
+def _layered(file: tuple[str, int, int] | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    refreshed = read_refreshed(refreshed_path()) if file is not None else None
+    return layer(_shipped(), refreshed), refreshed
 
 
 @cache
-def prices() -> dict[str, Any]:
-    """The list prices (``data/prices.json``), loaded once."""
+def _shipped() -> dict[str, Any]:
     return read_json(shared_file("prices.json"))
+
+
+def forget_prices() -> None:
+    """Read the price files again at the next look (a refresh landed)."""
+    _layered.cache_clear()
+    _regional.cache_clear()
 
 
 def price_multiplier(region: str) -> float | None:
@@ -43,11 +82,28 @@ class CloudPricing(ABC):
         file = resources.files(self.package).joinpath("data", f"{self.name}.json")
         return parse_catalog(self.name, read_json(file), prices()["sources"])
 
+    #: The section this pricing reads instead of the base region's (see :meth:`in_region`).
+    _regional_rates: dict[str, Any] | None = None
+
     @property
     def rates(self) -> dict[str, Any]:
-        """This backend's section of the price file."""
+        """This backend's section of the price file (the base region's, unless this is the
+        pricing of one region, :meth:`in_region`)."""
+        if self._regional_rates is not None:
+            return self._regional_rates
         section: dict[str, Any] = prices()[self.name]
         return section
+
+    def in_region(self, region: str) -> tuple[CloudPricing, float | None]:
+        """The pricing whose ``rates`` are ``region``'s, and the multiplier still to apply to
+        them: where a refresh read ``region``'s prices, a copy reading them (multiplier 1);
+        elsewhere this pricing and the region's multiplier (None where unknown)."""
+        section = regional_rates(self.name, region)
+        if section is None:
+            return self, price_multiplier(region)
+        priced = copy.copy(self)
+        priced._regional_rates = section
+        return priced, 1.0
 
     @abstractmethod
     def price_key(self, machine: MachineType) -> str:
@@ -84,19 +140,22 @@ class CloudPricing(ABC):
         reason = self.unknown_reason(item)
         if reason is not None:
             return f"price not known: {reason}"
-        group = next((g for g in self.rates["provenance"] if item in g["items"]), None)
-        if group is None or group["kind"] == "quoted":
+        group = next(
+            (g for g in self.rates["provenance"] if item in g["items"] and not g.get("strategy")),
+            None,
+        )
+        if group is None or group["kind"] in READ_KINDS:
             return None
         return f"{group['kind']}: {group['how']}"
 
     def machine_price(self, machine: MachineType, region: str) -> float | None:
         """Hourly price of the machine without accelerators in ``region``, or None."""
-        multiplier = price_multiplier(region)
+        priced, multiplier = self.in_region(region)
         if multiplier is None:
             return None
         if self.billed_for_accelerators_only(machine):
             return 0.0
-        base = self.base_machine_price(machine)
+        base = priced.base_machine_price(machine)
         return None if base is None else round(base * multiplier, 5)
 
     def machine_caveat(self, machine: MachineType) -> str | None:
@@ -107,8 +166,8 @@ class CloudPricing(ABC):
 
     def accelerator_price(self, accelerator: str, region: str) -> float | None:
         """Hourly price of one unit of ``accelerator`` in ``region``, or None where unknown."""
-        multiplier = price_multiplier(region)
-        price = self.rates["accelerators"].get(accelerator)
+        priced, multiplier = self.in_region(region)
+        price = priced.rates["accelerators"].get(accelerator)
         if multiplier is None or price is None:
             return None
         return round(price * multiplier, 5)

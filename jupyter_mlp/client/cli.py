@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -32,6 +33,7 @@ from .handle import JobFailed, JobHandle, JobList
 from .submit_options import add_submit_options, installed_backend_names, spec_body
 
 EXIT_OK, EXIT_JOB_FAILED, EXIT_USAGE, EXIT_SERVER = 0, 1, 2, 3
+REFRESH_PRICES = "refresh-prices"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,12 +107,33 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"{', '.join(installed_backend_names())} (default: the server's default).",
     )
     catalog.add_argument("--region", help="Only what this cloud region offers; its prices.")
+    add_refresh_prices(catalog)
     catalog.set_defaults(run=_catalog)
     return parser
 
 
+def add_refresh_prices(catalog: argparse.ArgumentParser) -> None:
+    """`jupyter mlp catalog refresh-prices`: what it takes."""
+    catalog.add_argument(
+        "action",
+        nargs="?",
+        choices=[REFRESH_PRICES],
+        help="refresh-prices: read current list prices from Google's Cloud Billing Catalog API "
+        "(with your Application Default Credentials) for the catalogs' default regions and "
+        "--region, and keep them for estimates (the shipped prices stay the fallback).",
+    )
+    catalog.add_argument(
+        "--billing-endpoint",
+        default=os.environ.get("MLP_BILLING_ENDPOINT"),
+        help="The Cloud Billing API endpoint for refresh-prices (default: MLP_BILLING_ENDPOINT, "
+        "else https://cloudbilling.googleapis.com).",
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     options = build_parser().parse_args(argv)
+    if getattr(options, "action", None) == REFRESH_PRICES:
+        return _refresh_prices(options)  # Google's API, read from here: no server needed
     client: Client | None = None
     given_root = getattr(options, "root_dir", None)
     root_dir = Path(given_root).expanduser().resolve() if given_root else None
@@ -244,6 +267,22 @@ def _catalog(client: Client, options: argparse.Namespace) -> int:
         _local_catalog_text if "gpus" in catalog else _cloud_catalog_text
     )
     _emit(options, catalog, render(catalog))
+    return EXIT_OK
+
+
+def _refresh_prices(options: argparse.Namespace) -> int:
+    from ..catalog import billing
+
+    endpoint = options.billing_endpoint or billing.DEFAULT_ENDPOINT
+    regions = billing.default_regions() | ({options.region} if options.region else set())
+    try:
+        refresh = billing.refresh_prices(endpoint, regions, billing.credentials_for(endpoint))
+    except billing.NoCredentials as exc:
+        hint = "run `gcloud auth application-default login`"
+        return _fail(f"{exc}: nothing refreshed ({hint})", EXIT_USAGE)
+    except Exception as exc:  # the API's refusal or a failed connection, as Google says it
+        return _fail(f"the Cloud Billing Catalog API at {endpoint} failed: {exc}", EXIT_SERVER)
+    _emit(options, refresh.to_json(), refresh.text())
     return EXIT_OK
 
 

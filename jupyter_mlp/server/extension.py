@@ -4,6 +4,10 @@ The job manager (the store, SQLAlchemy, the backends) is built in a thread after
 come up (BUILD_DELAY_SECONDS after its loop starts, or at the first request under /mlp if that
 comes sooner), not while it starts: the server answers as soon as without the extension, and a
 first /mlp request waits for the manager (a fraction of a second).
+
+Once the manager runs, list prices are refreshed from Google's Cloud Billing Catalog API when
+the stored ones are older than `refresh_prices_hours` (looked at hourly), in a thread, and only
+with credentials (none needed for a loopback stand-in); a failure is logged, never fatal.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,10 +24,12 @@ from jupyter_core.paths import jupyter_data_dir
 from jupyter_events import EventLogger
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.serverapp import ServerApp
-from tornado.ioloop import IOLoop
+from tornado.ioloop import IOLoop, PeriodicCallback
 from traitlets import DottedObjectName, Float, Unicode, default
 from traitlets.utils.importstring import import_item
 
+from ..catalog.billing import DEFAULT_ENDPOINT
+from ..catalog.refreshed import refreshed_path
 from ..core.models import Job, JobState
 from .handlers import ROUTES
 
@@ -33,6 +40,8 @@ if TYPE_CHECKING:
 BUILD_DELAY_SECONDS = 1.0
 EVENT_SCHEMA_ID = "https://events.jupyter.org/jupyter_mlp/job_state/v1"
 EVENT_SCHEMA = Path(__file__).parent / "events" / "job_state.yaml"
+# How often the server looks whether its prices are due for a refresh.
+PRICE_LOOK_SECONDS = 3600.0
 
 
 def default_db_url() -> str:
@@ -95,6 +104,21 @@ class MLPExtension(ExtensionApp):
         "jupyter_mlp.core.manager.JobManager",
         config=True,
         help="Import path of the JobManager class (a subclass, to customise).",
+    )
+
+    billing_endpoint = Unicode(
+        DEFAULT_ENDPOINT,
+        config=True,
+        help="Cloud Billing API endpoint the list prices are refreshed from. A plain http:// "
+        "loopback address (a local stand-in) is used without credentials.",
+    )
+
+    refresh_prices_hours = Float(
+        24.0,
+        config=True,
+        help="Hours after which the list prices are read again from the Cloud Billing Catalog "
+        "API (with the server's credentials; without any, never); 0: never. They are kept in "
+        "<Jupyter data dir>/mlp/prices-refreshed.json, or where MLP_PRICES_FILE says.",
     )
 
     @property
@@ -170,12 +194,53 @@ class MLPExtension(ExtensionApp):
             self.ready.set_exception(exc)
             return
         self.ready.set_result(manager)
+        if self.refresh_prices_hours > 0:
+            self._price_looks = PeriodicCallback(
+                lambda: self._refresh_prices_if_due(manager), PRICE_LOOK_SECONDS * 1000
+            )
+            self._price_looks.start()
+            self._refresh_prices_if_due(manager)
+
+    def _refresh_prices_if_due(self, manager: JobManager) -> None:
+        """Refresh the list prices in a thread when the stored ones are older than
+        `refresh_prices_hours` (or there are none), unless a refresh is under way."""
+        if getattr(self, "_refreshing_prices", False):
+            return
+        try:
+            age = time.time() - refreshed_path().stat().st_mtime
+        except OSError:
+            age = float("inf")
+        if age < self.refresh_prices_hours * 3600:
+            return
+        self._refreshing_prices = True
+        backends = list(manager.backends.values())
+        threading.Thread(
+            target=self._refresh_prices, args=(backends,), name="jupyter-mlp-prices", daemon=True
+        ).start()
+
+    def _refresh_prices(self, backends: list[Any]) -> None:
+        from ..catalog import billing
+
+        try:
+            credentials = billing.credentials_for(self.billing_endpoint)
+            regions = billing.configured_regions(backends)
+            refresh = billing.refresh_prices(self.billing_endpoint, regions, credentials)
+        except billing.NoCredentials as exc:
+            self.log.debug("jupyter-mlp: list prices not refreshed: %s", exc)
+        except Exception as exc:  # an outage or a refusal: the stored prices stay in use
+            self.log.warning("jupyter-mlp: list prices not refreshed: %s", exc)
+        else:
+            self.log.info("jupyter-mlp: %s", refresh.text().replace("\n", "; "))
+        finally:
+            self._refreshing_prices = False
 
     def initialize_handlers(self) -> None:
         self.handlers.extend((rf"/{pattern}", handler) for pattern, handler in ROUTES)
 
     async def stop_extension(self) -> None:
         self._stopped = True
+        if getattr(self, "_price_looks", None) is not None:
+            self._price_looks.stop()
         if not getattr(self, "_building", False):
             return  # stopped before the server's loop ran: nothing was built
         try:
