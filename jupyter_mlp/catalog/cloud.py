@@ -312,8 +312,8 @@ def _strategy_provenance(pricing: CloudPricing, item: str, strategy: str) -> str
         ),
         None,
     )
-    if group is None or group["kind"] == "quoted":
-        return None
+    if group is None or group["kind"] in ("quoted", "billing-catalog"):
+        return None  # read from Google: no caveat
     return f"{group['kind']}: {group['how']}"
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from ..catalog.cloud import estimate_hourly_cost
 from .installed import InstalledBackends
 from .models import Cost, Job, JobSpec, Trial
-from .store import STORED, Listed
+from .store import STORED, Listed, summary_of
 from .transitions import utcnow
 
 
@@ -53,7 +53,10 @@ class Pricing:
         """The job with its estimated cost, for jobs on a backend with list prices."""
         if not self.priced(job.backend):
             return job
-        cost = self.cost(job.spec, job.backend, job.started_at, job.ended_at, job.trials)
+        spec = job.spec
+        if job.attempts:  # priced as what finally ran (its last attempt), as the job list is
+            spec = JobSpec.model_validate(summary_of(job.spec, job.attempts), context=STORED)
+        cost = self.cost(spec, job.backend, job.started_at, job.ended_at, job.trials)
         return job if cost is None else job.model_copy(update={"cost": cost})
 
     def listed_cost(self, listed: Listed) -> str:

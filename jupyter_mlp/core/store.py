@@ -211,12 +211,15 @@ def summary_of(spec: JobSpec, attempts: Sequence[Attempt] = ()) -> dict[str, Any
         source["mode"] = spec.source.mode
     resources = spec.resources.model_dump(exclude_none=True)
     region = spec.region
+    # What prices it besides the resources: the strategy (Spot, Flex-start), Dataflow's FlexRS.
+    strategy = spec.scheduling.strategy
     if attempts:
         ran = attempts[-1]
         resources.pop("accelerator_type", None)
         ran_on = ran.model_dump(include={"machine_type", "accelerator_type", "accelerator_count"})
         resources.update({key: value for key, value in ran_on.items() if value is not None})
         region = ran.region or region
+        strategy = ran.strategy
     return {
         "kind": spec.kind.value,
         "backend": spec.backend,
@@ -225,6 +228,8 @@ def summary_of(spec: JobSpec, attempts: Sequence[Attempt] = ()) -> dict[str, Any
         "resources": resources,
         "region": region,
         "labels": spec.labels,
+        **({"scheduling": {"strategy": strategy}} if strategy != "standard" else {}),
+        **({"dataflow": {"flexrs": True}} if spec.dataflow.flexrs else {}),
         **({"sweep": spec.sweep.model_dump(mode="json")} if spec.sweep else {}),
     }
 
