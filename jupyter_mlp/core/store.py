@@ -47,6 +47,7 @@ from sqlalchemy.orm import (
 
 from .models import (
     ACTIVE_STATES,
+    OPTION_FIELDS,
     TERMINAL_STATES,
     Attempt,
     Job,
@@ -203,6 +204,10 @@ def _upgrade(engine: Engine) -> None:
         index.create(engine, checkfirst=True)
 
 
+#: The spec's section of one backend's own options (`OPTION_FIELDS`' `<section>.flexrs`).
+_OPTIONS_SECTION = next(p for p in OPTION_FIELDS if p.endswith(".flexrs")).split(".")[0]
+
+
 def summary_of(spec: JobSpec, attempts: Sequence[Attempt] = ()) -> dict[str, Any]:
     """The part of a spec a list page shows: what runs where, never the code itself. Where
     and on what is the last attempt's, if the job made any: what finally ran."""
@@ -229,7 +234,8 @@ def summary_of(spec: JobSpec, attempts: Sequence[Attempt] = ()) -> dict[str, Any
         "region": region,
         "labels": spec.labels,
         **({"scheduling": {"strategy": strategy}} if strategy != "standard" else {}),
-        **({"dataflow": {"flexrs": True}} if spec.dataflow.flexrs else {}),
+        # Dataflow's FlexRS prices its workers (its options' section, named by its field).
+        **spec.model_dump(include={_OPTIONS_SECTION: {"flexrs"}}, exclude_defaults=True),
         **({"sweep": spec.sweep.model_dump(mode="json")} if spec.sweep else {}),
     }
 
