@@ -17,7 +17,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 from traitlets import Float, Int
@@ -26,6 +26,9 @@ from traitlets.config import LoggingConfigurable
 from ..core.models import Attempt, FieldError, Job, JobSpec, JobState
 from ..jobfiles.bundle import JobFolder, SourcePlan
 from .capabilities import Capabilities
+
+if TYPE_CHECKING:
+    from .cloud_schedules import CloudScheduler
 
 
 class BackendStatus(BaseModel):
@@ -221,6 +224,11 @@ class Backend(LoggingConfigurable, Generic[R]):
         """What can be checked before a job of `spec` is staged or created (credentials, APIs,
         permissions, quotas), for the review step; none by default. Blocking: run in a thread."""
         return []
+
+    def cloud_scheduler(self) -> CloudScheduler | None:
+        """Where schedules with `runs_in: "cloud"` run, for a backend whose capabilities say
+        `cloud_schedules`; None by default."""
+        return None
 
     def catalog(self, region: str | None, active: list[Tracked[R]]) -> dict[str, Any]:
         """Machine types, accelerators and prices offered (for `local`, this machine)."""

@@ -40,6 +40,11 @@ class Capabilities(BaseModel):
     progress: bool = Field(description="A running job reports its progress (stages, workers).")
     priced: bool = Field(description="Its jobs have list prices, so an estimated cost.")
     schedules: bool = Field(description="It runs jobs on a schedule.")
+    cloud_schedules: bool = Field(
+        default=False,
+        description="Its schedules can run in its cloud (`runs_in: cloud`), with the server "
+        "closed; else the server fires them.",
+    )
     scheduling: tuple[str, ...] = Field(
         default=(), description="Scheduling strategies it offers beyond the standard one."
     )

@@ -972,6 +972,10 @@ class Job(_Model):
         default=None, description="A sweep's trial (its id) with the best final metric."
     )
     sweep_id: str | None = Field(default=None, description="The sweep this job is a trial of.")
+    schedule_id: str | None = Field(default=None, description="The schedule this job is a run of.")
+    scheduled_for: datetime | None = Field(
+        default=None, description="A scheduled run: the fire time it was planned for."
+    )
     attempts: list[Attempt] = Field(
         default_factory=list,
         description="Cloud jobs: each try at running the job, the last one what finally ran "
@@ -1011,6 +1015,10 @@ class JobSummary(_Model):
     region: str | None = None
     labels: dict[str, str] = Field(default_factory=dict)
     sweep_id: str | None = Field(default=None, description="The sweep this job is a trial of.")
+    schedule_id: str | None = Field(default=None, description="The schedule this job is a run of.")
+    scheduled_for: datetime | None = Field(
+        default=None, description="A scheduled run: the fire time it was planned for."
+    )
 
     @classmethod
     def from_job(cls, job: Job) -> JobSummary:
