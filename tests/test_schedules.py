@@ -436,3 +436,84 @@ async def test_a_cloud_schedule_the_cloud_cannot_run_is_a_400_naming_the_fields(
         )
     assert refused.value.status == 400
     assert [e.field for e in refused.value.errors] == ["overlap"]
+
+
+# ----- real `jupyter server` processes: waiting for real minutes -----
+
+
+def process_runs(server: Any, schedule_id: str) -> list[dict[str, Any]]:
+    return server.call("GET", f"mlp/jobs?schedule_id={schedule_id}")["jobs"]  # type: ignore[no-any-return]
+
+
+def wait_for_runs(
+    server: Any, schedule_id: str, count: int, timeout: float
+) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = process_runs(server, schedule_id)
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
+def minutes(texts: list[str]) -> list[datetime]:
+    return sorted(datetime.fromisoformat(text) for text in texts)
+
+
+@pytest.mark.timeout(300)
+def test_a_schedule_every_minute_runs_twice_in_a_little_over_two_minutes_on_two_servers(servers):
+    # Two servers share one database: each fire time is claimed once, so each runs once.
+    first, second = servers(), servers()
+    schedule = first.call(
+        "POST",
+        "mlp/schedules",
+        {"name": "minutely", "cron": "* * * * *", "spec": {"source": {"code": QUICK}}},
+    )
+    found = wait_for_runs(second, schedule["id"], 2, timeout=150)
+    time.sleep(1.0)  # had the other server fired a time again, it would show by now
+    found = process_runs(first, schedule["id"])
+
+    planned = minutes([run["scheduled_for"] for run in found])
+    assert len(planned) == 2, found
+    assert planned[1] - planned[0] == timedelta(minutes=1)
+    assert all(at.second == 0 for at in planned)
+    assert {run["name"] for run in found} == {"minutely"}
+    fired = first.call("GET", f"mlp/schedules/{schedule['id']}/fires")["fires"]
+    assert sorted(f["outcome"] for f in fired) == ["started", "started"]
+    for run in found:
+        assert second.wait(run["id"])["state"] == "SUCCEEDED"
+
+
+@pytest.mark.timeout(240)
+def test_a_kill_and_a_restart_between_fires_lose_and_double_nothing(servers):
+    first = servers()
+    schedule = first.call(
+        "POST",
+        "mlp/schedules",
+        {"cron": "* * * * *", "start_at": ago(90), "spec": {"source": {"code": QUICK}}},
+    )
+    assert len(wait_for_runs(first, schedule["id"], 1, timeout=30)) == 1  # caught up at once
+    first.kill()  # kill -9: nothing of its own shutdown runs
+
+    # A fire time passes while no server runs.
+    now = datetime.now(UTC)
+    boundary = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    time.sleep((boundary - now).total_seconds() + 1.0)
+    second = servers()
+    assert len(wait_for_runs(second, schedule["id"], 2, timeout=30)) == 2  # caught up once
+    second.stop()
+    third = servers()
+    time.sleep(2.0)  # a few passes of its clock
+
+    found = process_runs(third, schedule["id"])
+    planned = minutes([run["scheduled_for"] for run in found])
+    assert len(set(planned)) == len(planned), "a fire time ran twice"
+    assert planned[-1] >= boundary
+    fired = third.call("GET", f"mlp/schedules/{schedule['id']}/fires?limit=500")["fires"]
+    times = minutes([f["fire_at"] for f in fired])
+    assert len(set(times)) == len(times)
+    # Every minute from the first recorded fire to the last has its record: none was lost.
+    span = int((times[-1] - times[0]).total_seconds() // 60) + 1
+    assert times == [times[0] + timedelta(minutes=n) for n in range(span)]
+    started = {datetime.fromisoformat(f["fire_at"]) for f in fired if f["outcome"] == "started"}
+    assert started == set(planned)

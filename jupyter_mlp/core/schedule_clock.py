@@ -41,8 +41,11 @@ def snapshot_root(folder: str) -> Path:
 
 
 def submit_run(submission: Submission, schedule: Schedule, run: ScheduledRun) -> Job:
-    """Submit one run of a schedule from its snapshot (blocking)."""
+    """Submit one run of a schedule from its snapshot (blocking); a spec that names no job
+    runs under the schedule's name."""
     request = schedule.spec.model_dump(mode="json", exclude_unset=True)
+    if not request.get("name"):
+        request["name"] = schedule.name
     return submission.submit(request, run_of=run)
 
 
