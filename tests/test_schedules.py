@@ -280,6 +280,57 @@ def documented(schema_name: str, payload: object) -> None:
     OAS31Validator(schema).validate(payload)
 
 
+async def test_a_run_refused_at_fire_time_is_recorded_failed_and_the_schedule_goes_on(
+    api: Api, write_script: Any, jp_serverapp: Any
+):
+    write_script("fragile.py", QUICK)
+    schedule = await create(api, cron="0 3 * * *", spec={"source": {"path": "fragile.py"}})
+    manager = await server_manager(jp_serverapp)
+    stored = manager.schedules.store.get(schedule["id"])
+    (Path(stored.folder) / "source" / "fragile.py").unlink()  # its snapshot is gone
+
+    night = datetime(2026, 12, 7, 2, tzinfo=UTC)
+    clock = manager.schedules.clock
+    fired = await manager.offload.run(clock.fire, stored.schedule, stored.folder, night)
+    assert fired.outcome.value == "failed" and "fragile.py" in fired.message
+    [recorded] = await fires(api, schedule["id"])
+    assert recorded["outcome"] == "failed" and "fragile.py" in recorded["message"]
+
+    code, _ = await api.call("PATCH", "schedules", schedule["id"], body={"refresh_source": True})
+    assert code == 200
+    later = await manager.offload.run(
+        clock.fire, stored.schedule, stored.folder, night + timedelta(days=1)
+    )
+    assert later.outcome.value == "started"
+    assert (await api.wait(later.job_id))["state"] == "SUCCEEDED"
+
+
+async def test_no_fire_comes_before_the_start_or_after_the_end(api: Api):
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+    waiting = await create(
+        api,
+        cron="0 3 * * *",
+        timezone="UTC",
+        start_at=start.isoformat(),
+        spec={"source": {"code": "pass"}},
+    )
+    first = datetime.fromisoformat(waiting["next_fire_at"])
+    assert start <= first < start + timedelta(days=1) and first.hour == 3
+    ended = await create(
+        api,
+        cron="* * * * *",
+        start_at=ago(7200),
+        end_at=ago(3700),
+        spec={"source": {"code": "pass"}},
+        catchup_seconds=60,
+    )
+    assert ended["next_fire_at"] is None
+    recorded = await until(lambda: fires(api, ended["id"]))
+    assert {f["outcome"] for f in recorded} == {"missed"}
+    last = max(datetime.fromisoformat(f["fire_at"]) for f in recorded)
+    assert last <= datetime.fromisoformat(ended["end_at"])
+
+
 async def test_deleting_a_schedule_keeps_its_runs(api: Api, write_script: Any):
     write_script("kept.py", QUICK)
     schedule = await create(api, cron="@daily", spec={"source": {"path": "kept.py"}})
@@ -308,6 +359,7 @@ async def test_deleting_a_schedule_keeps_its_runs(api: Api, write_script: Any):
         ({"timezone": "Mars/Olympus"}, "timezone"),
         ({"start_at": "2026-12-08T00:00:00Z", "end_at": "2026-12-07T00:00:00Z"}, "end_at"),
         ({"overlap": "sometimes"}, "overlap"),
+        ({"runs_in": "cloud", "overlap": "allow"}, "runs_in"),
         ({"spec": {"source": {"path": "missing.py"}}}, "spec.source.path"),
         ({"spec": {"source": {"code": "pass"}, "resources": {"gpus": 1}}}, "spec.resources.gpus"),
     ],
