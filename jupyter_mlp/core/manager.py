@@ -147,9 +147,13 @@ class JobManager:
     # ----- life of the manager -----
 
     def start(self) -> None:
-        """Reconcile jobs left by an earlier server and keep watching, and fire the schedules
-        (those missed while no server ran too); needs a running loop."""
+        """Reconcile jobs left by an earlier server and keep watching; needs a running loop."""
         self.watcher.start()
+
+    def fire_schedules(self) -> None:
+        """Fire the schedules run by the server from now on, those missed while none ran too;
+        needs a running loop. The server's manager does; a kernel's or the command line's own
+        manager (short-lived, or one of many) does not."""
         self.schedules.clock.start()
 
     async def stop(self) -> None:
