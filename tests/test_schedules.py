@@ -20,7 +20,7 @@ from conftest import Api, server_manager
 
 from jupyter_mlp.core.models import JobState
 from jupyter_mlp.core.schedule_models import Schedule, fire_times
-from jupyter_mlp.core.schedule_plan import due, next_fire
+from jupyter_mlp.core.schedule_plan import MOST_MISSED, due, next_fire
 
 QUICK = "print('ran', flush=True)\n"
 
@@ -124,6 +124,16 @@ def test_fires_missed_beyond_the_catch_up_window_are_missed_and_the_latest_runs(
     assert found.missed == [datetime(2026, 5, 1, h, tzinfo=UTC) for h in (10, 11)]
     late = due(hourly, down, datetime(2026, 5, 1, 12, 45, tzinfo=UTC))
     assert late.run is None and len(late.missed) == 3
+
+
+def test_a_start_in_the_distant_past_or_future_is_planned_at_once():
+    minutely = schedule_of("* * * * *", "UTC")
+    now = datetime(2026, 12, 7, 12, 0, 30, tzinfo=UTC)
+    found = due(minutely, datetime(1, 1, 1, tzinfo=UTC), now)
+    assert found.run == datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    assert len(found.missed) == MOST_MISSED and found.missed[-1] < found.run
+    far = schedule_of("* * * * *", "UTC", start_at=datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC))
+    assert next_fire(far, now) is None
 
 
 # ----- the REST API, through a real server -----

@@ -18,6 +18,9 @@ ON_TIME = timedelta(seconds=60)
 # Most missed fire times recorded in one go (a minutely schedule of a server down for a week):
 # the latest ones; older ones are not recorded.
 MOST_MISSED = 1000
+# How far back fire times are looked for (past the longest catch-up window, 7 days): a start in
+# the distant past is not walked through minute by minute.
+LOOKBACK = timedelta(days=8)
 
 
 @dataclass
@@ -38,10 +41,13 @@ def next_fire(schedule: Schedule, after: datetime) -> datetime | None:
     start = after
     if schedule.start_at is not None and schedule.start_at > after:
         start = schedule.start_at - timedelta(microseconds=1)
-    for at in fire_times(schedule.cron, schedule.timezone, start):
-        if schedule.end_at is not None and at > schedule.end_at:
-            return None
-        return at
+    try:
+        for at in fire_times(schedule.cron, schedule.timezone, start):
+            if schedule.end_at is not None and at > schedule.end_at:
+                return None
+            return at
+    except OverflowError:  # no fire before the year 9999
+        return None
     return None
 
 
@@ -52,7 +58,7 @@ def due(schedule: Schedule, horizon: datetime, now: datetime) -> Due:
     if schedule.paused:
         return found
     times: deque[datetime] = deque(maxlen=MOST_MISSED + 1)
-    for at in fire_times(schedule.cron, schedule.timezone, horizon):
+    for at in fire_times(schedule.cron, schedule.timezone, max(horizon, now - LOOKBACK)):
         if at > now:
             break
         found.passed = True
