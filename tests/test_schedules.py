@@ -322,6 +322,32 @@ async def test_a_run_refused_at_fire_time_is_recorded_failed_and_the_schedule_go
     assert (await api.wait(later.job_id))["state"] == "SUCCEEDED"
 
 
+async def test_a_fire_claimed_by_a_server_that_stopped_before_submitting_still_runs(
+    api: Api, write_script: Any, jp_serverapp: Any
+):
+    from jupyter_mlp.core.schedule_models import FireOutcome, ScheduleFire
+
+    write_script("orphan.py", QUICK)
+    schedule = await create(api, cron="0 3 * * *", spec={"source": {"path": "orphan.py"}})
+    manager = await server_manager(jp_serverapp)
+    night = datetime(2026, 12, 7, 2, tzinfo=UTC)
+    # As a server killed between claiming a fire and submitting its run leaves it.
+    claimed = ScheduleFire(
+        schedule_id=schedule["id"],
+        fire_at=night,
+        outcome=FireOutcome.STARTED,
+        recorded_at=datetime.now(UTC) - timedelta(minutes=10),
+    )
+    assert await manager.offload.run(manager.schedules.store.claim, claimed)
+    manager.schedules.clock.wake()
+
+    [run] = await until(lambda: runs(api, schedule["id"]))
+    assert run["scheduled_for"] == "2026-12-07T02:00:00Z"
+    assert (await api.wait(run["id"]))["state"] == "SUCCEEDED"
+    [fire] = await fires(api, schedule["id"])
+    assert fire["outcome"] == "started" and fire["job_id"] == run["id"]
+
+
 async def test_no_fire_comes_before_the_start_or_after_the_end(api: Api):
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
     waiting = await create(

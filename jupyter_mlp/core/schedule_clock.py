@@ -30,6 +30,9 @@ LOOK_SECONDS = 1.0
 # Where the database cannot say whether it changed, a pass is made this often.
 PASS_SECONDS = 5.0
 STOP_TIMEOUT_SECONDS = 5.0
+# A fire claimed this long ago whose job was never recorded: the server that claimed it stopped
+# before submitting (a submit takes seconds), so it is submitted now.
+UNSETTLED_AFTER = timedelta(minutes=5)
 
 #: Submits a schedule's run (blocking): the spec as a request, and what makes it a run.
 Submit = Callable[[dict[str, object], ScheduledRun], Job]
@@ -123,6 +126,7 @@ class ScheduleClock:
         for stored in self.store.all("server"):
             try:
                 self._fire_due(stored, now)
+                self._settle_orphans(stored.schedule, stored.folder, now)
                 self._start_queued(stored.schedule, stored.folder)
             except Exception:  # one schedule's trouble must not hold up the others
                 self.log.exception("jupyter-mlp: schedule %s could not fire", stored.schedule.id)
@@ -159,6 +163,20 @@ class ScheduleClock:
         if not self.store.claim(fire):
             return None
         return self._submit(schedule, folder, fire)
+
+    def _settle_orphans(self, schedule: Schedule, folder: str, now: datetime) -> None:
+        """Finish the fires a stopped server claimed but never recorded a job for: the job it
+        did submit, else a run submitted now."""
+        for fire in self.store.unsettled(schedule.id, now - UNSETTLED_AFTER):
+            if not self.store.retake(fire, now):
+                continue
+            job_id = self.store.run_for(schedule.id, fire.fire_at)
+            if job_id is None:
+                self._submit(schedule, folder, fire)
+            else:
+                self.store.settle(
+                    schedule.id, fire.fire_at, FireOutcome.STARTED, FireOutcome.STARTED, job_id
+                )
 
     def _start_queued(self, schedule: Schedule, folder: str) -> None:
         """Start the queued fire of a schedule whose last run ended (one server does)."""

@@ -216,7 +216,44 @@ class ScheduleStore:
         with self._session() as session:
             return [_fire(row) for row in session.scalars(query.order_by(FireRow.fire_at))]
 
+    def unsettled(self, schedule_id: str, before: datetime) -> list[ScheduleFire]:
+        """Fires claimed to start before `before` that never got their job recorded (the
+        server that claimed them stopped in between); run-now fires excepted."""
+        query = select(FireRow).where(
+            FireRow.schedule_id == schedule_id,
+            FireRow.outcome == FireOutcome.STARTED.value,
+            FireRow.job_id.is_(None),
+            FireRow.message == "",
+            FireRow.recorded_at < before,
+        )
+        with self._session() as session:
+            return [_fire(row) for row in session.scalars(query)]
+
+    def retake(self, fire: ScheduleFire, at: datetime) -> bool:
+        """Claim an unsettled fire again (compare-and-set on its claim time): True for the one
+        server that did."""
+        with self._session.begin() as session:
+            result = session.execute(
+                update(FireRow)
+                .where(
+                    FireRow.schedule_id == fire.schedule_id,
+                    FireRow.fire_at == fire.fire_at,
+                    FireRow.job_id.is_(None),
+                    FireRow.recorded_at == fire.recorded_at,
+                )
+                .values(recorded_at=at)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
     # ----- a schedule's runs -----
+
+    def run_for(self, schedule_id: str, at: datetime) -> str | None:
+        """The job of a schedule planned for fire time `at`, if one was submitted."""
+        query = select(JobRow.id).where(
+            JobRow.schedule_id == schedule_id, JobRow.scheduled_for == at
+        )
+        with self._session() as session:
+            return session.scalar(query.limit(1))
 
     def running(self, schedule_id: str) -> int:
         """How many of a schedule's runs have not ended."""
