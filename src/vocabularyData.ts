@@ -32,6 +32,8 @@ export interface IBackendCapabilities {
   priced: boolean;
   /** It runs jobs on a schedule. */
   schedules: boolean;
+  /** Its schedules can run in its cloud (`runs_in: cloud`), with the server closed; else the server fires them. */
+  cloud_schedules: boolean;
   /** Scheduling strategies it offers beyond the standard one. */
   scheduling: string[];
   /** The spec's launch options it honours (dotted paths of `OPTION_FIELDS`: `scheduling.strategy`, `network`, `dataflow.flexrs`...); a spec setting another is refused. */
@@ -509,7 +511,8 @@ export const VOCABULARY = {
         "drain": false,
         "progress": false,
         "priced": false,
-        "schedules": false,
+        "schedules": true,
+        "cloud_schedules": false,
         "scheduling": [],
         "options": [],
         "job_id_label": "Process id",
@@ -517,8 +520,7 @@ export const VOCABULARY = {
         "unsupported": {
           "drain": "a pipeline on this machine stops when it is cancelled; only Dataflow drains a streaming pipeline",
           "progress": "a job on this machine shows its progress in its log",
-          "priced": "jobs on this machine have no list price",
-          "schedules": "jobs cannot be scheduled yet"
+          "priced": "jobs on this machine have no list price"
         }
       },
       "vertex": {
@@ -537,7 +539,8 @@ export const VOCABULARY = {
         "drain": false,
         "progress": false,
         "priced": true,
-        "schedules": false,
+        "schedules": true,
+        "cloud_schedules": false,
         "scheduling": [
           "spot",
           "flex_start"
@@ -564,8 +567,7 @@ export const VOCABULARY = {
         "unsupported": {
           "etl": "Vertex AI custom training runs training code; pipelines run on Dataflow",
           "drain": "a Vertex AI job stops when it is cancelled; draining is for streaming pipelines on Dataflow",
-          "progress": "Vertex AI reports no progress of a custom job; its log shows it",
-          "schedules": "jobs cannot be scheduled yet"
+          "progress": "Vertex AI reports no progress of a custom job; its log shows it"
         }
       },
       "dataflow": {
@@ -584,7 +586,8 @@ export const VOCABULARY = {
         "drain": true,
         "progress": true,
         "priced": true,
-        "schedules": false,
+        "schedules": true,
+        "cloud_schedules": false,
         "scheduling": [],
         "options": [
           "scheduling.timeout_seconds",
@@ -602,8 +605,7 @@ export const VOCABULARY = {
         "service": "Dataflow",
         "unsupported": {
           "train": "Dataflow runs Apache Beam pipelines; training runs on Vertex AI",
-          "sweeps": "Dataflow runs pipelines, not searches over parameters; sweep on Vertex AI or on this machine",
-          "schedules": "jobs cannot be scheduled yet"
+          "sweeps": "Dataflow runs pipelines, not searches over parameters; sweep on Vertex AI or on this machine"
         }
       }
     }

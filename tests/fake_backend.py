@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar
 
 from jupyter_mlp.backends.base import (
@@ -21,7 +22,9 @@ from jupyter_mlp.backends.base import (
     Tracked,
 )
 from jupyter_mlp.backends.capabilities import Capabilities
-from jupyter_mlp.core.models import Job, JobKind, JobState
+from jupyter_mlp.backends.cloud_schedules import CloudRun
+from jupyter_mlp.core.models import FieldError, Job, JobKind, JobState
+from jupyter_mlp.core.schedule_models import Schedule
 from jupyter_mlp.jobfiles.bundle import JobFolder
 
 
@@ -144,3 +147,76 @@ class FakeBackend(Backend[FakeRuntime]):
             next_cursor=str(end),
             complete=tracked.job.state.terminal and end >= len(lines),
         )
+
+
+@dataclass
+class FakeCloudScheduler:
+    """A cloud's scheduler: its schedules by our schedule id, and the runs it made of each."""
+
+    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    run_nows: list[str] = field(default_factory=list)
+    made: dict[str, list[CloudRun]] = field(default_factory=dict)
+
+    def schedule_errors(self, schedule: Schedule) -> list[FieldError]:
+        # Like a real cloud scheduler, it cannot see whether the last run still runs.
+        if schedule.overlap != "allow":
+            return [FieldError(field="overlap", message="a cloud schedule takes 'allow' only")]
+        return []
+
+    def create(self, schedule: Schedule) -> str:
+        self.update(schedule)
+        return f"cloud/{schedule.id}"
+
+    def update(self, schedule: Schedule) -> None:
+        self.jobs[schedule.id] = {
+            "cron": schedule.cron,
+            "timezone": schedule.timezone,
+            "paused": schedule.paused,
+        }
+
+    def run_now(self, schedule: Schedule) -> None:
+        self.run_nows.append(schedule.id)
+
+    def delete(self, schedule: Schedule) -> None:
+        del self.jobs[schedule.id]
+
+    def runs(self, schedule: Schedule, known: set[str]) -> list[CloudRun]:
+        return [r for r in self.made.get(schedule.id, []) if r.backend_job_id not in known]
+
+    def fire(self, schedule_id: str, remote_id: str, at: datetime) -> None:
+        """The cloud fires a schedule: a run of it starts there."""
+        self.made.setdefault(schedule_id, []).append(
+            CloudRun(
+                backend_job_id=remote_id,
+                created_at=at,
+                state=JobState.RUNNING,
+                scheduled_for=at,
+                runtime={"remote_id": remote_id},
+            )
+        )
+
+
+class SchedulingFakeBackend(FakeBackend):
+    """The fake cloud with a scheduler of its own; its runs are looked at by their remote id."""
+
+    capabilities: ClassVar[Capabilities] = FakeBackend.capabilities.model_copy(
+        update={
+            "schedules": True,
+            "cloud_schedules": True,
+            "unsupported": {
+                k: v for k, v in FakeBackend.capabilities.unsupported.items() if k != "schedules"
+            },
+        }
+    )
+
+    def __init__(self, cloud: FakeCloud, scheduler: FakeCloudScheduler, **kwargs: Any) -> None:
+        super().__init__(cloud, **kwargs)
+        self.scheduler = scheduler
+
+    def cloud_scheduler(self) -> FakeCloudScheduler:  # type: ignore[override]
+        return self.scheduler
+
+    async def poll(self, tracked: Tracked[FakeRuntime]) -> Observation:
+        remote = tracked.runtime.remote_id or tracked.job.id
+        state = self.cloud.states.get(remote, JobState.RUNNING)
+        return Observation(state, backend_state=state.value)

@@ -137,3 +137,38 @@ def test_a_previous_database_takes_attempts_and_lists_where_the_last_one_ran(tmp
     assert page[0]["attempts"] == [a.model_dump(mode="json") for a in tried]
     assert page[0]["spec"]["region"] == "us-east1"
     assert page[0]["spec"]["resources"]["machine_type"] == "n1-standard-4"
+
+
+def test_a_previous_database_takes_scheduled_runs_and_lists_them_by_schedule(tmp_path):
+    from datetime import UTC, datetime
+
+    from jupyter_mlp.core.models import Job, JobSpec
+
+    previous_database(tmp_path / "jobs.db")
+    store = JobStore(f"sqlite:///{tmp_path / 'jobs.db'}")
+    night = datetime(2026, 12, 7, 2, tzinfo=UTC)
+    try:
+        run = Job(
+            id="run1",
+            name="nightly",
+            kind="train",
+            backend="local",
+            state=JobState.QUEUED,
+            spec=JobSpec.model_validate({"source": {"code": "pass"}}),
+            created_at=night,
+            schedule_id="sched1",
+            scheduled_for=night,
+        )
+        store.add(run)
+        old, stored = store.get("old1"), store.get("run1")
+        runs = listed(store, schedule_id="sched1")
+        everything = listed(store)
+    finally:
+        store.close()
+
+    assert old is not None and old.schedule_id is None and old.scheduled_for is None
+    assert stored is not None and stored.schedule_id == "sched1"
+    assert stored.scheduled_for == night
+    assert [(j["id"], j["scheduled_for"]) for j in runs] == [("run1", "2026-12-07T02:00:00Z")]
+    assert [j["id"] for j in everything] == ["run1", "old1"]
+    assert everything[1]["schedule_id"] is None and everything[1]["scheduled_for"] is None

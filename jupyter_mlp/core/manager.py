@@ -26,6 +26,10 @@ from .models import Job, JobSpec, JobState
 from .offload import Offload
 from .pricing import Pricing
 from .queries import JobQueries
+from .schedule_clock import ScheduleClock
+from .schedule_cloud import CloudSchedules
+from .schedule_store import ScheduleStore
+from .schedules import Schedules
 from .store import JobStore
 from .submission import CheckedSpec, Submission
 from .sweep_port import JobsSweepPort
@@ -100,6 +104,21 @@ class JobManager:
         )
         for name, backend in self.backends.items():
             backend.bind(root_dir=self.root_dir, wake=partial(self._wake, name))
+        self.schedules = self._schedules(installed)
+
+    def _schedules(self, installed: InstalledBackends) -> Schedules:
+        """The schedules, on the jobs' database: the server's fired by a clock, the clouds'
+        runs looked for after each of its passes."""
+        store = ScheduleStore(self.store.engine)
+        cloud = CloudSchedules(
+            store, self.store, installed, self.transitions, self.jobs_dir, self.log
+        )
+        clock = ScheduleClock(
+            store, self.store, self.submission, self.offload, self.log, on_pass=cloud.look
+        )
+        return Schedules(
+            store, clock, cloud, self.submission, installed, self.offload, self.jobs_dir
+        )
 
     def _settle_intervals(
         self, poll_interval: float | None, cancel_grace_seconds: float | None
@@ -131,8 +150,16 @@ class JobManager:
         """Reconcile jobs left by an earlier server and keep watching; needs a running loop."""
         self.watcher.start()
 
+    def fire_schedules(self) -> None:
+        """Fire the schedules run by the server from now on, those missed while none ran too;
+        needs a running loop. The server's manager does; a kernel's or the command line's own
+        manager (short-lived, or one of many) does not."""
+        self.schedules.clock.start()
+
     async def stop(self) -> None:
-        """Stop watching. Running jobs keep running; the next manager picks them up."""
+        """Stop watching and firing. Running jobs keep running; the next manager picks them up,
+        and fires what was missed meanwhile."""
+        await self.schedules.clock.stop()
         await self.watcher.stop()
         for backend in self.backends.values():
             backend.close()
@@ -203,10 +230,12 @@ class JobManager:
         limit: int = 50,
         cursor: int | None = None,
         sweep_id: str | None = None,
+        schedule_id: str | None = None,
     ) -> tuple[list[str], int | None]:
         """A page of jobs, newest first, as summaries ready to send (JSON text, shaped as
         `Job`): the spec without its code or parameters, no transitions (`get` has those).
-        Top-level jobs, or with `sweep_id` the trial jobs of that sweep."""
+        Top-level jobs, or with `sweep_id` the trial jobs of that sweep; with `schedule_id`,
+        that schedule's runs."""
         return await self.queries.list_jobs(
             states=states,
             backend=backend,
@@ -216,6 +245,7 @@ class JobManager:
             limit=limit,
             cursor=cursor,
             sweep_id=sweep_id,
+            schedule_id=schedule_id,
         )
 
     async def cancel(self, job_id: str, by: str = BY_YOU) -> Job:

@@ -71,9 +71,20 @@ class JobQueries:
         limit: int = 50,
         cursor: int | None = None,
         sweep_id: str | None = None,
+        schedule_id: str | None = None,
     ) -> tuple[list[str], int | None]:
         """A page of jobs as summaries ready to send (see `JobManager.list_jobs`)."""
-        key = (tuple(states or ()), backend, kind, name_prefix, search, limit, cursor, sweep_id)
+        key = (
+            tuple(states or ()),
+            backend,
+            kind,
+            name_prefix,
+            search,
+            limit,
+            cursor,
+            sweep_id,
+            schedule_id,
+        )
         version = self.store.changes()
         if version != self._pages_version:
             self._pages, self._pages_version = {}, version
@@ -90,6 +101,7 @@ class JobQueries:
                     limit=limit,
                     before_seq=cursor,
                     sweep_id=sweep_id,
+                    schedule_id=schedule_id,
                 )
             )
             if version is not None and version == self._pages_version:

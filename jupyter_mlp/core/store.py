@@ -119,6 +119,9 @@ class JobRow(Base):
     trial: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # A cloud job's tries (`Attempt` models as JSON): the last is what finally ran.
     attempts: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+    # A scheduled run's schedule and the fire time it was planned for (NULL for other jobs).
+    schedule_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    scheduled_for: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     transitions: Mapped[list[TransitionRow]] = relationship(
         order_by="TransitionRow.id", cascade="all, delete-orphan", lazy="raise"
     )
@@ -175,6 +178,8 @@ _ADDED_COLUMNS = {
     "sweep_id": "VARCHAR(32)",
     "trial": "INTEGER",
     "attempts": "JSON",
+    "schedule_id": "VARCHAR(32)",
+    "scheduled_for": "DATETIME",
 }
 
 
@@ -302,6 +307,8 @@ def job_row(
         attempts=_stored_attempts(job.attempts),
         sweep_id=job.sweep_id,
         trial=trial,
+        schedule_id=job.schedule_id,
+        scheduled_for=job.scheduled_for,
     )
     row.transitions = [
         TransitionRow(state=t.state.value, at=t.at, message=t.message) for t in job.transitions
@@ -475,13 +482,17 @@ class JobStore:
         limit: int = 50,
         before_seq: int | None = None,
         sweep_id: str | None = None,
+        schedule_id: str | None = None,
     ) -> tuple[list[Listed], int | None]:
         """Newest first, as summaries: each job as `Job` sends it (JSON text), but with the
         spec's `summary_of` and no transitions. Returns the page and the cursor (a seq) of the
-        next page, if any. Top-level jobs only, or with `sweep_id` that sweep's trial jobs."""
+        next page, if any. Top-level jobs only, or with `sweep_id` that sweep's trial jobs;
+        with `schedule_id`, only that schedule's runs."""
         values: dict[str, Any] = {"limit": limit + 1}
         if sweep_id is not None:
             values["sweep_id"] = sweep_id
+        if schedule_id is not None:
+            values["schedule_id"] = schedule_id
         # Each state once: the compiled statements kept (one per set of filters) stay few.
         for index, state in enumerate(dict.fromkeys(JobState(s).value for s in states)):
             values[f"state_{index}"] = state
@@ -642,7 +653,7 @@ def _page_query(shape: tuple[str, ...], columns: Iterable[Any]) -> Select[Any]:
     states = sorted(name for name in present if name.startswith("state_"))
     if states:
         query = query.where(JobRow.state.in_([bindparam(name) for name in states]))
-    for name in ("backend", "kind"):
+    for name in ("backend", "kind", "schedule_id"):
         if name in present:
             query = query.where(getattr(JobRow, name) == bindparam(name))
     if "name_prefix" in present:
@@ -686,6 +697,8 @@ _SUMMARY_COLUMNS = (
     JobRow.sweep_id,
     JobRow.trials,  # a sweep's row shows its progress and best trial
     JobRow.attempts,
+    JobRow.schedule_id,
+    JobRow.scheduled_for,
 )
 
 
@@ -752,6 +765,8 @@ _LISTED_IN_SQL = func.json_object(
             ("best_trial", literal_column("NULL")),
             ("sweep_id", JobRow.sweep_id),
             ("attempts", _sql_json(JobRow.attempts, "[]")),
+            ("schedule_id", JobRow.schedule_id),
+            ("scheduled_for", _sql_iso(JobRow.scheduled_for)),
         )
         for part in (_sql(name), value)
     )
@@ -821,6 +836,8 @@ def _listed(row: Any) -> dict[str, Any]:
         "best_trial": _best_of(spec, trials),
         "sweep_id": row.sweep_id,
         "attempts": list(row.attempts or []),
+        "schedule_id": row.schedule_id,
+        "scheduled_for": _iso(row.scheduled_for),
     }
 
 
@@ -855,4 +872,6 @@ def _to_job(row: JobRow, with_transitions: bool = True) -> Job:
         best_trial=best.id if best else None,
         sweep_id=row.sweep_id,
         attempts=[Attempt.model_validate(a) for a in row.attempts or []],
+        schedule_id=row.schedule_id,
+        scheduled_for=row.scheduled_for,
     )

@@ -13,6 +13,7 @@ import tempfile
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,16 @@ class CheckedSpec:
             raise MLPError(400, f"invalid job spec: {summary}", blocking)
 
 
+@dataclass(frozen=True)
+class ScheduledRun:
+    """What makes a submitted job a schedule's run: the schedule, the fire time it was planned
+    for (None for a run now), and the folder its source is read from (the snapshot)."""
+
+    schedule_id: str
+    scheduled_for: datetime | None
+    source_root: Path
+
+
 @dataclass
 class Submission:
     """Checks specs and turns valid ones into queued jobs with their folders."""
@@ -76,9 +87,11 @@ class Submission:
         request: JobSpec | Mapping[str, Any],
         sweep_id: str | None = None,
         trial: int | None = None,
+        run_of: ScheduledRun | None = None,
     ) -> Job:
-        """Validate a spec, write its bundle and queue it (blocking); 400 when invalid."""
-        checked = self.check_spec(request)
+        """Validate a spec, write its bundle and queue it (blocking); 400 when invalid. A
+        schedule's run (`run_of`) is read from the schedule's snapshot of its source."""
+        checked = self.check_spec(request, run_of.source_root if run_of else None)
         checked.raise_for_errors()
         assert checked.spec is not None and checked.plan is not None
         spec = checked.spec
@@ -104,6 +117,8 @@ class Submission:
             outputs=self._outputs(folder, manifest),
             transitions=[Transition(state=JobState.QUEUED, at=now, message="submitted")],
             sweep_id=sweep_id,
+            schedule_id=run_of.schedule_id if run_of else None,
+            scheduled_for=run_of.scheduled_for if run_of else None,
         )
         try:
             self.store.add(job, folder=str(folder.path), trial=trial)
@@ -114,8 +129,11 @@ class Submission:
         self.wake(job.backend)
         return job
 
-    def check_spec(self, request: JobSpec | Mapping[str, Any]) -> CheckedSpec:
-        """Every problem of a spec at once (blocking), with the normalised spec."""
+    def check_spec(
+        self, request: JobSpec | Mapping[str, Any], source_root: Path | None = None
+    ) -> CheckedSpec:
+        """Every problem of a spec at once (blocking), with the normalised spec; its source
+        read under `source_root` (a schedule's snapshot) instead of the root dir if given."""
         try:
             spec = request if isinstance(request, JobSpec) else JobSpec.model_validate(request)
         except ValidationError as exc:
@@ -125,7 +143,7 @@ class Submission:
         errors: list[FieldError] = []
         plan = None
         try:
-            plan = plan_source(spec, self.root_dir, self.max_include_bytes)
+            plan = plan_source(spec, source_root or self.root_dir, self.max_include_bytes)
         except MLPError as exc:
             errors.extend(exc.errors)
         if plan is not None and plan.parameters is not None:  # typed as the source's defaults

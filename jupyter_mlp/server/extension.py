@@ -5,9 +5,11 @@ come up (BUILD_DELAY_SECONDS after its loop starts, or at the first request unde
 comes sooner), not while it starts: the server answers as soon as without the extension, and a
 first /mlp request waits for the manager (a fraction of a second).
 
-Once the manager runs, list prices are refreshed from Google's Cloud Billing Catalog API when
-the stored ones are older than `refresh_prices_hours` (looked at hourly), in a thread, and only
-with credentials (none needed for a loopback stand-in); a failure is logged, never fatal.
+Once the manager runs, it fires the schedules run by the server (a kernel's or the command
+line's own manager does not), and list prices are refreshed from Google's Cloud Billing Catalog
+API when the stored ones are older than `refresh_prices_hours` (looked at hourly), in a thread,
+and only with credentials (none needed for a loopback stand-in); a failure is logged, never
+fatal.
 """
 
 from __future__ import annotations
@@ -189,6 +191,7 @@ class MLPExtension(ExtensionApp):
     def _started(self, manager: JobManager) -> None:
         try:
             manager.start()
+            manager.fire_schedules()
         except Exception as exc:
             self.log.exception("jupyter-mlp: the job manager could not start")
             self.ready.set_exception(exc)

@@ -20,6 +20,7 @@ from ..core.models import (
     json_too_deep,
     parse_states,
 )
+from ..core.schedule_models import Schedule
 
 if TYPE_CHECKING:
     from ..core.manager import JobManager
@@ -202,6 +203,7 @@ class JobsHandler(MLPHandler):
             limit=limit or 50,
             cursor=cursor,
             sweep_id=self.get_query_argument("sweep_id", None) or None,
+            schedule_id=self.get_query_argument("schedule_id", None) or None,
         )
         # The jobs come as JSON text, written by the database: joined, not encoded again.
         following = json.dumps(None if next_cursor is None else str(next_cursor))
@@ -344,6 +346,65 @@ class ConvertHandler(MLPHandler):
         self.write_json(await self.manager.preview(self.body_json()))
 
 
+def schedule_json(schedule: Schedule) -> dict[str, Any]:
+    return schedule.model_dump(mode="json")
+
+
+class SchedulesHandler(MLPHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        schedules = await self.manager.schedules.all()
+        self.write_json({"schedules": [schedule_json(s) for s in schedules]})
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        schedule = await self.manager.schedules.create(self.body_json())
+        self.set_header("Location", self.base_url.rstrip("/") + f"/mlp/schedules/{schedule.id}")
+        self.write_json(schedule_json(schedule), status=201)
+
+
+class ScheduleHandler(MLPHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, schedule_id: str) -> None:
+        self.write_json(schedule_json(await self.manager.schedules.get(schedule_id)))
+
+    @web.authenticated
+    @authorized
+    async def patch(self, schedule_id: str) -> None:
+        edited = await self.manager.schedules.update(schedule_id, self.body_json())
+        self.write_json(schedule_json(edited))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, schedule_id: str) -> None:
+        await self.manager.schedules.delete(schedule_id)
+        self.set_status(204)
+        self.finish()
+
+
+class ScheduleRunHandler(MLPHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, schedule_id: str) -> None:
+        job = await self.manager.schedules.run_now(schedule_id)
+        if job is None:  # the cloud fires it
+            self.write_json({}, status=202)
+        else:
+            self.write_json({"job": job_json(job)}, status=201)
+
+
+class ScheduleFiresHandler(MLPHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, schedule_id: str) -> None:
+        limit = self.query_int("limit", 50, 1, LIST_LIMIT_MAX)
+        fires = await self.manager.schedules.fires(schedule_id, limit or 50)
+        self.write_json({"fires": [fire.model_dump(mode="json") for fire in fires]})
+
+
 class OpenAPIHandler(MLPHandler):
     @web.authenticated
     @authorized
@@ -378,6 +439,7 @@ def _too_large(size: int | None) -> str:
 
 
 ID = r"(?P<job_id>[A-Za-z0-9_-]+)"
+SCHEDULE_ID = r"(?P<schedule_id>[A-Za-z0-9_-]+)"
 
 ROUTES: list[tuple[str, type[MLPHandler]]] = [
     (r"mlp/jobs/?", JobsHandler),
@@ -387,6 +449,10 @@ ROUTES: list[tuple[str, type[MLPHandler]]] = [
     (rf"mlp/jobs/{ID}/logs/?", JobLogsHandler),
     (rf"mlp/jobs/{ID}/outputs/?", JobOutputsHandler),
     (rf"mlp/jobs/{ID}/progress/?", JobProgressHandler),
+    (r"mlp/schedules/?", SchedulesHandler),
+    (rf"mlp/schedules/{SCHEDULE_ID}/?", ScheduleHandler),
+    (rf"mlp/schedules/{SCHEDULE_ID}/run/?", ScheduleRunHandler),
+    (rf"mlp/schedules/{SCHEDULE_ID}/fires/?", ScheduleFiresHandler),
     (r"mlp/backends/?", BackendsHandler),
     (r"mlp/catalog/?", CatalogHandler),
     (r"mlp/validate/?", ValidateHandler),

@@ -11,6 +11,7 @@ from pydantic.json_schema import models_json_schema
 from .. import __version__
 from ..backends.base import BackendStatus, PreflightCheck
 from ..core.models import FieldError, Job, JobSpec
+from ..core.schedule_models import Schedule, ScheduleFire, SchedulePatch, ScheduleRequest
 from ..vocabulary import KINDS, installed_backends
 from .handlers import (
     DRAIN_PATTERN,
@@ -118,6 +119,18 @@ class ValidationResult(BaseModel):
     )
 
 
+class ScheduleList(BaseModel):
+    schedules: list[Schedule] = Field(description="Every schedule, oldest first.")
+
+
+class FireList(BaseModel):
+    fires: list[ScheduleFire] = Field(description="A schedule's latest fires, newest first.")
+
+
+class ScheduledRun(BaseModel):
+    job: Job = Field(description="The run it started now.")
+
+
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -174,6 +187,13 @@ OPERATION_IDS = {
     ("/mlp/validate", "post"): "validateSpec",
     ("/mlp/convert", "post"): "previewConversion",
     ("/mlp/openapi.json", "get"): "getOpenAPIDocument",
+    ("/mlp/schedules", "get"): "listSchedules",
+    ("/mlp/schedules", "post"): "createSchedule",
+    ("/mlp/schedules/{schedule_id}", "get"): "getSchedule",
+    ("/mlp/schedules/{schedule_id}", "patch"): "updateSchedule",
+    ("/mlp/schedules/{schedule_id}", "delete"): "deleteSchedule",
+    ("/mlp/schedules/{schedule_id}/run", "post"): "runSchedule",
+    ("/mlp/schedules/{schedule_id}/fires", "get"): "listScheduleFires",
 }
 
 
@@ -261,6 +281,7 @@ def _jobs_paths() -> dict[str, Any]:
                         "List this sweep's trial jobs (without it: top-level jobs only)",
                         {"type": "string"},
                     ),
+                    _query("schedule_id", "List only this schedule's runs", {"type": "string"}),
                 ],
                 "responses": {"200": _json("JobList", "A page of jobs."), **ERRORS},
             },
@@ -416,12 +437,82 @@ def _service_paths() -> dict[str, Any]:
     }
 
 
+SCHEDULE_ID = {
+    "name": "schedule_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"},
+}
+_SCHEDULE = _json("Schedule", "The schedule, with its next fire time and latest fires.")
+
+
+def _body(name: str) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": _ref(name)}}}
+
+
+def _schedule_paths() -> dict[str, Any]:
+    """Schedules: a job spec plus when it runs; runs are jobs listed with `?schedule_id=`."""
+    return {
+        "/mlp/schedules": {
+            "get": {
+                "summary": "List schedules",
+                "responses": {"200": _json("ScheduleList", "Every schedule."), **ERRORS},
+            },
+            "post": {
+                "summary": "Create a schedule (its spec checked like a submission; its source "
+                "snapshotted for its runs)",
+                "requestBody": _body("ScheduleRequest"),
+                "responses": {"201": _SCHEDULE, **ERRORS},
+            },
+        },
+        "/mlp/schedules/{schedule_id}": {
+            "parameters": [SCHEDULE_ID],
+            "get": {"summary": "One schedule", "responses": {"200": _SCHEDULE, **ERRORS}},
+            "patch": {
+                "summary": "Edit, pause or resume a schedule; `refresh_source` takes a new "
+                "snapshot of its source (Update from file)",
+                "requestBody": _body("SchedulePatch"),
+                "responses": {"200": _SCHEDULE, **ERRORS},
+            },
+            "delete": {
+                "summary": "Delete a schedule (its runs stay)",
+                "responses": {"204": {"description": "Deleted."}, **ERRORS},
+            },
+        },
+        "/mlp/schedules/{schedule_id}/run": {
+            "parameters": [SCHEDULE_ID],
+            "post": {
+                "summary": "Run a schedule now",
+                "responses": {
+                    "201": _json("ScheduledRun", "The server started its run."),
+                    "202": {
+                        "description": "Its cloud was asked to fire it (`runs_in: cloud`); the "
+                        "run is listed as the schedule's once found.",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    },
+                    **ERRORS,
+                },
+            },
+        },
+        "/mlp/schedules/{schedule_id}/fires": {
+            "parameters": [SCHEDULE_ID],
+            "get": {
+                "summary": "A schedule's fires: started, queued, skipped, missed or failed",
+                "parameters": [
+                    _query("limit", "Most fires (default 50)", _integer(1, LIST_LIMIT_MAX))
+                ],
+                "responses": {"200": _json("FireList", "Its latest fires."), **ERRORS},
+            },
+        },
+    }
+
+
 def _schemas() -> dict[str, Any]:
     """The models' JSON schemas, as `components/schemas`; a spec as it is written (validation),
     the rest as the server writes them (serialization)."""
     _, schemas = models_json_schema(
         [
-            (m, "validation" if m is JobSpec else "serialization")
+            (m, "validation" if m in (JobSpec, ScheduleRequest, SchedulePatch) else "serialization")
             for m in (
                 JobSpec,
                 Job,
@@ -433,6 +524,12 @@ def _schemas() -> dict[str, Any]:
                 ConversionPreview,
                 OutputList,
                 Progress,
+                ScheduleRequest,
+                SchedulePatch,
+                ScheduleList,
+                FireList,
+                ScheduledRun,
+                Schedule,
             )
         ],
         ref_template="#/components/schemas/{model}",
@@ -452,7 +549,7 @@ def openapi_document() -> dict[str, Any]:
             "description": "Launch and watch ML training and ETL jobs. Base path: the Jupyter "
             "server's base URL. Authenticated with the server's token or session.",
         },
-        "paths": {**_jobs_paths(), **_job_paths(), **_service_paths()},
+        "paths": {**_jobs_paths(), **_job_paths(), **_schedule_paths(), **_service_paths()},
         "components": {"schemas": _schemas()},
     }
     for (path, method), operation_id in OPERATION_IDS.items():

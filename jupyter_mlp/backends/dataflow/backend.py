@@ -83,7 +83,7 @@ CAPABILITIES = Capabilities(
     drain=True,
     progress=True,
     priced=True,
-    schedules=False,
+    schedules=True,
     options=(
         "scheduling.timeout_seconds",
         "scheduling.service_account",
@@ -102,7 +102,6 @@ CAPABILITIES = Capabilities(
         "train": "Dataflow runs Apache Beam pipelines; training runs on Vertex AI",
         "sweeps": "Dataflow runs pipelines, not searches over parameters; sweep on "
         "Vertex AI or on this machine",
-        "schedules": "jobs cannot be scheduled yet",
     },
 )
 

@@ -84,7 +84,7 @@ class LocalBackend(Backend[LocalRuntime]):
         drain=False,
         progress=False,
         priced=False,
-        schedules=False,
+        schedules=True,
         job_id_label="Process id",
         service="this machine",
         unsupported={
@@ -92,7 +92,6 @@ class LocalBackend(Backend[LocalRuntime]):
             "drains a streaming pipeline",
             "progress": "a job on this machine shows its progress in its log",
             "priced": "jobs on this machine have no list price",
-            "schedules": "jobs cannot be scheduled yet",
         },
     )
 

@@ -92,7 +92,7 @@ CAPABILITIES = Capabilities(
     drain=False,
     progress=False,
     priced=True,
-    schedules=False,
+    schedules=True,
     scheduling=("spot", "flex_start"),
     options=tuple(path for path in OPTION_FIELDS if not path.startswith("dataflow.")),
     job_id_label="Backend id",
@@ -102,7 +102,6 @@ CAPABILITIES = Capabilities(
         "drain": "a Vertex AI job stops when it is cancelled; draining is for streaming "
         "pipelines on Dataflow",
         "progress": "Vertex AI reports no progress of a custom job; its log shows it",
-        "schedules": "jobs cannot be scheduled yet",
     },
 )
 
