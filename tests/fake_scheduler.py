@@ -40,7 +40,13 @@ _ROUTES = [
     ("POST", re.compile(rf"^/v1/{_JOB}:run$"), "run"),
 ]
 _JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,500}$")
-_STATUS = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 409: "ALREADY_EXISTS", 500: "INTERNAL"}
+_STATUS = {
+    400: "INVALID_ARGUMENT",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    409: "ALREADY_EXISTS",
+    500: "INTERNAL",
+}
 # What an update may change (the fields this stand-in's callers patch, and a few more).
 _UPDATABLE = {"description", "schedule", "time_zone", "http_target", "retry_config"}
 State = scheduler_v1.Job.State
@@ -77,12 +83,17 @@ class FakeScheduler:
     jobs: dict[str, Any] = field(default_factory=dict)  # name -> scheduler_v1.Job
     calls: list[Call] = field(default_factory=list)
     fires: list[Fire] = field(default_factory=list)
+    faults: dict[str, tuple[int, str]] = field(default_factory=dict)  # route -> its next error
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def only(self) -> Any:
         """The one job there is."""
         (job,) = self.jobs.values()
         return job
+
+    def fail_next(self, route: str, code: int, message: str) -> None:
+        """The next call of `route` fails with Google's error of `code`."""
+        self.faults[route] = (code, message)
 
     def routes(self) -> list[str]:
         return [call.route for call in self.calls]
@@ -128,6 +139,8 @@ class FakeScheduler:
         parsed = json.loads(body) if body else None
         with self.lock:
             self.calls.append(Call(method, url.path, route, query, parsed))
+            if route in self.faults:
+                return _error(*self.faults.pop(route))
             if route != "create" and self._name(match) not in self.jobs:
                 return _error(404, f"Job not found: {self._name(match)}")
             if route == "run":  # sent outside the lock: the target may be slow
@@ -189,6 +202,14 @@ class FakeScheduler:
 
     def _set_state(self, match: re.Match[str], state: Any) -> tuple[int, dict[str, Any]]:
         job = self.jobs[self._name(match)]
+        # The service pauses only an enabled job and resumes only a paused one.
+        was = State.ENABLED if state == State.PAUSED else State.PAUSED
+        if job.state != was:
+            return _error(
+                400,
+                f"Job.state must be {was.name}, not {State(job.state).name}",
+                "FAILED_PRECONDITION",
+            )
         job.state = state
         return 200, _json(job)
 
@@ -208,6 +229,9 @@ def _problem(job: Any) -> str:
     target = job.http_target
     if not target.uri.startswith(("http://", "https://")):
         return f"http_target.uri must be an absolute http(s) URL: {target.uri!r}"
+    method = scheduler_v1.HttpMethod(target.http_method).name
+    if target.body and method not in ("POST", "PUT", "PATCH"):
+        return f"http_target.body is allowed only with POST, PUT or PATCH, not {method}"
     if not 0 <= job.retry_config.retry_count <= 5:
         return "retry_config.retry_count must be between 0 and 5"
     token = target.oauth_token
@@ -221,8 +245,9 @@ def _json(job: Any) -> dict[str, Any]:
     return data
 
 
-def _error(code: int, message: str) -> tuple[int, dict[str, Any]]:
-    return code, {"error": {"code": code, "message": message, "status": _STATUS.get(code, "")}}
+def _error(code: int, message: str, status: str = "") -> tuple[int, dict[str, Any]]:
+    status = status or _STATUS.get(code, "")
+    return code, {"error": {"code": code, "message": message, "status": status}}
 
 
 class FakeSchedulerServer:

@@ -210,6 +210,8 @@ def test_update_pause_resume_run_now_and_delete_reach_cloud_scheduler(backend, s
 
     clouds_scheduler.update(made)
     assert fake.jobs[made.cloud_job].state == scheduler_v1.Job.State.ENABLED
+    clouds_scheduler.update(made)  # enabled already: not resumed again
+    assert fake.routes().count("resume") == 1
 
     clouds_scheduler.run_now(made)
     assert [f.job for f in fake.fires] == [made.cloud_job]
@@ -233,6 +235,20 @@ def test_a_paused_schedule_is_created_paused_and_a_second_create_updates(backend
     assert again == name and len(fake.jobs) == 1
     assert fake.jobs[name].schedule == "0 5 * * *"
     assert fake.jobs[name].state == scheduler_v1.Job.State.ENABLED
+
+
+def test_a_refusal_of_cloud_scheduler_says_so_in_googles_words(backend, scheduler):
+    fake, _ = scheduler
+    fake.fail_next(
+        "create", 403, "Permission 'cloudscheduler.jobs.create' denied on 'projects/test-project'"
+    )
+
+    with pytest.raises(RuntimeError) as refused:
+        backend.cloud_scheduler().create(schedule())
+
+    assert "Cloud Scheduler did not create the schedule's job" in str(refused.value)
+    assert "cloudscheduler.jobs.create" in str(refused.value)
+    assert fake.jobs == {}
 
 
 # ----- its runs -----

@@ -123,20 +123,18 @@ class VertexSchedules:
         job = self._scheduler_job(schedule)
         parent = job.name.rsplit("/jobs/", 1)[0]
         try:
-            self._client().create_job(parent=parent, job=job)
+            made = self._client().create_job(parent=parent, job=job)
         except exceptions.Conflict:  # ALREADY_EXISTS (409): made by an earlier try
-            self._patch(job)
+            made = self._patch(job)
         except Exception as exc:
             raise RuntimeError(_refused("create", exc)) from exc
-        self._pause_or_resume(job.name, schedule.paused)
+        self._pause_or_resume(made, schedule.paused)
         return str(job.name)
 
     def update(self, schedule: Schedule) -> None:
         """Make the Cloud Scheduler job's cron, time zone and CustomJob the schedule's, then
         pause or resume it."""
-        job = self._scheduler_job(schedule)
-        self._patch(job)
-        self._pause_or_resume(job.name, schedule.paused)
+        self._pause_or_resume(self._patch(self._scheduler_job(schedule)), schedule.paused)
 
     def run_now(self, schedule: Schedule) -> None:
         """Have Cloud Scheduler fire the job now."""
@@ -271,18 +269,26 @@ class VertexSchedules:
             self.backend.service_account,
         )
 
-    def _patch(self, job: Any) -> None:
+    def _patch(self, job: Any) -> Any:
+        """Update the job's cron, time zone and target; the job as Cloud Scheduler has it."""
         try:
-            self._client().update_job(
+            return self._client().update_job(
                 job=job, update_mask={"paths": ["schedule", "time_zone", "http_target"]}
             )
         except Exception as exc:
             raise RuntimeError(_refused("update", exc)) from exc
 
-    def _pause_or_resume(self, name: str, paused: bool) -> None:
+    def _pause_or_resume(self, job: Any, paused: bool) -> None:
+        """Pause or resume the job unless it is so already (Cloud Scheduler pauses only an
+        enabled job, and resumes only a paused one)."""
+        from google.cloud import scheduler_v1
+
+        state = scheduler_v1.Job.State
+        if job.state == (state.PAUSED if paused else state.ENABLED):
+            return
         client = self._client()
         try:
-            (client.pause_job if paused else client.resume_job)(name=name)
+            (client.pause_job if paused else client.resume_job)(name=job.name)
         except Exception as exc:
             raise RuntimeError(_refused("pause" if paused else "resume", exc)) from exc
 
