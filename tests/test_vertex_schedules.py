@@ -24,9 +24,11 @@ from google.cloud import storage as gcs
 from google.cloud.aiplatform_v1 import types
 from google.protobuf import json_format
 
-from jupyter_mlp.backends.vertex.backend import VertexBackend
-from jupyter_mlp.core.models import JobSpec, JobState
+from jupyter_mlp.backends.base import Tracked
+from jupyter_mlp.backends.vertex.backend import VertexBackend, VertexRuntime
+from jupyter_mlp.core.models import Job, JobSpec, JobState
 from jupyter_mlp.core.schedule_models import Schedule
+from jupyter_mlp.jobfiles.bundle import JobFolder
 
 storage_emulator, storage = clouds.storage_emulator, clouds.storage
 vertex, logs = clouds.vertex, clouds.logs
@@ -284,6 +286,40 @@ def test_each_fire_creates_a_custom_job_that_is_the_schedules_run(backend, sched
     assert {r.backend_job_id: r.state for r in runs}[created.name] is JobState.SUCCEEDED
     (new,) = backend.cloud_scheduler().runs(made, {created.name})
     assert new.backend_job_id != created.name
+
+
+async def test_the_watch_loop_follows_a_run_and_reads_its_own_folder(
+    backend, scheduler, vertex, tmp_path
+):
+    """A run as the server registers it (a job of the schedule with the run's runtime): its end
+    is seen at Vertex AI, and the runner's account of a failure read from `runs/<id>/`."""
+    fake, _ = scheduler
+    vertex_fake, _ = vertex
+    made = schedule()
+    made.cloud_job = backend.cloud_scheduler().create(made)
+    fake.fire(made.cloud_job)
+    (run,) = backend.cloud_scheduler().runs(made, set())
+    job = Job(
+        id="a1b2c3d4e5f6",
+        name=made.name,
+        kind=made.spec.kind,
+        backend="vertex",
+        state=JobState.RUNNING,
+        spec=made.spec,
+        created_at=run.created_at,
+        backend_job_id=run.backend_job_id,
+        schedule_id=made.id,
+    )
+    tracked = Tracked(job, JobFolder(tmp_path / "run"), VertexRuntime.model_validate(run.runtime))
+    status = {"phase": "exited", "exit_code": 1, "message": "train.py raised KeyError: 'lr'"}
+    blob = run.outputs["output_dir"].removeprefix(f"gs://{BUCKET}/") + "status.json"
+    gcs.Client(project=PROJECT).bucket(BUCKET).blob(blob).upload_from_string(json.dumps(status))
+    vertex_fake.set_state(run.backend_job_id, types.JobState.JOB_STATE_FAILED, error="exit 1")
+
+    seen = (await backend.poll_many([tracked]))[job.id]
+
+    assert seen.state is JobState.FAILED
+    assert seen.message == "train.py raised KeyError: 'lr' (Vertex AI: exit 1)"
 
 
 def test_another_schedules_runs_and_plain_jobs_are_not_its_runs(backend, scheduler, vertex):
