@@ -403,9 +403,10 @@ def test_vertex_says_its_schedules_can_run_in_the_cloud(backend):
 
 @pytest.fixture
 def container(tmp_path) -> Path:
-    """A fresh Python environment standing for the prebuilt container (no site packages)."""
+    """A fresh Python environment standing for the prebuilt container (no site packages; pip
+    is this one's, pointed at it, which spares bootstrapping one)."""
     where = tmp_path / "container"
-    venv.EnvBuilder(with_pip=True, symlinks=True).create(where)
+    venv.EnvBuilder(symlinks=True).create(where)
     return where
 
 
@@ -430,7 +431,17 @@ def test_each_scheduled_run_writes_its_status_and_model_in_a_folder_of_its_own(
     package.write_bytes(blob.download_as_bytes())
     python = str(container / "bin" / "python")
     installed = subprocess.run(
-        [python, "-m", "pip", "install", "--no-index", "--quiet", str(package)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            python,
+            "install",
+            "--no-index",
+            "--quiet",
+            str(package),
+        ],
         capture_output=True,
         text=True,
     )
