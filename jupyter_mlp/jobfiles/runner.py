@@ -377,6 +377,31 @@ def enter_trial_folder() -> None:
         os.environ["MLP_STATUS_FILE"] = os.path.join(folder, "status.json")
 
 
+def enter_run_folder() -> None:
+    """Give a scheduled run (MLP_PER_RUN_OUTPUT: its schedule's output folder, gs://) outputs of
+    its own, `runs/<Vertex job id>/` there, before user code runs: every fire sends the same
+    CustomJob, so the run takes its identity from Vertex AI (CLOUD_ML_JOB_ID) and runs never
+    overwrite each other. Its status, executed notebook, model and checkpoints go there."""
+    schedule_folder = os.environ.get("MLP_PER_RUN_OUTPUT")
+    if not schedule_folder:
+        return
+    run = (
+        os.environ.get("CLOUD_ML_JOB_ID")
+        or f"unnamed-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
+    )
+    run_uri = f"{schedule_folder.rstrip('/')}/runs/{run}/"
+    os.environ["AIP_MODEL_DIR"] = f"{run_uri}model/"
+    os.environ["AIP_CHECKPOINT_DIR"] = f"{run_uri}checkpoints/"
+    output = os.environ.get("MLP_OUTPUT_DIR")
+    if output:
+        folder = os.path.join(output, "runs", run, "")
+        os.makedirs(folder, exist_ok=True)
+        os.environ["MLP_OUTPUT_DIR"] = folder
+        if os.environ.get("MLP_STATUS_FILE"):
+            os.environ["MLP_STATUS_FILE"] = os.path.join(folder, "status.json")
+    print(f"[mlp] a scheduled run: its outputs are in {run_uri}", flush=True)
+
+
 def run_ipython_script(entry: str, args: list[str]) -> int:
     """Run a script that calls get_ipython() as `python ENTRY ARGS...` would run it: the same
     sys.argv and sys.path[0], and the same exit status, in an IPython shell (not its command
@@ -732,6 +757,7 @@ def main(argv: list[str]) -> int:
     if is_trial_args(argv):  # a trial of a Vertex AI tuning job, run as `-m PACKAGE.runner`
         enter_trial_folder()
         return supervise(Path(os.path.dirname(__file__)).resolve(), argv)
+    enter_run_folder()
     return supervise(Path(argv[0] if argv else os.path.dirname(__file__)).resolve())
 
 

@@ -50,6 +50,7 @@ from .lookups import CloudLookups, LookupCache
 from .outputs import VertexOutputs, output_dir
 from .preflight import vertex_preflight
 from .references import complete_references, refers_elsewhere
+from .schedules import VertexSchedules
 from .settings import VertexSettings
 
 
@@ -93,6 +94,7 @@ CAPABILITIES = Capabilities(
     progress=False,
     priced=True,
     schedules=True,
+    cloud_schedules=True,
     scheduling=("spot", "flex_start"),
     options=tuple(path for path in OPTION_FIELDS if not path.startswith("dataflow.")),
     job_id_label="Backend id",
@@ -173,6 +175,10 @@ class VertexBackend(VertexSettings, GoogleCloudJobService[VertexRuntime]):
 
     def preflight(self, spec: JobSpec) -> list[PreflightCheck]:
         return vertex_preflight(self, spec)
+
+    def cloud_scheduler(self) -> VertexSchedules:
+        """Schedules that run in Google Cloud: Cloud Scheduler jobs creating CustomJobs."""
+        return VertexSchedules(self)
 
     def catalog(self, region: str | None, active: list[Tracked[VertexRuntime]]) -> dict[str, Any]:
         """The shared catalog, the prebuilt containers, and the ones a job with no

@@ -20,6 +20,10 @@ from ..gcp.staging import RUNNER_MODULE
 
 LABEL_JOB_ID = "mlp-job-id"
 LABEL_MANAGED = "mlp-managed"
+LABEL_SCHEDULE_ID = "mlp-schedule-id"
+# Set in a scheduled CustomJob: the schedule's output folder (gs://), under which each run
+# writes into `runs/<CLOUD_ML_JOB_ID>/` (the runner's `enter_run_folder`).
+PER_RUN_OUTPUT = "MLP_PER_RUN_OUTPUT"
 PREBUILT_PATH = "-docker.pkg.dev/vertex-ai/training/"
 EXAMPLE_IMAGE = "us-docker.pkg.dev/vertex-ai/training/pytorch-gpu.2-4.py310:latest"
 CONSOLE = "https://console.cloud.google.com"
@@ -80,6 +84,28 @@ def custom_job(
     )
 
 
+def scheduled_custom_job(
+    job: Job,
+    schedule_id: str,
+    package_uri: str,
+    image: str,
+    bucket_path: str,
+    service_account: str | None,
+) -> Any:
+    """The `CustomJob` each fire of a schedule creates; `job` stands for the schedule's runs
+    (its id: the schedule's output folder under `mlp/`). The body is the same at every fire,
+    so it names no job: each run takes its own id at run time and writes under `runs/<id>/`."""
+    from google.cloud.aiplatform_v1 import types
+
+    folder = f"gs://{bucket_path}/mlp/{job.id}/"
+    labels = {k: v for k, v in job_labels(job).items() if k != LABEL_JOB_ID}
+    labels[LABEL_SCHEDULE_ID] = label(schedule_id)
+    spec = job_spec(job, package_uri, image, bucket_path, service_account, {PER_RUN_OUTPUT: folder})
+    return types.CustomJob(
+        display_name=job.name[:128], job_spec=spec, labels=labels, **encryption(job)
+    )
+
+
 def encryption(job: Job) -> dict[str, Any]:
     """The job's CMEK key as a CustomJob's (or tuning job's) `encryption_spec`, if it has one."""
     key = job.spec.encryption_key
@@ -94,10 +120,15 @@ def job_labels(job: Job) -> dict[str, str]:
 
 
 def job_spec(
-    job: Job, package_uri: str, image: str, bucket_path: str, service_account: str | None
+    job: Job,
+    package_uri: str,
+    image: str,
+    bucket_path: str,
+    service_account: str | None,
+    more_env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The `CustomJobSpec` of `job`: its worker pools, scheduling, output directory and the
-    options that place it (network, PSC interface, TensorBoard)."""
+    """The `CustomJobSpec` of `job`: its worker pools (their env with `more_env`), scheduling,
+    output directory and the options that place it (network, PSC interface, TensorBoard)."""
     spec = job.spec
     machine = machine_spec(job)
     mounted = f"/gcs/{bucket_path}/mlp/{job.id}/"
@@ -106,6 +137,7 @@ def job_spec(
         "MLP_INSTALL_IN_PLACE": "1",
         "MLP_OUTPUT_DIR": mounted,
         "PYTHONUNBUFFERED": "1",
+        **(more_env or {}),
     }
     # Only the chief records the job's status: one writer for one file.
     chief_env = {**env, "MLP_STATUS_FILE": f"{mounted}status.json"}

@@ -20,6 +20,9 @@ class VertexSettings(LoggingConfigurable):
         "logging_endpoint",
         "resource_manager_endpoint",
         "compute_endpoint",
+        "scheduler_endpoint",
+        "scheduler_location",
+        "scheduler_service_account",
     )
     required_settings: ClassVar[tuple[tuple[str, str, str], ...]] = (
         (
@@ -77,6 +80,26 @@ class VertexSettings(LoggingConfigurable):
         config=True,
         help="Compute Engine API endpoint, where a job's reservation is looked up. A plain "
         "http:// loopback address (a local stand-in) is used without credentials.",
+    )
+    scheduler_endpoint = Unicode(
+        "https://cloudscheduler.googleapis.com",
+        config=True,
+        help="Cloud Scheduler API endpoint, where schedules that run in Google Cloud live. A "
+        "plain http:// loopback address (a local stand-in) is used without credentials.",
+    )
+    scheduler_location = Unicode(
+        "us-central1",
+        config=True,
+        help="Cloud Scheduler location of a cloud schedule whose job's region Cloud Scheduler "
+        "does not run in (else it runs in the job's region).",
+    )
+    scheduler_service_account = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help="Service account Cloud Scheduler mints the OAuth token for when a cloud schedule "
+        "fires (it creates the CustomJob: it needs Vertex AI's custom jobs create permission, "
+        "and you actAs on it). Default: the job's service account, else service_account.",
     )
     lookup_cache_seconds = Float(
         300.0,
