@@ -32,6 +32,8 @@ export interface IBackendCapabilities {
   priced: boolean;
   /** It runs jobs on a schedule. */
   schedules: boolean;
+  /** Its schedules can run in its cloud (`runs_in: cloud`), with the server closed; else the server fires them. */
+  cloud_schedules: boolean;
   /** Scheduling strategies it offers beyond the standard one. */
   scheduling: string[];
   /** The spec's launch options it honours (dotted paths of `OPTION_FIELDS`: `scheduling.strategy`, `network`, `dataflow.flexrs`...); a spec setting another is refused. */
@@ -510,6 +512,7 @@ export const VOCABULARY = {
         "progress": false,
         "priced": false,
         "schedules": false,
+        "cloud_schedules": false,
         "scheduling": [],
         "options": [],
         "job_id_label": "Process id",
@@ -538,6 +541,7 @@ export const VOCABULARY = {
         "progress": false,
         "priced": true,
         "schedules": false,
+        "cloud_schedules": false,
         "scheduling": [
           "spot",
           "flex_start"
@@ -585,6 +589,7 @@ export const VOCABULARY = {
         "progress": true,
         "priced": true,
         "schedules": false,
+        "cloud_schedules": false,
         "scheduling": [],
         "options": [
           "scheduling.timeout_seconds",
