@@ -194,7 +194,9 @@ def test_the_magic_refuses_when_flags_without_schedule(work):
 def test_created_text_gives_the_id_next_run_and_where_to_see_it():
     text = created_text(stored())
     assert "scheduled nightly (s-1): 0 3 * * * Europe/Berlin" in text
-    assert "next run: " in text and "jupyter mlp schedule show s-1" in text
+    # 02:00 UTC is 03:00 in Berlin: the next run is said in the schedule's own zone.
+    assert "next run: Mon 07 Dec 03:00" in text
+    assert "jupyter mlp schedule show s-1" in text
 
 
 def test_the_list_shows_when_next_run_and_the_last_runs_states():

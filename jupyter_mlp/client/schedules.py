@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ..core.models import Job, JobKind, JobSummary, MLPError
 from ..core.schedule_models import Schedule
@@ -241,7 +242,7 @@ def schedule_text(schedule: Schedule, runs: Sequence[Job]) -> str:
     rows = [
         (
             run.id,
-            _moment(run.scheduled_for or run.created_at),
+            _moment(run.scheduled_for or run.created_at, schedule.timezone),
             run.state.value,
             " ".join(f"{k}={v}" for k, v in run.spec.parameters.items()),
             _result(run),
@@ -272,13 +273,19 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def _next(schedule: Schedule) -> str:
+    """Its next run in its own time zone, as the cron reads."""
     if schedule.paused:
         return "paused"
-    return _moment(schedule.next_fire_at) if schedule.next_fire_at else "none"
+    if schedule.next_fire_at is None:
+        return "none"
+    return _moment(schedule.next_fire_at, schedule.timezone)
 
 
-def _moment(moment: datetime | None) -> str:
-    return moment.astimezone().strftime("%a %d %b %H:%M") if moment else ""
+def _moment(moment: datetime | None, timezone: str | None = None) -> str:
+    if moment is None:
+        return ""
+    local = moment.astimezone(ZoneInfo(timezone) if timezone else None)
+    return local.strftime("%a %d %b %H:%M")
 
 
 def _json(schedule: Schedule) -> dict[str, Any]:

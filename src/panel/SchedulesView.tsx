@@ -3,7 +3,12 @@
  * its last runs' states as a strip of small marks, and pause or resume, run
  * now, edit and delete (after asking).
  */
-import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
+import {
+  Dialog,
+  Notification,
+  showDialog,
+  showErrorMessage
+} from '@jupyterlab/apputils';
 import {
   deleteIcon,
   editIcon,
@@ -138,6 +143,12 @@ function ScheduleItem(props: {
               const job = await model.runNow(row.id);
               if (job) {
                 actions.started(job);
+              } else {
+                // A cloud schedule's run is started by Cloud Scheduler, not here.
+                Notification.info(
+                  `Cloud Scheduler was asked to run ${row.name} now; the run shows here once Vertex AI has it.`,
+                  { autoClose: 10000 }
+                );
               }
             })
           }
