@@ -6,9 +6,11 @@ import {
   previewText,
   runNow,
   runsInChoice,
+  saveSchedule,
   scheduleRequest
 } from '../submit/scheduleChoice';
-import type { IJobSubmission, ISchedule } from '../api';
+import { MLPApiError } from '../api';
+import type { IJobSubmission, ISchedule, MLPClient } from '../api';
 import { capabilities } from './fixtures/capabilities';
 
 const SPEC: IJobSubmission = {
@@ -132,6 +134,50 @@ describe('the schedule request', () => {
     expect(fromSchedule({ ...stored, cron: '7 7 * * *' })).toMatchObject({
       preset: 'custom',
       customCron: '7 7 * * *'
+    });
+  });
+});
+
+describe('saving a schedule', () => {
+  it("puts the server's spec errors next to the form's fields", async () => {
+    const refusal = new MLPApiError('invalid', 400, [
+      { field: 'spec.resources.machine_type', message: 'unknown machine' },
+      { field: 'cron', message: 'not a cron expression' }
+    ]);
+    const client = {
+      createSchedule: async () => {
+        throw refusal;
+      }
+    } as unknown as MLPClient;
+    const saving = saveSchedule(client, {
+      choice: runNow('UTC'),
+      spec: SPEC,
+      capabilities: capabilities()
+    });
+    await expect(saving).rejects.toMatchObject({
+      status: 400,
+      errors: [
+        { field: 'resources.machine_type', message: 'unknown machine' },
+        { field: 'cron', message: 'not a cron expression' }
+      ]
+    });
+  });
+
+  it('changes the schedule being edited, keeping where it runs', async () => {
+    const updateSchedule = jest.fn(async () => ({}) as ISchedule);
+    const client = { updateSchedule } as unknown as MLPClient;
+    await saveSchedule(client, {
+      choice: { ...runNow('UTC'), when: 'schedule', preset: 'hourly' },
+      spec: SPEC,
+      capabilities: capabilities(),
+      editing: { id: 's9' } as ISchedule
+    });
+    expect(updateSchedule).toHaveBeenCalledWith('s9', {
+      name: 'nightly',
+      cron: '0 * * * *',
+      timezone: 'UTC',
+      spec: SPEC,
+      overlap: 'skip'
     });
   });
 });

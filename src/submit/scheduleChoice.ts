@@ -4,6 +4,7 @@
  * `POST /mlp/schedules`. Next fire times are the server's (`next_fire_at`):
  * cron is read there, by a maintained library, never here.
  */
+import { MLPApiError } from '../api';
 import type {
   IBackendCapabilities,
   IJobSubmission,
@@ -131,10 +132,25 @@ export function scheduleRequest(
 }
 
 /**
- * Create the schedule, or change the one being edited (where it runs stays
- * as it was made).
+ * The server's refusal of a schedule with its `spec.` errors named as the
+ * form names its fields, so each lands next to its input.
  */
-export function saveSchedule(
+export function asFormErrors(error: unknown): unknown {
+  if (!(error instanceof MLPApiError)) {
+    return error;
+  }
+  const errors = error.errors.map(e => ({
+    ...e,
+    field: e.field.replace(/^spec\./, '')
+  }));
+  return new MLPApiError(error.message, error.status, errors);
+}
+
+/**
+ * Create the schedule, or change the one being edited (where it runs stays
+ * as it was made); a refusal's errors are named as the form's fields.
+ */
+export async function saveSchedule(
   client: MLPClient,
   request: {
     choice: IScheduleChoice;
@@ -145,17 +161,20 @@ export function saveSchedule(
 ): Promise<ISchedule> {
   const { choice, spec, capabilities, editing } = request;
   const body = scheduleRequest(choice, spec, capabilities);
-  if (!editing) {
-    return client.createSchedule(body);
-  }
   const { name, cron, timezone, overlap } = body;
-  return client.updateSchedule(editing.id, {
-    name,
-    cron,
-    timezone,
-    spec,
-    overlap
-  });
+  try {
+    return await (editing
+      ? client.updateSchedule(editing.id, {
+          name,
+          cron,
+          timezone,
+          spec,
+          overlap
+        })
+      : client.createSchedule(body));
+  } catch (error) {
+    throw asFormErrors(error);
+  }
 }
 
 const DAYS = [
