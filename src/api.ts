@@ -189,6 +189,10 @@ export interface IJob {
   best_trial?: string | null;
   /** The sweep this job is a trial of. */
   sweep_id?: string | null;
+  /** The schedule this job is a run of. */
+  schedule_id?: string | null;
+  /** A scheduled run: the fire time it was planned for. */
+  scheduled_for?: string | null;
 }
 
 /** An estimate from dated list prices, never a bill. */
@@ -229,6 +233,8 @@ export interface IJobFilter {
   cursor?: string;
   /** The trial jobs of this sweep (a local sweep's); without it, only top-level jobs. */
   sweep_id?: string;
+  /** The runs of this schedule. */
+  schedule_id?: string;
 }
 
 /**
@@ -462,6 +468,69 @@ export interface IJobProgress {
   note: string;
 }
 
+/** When a fire comes while the last run still runs. */
+export type ScheduleOverlap = 'skip' | 'queue' | 'allow';
+/** Who fires a schedule: this server, or Cloud Scheduler (with the server closed). */
+export type ScheduleRunsIn = 'server' | 'cloud';
+
+/** `POST /mlp/schedules`: a job spec plus when it runs. */
+export interface IScheduleRequest {
+  /** Default: the job's name. */
+  name?: string;
+  /** Five cron fields, or @hourly, @daily, @weekly... (stored as five fields). */
+  cron: string;
+  /** The IANA time zone the cron reads in (default: the server's). */
+  timezone?: string;
+  spec: IJobSubmission;
+  overlap?: ScheduleOverlap;
+  runs_in?: ScheduleRunsIn;
+  start_at?: string | null;
+  end_at?: string | null;
+  paused?: boolean;
+}
+
+/** `PATCH /mlp/schedules/{id}`: the fields to change. */
+export type ISchedulePatch = Partial<Omit<IScheduleRequest, 'runs_in'>> & {
+  /** Take a new snapshot of the source file ("Update from file"). */
+  refresh_source?: boolean;
+};
+
+/** What became of one fire time. */
+export type FireOutcome =
+  'started' | 'queued' | 'skipped' | 'missed' | 'failed';
+
+/** One fire time of a schedule and what became of it. */
+export interface IScheduleFire {
+  schedule_id: string;
+  fire_at: string;
+  outcome: FireOutcome;
+  job_id?: string | null;
+  message: string;
+  recorded_at: string;
+}
+
+/** A stored schedule, as `GET /mlp/schedules/{id}` answers it. */
+export interface ISchedule {
+  id: string;
+  name: string;
+  cron: string;
+  timezone: string;
+  spec: IJobSubmission;
+  overlap: ScheduleOverlap;
+  runs_in: ScheduleRunsIn;
+  start_at?: string | null;
+  end_at?: string | null;
+  paused: boolean;
+  created_at: string;
+  updated_at: string;
+  source_snapshot_at?: string | null;
+  next_fire_at?: string | null;
+  /** Its latest fires, newest first. */
+  last_fires: IScheduleFire[];
+  /** runs_in cloud: the Cloud Scheduler job's resource name. */
+  cloud_job?: string | null;
+}
+
 export class MLPApiError extends Error {
   constructor(
     message: string,
@@ -574,6 +643,55 @@ export class MLPClient {
       method: 'POST',
       body: spec
     });
+  }
+
+  createSchedule(request: IScheduleRequest): Promise<ISchedule> {
+    return this._request<ISchedule>(['schedules'], {
+      method: 'POST',
+      body: request
+    });
+  }
+
+  async listSchedules(): Promise<ISchedule[]> {
+    const answer = await this._request<{ schedules: ISchedule[] }>([
+      'schedules'
+    ]);
+    return answer.schedules;
+  }
+
+  getSchedule(id: string): Promise<ISchedule> {
+    return this._request<ISchedule>(['schedules', id]);
+  }
+
+  /** Change a schedule; pause and resume are `{paused: true|false}`. */
+  updateSchedule(id: string, patch: ISchedulePatch): Promise<ISchedule> {
+    return this._request<ISchedule>(['schedules', id], {
+      method: 'PATCH',
+      body: patch
+    });
+  }
+
+  /** Run a schedule's job now: the job, or null for a cloud schedule (Cloud Scheduler runs it). */
+  async runSchedule(id: string): Promise<IJob | null> {
+    const answer = await this._request<{ job?: IJob } | null>(
+      ['schedules', id, 'run'],
+      { method: 'POST' }
+    );
+    return answer?.job ?? null;
+  }
+
+  /** Delete a schedule; its runs stay. */
+  async deleteSchedule(id: string): Promise<void> {
+    await this._request<null>(['schedules', id], { method: 'DELETE' });
+  }
+
+  /** A schedule's latest fire times and what became of each, newest first. */
+  async listFires(id: string, limit = 20): Promise<IScheduleFire[]> {
+    const answer = await this._request<{ fires: IScheduleFire[] }>(
+      ['schedules', id, 'fires'],
+      { query: { limit } }
+    );
+    return answer.fires;
   }
 
   private async _request<T>(

@@ -540,7 +540,7 @@ export const VOCABULARY = {
         "progress": false,
         "priced": true,
         "schedules": true,
-        "cloud_schedules": false,
+        "cloud_schedules": true,
         "scheduling": [
           "spot",
           "flex_start"

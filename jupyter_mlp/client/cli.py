@@ -30,6 +30,7 @@ from .connection import (
     describe_error,
 )
 from .handle import JobFailed, JobHandle, JobList
+from .schedules import add_schedule_commands
 from .submit_options import add_submit_options, installed_backend_names, spec_body
 
 EXIT_OK, EXIT_JOB_FAILED, EXIT_USAGE, EXIT_SERVER = 0, 1, 2, 3
@@ -109,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     catalog.add_argument("--region", help="Only what this cloud region offers; its prices.")
     add_refresh_prices(catalog)
     catalog.set_defaults(run=_catalog)
+    add_schedule_commands(verbs, [common, as_json], submit_body)
     return parser
 
 

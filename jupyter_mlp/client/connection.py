@@ -25,6 +25,7 @@ from traitlets.config import Config
 from traitlets.config.loader import ConfigFileNotFound, JSONFileConfigLoader, PyFileConfigLoader
 
 from ..core.models import STORED, FieldError, Job, JobSummary, MLPError, parse_states
+from ..core.schedule_models import Schedule, ScheduleFire
 from .discovery import ServerInfo, server_by_url, server_for_directory, server_for_kernel
 
 if TYPE_CHECKING:
@@ -70,7 +71,9 @@ class Client:
     def get(self, job_id: str) -> Job:
         raise NotImplementedError
 
-    def list_jobs(self, *, states: list[str] | None = None, limit: int = 50) -> list[JobSummary]:
+    def list_jobs(
+        self, *, states: list[str] | None = None, limit: int = 50, schedule_id: str | None = None
+    ) -> list[JobSummary]:
         raise NotImplementedError
 
     def cancel(self, job_id: str, drain: bool = False) -> Job:
@@ -83,6 +86,34 @@ class Client:
 
     def catalog(self, backend: str | None = None, region: str | None = None) -> dict[str, Any]:
         raise NotImplementedError
+
+    # Schedules are fired by a running Jupyter server: without one there is nothing to ask.
+
+    def create_schedule(self, body: dict[str, Any]) -> Schedule:
+        """POST /mlp/schedules: a job spec plus when it runs."""
+        raise _needs_server()
+
+    def list_schedules(self) -> list[Schedule]:
+        raise _needs_server()
+
+    def get_schedule(self, schedule_id: str) -> Schedule:
+        raise _needs_server()
+
+    def update_schedule(self, schedule_id: str, patch: dict[str, Any]) -> Schedule:
+        """PATCH a schedule (pause and resume: `{"paused": true|false}`)."""
+        raise _needs_server()
+
+    def run_schedule(self, schedule_id: str) -> Job | None:
+        """Run a schedule now: its job (None for a cloud schedule: Cloud Scheduler starts it)."""
+        raise _needs_server()
+
+    def delete_schedule(self, schedule_id: str) -> None:
+        """Delete a schedule; its runs stay."""
+        raise _needs_server()
+
+    def schedule_fires(self, schedule_id: str, limit: int = 20) -> list[ScheduleFire]:
+        """A schedule's latest fire times and what became of each, newest first."""
+        raise _needs_server()
 
     def close(self) -> None:
         """Let go of what the client holds; jobs keep running."""
@@ -148,9 +179,14 @@ class ServerClient(Client):
     def get(self, job_id: str) -> Job:
         return _job(self._call("GET", f"jobs/{_quoted(job_id)}"))
 
-    def list_jobs(self, *, states: list[str] | None = None, limit: int = 50) -> list[JobSummary]:
-        answer = self._call("GET", "jobs", state=",".join(states or []) or None, limit=limit)
-        return [_summary(j) for j in answer["jobs"]]
+    def list_jobs(
+        self, *, states: list[str] | None = None, limit: int = 50, schedule_id: str | None = None
+    ) -> list[JobSummary]:
+        state = ",".join(states or []) or None
+        answer = self._call("GET", "jobs", state=state, limit=limit, schedule_id=schedule_id)
+        jobs = [_summary(j) for j in answer["jobs"]]
+        # A server from before schedules ignores the filter: keep only that schedule's runs.
+        return [j for j in jobs if schedule_id is None or j.schedule_id == schedule_id]
 
     def cancel(self, job_id: str, drain: bool = False) -> Job:
         body = {"drain": True} if drain else {}
@@ -205,6 +241,29 @@ class ServerClient(Client):
     def catalog(self, backend: str | None = None, region: str | None = None) -> dict[str, Any]:
         return self._call("GET", "catalog", backend=backend, region=region)  # type: ignore[no-any-return]
 
+    def create_schedule(self, body: dict[str, Any]) -> Schedule:
+        return _schedule(self._call("POST", "schedules", body))
+
+    def list_schedules(self) -> list[Schedule]:
+        return [_schedule(s) for s in self._call("GET", "schedules")["schedules"]]
+
+    def get_schedule(self, schedule_id: str) -> Schedule:
+        return _schedule(self._call("GET", f"schedules/{_quoted(schedule_id)}"))
+
+    def update_schedule(self, schedule_id: str, patch: dict[str, Any]) -> Schedule:
+        return _schedule(self._call("PATCH", f"schedules/{_quoted(schedule_id)}", patch))
+
+    def run_schedule(self, schedule_id: str) -> Job | None:
+        answer = self._call("POST", f"schedules/{_quoted(schedule_id)}/run", {})
+        return _job(answer["job"]) if answer and answer.get("job") else None
+
+    def delete_schedule(self, schedule_id: str) -> None:
+        self._call("DELETE", f"schedules/{_quoted(schedule_id)}")
+
+    def schedule_fires(self, schedule_id: str, limit: int = 20) -> list[ScheduleFire]:
+        answer = self._call("GET", f"schedules/{_quoted(schedule_id)}/fires", limit=limit)
+        return [ScheduleFire.model_validate(f) for f in answer["fires"]]
+
 
 class DirectClient(Client):
     """A JobManager of our own on the database the server uses, watching in a background thread.
@@ -246,10 +305,13 @@ class DirectClient(Client):
     def get(self, job_id: str) -> Job:
         return self._run(self.manager.get(job_id))
 
-    def list_jobs(self, *, states: list[str] | None = None, limit: int = 50) -> list[JobSummary]:
+    def list_jobs(
+        self, *, states: list[str] | None = None, limit: int = 50, schedule_id: str | None = None
+    ) -> list[JobSummary]:
         wanted = parse_states(states or [])
         jobs, _ = self._run(self.manager.list_jobs(states=wanted, limit=limit))
-        return [JobSummary.from_job(Job.model_validate_json(job)) for job in jobs]
+        summaries = [JobSummary.from_job(Job.model_validate_json(job)) for job in jobs]
+        return [j for j in summaries if schedule_id is None or j.schedule_id == schedule_id]
 
     def cancel(self, job_id: str, drain: bool = False) -> Job:
         return self._run(self.manager.drain(job_id) if drain else self.manager.cancel(job_id))
@@ -312,9 +374,13 @@ def connect(
 
 
 def describe_error(exc: MLPError) -> str:
-    """The error's message in one line, with what would be valid where a field says so."""
+    """The error's message in one line, with each field's own message the summary leaves out
+    and what would be valid where a field says so."""
+    fields = [
+        f"{e.field}: {e.message}" for e in exc.errors if e.message and e.message not in exc.message
+    ]
     hints = [f"{e.field}: try {', '.join(e.suggestions[:10])}" for e in exc.errors if e.suggestions]
-    return "; ".join([exc.message, *hints])
+    return "; ".join([exc.message, *fields, *hints])
 
 
 def _answer_error(exc: urllib.error.HTTPError) -> Exception:
@@ -336,6 +402,18 @@ def _quoted(job_id: str) -> str:
 def _job(answer: Any) -> Job:
     # A stored job is shown as it was accepted, even if today's rules would refuse its spec.
     return Job.model_validate(answer, context=STORED)
+
+
+def _schedule(answer: Any) -> Schedule:
+    return Schedule.model_validate(answer, context=STORED)
+
+
+def _needs_server() -> MLPError:
+    return MLPError.invalid(
+        "schedule",
+        "schedules are kept and fired by a running Jupyter server with jupyter-mlp, and none "
+        "was found: start JupyterLab here, or name one with --url (MLP_SERVER_URL)",
+    )
 
 
 def _summary(answer: dict[str, Any]) -> JobSummary:

@@ -26,6 +26,7 @@ from ..jobfiles.notebooks import JOB_MAGICS, PARAMETERS_MARK, PARAMETERS_TAG
 from .connection import Client, ServerClient, ServerUnreachable, connect, describe_error
 from .discovery import kernel_id_of, kernel_notebook
 from .handle import JobFailed, JobHandle, JobList
+from .schedules import CRON_HELP, WHEN_OPTIONS, check_no_when, created_text, schedule_body
 from .submit_options import SUBMIT_OPTIONS, parse_params, spec_body
 
 INCLUDE_TAG = "mlp-include"
@@ -49,6 +50,14 @@ def _submit_arguments(function: Callable[..., Any]) -> Callable[..., Any]:
     function.__doc__ = inspect.cleandoc(function.__doc__ or "") + "\n" + CELL_JOB_HELP
     for option in reversed(SUBMIT_OPTIONS):
         function = argument(option.flag, **option.argparse_kwargs())(function)
+    for when in reversed(WHEN_OPTIONS):
+        function = argument(when.flag, **when.argparse_kwargs())(function)
+    function = argument(
+        "--schedule",
+        metavar="CRON",
+        help="Create a schedule that runs this job at these times instead of running it now. "
+        + CRON_HELP,
+    )(function)
     function = argument(
         "--include-cells-from",
         metavar="NOTEBOOK",
@@ -142,6 +151,11 @@ class MLPMagics(Magics):
         options = parse_line(getattr(self, magic), line)
         with _friendly_errors():
             body = self.job_body(kind, options, cell)
+            if options.schedule:
+                request = schedule_body(options.schedule, options, body)
+                print(created_text(self.client.create_schedule(request)))
+                return None
+            check_no_when(options)
             handle = JobHandle(self.client, self.client.submit(body))
             if not options.wait:
                 return handle

@@ -283,6 +283,7 @@ describe('what a backend needs before it takes jobs', () => {
       progress: false,
       priced: true,
       schedules: false,
+      cloud_schedules: false,
       scheduling: [],
       options: [],
       job_id_label: 'Backend id',

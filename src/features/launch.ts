@@ -2,14 +2,15 @@
  * Launching a job: the launch form, and the commands that open it (from the
  * palette, the panel, a notebook's toolbar or the file browser's menu).
  */
-import { showErrorMessage } from '@jupyterlab/apputils';
+import { Notification, showErrorMessage } from '@jupyterlab/apputils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 
-import { IJobSubmission } from '../api';
+import { IJobSubmission, ISchedule } from '../api';
 import { CommandIDs } from '../commands';
 import { mlpIcon } from '../icons';
 import { JobNotifier } from '../panel/notifier';
+import { previewText } from '../submit/scheduleChoice';
 import { ISubmitDefaults } from '../submit/SubmitForm';
 import { SubmitWidget } from '../submit/SubmitWidget';
 import { IJobsContext } from './context';
@@ -17,10 +18,11 @@ import { IJobsContext } from './context';
 /** Files that can run as a job. */
 const RUNNABLE = /\.(ipynb|py)$/;
 
-/** Opens the launch form, at a file or prefilled with a spec. */
+/** Opens the launch form, at a file or prefilled with a spec (a schedule's, to edit it). */
 export type OpenSubmitForm = (
   path?: string,
-  initial?: IJobSubmission
+  initial?: IJobSubmission,
+  schedule?: ISchedule
 ) => SubmitWidget;
 
 /** What launching needs beyond the shared context. */
@@ -104,21 +106,34 @@ export function addLaunchCommands(
   return openSubmitForm;
 }
 
-/** Opens the launch form; once a job is submitted, the panel shows it. */
+/** Opens the launch form; once a job is submitted, the panel shows it (a schedule: the
+ * Schedules tab, and a notification says when it runs next). */
 function submitFormOpener(
   { app, client, model }: IJobsContext,
   { notifier, defaults }: ILaunchOptions
 ): OpenSubmitForm {
-  return (path, initial) => {
+  return (path, initial, schedule) => {
     const form = new SubmitWidget({
       client,
       path,
       defaults: defaults(),
       initial,
+      schedule,
       onSubmitted: job => {
         notifier.watch(job);
         void model.refresh();
         void app.commands.execute(CommandIDs.openPanel, { id: job.id });
+      },
+      onScheduled: saved => {
+        const when = previewText(
+          saved.cron,
+          saved.timezone,
+          saved.next_fire_at
+        );
+        Notification.success(`Schedule ${saved.name} saved: ${when}.`, {
+          autoClose: 10000
+        });
+        void app.commands.execute(CommandIDs.openPanel, { view: 'schedules' });
       }
     });
     app.shell.add(form, 'main');

@@ -72,7 +72,14 @@ export function addJobsPanel(
     },
     openNotebookAt: (path, cellIndex) =>
       void openNotebookAt(docManager, path, cellIndex),
-    openLog: job => openLogTab(context, job)
+    openLog: job => openLogTab(context, job),
+    editSchedule: schedule =>
+      void openSubmitForm(undefined, schedule.spec, schedule),
+    runStarted: job => {
+      notifier.watch(job);
+      void model.refresh();
+      panel.showJob(job.id);
+    }
   });
   shell.add(panel, 'left', { rank: 850 });
   options.restorer?.add(panel, 'jupyter-mlp-panel');
@@ -80,19 +87,26 @@ export function addJobsPanel(
 
   commands.addCommand(CommandIDs.openPanel, {
     label: 'Show ML Jobs',
-    caption: 'Open the ML jobs panel (at one job when given its id)',
+    caption:
+      'Open the ML jobs panel (at one job when given its id, or at its schedules)',
     icon: args => (args.isPalette ? undefined : mlpIcon),
     describedBy: {
       args: {
         type: 'object',
         properties: {
-          id: { type: 'string', description: 'A job to show in detail' }
+          id: { type: 'string', description: 'A job to show in detail' },
+          view: {
+            type: 'string',
+            description: '"schedules" to show the Schedules tab'
+          }
         }
       }
     },
     execute: args => {
       if (typeof args.id === 'string' && args.id) {
         panel.showJob(args.id);
+      } else if (args.view === 'schedules' || args.view === 'jobs') {
+        panel.showView(args.view);
       }
       shell.activateById(panel.id);
     }

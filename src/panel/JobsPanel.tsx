@@ -1,5 +1,6 @@
 /**
- * The left-sidebar widget: the filtered job list, or one job in detail.
+ * The left-sidebar widget: the filtered job list, or one job in detail; and,
+ * where a backend runs schedules, the Schedules tab.
  */
 import {
   ReactWidget,
@@ -12,7 +13,7 @@ import { Message } from '@lumino/messaging';
 import * as React from 'react';
 import { useCallback, useEffect, useState } from 'react';
 
-import { IJob } from '../api';
+import { IJob, ISchedule } from '../api';
 import { ServerBackends } from '../backends';
 import { mlpIcon } from '../icons';
 import { Filters } from './Filters';
@@ -20,6 +21,8 @@ import { JobDetail } from './JobDetail';
 import { IconButton } from './IconButton';
 import { JobList } from './JobList';
 import { JobListFilter, JobsModel } from './model';
+import { SchedulesModel } from './schedulesModel';
+import { SchedulesPane } from './SchedulesPane';
 import { KNOWN_BACKENDS } from '../vocabulary';
 
 /** What the panel asks of the application (commands, opening files). */
@@ -40,7 +43,14 @@ export interface IPanelActions {
   openNotebookAt: (path: string, cellIndex: number) => void;
   /** Open a job's log in a main-area tab. */
   openLog: (job: IJob) => void;
+  /** Open the launch form on a schedule's spec and times. */
+  editSchedule: (schedule: ISchedule) => void;
+  /** A schedule's run started with "Run now". */
+  runStarted: (job: IJob) => void;
 }
+
+/** The panel's tabs. */
+export type PanelView = 'jobs' | 'schedules';
 
 export class JobsPanel extends ReactWidget {
   /**
@@ -57,6 +67,7 @@ export class JobsPanel extends ReactWidget {
     this.addClass('jp-mlp-Panel');
     this.title.icon = mlpIcon;
     this.title.caption = 'ML jobs';
+    this.schedules = new SchedulesModel(model.client);
     backends.changed.connect(this._onBackends, this);
     backends.load().catch(() => undefined);
   }
@@ -66,9 +77,22 @@ export class JobsPanel extends ReactWidget {
     return this._selected;
   }
 
+  /** The schedules the Schedules tab shows. */
+  readonly schedules: SchedulesModel;
+
   /** Show one job in detail (e.g. right after it was submitted). */
   showJob(id: string | null): void {
     this._selected = id;
+    this._view = 'jobs';
+    this.update();
+  }
+
+  /** Show the jobs or the schedules (fetched again). */
+  showView(view: PanelView): void {
+    this._view = view;
+    if (view === 'schedules') {
+      void this.schedules.refresh();
+    }
     this.update();
   }
 
@@ -86,6 +110,9 @@ export class JobsPanel extends ReactWidget {
         backendNames={this._backendNames}
         selected={this._selected}
         onSelect={id => this.showJob(id)}
+        view={this._view}
+        onView={view => this.showView(view)}
+        schedules={this._schedulesOffered ? this.schedules : null}
       />
     );
   }
@@ -104,10 +131,15 @@ export class JobsPanel extends ReactWidget {
     this._backendNames = [
       ...new Set([...KNOWN_BACKENDS, ...this.backends.names])
     ];
+    this._schedulesOffered = this.backends.names.some(
+      name => this.backends.capabilities(name)?.schedules
+    );
     this.update();
   }
 
   private _selected: string | null = null;
+  private _view: PanelView = 'jobs';
+  private _schedulesOffered = false;
   private _backendNames: string[] = [...KNOWN_BACKENDS];
 }
 
@@ -117,7 +149,10 @@ function PanelBody({
   actions,
   backendNames,
   selected,
-  onSelect
+  onSelect,
+  view,
+  onView,
+  schedules
 }: {
   model: JobsModel;
   backends: ServerBackends;
@@ -125,8 +160,26 @@ function PanelBody({
   backendNames: string[];
   selected: string | null;
   onSelect: (id: string | null) => void;
+  view: PanelView;
+  onView: (view: PanelView) => void;
+  /** The schedules, where a backend runs them. */
+  schedules: SchedulesModel | null;
 }): JSX.Element {
   const [revision, setRevision] = useState(0);
+  const [jobsRevision, setJobsRevision] = useState(0);
+  const showing = schedules ? view : 'jobs';
+
+  // A run that changed state changes its schedule's strip.
+  useEffect(() => {
+    if (showing !== 'schedules') {
+      return;
+    }
+    const onJobState = () => setJobsRevision(r => r + 1);
+    model.jobStateChanged.connect(onJobState);
+    return () => {
+      model.jobStateChanged.disconnect(onJobState);
+    };
+  }, [model, showing]);
 
   useEffect(() => {
     if (selected === null) {
@@ -173,63 +226,90 @@ function PanelBody({
           onClick={actions.refresh}
         />
       </div>
-      <UseSignal signal={model.changed}>
-        {() =>
-          selected === null ? (
-            <>
-              <Filters
-                filter={model.filter}
-                backends={backendNames}
-                onChange={setFilter}
-              />
-              <JobList
+      {schedules && (
+        <div className="jp-mlp-PanelTabs" role="tablist" aria-label="Show">
+          {(['jobs', 'schedules'] as const).map(tab => (
+            <button
+              key={tab}
+              type="button"
+              role="tab"
+              aria-selected={showing === tab}
+              className={`jp-mlp-PanelTab${showing === tab ? ' jp-mod-active' : ''}`}
+              onClick={() => onView(tab)}
+            >
+              {tab === 'jobs' ? 'Jobs' : 'Schedules'}
+            </button>
+          ))}
+        </div>
+      )}
+      {schedules && showing === 'schedules' ? (
+        <SchedulesPane
+          model={schedules}
+          revision={jobsRevision}
+          onOpenJob={onSelect}
+          onEdit={actions.editSchedule}
+          onRunStarted={actions.runStarted}
+          onLaunch={actions.launch}
+        />
+      ) : (
+        <UseSignal signal={model.changed}>
+          {() =>
+            selected === null ? (
+              <>
+                <Filters
+                  filter={model.filter}
+                  backends={backendNames}
+                  onChange={setFilter}
+                />
+                <JobList
+                  client={model.client}
+                  backends={backends}
+                  jobs={model.jobs}
+                  loaded={model.loaded}
+                  error={model.error}
+                  hasMore={model.hasMore}
+                  loadingMore={model.loadingMore}
+                  filtered={model.filtered}
+                  onOpen={job => onSelect(job.id)}
+                  onCancel={actions.cancel}
+                  onLoadMore={() => void model.loadMore()}
+                  onClearFilters={() => setFilter({})}
+                  onLaunch={actions.launch}
+                />
+              </>
+            ) : (
+              <JobDetail
                 client={model.client}
                 backends={backends}
-                jobs={model.jobs}
-                loaded={model.loaded}
-                error={model.error}
-                hasMore={model.hasMore}
-                loadingMore={model.loadingMore}
-                filtered={model.filtered}
-                onOpen={job => onSelect(job.id)}
+                onOpenJob={onSelect}
+                jobId={selected}
+                listed={model.find(selected)}
+                revision={revision}
+                onBack={() => onSelect(null)}
                 onCancel={actions.cancel}
-                onLoadMore={() => void model.loadMore()}
-                onClearFilters={() => setFilter({})}
-                onLaunch={actions.launch}
+                onRerun={job =>
+                  void actions.rerun(job).then(created => {
+                    if (created) {
+                      onSelect(created.id);
+                    }
+                  })
+                }
+                onRerunWithChanges={actions.rerunWithChanges}
+                onDelete={job =>
+                  void actions.remove(job).then(deleted => {
+                    if (deleted) {
+                      onSelect(null);
+                    }
+                  })
+                }
+                onOpenPath={actions.openPath}
+                onOpenNotebookAt={actions.openNotebookAt}
+                onOpenLog={actions.openLog}
               />
-            </>
-          ) : (
-            <JobDetail
-              client={model.client}
-              backends={backends}
-              onOpenJob={onSelect}
-              jobId={selected}
-              listed={model.find(selected)}
-              revision={revision}
-              onBack={() => onSelect(null)}
-              onCancel={actions.cancel}
-              onRerun={job =>
-                void actions.rerun(job).then(created => {
-                  if (created) {
-                    onSelect(created.id);
-                  }
-                })
-              }
-              onRerunWithChanges={actions.rerunWithChanges}
-              onDelete={job =>
-                void actions.remove(job).then(deleted => {
-                  if (deleted) {
-                    onSelect(null);
-                  }
-                })
-              }
-              onOpenPath={actions.openPath}
-              onOpenNotebookAt={actions.openNotebookAt}
-              onOpenLog={actions.openLog}
-            />
-          )
-        }
-      </UseSignal>
+            )
+          }
+        </UseSignal>
+      )}
     </div>
   );
 }

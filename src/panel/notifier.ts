@@ -2,7 +2,9 @@
  * JupyterLab notifications for the jobs launched from this JupyterLab: when
  * one ends (succeeded, failed, cancelled), a notification says so, with a
  * button that opens the job in the panel. A job stopped by its cost cap is
- * said at once (any job: money is at stake), and stays until dismissed.
+ * said at once (any job: money is at stake), and stays until dismissed. A
+ * scheduled run that fails is said too, wherever it was launched from, naming
+ * its schedule (nobody watches a run at 3 a.m.).
  */
 import { Notification } from '@jupyterlab/apputils';
 import type { IDisposable } from '@lumino/disposable';
@@ -54,6 +56,10 @@ export class JobNotifier implements IDisposable {
       return;
     }
     const name = this._watched.get(event.job_id);
+    if (name === undefined && event.state === 'FAILED') {
+      void this._notifyScheduledFailure(event.job_id);
+      return;
+    }
     if (name === undefined || !TERMINAL_STATES.has(event.state as JobState)) {
       return;
     }
@@ -116,6 +122,25 @@ export class JobNotifier implements IDisposable {
     }
   }
 
+  /** A failed run of a schedule: said once, with the schedule's name and the job's reason. */
+  private async _notifyScheduledFailure(id: string): Promise<void> {
+    const { client } = this._model;
+    const job = await client.getJob(id).catch(() => null);
+    if (!job?.schedule_id || this._isDisposed || this._failedRuns.has(id)) {
+      return;
+    }
+    this._failedRuns.add(id);
+    const schedule = await client
+      .getSchedule(job.schedule_id)
+      .catch(() => null);
+    const label = schedule?.name ?? job.name ?? job.schedule_id;
+    const reason = (job.state_message ?? '').split('\n')[0].trim();
+    Notification.error(
+      `Scheduled run of ${label} failed${reason ? `: ${reason}` : '.'}`,
+      { autoClose: false, actions: this._actions(id, job.name || id) }
+    );
+  }
+
   /** Once per job: its cap is said on CANCELLING, not again on CANCELLED. */
   private _notifyCapped(id: string, name: string, reason: string): void {
     if (this._isDisposed || this._capped.has(id)) {
@@ -143,6 +168,8 @@ export class JobNotifier implements IDisposable {
   }
 
   private _isDisposed = false;
+  /** The scheduled runs whose failure was said. */
+  private _failedRuns = new Set<string>();
   /** The jobs whose cost cap was said. */
   private _capped = new Set<string>();
   /** The jobs to notify about, by id, with their names. */

@@ -56,7 +56,9 @@ export function SubmitFooter(props: {
               ? 'Submitting…'
               : isCloud
                 ? 'Review and submit…'
-                : 'Submit job'}
+                : model.scheduling
+                  ? 'Save schedule'
+                  : 'Submit job'}
           </button>
         </div>
       )}

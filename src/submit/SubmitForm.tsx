@@ -10,6 +10,7 @@ import {
   IFieldError,
   IJob,
   IJobSubmission,
+  ISchedule,
   MLPClient,
   isBlocking,
   isLocalCatalog
@@ -27,6 +28,7 @@ import { OptionPanels } from './OptionPanels';
 import { ParametersSection } from './ParametersSection';
 import { imageField, readableMessage } from './picker';
 import { PICKER_FIELDS, WarningList } from './ResourcePicker';
+import { ScheduleSection } from './ScheduleSection';
 import { SourceSection } from './SourceSection';
 import { SubmitFooter } from './SubmitFooter';
 import { isSweepField } from './SweepOptions';
@@ -42,6 +44,10 @@ export interface ISubmitFormProps {
   /** A job's spec to start from (rerun with changes): every field prefilled. */
   initial?: IJobSubmission;
   onSubmitted: (job: IJob) => void;
+  /** The schedule to edit: the form opens on its spec and times. */
+  schedule?: ISchedule;
+  /** Called with the schedule saved when "On a schedule" was chosen. */
+  onScheduled?: (schedule: ISchedule) => void;
   onCancel: () => void;
 }
 
@@ -62,7 +68,11 @@ const SHOWN_FIELDS = new Set([
   'resources.max_workers',
   'requirements',
   'environment',
-  'args'
+  'args',
+  'cron',
+  'timezone',
+  'overlap',
+  'runs_in'
 ]);
 
 /** The form's problems as it shows them, and whether they stop the job. */
@@ -203,6 +213,15 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
             <WarningList warnings={otherWarnings} showField />
           )}
         </section>
+      )}
+      {(capabilities?.schedules || props.schedule) && (
+        <ScheduleSection
+          value={model.schedule}
+          capabilities={capabilities}
+          errors={errors}
+          nextFireAt={props.schedule?.next_fire_at}
+          onChange={model.setSchedule}
+        />
       )}
       <SubmitFooter
         model={model}

@@ -6,7 +6,7 @@ import { ReactWidget } from '@jupyterlab/ui-components';
 import { Message } from '@lumino/messaging';
 import * as React from 'react';
 
-import { IJob, IJobSubmission, MLPClient } from '../api';
+import { IJob, IJobSubmission, ISchedule, MLPClient } from '../api';
 import { mlpIcon } from '../icons';
 import { ISubmitDefaults, SubmitForm } from './SubmitForm';
 
@@ -23,6 +23,10 @@ export namespace SubmitWidget {
     initial?: IJobSubmission;
     /** Called with the new job; the widget closes itself afterwards. */
     onSubmitted: (job: IJob) => void;
+    /** A schedule to edit (its spec is `initial`). */
+    schedule?: ISchedule;
+    /** Called with a schedule saved; the widget closes itself afterwards. */
+    onScheduled?: (schedule: ISchedule) => void;
   }
 }
 
@@ -34,7 +38,11 @@ export class SubmitWidget extends ReactWidget {
     const file = (_options.path ?? _options.initial?.source.path)
       ?.split('/')
       .pop();
-    const verb = _options.initial ? 'Rerun job' : 'Launch job';
+    const verb = _options.schedule
+      ? 'Edit schedule'
+      : _options.initial
+        ? 'Rerun job'
+        : 'Launch job';
     this.title.label = file ? `${verb}: ${file}` : verb;
     this.title.caption = _options.path
       ? `Run ${_options.path} as a job`
@@ -63,7 +71,8 @@ export class SubmitWidget extends ReactWidget {
   }
 
   protected render(): JSX.Element {
-    const { client, path, defaults, initial, onSubmitted } = this._options;
+    const { client, path, defaults, initial, onSubmitted, onScheduled } =
+      this._options;
     return (
       <SubmitForm
         client={client}
@@ -72,6 +81,11 @@ export class SubmitWidget extends ReactWidget {
         initial={initial}
         onSubmitted={job => {
           onSubmitted(job);
+          this.close();
+        }}
+        schedule={this._options.schedule}
+        onScheduled={schedule => {
+          onScheduled?.(schedule);
           this.close();
         }}
         onCancel={() => this.close()}

@@ -11,10 +11,17 @@ import {
   IFieldError,
   IJob,
   IJobSubmission,
+  ISchedule,
   IValidation,
   MLPApiError,
   MLPClient
 } from '../api';
+import {
+  IScheduleChoice,
+  fromSchedule,
+  runNow,
+  saveSchedule
+} from './scheduleChoice';
 import {
   IFormState,
   ISubmitDefaults,
@@ -39,6 +46,10 @@ export interface ISubmitFormOptions {
   defaults: ISubmitDefaults;
   initial?: IJobSubmission;
   onSubmitted: (job: IJob) => void;
+  /** The schedule being edited (the form opens on its spec and times). */
+  schedule?: ISchedule;
+  /** Called with the schedule created or changed, when "On a schedule" was chosen. */
+  onScheduled?: (schedule: ISchedule) => void;
 }
 
 /** The form's state and the server's answers about it. */
@@ -51,6 +62,9 @@ export function useSubmitForm(options: ISubmitFormOptions) {
   );
   const update = (patch: Partial<IFormState>) =>
     setState(current => ({ ...current, ...patch }));
+  const [schedule, setSchedule] = useState<IScheduleChoice>(() =>
+    options.schedule ? fromSchedule(options.schedule) : runNow()
+  );
   const [backends, setBackends] = useState<IBackendInfo[] | null>(null);
   const [catalogs, setCatalogs] = useState<Record<string, Catalog | string>>(
     {}
@@ -203,12 +217,27 @@ export function useSubmitForm(options: ISubmitFormOptions) {
     return () => window.clearTimeout(timer);
   }, [client, specKey, backend, catalogEntry, backendsKnown, sourceKind]);
 
+  // A schedule is made only where the backend can run one (or one is edited).
+  const scheduling =
+    schedule.when === 'schedule' &&
+    (options.schedule !== undefined || (capabilities?.schedules ?? false));
+
   const submit = async () => {
     setReviewing(false);
     setSubmitting(true);
     setSubmitMessage(null);
     try {
-      options.onSubmitted(await client.submitJob(spec));
+      if (scheduling) {
+        const saved = await saveSchedule(client, {
+          choice: schedule,
+          spec,
+          capabilities,
+          editing: options.schedule
+        });
+        options.onScheduled?.(saved);
+      } else {
+        options.onSubmitted(await client.submitJob(spec));
+      }
     } catch (error) {
       if (error instanceof MLPApiError && error.errors.length) {
         setSubmitErrors(error.errors);
@@ -240,6 +269,11 @@ export function useSubmitForm(options: ISubmitFormOptions) {
     reviewing,
     setReviewing,
     submit,
+    /** Run now, or on a schedule (and when). */
+    schedule,
+    setSchedule,
+    /** Whether submitting saves a schedule rather than running the job now. */
+    scheduling,
     /** What a cloud launch of the spec needs, asked when the review opens. */
     preflight: () => client.preflight(validationRequest(spec, sourceKind)),
     /** Whether the server's answer is for the spec as it is now. */
