@@ -1046,6 +1046,8 @@ class JobSummary(_Model):
             region=spec.region,
             labels=dict(spec.labels),
             sweep_id=job.sweep_id,
+            schedule_id=job.schedule_id,
+            scheduled_for=job.scheduled_for,
         )
 
 
