@@ -159,7 +159,7 @@ test.describe('Schedules', () => {
     await expect(row.locator('.jp-mlp-RunMark-failed')).toHaveCount(1, {
       timeout: 15_000
     });
-    await row.getByRole('button', { name: 'ui-failing' }).click();
+    await row.getByRole('button', { name: 'ui-failing', exact: true }).click();
     const detail = panel.locator('.jp-mlp-ScheduleDetail');
     await expect(detail.locator('.jp-mlp-StateBadge')).toHaveText('Failed');
     await page.screenshot({ path: `${SHOTS}/schedule-detail-dark.png` });
