@@ -72,8 +72,10 @@ function PreflightRow(props: { check: IPreflightCheck }): JSX.Element {
       <span className="jp-mlp-Preflight-mark" aria-hidden="true">
         {mark}
       </span>
-      <span className="jp-mlp-Preflight-status">{said}:</span>{' '}
-      <span className="jp-mlp-Preflight-title">{check.title}</span>
+      <span className="jp-mlp-Preflight-head">
+        <span className="jp-mlp-Preflight-status">{said}:</span>{' '}
+        <span className="jp-mlp-Preflight-title">{check.title}</span>
+      </span>
       {check.detail && (
         <div className="jp-mlp-Preflight-detail">{check.detail}</div>
       )}
