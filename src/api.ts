@@ -79,6 +79,41 @@ export interface IJobSource {
   mode?: NotebookMode | null;
   /** Globs of files next to the source to ship with the job. */
   include?: string[];
+  /** Inline code from a notebook cell (`%%mlp_train`): where it came from. */
+  origin?: ICodeOrigin | null;
+}
+
+/** The notebook and cell a magic's inline code came from. */
+export interface ICodeOrigin {
+  /** The notebook's path, relative to the Jupyter root dir. */
+  notebook: string;
+  cell_id?: string | null;
+  /** The cell's 0-based position when it ran. */
+  cell_index?: number | null;
+}
+
+/** One reported value of a metric (`jupyter_mlp.report(accuracy=0.93, step=3)`). */
+export interface IMetricPoint {
+  value: number;
+  step?: number | null;
+  at?: string | null;
+}
+
+/** How far a notebook job has run: "cell 4 of 12". */
+export interface IProgress {
+  cells_done: number;
+  cells_total: number;
+  /** The running code cell's number (1-based). */
+  cell?: number | null;
+  /** The running cell's first line. */
+  cell_source?: string;
+  updated_at?: string | null;
+}
+
+/** Another job as a person knows it: "baseline (7582d1)". */
+export interface IJobRef {
+  id: string;
+  name: string;
 }
 
 /** The body of `POST /mlp/jobs` (a JobSpec). */
@@ -193,6 +228,22 @@ export interface IJob {
   schedule_id?: string | null;
   /** A scheduled run: the fire time it was planned for. */
   scheduled_for?: string | null;
+  /**
+   * What the job reported, by metric name, in report order; a list page
+   * sends only each metric's last point.
+   */
+  metrics?: Record<string, IMetricPoint[]>;
+  /** Notebook jobs: the cell running and how many are done. */
+  progress?: IProgress | null;
+  /** The job this one is a rerun of. */
+  rerun_of?: IJobRef | null;
+  /**
+   * The declared parameters the spec leaves at their defaults, with those
+   * defaults (whole job only): with `spec.parameters`, every value it ran with.
+   */
+  parameter_defaults?: Record<string, unknown>;
+  /** What the checks found at submit that did not stop the job (whole job only). */
+  warnings?: IFieldError[];
 }
 
 /** An estimate from dated list prices, never a bill. */

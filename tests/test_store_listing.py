@@ -60,6 +60,10 @@ def test_each_listed_job_reads_as_the_job_sent_whole_less_code_and_history(store
             state_message="done: 'ok'",
             outputs={"log": "mlp-jobs/job3/job.log", "model_dir": "mlp-jobs/job3/model"},
             spec={"source": {"path": "train.ipynb", "mode": "notebook"}, "labels": {"team": "é"}},
+            metrics={"accuracy": [{"value": 0.5, "step": 1}, {"value": 0.9, "step": 2}]},
+            progress={"cells_done": 12, "cells_total": 12},
+            rerun_of={"id": "job1", "name": "job-1"},
+            parameter_defaults={"lr": 0.01},
         ),
         job(
             4,
@@ -93,6 +97,10 @@ def test_each_listed_job_reads_as_the_job_sent_whole_less_code_and_history(store
             **each.model_dump(mode="json"),
             "spec": summary_of(each.spec),
             "transitions": [],
+            # Only the whole job has every reported point, its defaults and its warnings.
+            "metrics": {k: v[-1:] for k, v in each.model_dump(mode="json")["metrics"].items()},
+            "parameter_defaults": {},
+            "warnings": [],
         }
         for each in jobs
     }

@@ -277,6 +277,16 @@ class _Strict(_Model):
     model_config = ConfigDict(extra="forbid")  # merged with _Model's
 
 
+class CodeOrigin(_Strict):
+    """Where a magic's inline code came from: a cell of a notebook the server serves."""
+
+    notebook: Text = Field(description="The notebook's path, relative to the Jupyter root dir.")
+    cell_id: Text | None = Field(None, description="The cell's id (nbformat 4.5).")
+    cell_index: Annotated[int, Field(ge=0)] | None = Field(
+        None, description="The cell's 0-based position when it ran (when its id is unknown)."
+    )
+
+
 class Source(_Strict):
     """What to run: a file under the server's root dir, or inline code (from a magic)."""
 
@@ -302,6 +312,11 @@ class Source(_Strict):
         default_factory=list,
         description="Globs of files next to the source to ship with the job (helper modules, "
         "small data), relative to the source's folder.",
+    )
+    origin: CodeOrigin | None = Field(
+        None,
+        description="Inline code from a notebook cell (`%%mlp_train`): the notebook and cell it "
+        "came from, so a failed job links back to them.",
     )
 
     @field_validator("code")
@@ -946,6 +961,35 @@ class Attempt(_Model):
         return ", ".join([*parts, self.strategy.replace("_", "-")])
 
 
+class MetricPoint(_Model):
+    """One reported value of a metric (`jupyter_mlp.report(accuracy=0.93, step=3)`)."""
+
+    value: float
+    step: int | None = Field(None, description="The training step it was reported at, if given.")
+    at: datetime | None = Field(None, description="When it was reported.")
+
+
+#: The most points kept per metric; older ones are thinned (every other one dropped) past it.
+MAX_METRIC_POINTS = 5000
+
+
+class Progress(_Model):
+    """How far a notebook job has run: "cell 4 of 12" and the running cell's first line."""
+
+    cells_done: int = Field(0, ge=0, description="Code cells finished.")
+    cells_total: int = Field(0, ge=0, description="Code cells the job runs.")
+    cell: int | None = Field(None, description="The running code cell's number (1-based).")
+    cell_source: str = Field("", description="The running cell's first line.")
+    updated_at: datetime | None = None
+
+
+class JobRef(_Model):
+    """Another job, named as a person knows it: "baseline (7582d1)"."""
+
+    id: str
+    name: str
+
+
 class Job(_Model):
     """A JobSpec plus identity and life. Only the JobManager changes one."""
 
@@ -980,6 +1024,26 @@ class Job(_Model):
         default_factory=list,
         description="Cloud jobs: each try at running the job, the last one what finally ran "
         "(a try that ends for lack of capacity goes on with the next of its fallbacks).",
+    )
+    metrics: dict[str, list[MetricPoint]] = Field(
+        default_factory=dict,
+        description="What the job reported (`jupyter_mlp.report`, cloudml-hypertune), by metric "
+        "name, in report order. A job list sends only each metric's last point.",
+    )
+    progress: Progress | None = Field(
+        default=None, description="Notebook jobs: the cell running and how many are done."
+    )
+    rerun_of: JobRef | None = Field(default=None, description="The job this one is a rerun of.")
+    parameter_defaults: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The declared parameters the spec leaves at their defaults, with those "
+        "defaults (a notebook's `parameters` cell): with `spec.parameters`, every value the job "
+        "ran with. A default that is not a literal is its source text.",
+    )
+    warnings: list[FieldError] = Field(
+        default_factory=list,
+        description="What the checks found at submit that did not stop the job (an undeclared "
+        "parameter, a price not known).",
     )
 
 
@@ -1019,6 +1083,11 @@ class JobSummary(_Model):
     scheduled_for: datetime | None = Field(
         default=None, description="A scheduled run: the fire time it was planned for."
     )
+    metrics: dict[str, float] = Field(
+        default_factory=dict, description="Each reported metric's last value."
+    )
+    progress: Progress | None = None
+    rerun_of: JobRef | None = None
 
     @classmethod
     def from_job(cls, job: Job) -> JobSummary:
@@ -1048,6 +1117,9 @@ class JobSummary(_Model):
             sweep_id=job.sweep_id,
             schedule_id=job.schedule_id,
             scheduled_for=job.scheduled_for,
+            metrics={name: points[-1].value for name, points in job.metrics.items() if points},
+            progress=job.progress,
+            rerun_of=job.rerun_of,
         )
 
 

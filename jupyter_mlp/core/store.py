@@ -50,9 +50,13 @@ from .models import (
     OPTION_FIELDS,
     TERMINAL_STATES,
     Attempt,
+    FieldError,
     Job,
+    JobRef,
     JobSpec,
     JobState,
+    MetricPoint,
+    Progress,
     Transition,
     Trial,
     best_trial,
@@ -122,6 +126,16 @@ class JobRow(Base):
     # A scheduled run's schedule and the fire time it was planned for (NULL for other jobs).
     schedule_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     scheduled_for: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # What the job reported (`MetricPoint`s by name), how far a notebook has run (`Progress`).
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # Each metric's last point, what a list page sends: kept apart, as `summary` is.
+    metrics_last: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    progress: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # The job this one reruns (`JobRef`), the declared parameters it left at their defaults, and
+    # the warnings its checks gave at submit (`FieldError`s).
+    rerun_of: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    parameter_defaults: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    warnings: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     transitions: Mapped[list[TransitionRow]] = relationship(
         order_by="TransitionRow.id", cascade="all, delete-orphan", lazy="raise"
     )
@@ -180,6 +194,12 @@ _ADDED_COLUMNS = {
     "attempts": "JSON",
     "schedule_id": "VARCHAR(32)",
     "scheduled_for": "DATETIME",
+    "metrics": "JSON",
+    "metrics_last": "JSON",
+    "progress": "JSON",
+    "rerun_of": "JSON",
+    "parameter_defaults": "JSON",
+    "warnings": "JSON",
 }
 
 
@@ -266,6 +286,8 @@ PLAIN_FIELDS = frozenset(
         "runtime",
         "trials",
         "attempts",
+        "metrics",
+        "progress",
     }
 )
 
@@ -275,7 +297,28 @@ def _jsonable(fields: dict[str, Any]) -> dict[str, Any]:
         fields = {**fields, "trials": _stored_trials(fields["trials"])}
     if "attempts" in fields:
         fields = {**fields, "attempts": _stored_attempts(fields["attempts"])}
+    if "metrics" in fields:
+        metrics = _stored_metrics(fields["metrics"])
+        fields = {**fields, "metrics": metrics, "metrics_last": _last_points(metrics)}
+    if "progress" in fields and fields["progress"] is not None:
+        fields = {
+            **fields,
+            "progress": Progress.model_validate(fields["progress"]).model_dump(mode="json"),
+        }
     return fields
+
+
+def _stored_metrics(metrics: Any) -> dict[str, list[dict[str, Any]]]:
+    """Metrics (`MetricPoint` models or dicts, by name) as the JSON the column holds."""
+    return {
+        name: [MetricPoint.model_validate(p).model_dump(mode="json") for p in points]
+        for name, points in (metrics or {}).items()
+    }
+
+
+def _last_points(metrics: dict[str, list[dict[str, Any]]] | None) -> dict[str, list[Any]]:
+    """What a list page sends of a job's metrics: each one's last point."""
+    return {name: points[-1:] for name, points in (metrics or {}).items()}
 
 
 def job_row(
@@ -309,6 +352,12 @@ def job_row(
         trial=trial,
         schedule_id=job.schedule_id,
         scheduled_for=job.scheduled_for,
+        metrics=_stored_metrics(job.metrics),
+        metrics_last=_last_points(_stored_metrics(job.metrics)),
+        progress=job.progress.model_dump(mode="json") if job.progress else None,
+        rerun_of=job.rerun_of.model_dump(mode="json") if job.rerun_of else None,
+        parameter_defaults=job.parameter_defaults or None,
+        warnings=[w.model_dump(mode="json") for w in job.warnings] or None,
     )
     row.transitions = [
         TransitionRow(state=t.state.value, at=t.at, message=t.message) for t in job.transitions
@@ -698,6 +747,9 @@ _SUMMARY_COLUMNS = (
     JobRow.trials,  # a sweep's row shows its progress and best trial
     JobRow.attempts,
     JobRow.schedule_id,
+    JobRow.metrics_last,
+    JobRow.progress,
+    JobRow.rerun_of,
     JobRow.scheduled_for,
 )
 
@@ -767,6 +819,11 @@ _LISTED_IN_SQL = func.json_object(
             ("attempts", _sql_json(JobRow.attempts, "[]")),
             ("schedule_id", JobRow.schedule_id),
             ("scheduled_for", _sql_iso(JobRow.scheduled_for)),
+            ("metrics", _sql_json(JobRow.metrics_last, "{}")),
+            ("progress", _sql_json(JobRow.progress, "null")),
+            ("rerun_of", _sql_json(JobRow.rerun_of, "null")),
+            ("parameter_defaults", func.json(_sql("{}"))),
+            ("warnings", func.json(_sql("[]"))),
         )
         for part in (_sql(name), value)
     )
@@ -838,6 +895,11 @@ def _listed(row: Any) -> dict[str, Any]:
         "attempts": list(row.attempts or []),
         "schedule_id": row.schedule_id,
         "scheduled_for": _iso(row.scheduled_for),
+        "metrics": dict(row.metrics_last or {}),
+        "progress": row.progress,
+        "rerun_of": row.rerun_of,
+        "parameter_defaults": {},
+        "warnings": [],
     }
 
 
@@ -874,4 +936,12 @@ def _to_job(row: JobRow, with_transitions: bool = True) -> Job:
         attempts=[Attempt.model_validate(a) for a in row.attempts or []],
         schedule_id=row.schedule_id,
         scheduled_for=row.scheduled_for,
+        metrics={
+            name: [MetricPoint.model_validate(p) for p in points]
+            for name, points in (row.metrics or {}).items()
+        },
+        progress=Progress.model_validate(row.progress) if row.progress else None,
+        rerun_of=JobRef.model_validate(row.rerun_of) if row.rerun_of else None,
+        parameter_defaults=dict(row.parameter_defaults or {}),
+        warnings=[FieldError.model_validate(w) for w in row.warnings or []],
     )
