@@ -16,6 +16,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { MLPClient } from './api';
 import { ServerBackends } from './backends';
 import { CommandIDs } from './commands';
+import { addCompareCommand } from './features/compare';
 import { IJobsContext } from './features/context';
 import { addJobCommands } from './features/jobCommands';
 import { addLaunchCommands } from './features/launch';
@@ -86,6 +87,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     addJobsPanel(context, { restorer, docManager, notifier, openSubmitForm });
     addJobCommands(context);
     addJobsTable(context);
+    addCompareCommand(context);
 
     for (const command of PALETTE_COMMANDS) {
       palette?.addItem({ command, category: PALETTE_CATEGORY });

@@ -7,6 +7,7 @@ import { showErrorMessage } from '@jupyterlab/apputils';
 import { JobSummary } from '../api';
 import { CommandIDs } from '../commands';
 import { JobsTableWidget } from '../table/JobsTable';
+import { COMPARE_JOBS } from './compare';
 import { IJobsContext } from './context';
 import { confirmAction } from './jobCommands';
 
@@ -26,7 +27,8 @@ export function addJobsTable(context: IJobsContext): void {
         table = new JobsTableWidget(model, {
           open: id => void commands.execute(CommandIDs.openPanel, { id }),
           cancel: jobs => cancelJobs(context, jobs),
-          remove: jobs => deleteJobs(context, jobs)
+          remove: jobs => deleteJobs(context, jobs),
+          compare: ids => void commands.execute(COMPARE_JOBS, { ids })
         });
         shell.add(table, 'main');
       }

@@ -1,6 +1,7 @@
 /**
- * The jobs as a main-area table: sortable columns, each job's parameters as
- * columns for comparing runs, and bulk cancel and delete of selected jobs.
+ * The jobs as a main-area table: sortable columns, each job's source,
+ * parameters and metrics as columns for comparing runs, a source filter, and
+ * bulk compare, cancel and delete of selected jobs.
  */
 import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
 import * as React from 'react';
@@ -9,28 +10,25 @@ import { useEffect, useMemo, useState } from 'react';
 import { CANCELLABLE_STATES, JobSummary, TERMINAL_STATES } from '../api';
 import { mlpIcon } from '../icons';
 import { Filters } from '../panel/Filters';
-import {
-  formatGpu,
-  formatJobCost,
-  formatJobDuration,
-  formatShortTime,
-  formatTime
-} from '../panel/format';
 import { useNow } from '../panel/hooks';
 import { JobsModel } from '../panel/model';
-import { StateBadge } from '../panel/StateBadge';
 import { KNOWN_BACKENDS } from '../vocabulary';
 import {
   ColumnKey,
   DEFAULT_SORT,
   FIXED_COLUMNS,
   ISort,
-  formatParameter,
+  filterBySource,
+  metricColumn,
+  metricNames,
   nextSort,
   parameterColumn,
   parameterNames,
-  sortJobs
+  sortJobs,
+  sourcesOf
 } from './columns';
+import { JobRow } from './JobRow';
+import { ParameterCache } from './parameterCache';
 
 /** What the table asks of the application. */
 export interface ITableActions {
@@ -40,10 +38,9 @@ export interface ITableActions {
   cancel: (jobs: JobSummary[]) => Promise<void>;
   /** Delete these ended jobs after one confirmation. */
   remove: (jobs: JobSummary[]) => Promise<void>;
+  /** Open these jobs side by side. */
+  compare: (ids: string[]) => void;
 }
-
-/** How many jobs' parameters are fetched at once. */
-const FETCH_CONCURRENCY = 4;
 
 export class JobsTableWidget extends ReactWidget {
   constructor(
@@ -79,52 +76,9 @@ export class JobsTableWidget extends ReactWidget {
   private readonly _parameters: ParameterCache;
 }
 
-/** Fetches whole jobs for their parameters, a few at a time. */
-class ParameterCache {
-  constructor(private readonly _model: JobsModel) {}
-
-  readonly values = new Map<string, Record<string, unknown>>();
-
-  /** Fetch the parameters of the jobs not known yet; `done` runs after each. */
-  fetch(jobs: readonly JobSummary[], done: () => void): void {
-    for (const job of jobs) {
-      if (!this.values.has(job.id) && !this._queued.has(job.id)) {
-        this._queued.add(job.id);
-        this._queue.push(job.id);
-      }
-    }
-    this._done = done;
-    while (this._running < FETCH_CONCURRENCY && this._queue.length) {
-      this._running++;
-      void this._next();
-    }
-  }
-
-  private async _next(): Promise<void> {
-    const id = this._queue.shift();
-    if (id !== undefined) {
-      try {
-        const job = await this._model.client.getJob(id);
-        this.values.set(id, job.spec.parameters ?? {});
-      } catch {
-        // A deleted job has no parameters to show; leave its cells empty.
-        this.values.set(id, {});
-      }
-      this._done();
-      return this._next();
-    }
-    this._running--;
-  }
-
-  private _queue: string[] = [];
-  private _queued = new Set<string>();
-  private _running = 0;
-  private _done: () => void = () => undefined;
-}
-
 function JobsTable({
   model,
-  jobs,
+  jobs: loaded,
   actions,
   parameters
 }: {
@@ -134,14 +88,15 @@ function JobsTable({
   parameters: ParameterCache;
 }): JSX.Element {
   const [sort, setSort] = useState<ISort>(DEFAULT_SORT);
+  const [source, setSource] = useState<string | null>(null);
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const [, setFetched] = useState(0);
-  const [busy, setBusy] = useState(false);
+  const jobs = useMemo(() => filterBySource(loaded, source), [loaded, source]);
   const now = useNow(jobs.some(job => job.started_at && !job.ended_at));
 
   useEffect(() => {
-    parameters.fetch(jobs, () => setFetched(n => n + 1));
-  }, [jobs, parameters]);
+    parameters.fetch(loaded, () => setFetched(n => n + 1));
+  }, [loaded, parameters]);
 
   // Forget selected jobs that left the list (deleted, filtered out).
   useEffect(() => {
@@ -151,7 +106,9 @@ function JobsTable({
     }
   }, [jobs, selected]);
 
+  // The columns are those of the jobs shown: one source's runs keep to their own.
   const names = parameterNames(jobs, parameters.values);
+  const metrics = metricNames(jobs);
   const rows = useMemo(
     () => sortJobs(jobs, sort, now, parameters.values),
     // `now` only matters to the time columns; re-sorting every tick would make rows jump.
@@ -159,9 +116,11 @@ function JobsTable({
     [jobs, sort, parameters.values.size, sort.column === 'duration' ? now : 0]
   );
   const chosen = jobs.filter(job => selected.has(job.id));
-  const cancellable = chosen.filter(job => CANCELLABLE_STATES.has(job.state));
-  const deletable = chosen.filter(job => TERMINAL_STATES.has(job.state));
   const allSelected = jobs.length > 0 && chosen.length === jobs.length;
+  const sources = sourcesOf(loaded);
+  if (source !== null && !sources.includes(source)) {
+    sources.push(source);
+  }
 
   const toggle = (id: string) => {
     const next = new Set(selected);
@@ -170,40 +129,16 @@ function JobsTable({
     }
     setSelected(next);
   };
-  const run = async (action: () => Promise<void>) => {
-    setBusy(true);
-    try {
-      await action();
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  const header = (key: ColumnKey, label: string, className?: string) => {
-    const active = sort.column === key;
-    return (
-      <th
-        key={key}
-        scope="col"
-        className={className}
-        aria-sort={
-          active ? (sort.ascending ? 'ascending' : 'descending') : 'none'
-        }
-      >
-        <button
-          type="button"
-          className="jp-mlp-Table-sort"
-          onClick={() => setSort(nextSort(sort, key))}
-          title={`Sort by ${label.toLowerCase()}`}
-        >
-          {label}
-          <span aria-hidden="true" className="jp-mlp-Table-arrow">
-            {active ? (sort.ascending ? '▲' : '▼') : ''}
-          </span>
-        </button>
-      </th>
-    );
-  };
+  const header = (key: ColumnKey, label: string, className?: string) => (
+    <SortHeader
+      key={key}
+      column={key}
+      label={label}
+      className={className}
+      sort={sort}
+      onSort={setSort}
+    />
+  );
 
   return (
     <div className="jp-mlp-Table">
@@ -215,35 +150,20 @@ function JobsTable({
             model.filter = filter;
           }}
         />
-        <div
-          className="jp-mlp-Table-bulk"
-          role="toolbar"
-          aria-label="Selected jobs"
+        <select
+          className="jp-mlp-Table-sourceFilter"
+          aria-label="Filter by source"
+          value={source ?? ''}
+          onChange={event => setSource(event.target.value || null)}
         >
-          <span className="jp-mlp-Table-count" aria-live="polite">
-            {chosen.length
-              ? `${chosen.length} of ${jobs.length} selected`
-              : `${jobs.length} job${jobs.length === 1 ? '' : 's'}`}
-          </span>
-          <button
-            type="button"
-            className="jp-mlp-TextButton"
-            disabled={busy || cancellable.length === 0}
-            title="Cancel the selected jobs that are queued or running"
-            onClick={() => void run(() => actions.cancel(cancellable))}
-          >
-            Cancel{cancellable.length ? ` ${cancellable.length}` : ''}
-          </button>
-          <button
-            type="button"
-            className="jp-mlp-TextButton"
-            disabled={busy || deletable.length === 0}
-            title="Delete the selected jobs that have ended"
-            onClick={() => void run(() => actions.remove(deletable))}
-          >
-            Delete{deletable.length ? ` ${deletable.length}` : ''}
-          </button>
-        </div>
+          <option value="">All sources</option>
+          {sources.map(path => (
+            <option key={path} value={path}>
+              {path}
+            </option>
+          ))}
+        </select>
+        <BulkActions jobs={jobs} chosen={chosen} actions={actions} />
       </div>
       {model.error !== null && (
         <div className="jp-mlp-Error" role="alert">
@@ -276,74 +196,32 @@ function JobsTable({
               {names.map(name =>
                 header(parameterColumn(name), name, 'jp-mlp-Table-param')
               )}
+              {metrics.map(name =>
+                header(metricColumn(name), name, 'jp-mlp-Table-metric')
+              )}
             </tr>
           </thead>
           <tbody>
-            {rows.map(job => {
-              const values = parameters.values.get(job.id);
-              const name = job.name || job.id;
-              return (
-                <tr
-                  key={job.id}
-                  data-job-id={job.id}
-                  data-state={job.state}
-                  aria-selected={selected.has(job.id)}
-                >
-                  <td className="jp-mlp-Table-check">
-                    <input
-                      type="checkbox"
-                      aria-label={`Select ${name}`}
-                      checked={selected.has(job.id)}
-                      onChange={() => toggle(job.id)}
-                    />
-                  </td>
-                  <td className="jp-mlp-Table-name">
-                    <button
-                      type="button"
-                      className="jp-mlp-LinkButton"
-                      title={`Show ${name} in the panel`}
-                      onClick={() => actions.open(job.id)}
-                    >
-                      {name}
-                    </button>
-                  </td>
-                  <td>
-                    <StateBadge state={job.state} />
-                  </td>
-                  <td>
-                    {job.backend} · {job.kind}
-                  </td>
-                  <td
-                    className="jp-mlp-Table-num"
-                    title={formatTime(job.created_at)}
-                  >
-                    {formatShortTime(job.created_at, now)}
-                  </td>
-                  <td className="jp-mlp-Table-num">
-                    {formatJobDuration(job, now)}
-                  </td>
-                  <td className="jp-mlp-Table-num">
-                    {formatJobCost(job, now) ?? '—'}
-                  </td>
-                  <td>{formatGpu(job)}</td>
-                  {names.map(param => (
-                    <td
-                      key={param}
-                      className="jp-mlp-Table-num jp-mlp-Table-param"
-                    >
-                      {values === undefined
-                        ? '…'
-                        : formatParameter(values[param])}
-                    </td>
-                  ))}
-                </tr>
-              );
-            })}
+            {rows.map(job => (
+              <JobRow
+                key={job.id}
+                job={job}
+                now={now}
+                selected={selected.has(job.id)}
+                values={parameters.values.get(job.id)}
+                parameters={names}
+                metrics={metrics}
+                onToggle={() => toggle(job.id)}
+                onOpen={actions.open}
+              />
+            ))}
           </tbody>
         </table>
         {model.loaded && jobs.length === 0 && (
           <div className="jp-mlp-Empty">
-            {model.filtered ? 'No jobs match these filters.' : 'No jobs yet.'}
+            {model.filtered || source !== null
+              ? 'No jobs match these filters.'
+              : 'No jobs yet.'}
           </div>
         )}
         {model.hasMore && (
@@ -359,6 +237,107 @@ function JobsTable({
           </div>
         )}
       </div>
+    </div>
+  );
+}
+
+/** A column's header: a button that sorts by it, its direction announced. */
+function SortHeader({
+  column,
+  label,
+  className,
+  sort,
+  onSort
+}: {
+  column: ColumnKey;
+  label: string;
+  className?: string;
+  sort: ISort;
+  onSort: (sort: ISort) => void;
+}): JSX.Element {
+  const active = sort.column === column;
+  return (
+    <th
+      scope="col"
+      className={className}
+      aria-sort={
+        active ? (sort.ascending ? 'ascending' : 'descending') : 'none'
+      }
+    >
+      <button
+        type="button"
+        className="jp-mlp-Table-sort"
+        onClick={() => onSort(nextSort(sort, column))}
+        title={`Sort by ${label.toLowerCase()}`}
+      >
+        {label}
+        <span aria-hidden="true" className="jp-mlp-Table-arrow">
+          {active ? (sort.ascending ? '▲' : '▼') : ''}
+        </span>
+      </button>
+    </th>
+  );
+}
+
+/** What can be done to the selected jobs: compare them, cancel or delete them. */
+function BulkActions({
+  jobs,
+  chosen,
+  actions
+}: {
+  jobs: readonly JobSummary[];
+  chosen: readonly JobSummary[];
+  actions: ITableActions;
+}): JSX.Element {
+  const [busy, setBusy] = useState(false);
+  const cancellable = chosen.filter(job => CANCELLABLE_STATES.has(job.state));
+  const deletable = chosen.filter(job => TERMINAL_STATES.has(job.state));
+  const run = async (action: () => Promise<void>) => {
+    setBusy(true);
+    try {
+      await action();
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div
+      className="jp-mlp-Table-bulk"
+      role="toolbar"
+      aria-label="Selected jobs"
+    >
+      <span className="jp-mlp-Table-count" aria-live="polite">
+        {chosen.length
+          ? `${chosen.length} of ${jobs.length} selected`
+          : `${jobs.length} job${jobs.length === 1 ? '' : 's'}`}
+      </span>
+      <button
+        type="button"
+        className="jp-mlp-TextButton"
+        disabled={chosen.length < 2}
+        title="Show the selected jobs side by side (select two or more)"
+        onClick={() => actions.compare(chosen.map(job => job.id))}
+      >
+        Compare{chosen.length > 1 ? ` ${chosen.length}` : ''}
+      </button>
+      <button
+        type="button"
+        className="jp-mlp-TextButton"
+        disabled={busy || cancellable.length === 0}
+        title="Cancel the selected jobs that are queued or running"
+        onClick={() => void run(() => actions.cancel(cancellable))}
+      >
+        Cancel{cancellable.length ? ` ${cancellable.length}` : ''}
+      </button>
+      <button
+        type="button"
+        className="jp-mlp-TextButton"
+        disabled={busy || deletable.length === 0}
+        title="Delete the selected jobs that have ended"
+        onClick={() => void run(() => actions.remove(deletable))}
+      >
+        Delete{deletable.length ? ` ${deletable.length}` : ''}
+      </button>
     </div>
   );
 }
