@@ -10,15 +10,11 @@ const SHOTS = '/tmp/jupyter-mlp-ui-shots';
 async function submitRun(
   request: APIRequestContext,
   name: string,
-  parameters: Record<string, unknown>
+  parameters: Record<string, unknown>,
+  path = 'sweep.ipynb'
 ): Promise<string> {
   const response = await request.post('/mlp/jobs', {
-    data: {
-      kind: 'train',
-      name,
-      source: { path: 'sweep.ipynb' },
-      parameters
-    }
+    data: { kind: 'train', name, source: { path }, parameters }
   });
   expect(response.status(), await response.text()).toBe(201);
   return (await response.json()).id;
@@ -140,5 +136,150 @@ test.describe('Jobs table', () => {
     await expect(table.getByText('No jobs match these filters.')).toBeVisible();
     const listed = await request.get('/mlp/jobs?search=bulk-');
     expect((await listed.json()).jobs).toEqual([]);
+  });
+
+  test('shows a parameter left at its default, marked, and sorts it as a value', async ({
+    page,
+    request
+  }) => {
+    await putNotebook(
+      request,
+      'defaults.ipynb',
+      'lr = 0.01\nepochs = 1',
+      'pass'
+    );
+    await submitRun(request, 'dflt-fast', { lr: 0.05 }, 'defaults.ipynb');
+    await submitRun(request, 'dflt-base', { epochs: 2 }, 'defaults.ipynb');
+
+    const table = await openTable(page);
+    await table
+      .getByRole('searchbox', { name: 'Search jobs by name' })
+      .fill('dflt-');
+    await expect(table.locator('tbody tr')).toHaveCount(2);
+    const lr = table.getByRole('columnheader', { name: 'lr' });
+    await expect(lr).toBeVisible();
+    const base = table.locator('tbody tr', { hasText: 'dflt-base' });
+    const marked = base.locator('td[data-default="true"]');
+    await expect(marked).toHaveText('0.01');
+    await expect(marked).toHaveAttribute('title', 'default');
+    // The given 0.05 is not marked; the other run's epochs is its default, 1.
+    const fast = table.locator('tbody tr', { hasText: 'dflt-fast' });
+    await expect(fast.locator('td[data-default="true"]')).toHaveText('1');
+
+    await lr.getByRole('button').click();
+    await expect
+      .poll(() => rowNames(table))
+      .toEqual(['dflt-base', 'dflt-fast']);
+  });
+
+  test('filters by source, each source keeping its own parameter columns', async ({
+    page,
+    request
+  }) => {
+    await putNotebook(request, 'src-steps.ipynb', 'steps = 1', 'pass');
+    await putNotebook(request, 'src-epochs.ipynb', 'epochs = 1', 'pass');
+    await submitRun(request, 'src-one', { steps: 5 }, 'src-steps.ipynb');
+    await submitRun(request, 'src-two', { epochs: 3 }, 'src-epochs.ipynb');
+
+    const table = await openTable(page);
+    await table
+      .getByRole('searchbox', { name: 'Search jobs by name' })
+      .fill('src-');
+    const steps = table.getByRole('columnheader', { name: 'steps' });
+    const epochs = table.getByRole('columnheader', { name: 'epochs' });
+    await expect(steps).toBeVisible();
+    await expect(epochs).toBeVisible();
+    await expect(
+      table.locator('tbody tr', { hasText: 'src-one' })
+    ).toContainText('src-steps.ipynb');
+
+    const filter = table.getByRole('combobox', { name: 'Filter by source' });
+    await filter.selectOption('src-steps.ipynb');
+    await expect.poll(() => rowNames(table)).toEqual(['src-one']);
+    await expect(steps).toBeVisible();
+    await expect(epochs).toHaveCount(0);
+
+    await filter.selectOption('');
+    await expect.poll(() => rowNames(table)).toEqual(['src-two', 'src-one']);
+  });
+
+  test("shows each metric's last value as a sortable column", async ({
+    page,
+    request
+  }) => {
+    // Reported through `jupyter_mlp.report` (the metrics helper's contract).
+    const report = (values: number[]) =>
+      [
+        'import jupyter_mlp',
+        ...values.map(
+          (value, step) => `jupyter_mlp.report(step=${step}, accuracy=${value})`
+        )
+      ].join('\n');
+    const low = await submitJob(request, 'metric-low', report([0.5, 0.81]));
+    const high = await submitJob(request, 'metric-high', report([0.6, 0.93]));
+
+    const table = await openTable(page);
+    await table
+      .getByRole('searchbox', { name: 'Search jobs by name' })
+      .fill('metric-');
+    for (const job of [low, high]) {
+      await expect(
+        table.locator(`tr[data-job-id="${job.id}"]`)
+      ).toHaveAttribute('data-state', 'SUCCEEDED', { timeout: 30000 });
+    }
+    const accuracy = table.getByRole('columnheader', { name: 'accuracy' });
+    await expect(accuracy).toBeVisible();
+    await expect(
+      table.locator('tbody tr', { hasText: 'metric-high' })
+    ).toContainText('0.93');
+
+    await accuracy.getByRole('button').click();
+    await expect
+      .poll(() => rowNames(table))
+      .toEqual(['metric-low', 'metric-high']);
+    await accuracy.getByRole('button').click();
+    await expect
+      .poll(() => rowNames(table))
+      .toEqual(['metric-high', 'metric-low']);
+
+    await page.screenshot({ path: `${SHOTS}/table-metrics-light.png` });
+    await page.theme.setDarkTheme();
+    await page.screenshot({ path: `${SHOTS}/table-metrics-dark.png` });
+  });
+
+  test('names the job a rerun came from, and shows it on a click', async ({
+    page,
+    request
+  }) => {
+    await putNotebook(request, 'rerun.ipynb', 'lr = 0.01', 'pass');
+    const base = await submitRun(
+      request,
+      'rr-base',
+      { lr: 0.1 },
+      'rerun.ipynb'
+    );
+    // The params helper's contract: `?rerun_of=` records the origin.
+    const response = await request.post(`/mlp/jobs?rerun_of=${base}`, {
+      data: {
+        kind: 'train',
+        name: 'rr-again',
+        source: { path: 'rerun.ipynb' },
+        parameters: { lr: 0.2 }
+      }
+    });
+    expect(response.status(), await response.text()).toBe(201);
+
+    const table = await openTable(page);
+    await table
+      .getByRole('searchbox', { name: 'Search jobs by name' })
+      .fill('rr-');
+    const origin = table
+      .locator('tbody tr', { hasText: 'rr-again' })
+      .locator('.jp-mlp-Table-rerun');
+    await expect(origin).toHaveText(`rr-base (${base.slice(0, 6)})`);
+    await origin.getByRole('button').click();
+    await expect(
+      page.locator('#jupyter-mlp-panel .jp-mlp-JobDetail-title')
+    ).toHaveText('rr-base');
   });
 });
