@@ -23,6 +23,7 @@ import {
   bestTrial,
   formatMetric,
   formatValue,
+  plannedTrials,
   sortTrials,
   sweepOf,
   trialSeconds
@@ -128,7 +129,7 @@ export function SweepTrials(props: ISweepTrialsProps): JSX.Element | null {
     <section className="jp-mlp-SweepTrials" aria-label="Trials">
       <h4 className="jp-mlp-JobDetail-section">Trials</h4>
       <div className="jp-mlp-SweepTrials-summary">
-        {ended}/{sweep.max_trials ?? 10} trials ended · {goal}{' '}
+        {ended}/{plannedTrials(sweep)} trials ended · {goal}{' '}
         <code>{sweep.metric.name}</code>
         {best && (
           <>
