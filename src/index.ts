@@ -19,6 +19,7 @@ import { CommandIDs } from './commands';
 import { IJobsContext } from './features/context';
 import { addJobCommands } from './features/jobCommands';
 import { addLaunchCommands } from './features/launch';
+import { addLogTabs } from './features/logs';
 import { followSettings } from './features/settings';
 import { addJobsPanel } from './features/sidebar';
 import { OPEN_TABLE, addJobsTable } from './features/table';
@@ -85,7 +86,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
     addJobsPanel(context, { restorer, docManager, notifier, openSubmitForm });
     addJobCommands(context);
-    addJobsTable(context);
+    addJobsTable(context, restorer);
+    addLogTabs(context, restorer);
 
     for (const command of PALETTE_COMMANDS) {
       palette?.addItem({ command, category: PALETTE_CATEGORY });
