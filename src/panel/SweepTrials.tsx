@@ -198,7 +198,7 @@ function TrialRow(props: {
       title={trial.message || undefined}
     >
       <th scope="row">
-        <TrialMark state={trial.state} />
+        <TrialMark state={trial.state} message={trial.message} />
         {jobId && onOpenJob ? (
           <button
             type="button"
@@ -218,12 +218,19 @@ function TrialRow(props: {
           </span>
         )}
       </th>
-      {props.names.map(name => (
-        <td key={name} className="jp-mlp-SweepTrials-number">
-          {formatValue(trial.parameters?.[name])}
-        </td>
-      ))}
-      <td className="jp-mlp-SweepTrials-number jp-mlp-SweepTrials-metric">
+      {props.names.map(name => {
+        // The whole value on hover, where a narrow column cuts it short.
+        const value = formatValue(trial.parameters?.[name]);
+        return (
+          <td key={name} className="jp-mlp-SweepTrials-number" title={value}>
+            {value}
+          </td>
+        );
+      })}
+      <td
+        className="jp-mlp-SweepTrials-number jp-mlp-SweepTrials-metric"
+        title={formatMetric(trial.metric)}
+      >
         {formatMetric(trial.metric)}
       </td>
       <td className={WIDE}>
@@ -249,12 +256,15 @@ const MARKS: Record<string, string> = {
   CANCELLED: '⊘'
 };
 
-function TrialMark(props: { state: string }): JSX.Element {
+function TrialMark(props: {
+  state: string;
+  message?: string | null;
+}): JSX.Element {
   const words = formatState(props.state);
   return (
     <span
       className={`jp-mlp-SweepTrials-mark jp-mlp-SweepTrials-mark-${props.state.toLowerCase()}`}
-      title={words}
+      title={props.message ? `${words}: ${props.message}` : words}
     >
       <span aria-hidden="true">{MARKS[props.state] ?? '·'}</span>
       <span className="jp-mlp-SweepTrials-sr">{words}: </span>
