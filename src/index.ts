@@ -20,6 +20,7 @@ import { addCompareCommand } from './features/compare';
 import { IJobsContext } from './features/context';
 import { addJobCommands } from './features/jobCommands';
 import { addLaunchCommands } from './features/launch';
+import { addLogTabs } from './features/logs';
 import { followSettings } from './features/settings';
 import { addJobsPanel } from './features/sidebar';
 import { OPEN_TABLE, addJobsTable } from './features/table';
@@ -86,8 +87,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
     addJobsPanel(context, { restorer, docManager, notifier, openSubmitForm });
     addJobCommands(context);
-    addJobsTable(context);
+    addJobsTable(context, restorer);
     addCompareCommand(context);
+    addLogTabs(context, restorer);
 
     for (const command of PALETTE_COMMANDS) {
       palette?.addItem({ command, category: PALETTE_CATEGORY });

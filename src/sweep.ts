@@ -370,6 +370,54 @@ export function formatValue(value: unknown): string {
   return Number.isInteger(value) ? String(value) : formatMetric(value);
 }
 
+/** How many points of a double's range a grid search tries (the server's GRID_DOUBLE_POINTS). */
+const GRID_DOUBLE_POINTS = 5;
+
+/** Points in a grid sweep's grid (every parameter's values, multiplied); null for other searches. */
+export function gridSize(sweep: ISweepSpec): number | null {
+  if (sweep.algorithm !== 'grid') {
+    return null;
+  }
+  let size = 1;
+  for (const parameter of sweep.parameters) {
+    if (parameter.values) {
+      size *= parameter.values.length;
+    } else if (parameter.type === 'integer') {
+      size *=
+        Math.trunc(parameter.max ?? 0) - Math.trunc(parameter.min ?? 0) + 1;
+    } else {
+      size *= GRID_DOUBLE_POINTS;
+    }
+  }
+  return size;
+}
+
+/**
+ * How many trials a sweep runs: its `max_trials`, or a grid's size when the
+ * grid has fewer points (each point is tried once), as the server plans it.
+ */
+export function plannedTrials(sweep: ISweepSpec): number {
+  const most = sweep.max_trials ?? 10;
+  const size = gridSize(sweep);
+  return size !== null && size > 0 ? Math.min(most, size) : most;
+}
+
+/**
+ * What the form says under the trial count when a grid caps it
+ * ("3 trials: the grid's size"); null when the count stands as typed.
+ */
+export function gridCapNote(sweep: ISweepSpec | null): string | null {
+  if (!sweep) {
+    return null;
+  }
+  const size = gridSize(sweep);
+  const most = sweep.max_trials ?? 10;
+  if (size === null || size < 1 || !(most > size)) {
+    return null;
+  }
+  return `${size} ${size === 1 ? 'trial' : 'trials'}: the grid's size`;
+}
+
 // ---------------------------------------------------------------------------
 // The sweep's job in the panel
 
@@ -419,7 +467,7 @@ export function sweepSummary(job: IJob): string | null {
     return null;
   }
   const trials = job.trials ?? [];
-  const total = sweep.max_trials ?? 10;
+  const total = plannedTrials(sweep);
   const parts = [
     'sweep',
     trials.length > 0

@@ -240,6 +240,18 @@ async def test_local_catalog_shows_what_nvml_found_and_this_machines_cpus(api):
         assert "NVML is not available" in catalog["gpu_detection"]
 
 
+async def test_the_local_backend_says_why_no_gpu_was_found_only_in_the_catalog(api):
+    code, body = await api.call("GET", "backends")
+    local = next(b for b in body["backends"] if b["name"] == "local")
+    gpus = (await api.call("GET", "catalog", backend="local"))[1]["gpus"]
+
+    assert code == 200
+    if gpus:
+        assert f"{len(gpus)} GPU(s)" in local["reason"]
+    else:  # the form says "No GPU on this machine" once, from the catalog
+        assert local["reason"] == "runs jobs on this machine"
+
+
 async def test_a_cloud_job_shows_its_estimated_cost_so_far(api, jp_serverapp):
     # No cloud backend runs jobs here yet, so the job is written to the store as a cloud
     # backend would leave it: started two hours ago, ended one hour later.

@@ -202,6 +202,36 @@ def scored(values: list[int], **settings: Any) -> dict[str, Any]:
     }
 
 
+async def test_a_grid_of_fewer_points_than_max_trials_runs_its_size_and_says_so(api, write_script):
+    script = write_script("quick.py", reporting(""))
+    spec = {
+        "source": {"path": script},
+        "sweep": scored([1, 2, 3], max_trials=10, parallel_trials=5),
+    }
+    code, checked = await api.call("POST", "validate", body=spec)
+    said = "the grid has 3 points: 3 trials run, 3 at once"
+
+    assert code == 200 and checked["valid"], checked
+    assert [(e["field"], e["severity"], e["message"]) for e in checked["errors"]] == [
+        ("sweep.max_trials", "warning", said)
+    ]
+    job = await api.submit(**spec)
+    assert [(w["field"], w["message"]) for w in job["warnings"]] == [("sweep.max_trials", said)]
+    ended = await api.wait(job["id"], timeout=60)
+
+    assert ended["state"] == "SUCCEEDED", ended["state_message"]
+    assert sorted(t["parameters"]["x"] for t in ended["trials"]) == [1, 2, 3]
+    assert "running up to 3 trials" in [t["message"] for t in ended["transitions"]]
+    assert ended["spec"]["sweep"]["max_trials"] == 10  # kept as given
+
+
+async def test_a_grid_with_as_many_points_as_max_trials_warns_nothing(api):
+    spec = {"source": {"code": "pass"}, "sweep": scored([1, 2, 3], max_trials=3)}
+    code, checked = await api.call("POST", "validate", body=spec)
+
+    assert code == 200 and checked["errors"] == []
+
+
 async def test_a_failing_trial_is_kept_and_the_sweep_goes_on(api, write_script):
     script = write_script("fails.py", reporting("if x == 2: sys.exit('x=2 is bad')"))
     job = await api.submit(source={"path": script}, sweep=scored([1, 2, 3], max_trials=3))

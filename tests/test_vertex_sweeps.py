@@ -127,7 +127,7 @@ async def test_the_algorithm_is_vertexs_and_failed_trials_default_to_the_service
     fake, _ = vertex
     sweep = {
         "metric": {"name": "val/loss", "goal": "minimize"},
-        "parameters": [{"name": "depth", "type": "integer", "min": 2, "max": 8}],
+        "parameters": [{"name": "depth", "type": "integer", "min": 2, "max": 20}],
         "algorithm": algorithm,
     }
     await submit.started(source=SCRIPT, sweep=sweep)
@@ -137,6 +137,23 @@ async def test_the_algorithm_is_vertexs_and_failed_trials_default_to_the_service
     assert created.study_spec.metrics[0].goal == types.StudySpec.MetricSpec.GoalType.MINIMIZE
     assert (created.max_trial_count, created.parallel_trial_count) == (10, 1)
     assert "maxFailedTrialCount" not in fake.calls[-1].body  # type: ignore[operator]
+
+
+async def test_a_grid_of_fewer_points_than_max_trials_asks_vertex_for_its_size(submit, vertex):
+    fake, _ = vertex
+    sweep = {
+        "metric": {"name": "accuracy"},
+        "parameters": [{"name": "batch", "type": "discrete", "values": [16, 32, 64]}],
+        "algorithm": "grid",
+        "max_trials": 10,
+        "parallel_trials": 4,
+    }
+    tracked = await submit.started(source=SCRIPT, sweep=sweep)
+
+    (created,) = fake.created_tuning()
+    assert (created.max_trial_count, created.parallel_trial_count) == (3, 3)
+    assert fake.calls[-1].body["maxTrialCount"] == 3  # type: ignore[index]
+    assert tracked.job.spec.sweep is not None and tracked.job.spec.sweep.max_trials == 10
 
 
 async def test_each_trial_runs_exactly_what_the_jobs_custom_job_would_run(submit, vertex):

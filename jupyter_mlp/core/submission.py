@@ -33,7 +33,7 @@ from .models import (
     options_set,
 )
 from .store import JobStore
-from .sweeps import sweep_errors
+from .sweeps import grid_warnings, sweep_errors
 from .transitions import Transitions, utcnow
 
 
@@ -117,6 +117,7 @@ class Submission:
             outputs=self._outputs(folder, manifest),
             transitions=[Transition(state=JobState.QUEUED, at=now, message="submitted")],
             sweep_id=sweep_id,
+            warnings=[e for e in checked.errors if not e.blocking],
             schedule_id=run_of.schedule_id if run_of else None,
             scheduled_for=run_of.scheduled_for if run_of else None,
         )
@@ -153,6 +154,7 @@ class Submission:
             # installs the same even if the notebook changed meanwhile.
             spec = spec.model_copy(update={"requirements": plan.requirements})
         errors.extend(sweep_errors(spec, self.installed))
+        errors.extend(grid_warnings(spec))
         backend = self.installed.get(backend_name)
         if backend is None:
             spec, missing = self._not_installed(spec, backend_name)

@@ -42,7 +42,28 @@ def grid_values(parameter: SweepParameter) -> list[Value]:
 
 def grid_size(sweep: SweepSpec) -> int:
     """Points in the sweep's grid (the cartesian product of every parameter's values)."""
-    return math.prod(len(grid_values(p)) for p in sweep.parameters)
+    return math.prod(_axis_length(p) for p in sweep.parameters)
+
+
+def _axis_length(parameter: SweepParameter) -> int:
+    # Counted, not listed: an integer range of a million values is a number, not a list.
+    if parameter.type == "integer" and parameter.values is None:
+        assert parameter.min is not None and parameter.max is not None
+        return int(parameter.max) - int(parameter.min) + 1
+    return len(grid_values(parameter))
+
+
+def planned_trials(sweep: SweepSpec) -> int:
+    """How many trials the sweep runs: `max_trials`, or a grid's size when it has fewer points
+    (a grid tries each point once)."""
+    if sweep.algorithm == "grid":
+        return min(sweep.max_trials, grid_size(sweep))
+    return sweep.max_trials
+
+
+def planned_parallel(sweep: SweepSpec) -> int:
+    """How many trials run at once: `parallel_trials`, never more than the trials planned."""
+    return min(sweep.parallel_trials, planned_trials(sweep))
 
 
 def grid_point(sweep: SweepSpec, index: int) -> dict[str, Value] | None:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .models import FieldError, JobSpec, JobState, MLPError, SweepSpec, Trial, best_trial
 from .store import TrialTaken
-from .sweep_search import grid_size, next_parameters
+from .sweep_search import grid_size, next_parameters, planned_parallel, planned_trials
 
 if TYPE_CHECKING:
     from ..backends.capabilities import SweepSupport
@@ -90,6 +90,28 @@ def sweep_errors(spec: JobSpec, installed: InstalledBackends) -> list[FieldError
     ]
 
 
+def grid_warnings(spec: JobSpec) -> list[FieldError]:
+    """A grid with fewer points than `max_trials` runs one trial a point: a warning on
+    `sweep.max_trials` saying how many run (the spec keeps the number given)."""
+    sweep = spec.sweep
+    if sweep is None or sweep.algorithm != "grid":
+        return []
+    size = grid_size(sweep)
+    if sweep.max_trials <= size:
+        return []
+    points = f"{size} point{'s' if size != 1 else ''}"
+    runs = f"{size} trial{'s run' if size != 1 else ' runs'}"
+    at_once = f", {size} at once" if sweep.parallel_trials > size else ""
+    return [
+        FieldError(
+            field="sweep.max_trials",
+            message=f"the grid has {points}: {runs}{at_once}",
+            suggestions=[str(size)],
+            severity="warning",
+        )
+    ]
+
+
 def read_metric(path: Path, tag: str) -> float | None:
     """The last value reported for `tag` in a cloudml-hypertune metric file (JSON lines)."""
     try:
@@ -152,7 +174,7 @@ class SweepDriver:
             started = await port.move_sweep(
                 sweep,
                 JobState.RUNNING,
-                f"running up to {spec.max_trials} trials",
+                f"running up to {planned_trials(spec)} trials",
                 expected=JobState.QUEUED,
                 started_at=datetime.now(UTC),
             )
@@ -162,11 +184,12 @@ class SweepDriver:
         trials = await port.run_blocking(self._trials, sweep)
         unfinished = [t for t in trials if not t.state.terminal]
         failed = sum(t.state is JobState.FAILED for t in trials)
-        limit = spec.max_trials if spec.max_failed_trials is None else spec.max_failed_trials
+        planned = planned_trials(spec)
+        limit = planned if spec.max_failed_trials is None else spec.max_failed_trials
         stopping = sweep.state is JobState.CANCELLING or (failed > 0 and failed >= limit)
         if stopping:
             await self._cancel_trials(unfinished)
-        elif len(trials) < spec.max_trials:
+        elif len(trials) < planned:
             try:
                 await self._add_trials(sweep, spec, trials)
             except MLPError as exc:  # the source is gone or no longer valid
@@ -177,18 +200,13 @@ class SweepDriver:
                 )
                 return
             unfinished = [t for t in trials if not t.state.terminal]
-        if unfinished or not (stopping or self._all_done(spec, trials)):
+        if unfinished or not (stopping or len(trials) >= planned):
             if trials != sweep.trials:
                 await port.set_trials(sweep.id, trials)
             return
         state, message = self._outcome(sweep, spec, trials, failed, limit)
         # Only from the state this step saw: a cancel meanwhile is decided by the next step.
         await port.move_sweep(sweep, state, message, expected=sweep.state, trials=trials)
-
-    @staticmethod
-    def _all_done(spec: SweepSpec, trials: Sequence[Trial]) -> bool:
-        planned = min(spec.max_trials, grid_size(spec)) if spec.algorithm == "grid" else None
-        return len(trials) >= (planned or spec.max_trials)
 
     @staticmethod
     def _outcome(
@@ -247,9 +265,9 @@ class SweepDriver:
 
     async def _add_trials(self, sweep: Job, spec: SweepSpec, trials: list[Trial]) -> None:
         """Submit trials (appended to `trials`) until `parallel_trials` are unfinished."""
-        while sum(not t.state.terminal for t in trials) < spec.parallel_trials:
+        while sum(not t.state.terminal for t in trials) < planned_parallel(spec):
             number = len(trials) + 1
-            if number > spec.max_trials:
+            if number > planned_trials(spec):
                 return
             searched = await self.port.run_blocking(next_parameters, spec, sweep.id, number, trials)
             if searched is None:  # the grid is done

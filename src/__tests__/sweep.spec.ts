@@ -8,9 +8,12 @@ import {
   choiceFromSweep,
   formatMetric,
   formatValue,
+  gridCapNote,
+  gridSize,
   linearTicks,
   makeScale,
   namedSearch,
+  plannedTrials,
   searchField,
   searchRows,
   sortTrials,
@@ -330,6 +333,52 @@ describe('trials', () => {
   });
 });
 
+describe('a grid caps the trial count to its size', () => {
+  const grid = (maxTrials: string, values = '1, 2, 3') =>
+    buildSweep(
+      choice({
+        algorithm: 'grid',
+        maxTrials,
+        parallelTrials: '1',
+        searches: [{ ...namedSearch('x'), search: 'values', values }]
+      })
+    ).sweep!;
+
+  it('runs a 3-value grid with max trials 10 as 3 trials, and says so', () => {
+    expect(gridSize(grid('10'))).toBe(3);
+    expect(plannedTrials(grid('10'))).toBe(3);
+    expect(gridCapNote(grid('10'))).toBe("3 trials: the grid's size");
+  });
+
+  it('says nothing when max trials is within the grid', () => {
+    expect(plannedTrials(grid('2'))).toBe(2);
+    expect(gridCapNote(grid('3'))).toBeNull();
+  });
+
+  it('counts an integer range and a double range as the server does', () => {
+    const sweep = buildSweep(
+      choice({
+        algorithm: 'grid',
+        maxTrials: '100',
+        parallelTrials: '1',
+        searches: [
+          { ...namedSearch('depth'), min: '2', max: '4', integer: true },
+          { ...namedSearch('lr'), min: '0.1', max: '1' }
+        ]
+      })
+    ).sweep!;
+    expect(gridSize(sweep)).toBe(15);
+    expect(gridCapNote(sweep)).toBe("15 trials: the grid's size");
+  });
+
+  it('leaves other searches at max trials', () => {
+    const random = { ...grid('10'), algorithm: 'random' as const };
+    expect(gridSize(random)).toBeNull();
+    expect(plannedTrials(random)).toBe(10);
+    expect(gridCapNote(random)).toBeNull();
+  });
+});
+
 describe('sweepSummary', () => {
   const job = (patch: Partial<IJob>): IJob =>
     ({
@@ -356,6 +405,21 @@ describe('sweepSummary', () => {
 
   it('says the planned trials before any started', () => {
     expect(sweepSummary(job({}))).toBe('sweep · 4 trials');
+  });
+
+  it("counts a grid's trials as the grid's size", () => {
+    const sweep = {
+      metric: { name: 'score' },
+      parameters: [{ name: 'x', type: 'discrete' as const, values: [1, 2, 3] }],
+      algorithm: 'grid' as const,
+      max_trials: 10
+    };
+    const ended = [trial('1', 0.1), trial('2', 0.2), trial('3', 0.3)];
+    expect(
+      sweepSummary(
+        job({ spec: { kind: 'train', source: {}, sweep }, trials: ended })
+      )
+    ).toBe('sweep · 3/3 trials · best 0.3');
   });
 
   it('is nothing for a job that is no sweep', () => {

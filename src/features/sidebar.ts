@@ -1,7 +1,7 @@
 /**
  * The jobs panel in the left sidebar: the list, one job in detail, and what
- * it opens (the launch form, files, a notebook at a cell, a job's log in a
- * tab of its own); the command that shows it, at one job when given its id.
+ * it opens (the launch form, files, a notebook at a cell, a job's log tab);
+ * the command that shows it, at one job when given its id.
  */
 import { ILayoutRestorer } from '@jupyterlab/application';
 import { showErrorMessage } from '@jupyterlab/apputils';
@@ -11,9 +11,9 @@ import { IJob } from '../api';
 import { CommandIDs } from '../commands';
 import { mlpIcon } from '../icons';
 import { JobsPanel } from '../panel/JobsPanel';
-import { LogWidget } from '../panel/LogWidget';
 import { JobNotifier } from '../panel/notifier';
 import { IJobsContext } from './context';
+import { OPEN_LOG } from './logs';
 import { OPEN_TABLE } from './table';
 import { OpenSubmitForm } from './launch';
 
@@ -72,7 +72,12 @@ export function addJobsPanel(
     },
     openNotebookAt: (path, cellIndex) =>
       void openNotebookAt(docManager, path, cellIndex),
-    openLog: job => openLogTab(context, job),
+    openLog: job =>
+      void commands.execute(OPEN_LOG, {
+        id: job.id,
+        name: job.name || job.id,
+        state: job.state
+      }),
     editSchedule: schedule =>
       void openSubmitForm(undefined, schedule.spec, schedule),
     runStarted: job => {
@@ -112,19 +117,6 @@ export function addJobsPanel(
     }
   });
   return panel;
-}
-
-/** Show a job's log in a main-area tab below the others, one tab per job. */
-function openLogTab({ app, model }: IJobsContext, job: IJob): void {
-  const id = `jp-mlp-log-${job.id}`;
-  if (!Array.from(app.shell.widgets('main')).some(w => w.id === id)) {
-    app.shell.add(
-      new LogWidget(model, job.id, job.name || job.id, job.state),
-      'main',
-      { mode: 'split-bottom' }
-    );
-  }
-  app.shell.activateById(id);
 }
 
 /** The part of a notebook widget this extension uses (no dependency on @jupyterlab/notebook). */

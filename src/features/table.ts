@@ -1,8 +1,10 @@
 /**
- * The main-area jobs table: one command opens it (or brings it forward), and
- * its cancel and delete act on many jobs after one question.
+ * The main-area jobs table: one command opens it (or brings it forward, or
+ * brings it back after a page reload), and its cancel and delete act on many
+ * jobs after one question.
  */
-import { showErrorMessage } from '@jupyterlab/apputils';
+import { ILayoutRestorer } from '@jupyterlab/application';
+import { WidgetTracker, showErrorMessage } from '@jupyterlab/apputils';
 
 import { JobSummary } from '../api';
 import { CommandIDs } from '../commands';
@@ -14,15 +16,21 @@ import { confirmAction } from './jobCommands';
 /** The command that opens the jobs table. */
 export const OPEN_TABLE = 'mlp:open-table';
 
-/** Register the command that opens the jobs table. */
-export function addJobsTable(context: IJobsContext): void {
+/** Register the command that opens the jobs table; restore it if it was open before a reload. */
+export function addJobsTable(
+  context: IJobsContext,
+  restorer: ILayoutRestorer | null
+): void {
   const { app, model } = context;
   const { commands, shell } = app;
+  const tracker = new WidgetTracker<JobsTableWidget>({
+    namespace: 'jupyter-mlp-table'
+  });
   let table: JobsTableWidget | null = null;
   commands.addCommand(OPEN_TABLE, {
     label: 'Open ML Jobs Table',
     caption: 'Compare jobs side by side: sortable, with their parameters',
-    execute: () => {
+    execute: async () => {
       if (!table || table.isDisposed) {
         table = new JobsTableWidget(model, {
           open: id => void commands.execute(CommandIDs.openPanel, { id }),
@@ -31,11 +39,14 @@ export function addJobsTable(context: IJobsContext): void {
           compare: ids => void commands.execute(COMPARE_JOBS, { ids })
         });
         shell.add(table, 'main');
+        await tracker.add(table);
       }
       shell.activateById(table.id);
       void model.refresh();
+      return table;
     }
   });
+  void restorer?.restore(tracker, { command: OPEN_TABLE, name: () => 'table' });
 }
 
 async function cancelJobs(

@@ -1,10 +1,12 @@
 /**
  * A sweep's metric as a hand-drawn SVG scatter: by trial number (with the best
  * so far as a step line), or against one searched parameter (on a log axis
- * when the parameter is searched in log space, by category for strings).
+ * when the parameter is searched in log space, by category for strings). It
+ * is drawn at the width it is given, one unit a pixel, so its labels keep
+ * their size in a narrow sidebar.
  */
 import * as React from 'react';
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 
 import { ISweepSpec, ITrial } from '../api';
 import {
@@ -15,7 +17,10 @@ import {
   trialNumber
 } from '../sweep';
 
+/** The width drawn before the container is measured (and where it cannot be). */
 const WIDTH = 320;
+const MIN_WIDTH = 180;
+const MAX_WIDTH = 560;
 const HEIGHT = 180;
 const MARGIN = { top: 10, right: 12, bottom: 30, left: 44 };
 
@@ -33,8 +38,9 @@ export function SweepChart(props: ISweepChartProps): JSX.Element {
   );
   const metric = sweep.metric.name;
   const parameter = sweep.parameters.find(p => p.name === axis) ?? null;
+  const [ref, width] = useWidth();
   return (
-    <div className="jp-mlp-SweepChart">
+    <div className="jp-mlp-SweepChart" ref={ref}>
       <label className="jp-mlp-SweepChart-axis">
         {metric} by{' '}
         <select
@@ -63,6 +69,7 @@ export function SweepChart(props: ISweepChartProps): JSX.Element {
           goal={sweep.metric.goal ?? 'maximize'}
           xName={parameter?.name ?? null}
           xLog={parameter?.scale === 'log'}
+          width={width}
         />
       )}
     </div>
@@ -77,9 +84,10 @@ function Plot(props: {
   /** The parameter on the x axis; null: the trial number. */
   xName: string | null;
   xLog: boolean;
+  width: number;
 }): JSX.Element {
-  const { trials, best, metric, xName } = props;
-  const xRange: [number, number] = [MARGIN.left, WIDTH - MARGIN.right];
+  const { trials, best, metric, xName, width } = props;
+  const xRange: [number, number] = [MARGIN.left, width - MARGIN.right];
   const yRange: [number, number] = [HEIGHT - MARGIN.bottom, MARGIN.top];
   const metrics = trials.map(t => t.metric as number);
   const y = makeScale(metrics, yRange);
@@ -116,7 +124,7 @@ function Plot(props: {
   return (
     <svg
       className="jp-mlp-SweepChart-plot"
-      viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
+      viewBox={`0 0 ${width} ${HEIGHT}`}
       role="img"
       aria-label={label}
     >
@@ -196,6 +204,27 @@ function Plot(props: {
       )}
     </svg>
   );
+}
+
+/** The width of the chart's container (within what a chart can use), followed as it changes. */
+function useWidth(): [React.RefObject<HTMLDivElement>, number] {
+  const ref = useRef<HTMLDivElement>(null);
+  const [width, setWidth] = useState(WIDTH);
+  useEffect(() => {
+    const element = ref.current;
+    if (!element || typeof ResizeObserver === 'undefined') {
+      return;
+    }
+    const observer = new ResizeObserver(entries => {
+      const measured = Math.floor(entries[0].contentRect.width);
+      if (measured > 0) {
+        setWidth(Math.min(MAX_WIDTH, Math.max(MIN_WIDTH, measured)));
+      }
+    });
+    observer.observe(element);
+    return () => observer.disconnect();
+  }, []);
+  return [ref, width];
 }
 
 /** Whole trial numbers only (a few of them when there are many trials). */

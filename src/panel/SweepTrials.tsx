@@ -1,7 +1,9 @@
 /**
  * A sweep's trials: in the job detail, a table (parameters, metric, state,
  * duration) sortable by any column, the best trial marked, and a chart of the
- * metric, fetched again every few seconds while the sweep runs; in the job
+ * metric (in a narrow sidebar the table is compact: each trial's state a mark
+ * by its number, no state or time column, nothing to scroll sideways),
+ * fetched again every few seconds while the sweep runs; in the job
  * list, the trial jobs of an expanded sweep as rows under it.
  */
 import * as React from 'react';
@@ -23,11 +25,12 @@ import {
   bestTrial,
   formatMetric,
   formatValue,
+  plannedTrials,
   sortTrials,
   sweepOf,
   trialSeconds
 } from '../sweep';
-import { formatDuration } from './format';
+import { formatDuration, formatState } from './format';
 import { useCapabilities, useNow } from './hooks';
 import { SweepChart } from './SweepChart';
 import { StateBadge } from './StateBadge';
@@ -90,11 +93,12 @@ export function SweepTrials(props: ISweepTrialsProps): JSX.Element | null {
   const sorted = sortTrials(trials, sort, now);
   const ended = trials.filter(t => TERMINAL_STATES.has(t.state)).length;
 
-  const header = (column: TrialColumn, label: string) => {
+  const header = (column: TrialColumn, label: string, className?: string) => {
     const active = sameColumn(sort.column, column);
     return (
       <th
         scope="col"
+        className={className}
         aria-sort={
           active ? (sort.descending ? 'descending' : 'ascending') : 'none'
         }
@@ -128,7 +132,7 @@ export function SweepTrials(props: ISweepTrialsProps): JSX.Element | null {
     <section className="jp-mlp-SweepTrials" aria-label="Trials">
       <h4 className="jp-mlp-JobDetail-section">Trials</h4>
       <div className="jp-mlp-SweepTrials-summary">
-        {ended}/{sweep.max_trials ?? 10} trials ended · {goal}{' '}
+        {ended}/{plannedTrials(sweep)} trials ended · {goal}{' '}
         <code>{sweep.metric.name}</code>
         {best && (
           <>
@@ -152,8 +156,8 @@ export function SweepTrials(props: ISweepTrialsProps): JSX.Element | null {
                     </React.Fragment>
                   ))}
                   {header({ kind: 'metric' }, sweep.metric.name)}
-                  {header({ kind: 'state' }, 'State')}
-                  {header({ kind: 'duration' }, 'Time')}
+                  {header({ kind: 'state' }, 'State', WIDE)}
+                  {header({ kind: 'duration' }, 'Time', WIDE)}
                 </tr>
               </thead>
               <tbody>
@@ -194,6 +198,7 @@ function TrialRow(props: {
       title={trial.message || undefined}
     >
       <th scope="row">
+        <TrialMark state={trial.state} message={trial.message} />
         {jobId && onOpenJob ? (
           <button
             type="button"
@@ -213,21 +218,57 @@ function TrialRow(props: {
           </span>
         )}
       </th>
-      {props.names.map(name => (
-        <td key={name} className="jp-mlp-SweepTrials-number">
-          {formatValue(trial.parameters?.[name])}
-        </td>
-      ))}
-      <td className="jp-mlp-SweepTrials-number jp-mlp-SweepTrials-metric">
+      {props.names.map(name => {
+        // The whole value on hover, where a narrow column cuts it short.
+        const value = formatValue(trial.parameters?.[name]);
+        return (
+          <td key={name} className="jp-mlp-SweepTrials-number" title={value}>
+            {value}
+          </td>
+        );
+      })}
+      <td
+        className="jp-mlp-SweepTrials-number jp-mlp-SweepTrials-metric"
+        title={formatMetric(trial.metric)}
+      >
         {formatMetric(trial.metric)}
       </td>
-      <td>
+      <td className={WIDE}>
         <StateBadge state={trial.state} />
       </td>
-      <td className="jp-mlp-SweepTrials-number">
+      <td className={`jp-mlp-SweepTrials-number ${WIDE}`}>
         {seconds === null ? '—' : formatDuration(seconds * 1000)}
       </td>
     </tr>
+  );
+}
+
+/** The columns a narrow table leaves out (style/sweep.css, a container query). */
+const WIDE = 'jp-mlp-SweepTrials-wide';
+
+/** A trial's state as one mark, shown by its number where the State column is left out. */
+const MARKS: Record<string, string> = {
+  QUEUED: '○',
+  RUNNING: '●',
+  SUCCEEDED: '✓',
+  FAILED: '✕',
+  CANCELLING: '⊘',
+  CANCELLED: '⊘'
+};
+
+function TrialMark(props: {
+  state: string;
+  message?: string | null;
+}): JSX.Element {
+  const words = formatState(props.state);
+  return (
+    <span
+      className={`jp-mlp-SweepTrials-mark jp-mlp-SweepTrials-mark-${props.state.toLowerCase()}`}
+      title={props.message ? `${words}: ${props.message}` : words}
+    >
+      <span aria-hidden="true">{MARKS[props.state] ?? '·'}</span>
+      <span className="jp-mlp-SweepTrials-sr">{words}: </span>
+    </span>
   );
 }
 

@@ -74,9 +74,15 @@ export function BackendSection(props: {
         )}
       </Field>
       {settings.length > 0 && (
-        <div className="jp-mlp-Field-hint jp-mlp-BackendSettings">
-          Server settings: {settings.join(' · ')}
-        </div>
+        // The server's own paths and endpoints are for whoever runs it: out of the way.
+        <details className="jp-mlp-Field-hint jp-mlp-BackendSettings">
+          <summary>Server details</summary>
+          <ul aria-label="Server settings">
+            {settings.map(line => (
+              <li key={line}>{line}</li>
+            ))}
+          </ul>
+        </details>
       )}
       {props.children}
     </section>

@@ -353,8 +353,8 @@ function LocalPicker(
         {catalog.max_concurrent_jobs} job(s) at once.
       </div>
       {catalog.gpus.length === 0 ? (
-        <div className="jp-mlp-Field-hint">
-          No GPUs found ({catalog.gpu_detection}); jobs run on the CPU.
+        <div className="jp-mlp-Field-hint" title={catalog.gpu_detection}>
+          No GPU on this machine; jobs run on the CPU.
         </div>
       ) : (
         <ul className="jp-mlp-GpuList" aria-label="GPUs of this machine">

@@ -14,6 +14,8 @@ import {
   ISearchChoice,
   ISweepChoice,
   SearchKind,
+  buildSweep,
+  gridCapNote,
   isNumeric,
   namedSearch,
   searchField,
@@ -46,6 +48,15 @@ const ALGORITHMS: { value: SweepAlgorithm; label: string }[] = [
 export function SweepOptions(props: ISweepOptionsProps): JSX.Element {
   const { value, errors, searched } = props;
   const rows = searchRows(value, props.parameters);
+  // A grid runs each point once: the count shown under Trials replaces the server's warning.
+  const capNote = value.enabled
+    ? gridCapNote(buildSweep(value, props.parameters).sweep)
+    : null;
+  const trialErrors = capNote
+    ? errors.filter(
+        e => !(e.field === 'sweep.max_trials' && e.severity === 'warning')
+      )
+    : errors;
   const set = (patch: Partial<ISweepChoice>) =>
     props.onChange({ ...value, ...patch });
   // Errors of a parameter's row, by the part of its field (`min`, `values[1]`, '').
@@ -154,7 +165,8 @@ export function SweepOptions(props: ISweepOptionsProps): JSX.Element {
               field="sweep.max_trials"
               label="Trials"
               value={value.maxTrials}
-              errors={errors}
+              hint={capNote}
+              errors={trialErrors}
               onChange={maxTrials => set({ maxTrials })}
             />
             <NumberField
@@ -184,11 +196,17 @@ function NumberField(props: {
   label: string;
   value: string;
   placeholder?: string;
+  hint?: string | null;
   errors: readonly IFieldError[];
   onChange: (value: string) => void;
 }): JSX.Element {
   return (
-    <Field field={props.field} label={props.label} errors={props.errors}>
+    <Field
+      field={props.field}
+      label={props.label}
+      errors={props.errors}
+      hint={props.hint ?? undefined}
+    >
       {input => (
         <input
           {...input}

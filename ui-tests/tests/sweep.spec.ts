@@ -1,6 +1,12 @@
 import { expect, test } from '@jupyterlab/galata';
 
-import { PANEL_ID, openLaunchForm, putNotebook } from './helpers';
+import {
+  PANEL_ID,
+  field,
+  openLaunchForm,
+  putFile,
+  putNotebook
+} from './helpers';
 
 /** Screenshots to look at by hand; never committed. */
 const SHOTS = '/tmp/jupyter-mlp-ui-shots';
@@ -13,6 +19,18 @@ const BODY = [
   "    hyperparameter_metric_tag='score', metric_value=score, global_step=1",
   ')',
   'print(score)'
+].join('\n');
+
+/** A script trial: `x` from its flags, reported as the metric `score`. */
+const GRID_SCRIPT = [
+  'import argparse',
+  'import hypertune',
+  'parser = argparse.ArgumentParser()',
+  "parser.add_argument('--x', type=float)",
+  'x = parser.parse_args().x',
+  'hypertune.HyperTune().report_hyperparameter_tuning_metric(',
+  "    hyperparameter_metric_tag='score', metric_value=x, global_step=1",
+  ')'
 ].join('\n');
 
 test.describe('Hyperparameter sweeps', () => {
@@ -122,5 +140,65 @@ test.describe('Hyperparameter sweeps', () => {
     await expect(row).toHaveCount(1);
     await expect(row).toContainText('sweep ·');
     await page.screenshot({ path: `${SHOTS}/sweep-list-dark.png` });
+  });
+
+  test('a 3-value grid with 10 trials runs 3, and its trials read in the 250 px sidebar', async ({
+    page,
+    request
+  }) => {
+    test.setTimeout(120_000);
+    await putFile(request, 'grid_ui.py', GRID_SCRIPT);
+
+    const form = await openLaunchForm(page);
+    await form.getByLabel('Notebook or script').fill('grid_ui.py');
+    await form.getByLabel('Job name').fill('ui-grid');
+    const sweep = form.getByRole('region', { name: 'Sweep' });
+    await sweep.getByLabel('Run a hyperparameter sweep').check();
+    await sweep.getByLabel('Parameter to add').fill('x');
+    await sweep.getByRole('button', { name: 'Add parameter' }).click();
+    await sweep.getByLabel('Search x').selectOption('values');
+    await sweep.getByLabel('x values').fill('1, 2, 3');
+    await sweep.getByLabel('Metric').fill('score');
+    await sweep.getByLabel('Algorithm').selectOption('grid');
+    await sweep.getByLabel('Trials', { exact: true }).fill('10');
+
+    // The grid caps the count, and the form says so (once: not the server's warning too).
+    const trialsField = field(form, 'sweep.max_trials');
+    await expect(trialsField).toContainText("3 trials: the grid's size");
+    const submit = form.getByRole('button', { name: 'Submit job' });
+    await expect(submit).toBeEnabled({ timeout: 10000 });
+    await expect(trialsField.getByRole('alert')).toHaveCount(0);
+    await submit.click();
+    await expect(form).toHaveCount(0);
+
+    const panel = page.locator(`#${PANEL_ID}`);
+    const trials = panel.getByRole('region', { name: 'Trials' });
+    await expect(trials.locator('.jp-mlp-SweepTrials-summary')).toContainText(
+      '3/3 trials ended',
+      { timeout: 90_000 }
+    );
+    await expect(trials.locator('tbody tr')).toHaveCount(3);
+
+    // At the sidebar's narrowest: each state a mark by its trial, nothing scrolls sideways.
+    expect((await panel.boundingBox())!.width).toBeLessThanOrEqual(260);
+    await expect(
+      trials.getByRole('columnheader', { name: 'State' })
+    ).toBeHidden();
+    const marks = trials.locator('tbody .jp-mlp-SweepTrials-mark');
+    await expect(marks).toHaveCount(3);
+    await expect(marks.first()).toBeVisible();
+    await expect(marks.first()).toHaveAttribute('title', /^Succeeded/);
+    const scroll = trials.locator('.jp-mlp-SweepTrials-scroll');
+    expect(
+      await scroll.evaluate(el => el.scrollWidth <= el.clientWidth + 1)
+    ).toBe(true);
+    // The chart is drawn at its width: tick labels keep a readable size.
+    const tick = trials.locator('.jp-mlp-SweepChart-tick').first();
+    expect((await tick.boundingBox())!.height).toBeGreaterThanOrEqual(10);
+    await trials.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: `${SHOTS}/sweep-grid-sidebar-light.png` });
+    await page.theme.setDarkTheme();
+    await trials.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: `${SHOTS}/sweep-grid-sidebar-dark.png` });
   });
 });

@@ -165,7 +165,10 @@ class LocalBackend(Backend[LocalRuntime]):
             name=self.name,
             available=True,
             configured=True,
-            reason=f"runs jobs on this machine; {len(gpus)} GPU(s) ({how})",
+            # No GPU is said once, by the resource picker; why NVML found none is the catalog's.
+            reason=f"runs jobs on this machine; {len(gpus)} GPU(s) ({how})"
+            if gpus
+            else "runs jobs on this machine",
             settings={"max_concurrent_jobs": self.max_concurrent_jobs, "python": self.python},
         )
 

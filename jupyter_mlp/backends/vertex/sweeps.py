@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ...core.models import FieldError, Job, JobState, SweepParameter, SweepSpec, Trial
+from ...core.sweep_search import planned_parallel, planned_trials
 from ..gcp.staging import Package, build_package
 from .jobs import STATES, encryption, job_labels, job_spec
 
@@ -51,8 +52,9 @@ def tuning_job(
     tuning: dict[str, Any] = {
         "display_name": job.name[:128],
         "study_spec": study_spec(sweep),
-        "max_trial_count": sweep.max_trials,
-        "parallel_trial_count": sweep.parallel_trials,
+        # A grid of fewer points than max_trials runs each point once.
+        "max_trial_count": planned_trials(sweep),
+        "parallel_trial_count": planned_parallel(sweep),
         "trial_job_spec": job_spec(job, package_uri, image, bucket_path, service_account),
         "labels": job_labels(job),
         **encryption(job),
@@ -155,7 +157,7 @@ def grid_errors(sweep: SweepSpec | None) -> list[FieldError]:
 
 def sweep_estimate(estimate: dict[str, Any], sweep: SweepSpec) -> dict[str, Any]:
     """A sweep costs what one trial costs, for as many trials as run side by side."""
-    trials = sweep.parallel_trials
+    trials = planned_parallel(sweep)
     per_trial = estimate["usd_per_hour"]
     return {
         **estimate,
