@@ -244,6 +244,35 @@ test.describe('Job detail', () => {
       ])
     ).toEqual(['vertical', 300]);
     await page.screenshot({ path: `${SHOTS}/detail-log-tab.png` });
+
+    // Dragged taller, the box keeps its height for the next job shown.
+    await panelLog.scrollIntoViewIfNeeded();
+    const box = (await panelLog.boundingBox())!;
+    await page.mouse.move(box.x + box.width - 3, box.y + box.height - 3);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width - 3, box.y + box.height + 97, {
+      steps: 5
+    });
+    await page.mouse.up();
+    const dragged = await panelLog.evaluate(
+      el => el.getBoundingClientRect().height
+    );
+    expect(dragged).toBeGreaterThan(350);
+    await detail.getByRole('button', { name: 'Back to the job list' }).click();
+    await row.locator('.jp-mlp-JobRow-main').click();
+    await expect
+      .poll(() => panelLog.evaluate(el => el.getBoundingClientRect().height))
+      .toBe(dragged);
+
+    // The runner's own lines are read on demand.
+    const debugRead = page.waitForRequest(
+      request =>
+        request.url().includes(`/mlp/jobs/${job.id}/logs`) &&
+        new URL(request.url()).searchParams.get('debug') === 'true'
+    );
+    await detail.getByLabel('Show runner lines').check();
+    await debugRead;
+    await expect(panelLog).toContainText('tick 3');
   });
 
   test('a failed job says why in the list, readable in the dark theme', async ({
