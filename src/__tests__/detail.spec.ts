@@ -191,22 +191,30 @@ describe("a job's outputs", () => {
     ...more
   });
 
-  it('leave out what is missing or empty', () => {
-    const shown = shownOutputs(outputs, [
-      entry('log', { size: 0 }),
-      entry('model_dir', { type: 'directory', file_count: 0, files: [] }),
-      entry('executed_notebook', { exists: false }),
-      entry('folder', { type: 'directory', file_count: 4 })
-    ]);
+  const listing = [
+    entry('log', { size: 0 }),
+    entry('model_dir', { type: 'directory', file_count: 0, files: [] }),
+    entry('executed_notebook', { exists: false }),
+    entry('folder', { type: 'directory', file_count: 4 })
+  ];
+
+  it('of an ended job leave out what is missing or empty', () => {
+    const shown = shownOutputs(outputs, listing, true);
     expect(shown.map(output => output.label)).toEqual(['Output folder']);
   });
 
-  it('are all linked when the listing could not be read', () => {
-    expect(shownOutputs(outputs, null).map(output => output.key)).toEqual([
+  it('of a live job leave out only what is missing', () => {
+    const shown = shownOutputs(outputs, listing, false);
+    expect(shown.map(output => output.key)).toEqual([
       'log',
-      'executed_notebook',
       'model_dir',
       'folder'
     ]);
+  });
+
+  it('are all linked when the listing could not be read', () => {
+    expect(shownOutputs(outputs, null, true).map(output => output.key)).toEqual(
+      ['log', 'executed_notebook', 'model_dir', 'folder']
+    );
   });
 });

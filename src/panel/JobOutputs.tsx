@@ -5,7 +5,7 @@
 import * as React from 'react';
 import { useEffect, useState } from 'react';
 
-import { IJob, IOutputEntry, MLPClient } from '../api';
+import { IJob, IOutputEntry, MLPClient, TERMINAL_STATES } from '../api';
 import { pathParts } from './format';
 import { IShownOutput, shownOutputs } from './outputs';
 
@@ -73,9 +73,12 @@ export function JobOutputs(props: IJobOutputsProps): JSX.Element {
   const bestTrial = (job.trials ?? []).find(t => t.id === job.best_trial);
   const bestOutputs =
     best && bestListing.known
-      ? shownOutputs(best.outputs, bestListing.listing)
+      ? shownOutputs(best.outputs, bestListing.listing, true)
       : [];
-  const outputs = own.known ? shownOutputs(job.outputs, own.listing) : [];
+  const ended = TERMINAL_STATES.has(job.state);
+  const outputs = own.known
+    ? shownOutputs(job.outputs, own.listing, ended)
+    : [];
   return (
     <>
       <h4 className="jp-mlp-JobDetail-section">Outputs</h4>
@@ -106,7 +109,9 @@ export function JobOutputs(props: IJobOutputsProps): JSX.Element {
           </li>
         )}
         {own.known && outputs.length === 0 && !job.console_url && (
-          <li className="jp-mlp-JobDetail-dim">No outputs yet.</li>
+          <li className="jp-mlp-JobDetail-dim">
+            {ended ? 'No outputs.' : 'No outputs yet.'}
+          </li>
         )}
       </ul>
     </>

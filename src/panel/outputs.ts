@@ -1,6 +1,6 @@
 /**
- * Which of a job's outputs the detail links: those that exist and hold
- * something, as the server's listing of them says.
+ * Which of a job's outputs the detail links: those that exist (and, once
+ * the job ended, hold something), as the server's listing of them says.
  */
 import { IJobOutputs, IOutputEntry } from '../api';
 
@@ -20,10 +20,16 @@ const OUTPUTS: { key: keyof IJobOutputs; label: string; folder: boolean }[] = [
   { key: 'folder', label: 'Output folder', folder: true }
 ];
 
-/** Whether a listed output is there and not empty (an empty log or folder says nothing). */
-function holdsSomething(entry: IOutputEntry): boolean {
+/**
+ * Whether a listed output is worth a link: there, and once the job has ended
+ * not empty (an empty log or folder says nothing; a live job may still fill it).
+ */
+function worthLinking(entry: IOutputEntry, ended: boolean): boolean {
   if (!entry.exists) {
     return false;
+  }
+  if (!ended) {
+    return true;
   }
   if (entry.type === 'directory') {
     return (entry.file_count ?? entry.files?.length ?? 1) > 0;
@@ -33,11 +39,13 @@ function holdsSomething(entry: IOutputEntry): boolean {
 
 /**
  * The outputs to link: the job's, less those the listing says are missing
- * or empty. Without a listing (it could not be read) every output is linked.
+ * (or, for an ended job, empty). Without a listing (it could not be read)
+ * every output is linked.
  */
 export function shownOutputs(
   outputs: IJobOutputs | undefined,
-  listing: readonly IOutputEntry[] | null
+  listing: readonly IOutputEntry[] | null,
+  ended: boolean
 ): IShownOutput[] {
   const listed = new Map((listing ?? []).map(entry => [entry.name, entry]));
   return OUTPUTS.filter(output => {
@@ -45,6 +53,8 @@ export function shownOutputs(
       return false;
     }
     const entry = listed.get(output.key);
-    return listing === null || (entry !== undefined && holdsSomething(entry));
+    return (
+      listing === null || (entry !== undefined && worthLinking(entry, ended))
+    );
   }).map(output => ({ ...output, path: outputs?.[output.key] as string }));
 }
