@@ -273,7 +273,7 @@ export function LogView({
       )}
       <pre
         ref={preRef}
-        className={`jp-mlp-LogView-text${resizable ? ' jp-mod-resizable' : ''}`}
+        className="jp-mlp-LogView-text"
         onScroll={onScroll}
         tabIndex={0}
         aria-label="Job log"
