@@ -320,6 +320,19 @@ export type LogRange =
   | { offset: number; limit?: number }
   | { tail: number };
 
+/** `GET /mlp/jobs/{id}/outputs`: one output as it is now. */
+export interface IOutputEntry {
+  /** The key of `IJob.outputs` (log, model_dir, executed_notebook, folder). */
+  name: string;
+  path: string;
+  exists: boolean;
+  /** file, directory, or link (a link out of the job's folder). */
+  type: string;
+  size?: number | null;
+  files?: string[] | null;
+  file_count?: number | null;
+}
+
 /** A server-side setting a backend still needs, and how to set it. */
 export interface IMissingSetting {
   /** `VertexBackend.staging_bucket` (a traitlets setting), or `credentials`. */
@@ -650,11 +663,24 @@ export class MLPClient {
     await this._request<null>(['jobs', id], { method: 'DELETE' });
   }
 
-  /** A piece of a job's log; follow it by passing back `next_cursor`. */
-  getLogs(id: string, range: LogRange): Promise<ILogChunk> {
+  /**
+   * A piece of a job's log; follow it by passing back `next_cursor`. With
+   * `debug`, the runner's own lines (papermill's cell markers) are kept.
+   */
+  getLogs(id: string, range: LogRange, debug = false): Promise<ILogChunk> {
     return this._request<ILogChunk>(['jobs', id, 'logs'], {
-      query: { ...range }
+      query: { ...range, debug: debug ? 'true' : undefined }
     });
+  }
+
+  /** The job's outputs as they are now: which exist, their sizes, a folder's files. */
+  async listOutputs(id: string): Promise<IOutputEntry[]> {
+    const answer = await this._request<{ outputs: IOutputEntry[] }>([
+      'jobs',
+      id,
+      'outputs'
+    ]);
+    return answer.outputs;
   }
 
   async listBackends(): Promise<IBackendInfo[]> {

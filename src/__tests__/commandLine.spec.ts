@@ -177,7 +177,6 @@ describe('a job in plain words', () => {
     expect(describeSpec(notebookJob, 'vertex')).toEqual([
       'Runs the notebook nb/train.ipynb converted to a script (training).',
       'On vertex in us-central1: n1-standard-8 with 2 × T4, 3 replicas.',
-      'Parameters: lr = 0.1, tag = "3", layers = [64,32].',
       'Installs pandas, torch.',
       'Arguments: --epochs 3.'
     ]);

@@ -70,8 +70,8 @@ export function addJobsPanel(
         void commands.execute('docmanager:open', { path, factory });
       }
     },
-    openNotebookAt: (path, cellIndex) =>
-      void openNotebookAt(docManager, path, cellIndex),
+    openNotebookAt: (path, cellIndex, cellId) =>
+      void openNotebookAt(docManager, path, cellIndex, cellId),
     openLog: job =>
       void commands.execute(OPEN_LOG, {
         id: job.id,
@@ -122,14 +122,19 @@ export function addJobsPanel(
 /** The part of a notebook widget this extension uses (no dependency on @jupyterlab/notebook). */
 interface INotebookLike {
   activeCellIndex: number;
+  widgets: readonly { model: { id: string } }[];
   scrollToItem(index: number, behavior?: string): Promise<void>;
 }
 
-/** Open a notebook with its cell `cellIndex` (0-based) active and in view. */
+/**
+ * Open a notebook with a cell active and in view: the one with id `cellId`
+ * when it still has it, else the one at `cellIndex` (0-based).
+ */
 async function openNotebookAt(
   docManager: IDocumentManager | null,
   path: string,
-  cellIndex: number
+  cellIndex: number,
+  cellId?: string | null
 ): Promise<void> {
   const widget = docManager?.openOrReveal(path);
   if (!widget) {
@@ -145,6 +150,9 @@ async function openNotebookAt(
   if (!notebook || typeof notebook.scrollToItem !== 'function') {
     return;
   }
-  notebook.activeCellIndex = cellIndex;
+  const byId = cellId
+    ? (notebook.widgets ?? []).findIndex(cell => cell.model.id === cellId)
+    : -1;
+  notebook.activeCellIndex = byId >= 0 ? byId : cellIndex;
   await notebook.scrollToItem(notebook.activeCellIndex, 'center');
 }

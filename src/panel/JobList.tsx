@@ -22,6 +22,8 @@ import {
 } from './format';
 import { useNow } from './hooks';
 import { IconButton } from './IconButton';
+import { ProgressBar } from './JobProgress';
+import { progressText, shownProgress } from './progress';
 import { StateBadge } from './StateBadge';
 import { useSweepRows } from './SweepTrials';
 
@@ -263,6 +265,7 @@ function JobRow(props: IJobRowProps): JSX.Element {
   const { job, index, now, onOpen, onCancel } = props;
   const name = job.name || job.id;
   const gpu = formatGpu(job);
+  const progress = shownProgress(job);
   return (
     <li
       className={`jp-mlp-JobRow${props.trial ? ' jp-mod-trial' : ''}`}
@@ -287,6 +290,8 @@ function JobRow(props: IJobRowProps): JSX.Element {
           `${name} (${job.id})`,
           `Created ${new Date(job.created_at).toLocaleString()}`,
           job.state_message,
+          progress &&
+            `Running ${progressText(progress)}: ${progress.cell_source ?? ''}`,
           'Show details'
         ]
           .filter(Boolean)
@@ -303,6 +308,10 @@ function JobRow(props: IJobRowProps): JSX.Element {
           {job.state === 'FAILED' && job.state_message ? (
             // Why it failed matters more than where it ran.
             <span className="jp-mlp-JobRow-reason">{job.state_message}</span>
+          ) : progress ? (
+            <span className="jp-mlp-JobRow-progress">
+              {progressText(progress)}
+            </span>
           ) : (
             <>
               <span className="jp-mlp-JobRow-backend">
@@ -329,6 +338,9 @@ function JobRow(props: IJobRowProps): JSX.Element {
           )}
         </span>
       </button>
+      {progress && (
+        <ProgressBar progress={progress} className="jp-mlp-JobRow-bar" />
+      )}
       {CANCELLABLE_STATES.has(job.state) && (
         <IconButton
           icon={stopIcon}

@@ -39,8 +39,12 @@ export interface IPanelActions {
   /** Open the jobs as a table in the main area. */
   openTable: () => void;
   openPath: (path: string, isFolder: boolean) => void;
-  /** Open a notebook at one of its cells (0-based). */
-  openNotebookAt: (path: string, cellIndex: number) => void;
+  /** Open a notebook at one of its cells (by id when given, else 0-based index). */
+  openNotebookAt: (
+    path: string,
+    cellIndex: number,
+    cellId?: string | null
+  ) => void;
   /** Open a job's log in a main-area tab. */
   openLog: (job: IJob) => void;
   /** Open the launch form on a schedule's spec and times. */

@@ -12,12 +12,19 @@ const CHUNK_BYTES = 64 * 1024;
 const MAX_CHARS = 512 * 1024;
 /** The wait between reads once nothing more is waiting. */
 export const FOLLOW_INTERVAL_MS = 1000;
+/** Where the log box's height, as the user dragged it, is kept for the session. */
+const HEIGHT_KEY = 'jupyter-mlp:log-height';
 
 export interface ILogViewProps {
   client: MLPClient;
   jobId: string;
   /** Whether the job may still write to its log. */
   live: boolean;
+  /**
+   * Whether the box can be dragged taller (in the sidebar), its height kept
+   * for the session; a tab's log fills its tab instead.
+   */
+  resizable?: boolean;
 }
 
 /**
@@ -44,7 +51,48 @@ interface IPiece {
   data: string;
 }
 
-export function LogView({ client, jobId, live }: ILogViewProps): JSX.Element {
+/** The log box's height as last dragged this session, or null. */
+function savedHeight(): number | null {
+  const height = Number(window.sessionStorage.getItem(HEIGHT_KEY));
+  return Number.isFinite(height) && height > 0 ? height : null;
+}
+
+/** Keep the box's dragged height for the session, and start from the kept one. */
+function useRememberedHeight(
+  box: React.RefObject<HTMLElement>,
+  enabled: boolean
+): void {
+  useEffect(() => {
+    const node = box.current;
+    if (!enabled || !node) {
+      return;
+    }
+    const height = savedHeight();
+    if (height !== null) {
+      node.style.height = `${height}px`;
+    }
+    // A drag of the resize handle sets the inline height; nothing else does.
+    const observer = new ResizeObserver(() => {
+      if (node.style.height) {
+        window.sessionStorage.setItem(
+          HEIGHT_KEY,
+          String(Math.round(node.getBoundingClientRect().height))
+        );
+      }
+    });
+    observer.observe(node);
+    return () => observer.disconnect();
+  }, [box, enabled]);
+}
+
+export function LogView({
+  client,
+  jobId,
+  live,
+  resizable = true
+}: ILogViewProps): JSX.Element {
+  /** Whether the runner's own lines (papermill's cell markers) are shown. */
+  const [debug, setDebug] = useState(false);
   const [pieces, setPieces] = useState<IPiece[]>([]);
   const [status, setStatus] = useState<string | null>('Loading log…');
   /** Why the server cannot read the log, as it said in the last chunk. */
@@ -94,11 +142,12 @@ export function LogView({ client, jobId, live }: ILogViewProps): JSX.Element {
       try {
         const chunk =
           nextCursor.current === null
-            ? await client.getLogs(jobId, { tail: CHUNK_BYTES })
-            : await client.getLogs(jobId, {
-                cursor: nextCursor.current,
-                limit: CHUNK_BYTES
-              });
+            ? await client.getLogs(jobId, { tail: CHUNK_BYTES }, debug)
+            : await client.getLogs(
+                jobId,
+                { cursor: nextCursor.current, limit: CHUNK_BYTES },
+                debug
+              );
         if (cancelled) {
           return;
         }
@@ -134,7 +183,8 @@ export function LogView({ client, jobId, live }: ILogViewProps): JSX.Element {
       cancelled = true;
       window.clearTimeout(timer);
     };
-  }, [client, jobId]);
+  }, [client, jobId, debug]);
+  useRememberedHeight(preRef, resizable);
 
   // Only a log with byte offsets (a file) can be read backwards from where the view starts.
   const start = pieces.length ? pieces[0].offset : null;
@@ -144,10 +194,11 @@ export function LogView({ client, jobId, live }: ILogViewProps): JSX.Element {
     const from = Math.max(0, before - CHUNK_BYTES);
     setLoadingEarlier(true);
     try {
-      const chunk = await client.getLogs(jobId, {
-        offset: from,
-        limit: before - from
-      });
+      const chunk = await client.getLogs(
+        jobId,
+        { offset: from, limit: before - from },
+        debug
+      );
       const pre = preRef.current;
       keepPlace.current = pre ? pre.scrollHeight - pre.scrollTop : null;
       setPieces(previous =>
@@ -187,6 +238,17 @@ export function LogView({ client, jobId, live }: ILogViewProps): JSX.Element {
 
   return (
     <div className="jp-mlp-LogView">
+      <label
+        className="jp-mlp-LogView-debug"
+        title="Also show the runner's own lines (papermill's cell markers, kernel warnings)"
+      >
+        <input
+          type="checkbox"
+          checked={debug}
+          onChange={event => setDebug(event.currentTarget.checked)}
+        />{' '}
+        Show runner lines
+      </label>
       {start !== null && start > 0 && (
         <div className="jp-mlp-LogView-note">
           Showing the end of the log.{' '}

@@ -43,6 +43,7 @@ export class LogWidget extends ReactWidget {
         client={this._model.client}
         jobId={this.jobId}
         live={this._live}
+        resizable={false}
       />
     );
   }

@@ -5,6 +5,7 @@
 import {
   IBackendCapabilities,
   IJob,
+  IJobRef,
   IJobSubmission,
   ITransition
 } from '../api';
@@ -22,6 +23,7 @@ export const DESCRIBED_FIELDS: ReadonlySet<string> = new Set([
   'source.code',
   'source.mode',
   'source.include',
+  'source.origin',
   'args',
   'parameters',
   'resources.machine_type',
@@ -74,12 +76,6 @@ export function describeSpec(spec: IJobSubmission, backend: string): string[] {
   }
   lines.push(`${where.join(' ')}: ${machine}${scale}.`);
 
-  const parameters = Object.entries(spec.parameters ?? {});
-  if (parameters.length) {
-    lines.push(
-      `Parameters: ${parameters.map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join(', ')}.`
-    );
-  }
   const requirements = spec.requirements;
   if (Array.isArray(requirements) ? requirements.length : requirements) {
     lines.push(
@@ -160,4 +156,89 @@ export function backendIdLabel(
   capabilities: IBackendCapabilities | null
 ): string {
   return capabilities?.job_id_label ?? 'Backend id';
+}
+
+/** How many characters of a job id tell it apart in words. */
+const SHORT_ID = 6;
+
+/** "rerun of baseline (7582d1)": the job a rerun came from, told apart by its id. */
+export function originText(ref: IJobRef): string {
+  const short = ref.id.slice(0, SHORT_ID);
+  return ref.name ? `rerun of ${ref.name} (${short})` : `rerun of ${short}`;
+}
+
+/** One value a job ran with, and whether it was the notebook's default. */
+export interface IRunParameter {
+  name: string;
+  /** As the detail shows it: given values as JSON, defaults as their source text. */
+  value: string;
+  isDefault: boolean;
+}
+
+/**
+ * Every parameter value the job ran with, by name: the spec's, and the
+ * declared parameters it left at their defaults (marked). A default is the
+ * notebook's own text (`0.01`, `'adam'`, `2 * 8`), shown as written.
+ */
+export function runParameters(
+  job: Pick<IJob, 'spec' | 'parameter_defaults'>
+): IRunParameter[] {
+  const given = job.spec.parameters ?? {};
+  const rows: IRunParameter[] = Object.entries(given).map(([name, value]) => ({
+    name,
+    value: JSON.stringify(value),
+    isDefault: false
+  }));
+  for (const [name, value] of Object.entries(job.parameter_defaults ?? {})) {
+    if (!(name in given)) {
+      rows.push({
+        name,
+        value: typeof value === 'string' ? value : JSON.stringify(value),
+        isDefault: true
+      });
+    }
+  }
+  return rows.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** The notebook cell a `%%mlp_train` cell job's code came from, or null. */
+export function sourceCell(
+  job: Pick<IJob, 'spec'>
+): { path: string; cellId: string | null; cellIndex: number | null } | null {
+  const source = job.spec.source;
+  const origin = source?.origin;
+  if (!origin?.notebook || source.path) {
+    return null;
+  }
+  return {
+    path: origin.notebook,
+    cellId: origin.cell_id ?? null,
+    cellIndex: origin.cell_index ?? null
+  };
+}
+
+/** "cell 3 of train.ipynb" (cells counted from 1), or the notebook alone. */
+export function sourceCellText(cell: {
+  path: string;
+  cellIndex: number | null;
+}): string {
+  const name = cell.path.split('/').pop() || cell.path;
+  return cell.cellIndex === null
+    ? `a cell of ${name}`
+    : `cell ${cell.cellIndex + 1} of ${name}`;
+}
+
+/**
+ * "trial 3 of sweep tune-lr": what a trial job is, from its sweep as fetched
+ * (the trial's number is its id there); "a trial of sweep …" without one.
+ */
+export function trialText(
+  trialJobId: string,
+  sweep: Pick<IJob, 'id' | 'name' | 'trials'>
+): string {
+  const trial = (sweep.trials ?? []).find(t => t.job_id === trialJobId);
+  const name = sweep.name || sweep.id.slice(0, SHORT_ID);
+  return trial
+    ? `trial ${trial.id} of sweep ${name}`
+    : `a trial of sweep ${name}`;
 }

@@ -39,9 +39,9 @@ test.describe('Run a notebook as a job', () => {
     await submit.click();
 
     const detail = page.locator(`#${PANEL_ID} .jp-mlp-JobDetail`);
-    await expect(detail.locator('.jp-mlp-JobDetail-spec')).toContainText(
-      'epochs = 7'
-    );
+    await expect(
+      detail.locator('.jp-mlp-RunParameters dt:text-is("epochs") + dd')
+    ).toHaveText('7');
     await expect(detail.locator('.jp-mlp-StateBadge').first()).toHaveText(
       'Succeeded',
       { timeout: 90000 }
