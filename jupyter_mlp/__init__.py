@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+# Standard library only, so importing the package stays light (and a job can call it).
+from .report import report
+
+__all__ = ["__version__", "report"]
+
 try:
     from ._version import __version__
 except ImportError:  # a source tree that was never built

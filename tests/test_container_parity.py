@@ -368,3 +368,25 @@ def test_only_the_chief_replica_writes_the_executed_notebook_to_the_bucket(
     executed = mount.where_the_server_looks(job, "nb.executed.ipynb").read_text()
     assert "workerpool0" in executed
     assert "workerpool1" not in executed
+
+
+def test_a_job_reports_its_metrics_where_the_server_reads_them(containers, mount, tmp_path):
+    (tmp_path / "train.py").write_text(
+        "import jupyter_mlp\n"
+        "for step in range(3):\n"
+        "    jupyter_mlp.report(accuracy=0.5 + step / 10, step=step)\n"
+    )
+    job, package = make_job(tmp_path, source={"path": "train.py"})
+    base_output, (pool,) = pools(job, package, mount.bucket)
+
+    done = containers(package, pool).run(
+        pool, mount, base_output, cluster_of([pool]), "workerpool0"
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    reported = mount.where_the_server_looks(job, "mlp-metrics.jsonl").read_text().splitlines()
+    assert [(r["step"], r["value"]) for r in map(json.loads, reported)] == [
+        (0, 0.5),
+        (1, 0.6),
+        (2, 0.7),
+    ]

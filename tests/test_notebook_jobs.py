@@ -281,7 +281,12 @@ async def test_convert_previews_parameters_requirements_and_the_script(api, writ
         "%pip install -q 'scikit-learn>=1.5' pandas"
     ]
     files = {f["path"] for f in preview["manifest"]["files"]}
-    assert files == {"src/preview.py", "requirements.txt", "runner.py"}
+    assert files == {
+        "src/preview.py",
+        "requirements.txt",
+        "runner.py",
+        "mlp_report/jupyter_mlp/__init__.py",
+    }
     assert len(preview["bundle_sha256"]) == 64
 
 

@@ -28,6 +28,7 @@ from ..jobfiles.bundle import JobFolder, SourcePlan
 from .capabilities import Capabilities
 
 if TYPE_CHECKING:
+    from ..core.metrics import FileTail
     from .cloud_schedules import CloudScheduler
 
 
@@ -303,6 +304,13 @@ class Backend(LoggingConfigurable, Generic[R]):
     async def list_outputs(self, tracked: Tracked[R]) -> list[dict[str, Any]]:
         """The job's outputs as they are now: [{name, path or uri, type, exists, ...}]."""
         return []
+
+    async def read_metrics(self, tracked: Tracked[R], offset: int, limit: int) -> FileTail | None:
+        """Up to `limit` bytes of the job's metrics file (`mlp-metrics.jsonl`, which
+        `jupyter_mlp.report` writes in its output folder) from byte `offset`; None when it is
+        not there or holds nothing past `offset`. None by default: a backend whose jobs do not
+        report this way."""
+        return None
 
     def close(self) -> None:
         """Release what the backend holds while idle (never the jobs: they outlive the server)."""

@@ -225,11 +225,21 @@ def _status(client: Client, options: argparse.Namespace) -> int:
         ("ended", _when(job.ended_at)),
         ("backend job", job.backend_job_id or ""),
         ("console", job.console_url or ""),
+        ("metrics", _metrics_text(job)),
         *sorted(job.outputs.items()),
     ]
     text = "\n".join(f"{k + ':':13} {v}" for k, v in fields if v) + _trials_text(job)
     _emit(options, _job_json(job), text)
     return EXIT_OK
+
+
+def _metrics_text(job: Job) -> str:
+    """Each reported metric's last value: `accuracy=0.93 (step 149), loss=0.21`."""
+    last = [(name, points[-1]) for name, points in job.metrics.items() if points]
+    return ", ".join(
+        f"{name}={point.value:g}" + ("" if point.step is None else f" (step {point.step})")
+        for name, point in last
+    )
 
 
 def _trials_text(job: Job) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 from ..backends.base import Backend, Launch, Observation, Tracked
 from ..jobfiles.bundle import JobFolder
 from .caps import CostCaps
+from .metrics import MetricsFollower
 from .models import Job, JobState
 from .offload import Offload
 from .queries import tracked_job
@@ -53,6 +54,7 @@ class Watcher:
         self.sweeps = sweeps
         self.log = log
         self.caps = caps
+        self.metrics = MetricsFollower(store, offload, log)
         self._wakes = {name: asyncio.Event() for name in backends}
         self._round_locks = {name: asyncio.Lock() for name in backends}
         self._tasks: list[asyncio.Task[None]] = []
@@ -151,6 +153,8 @@ class Watcher:
             return ok, ended
         tracked = [tracked_job(backend, a) for a in launched]
         seen = await backend.poll_many(tracked)
+        # Metrics before states: a job's last reports are stored before its end is.
+        await self.metrics.follow(backend, tracked, seen)
         for item, stored in zip(tracked, launched, strict=True):
             result = seen.get(item.job.id)
             if isinstance(result, Exception):

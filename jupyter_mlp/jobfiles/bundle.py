@@ -1,7 +1,8 @@
 """Turning a JobSpec into a self-contained job bundle, and the folder a job's files live in.
 
 A bundle holds its own files at its top level: a `manifest.json`, the `requirements.txt` and a
-copy of the standalone runner (`runner.py`: stdlib, plus papermill for notebooks); and the user's
+copy of the standalone runner (`runner.py`: stdlib, plus papermill for notebooks) and of
+`jupyter_mlp.report` (`mlp_report/jupyter_mlp/`, for jobs without jupyter-mlp); and the user's
 files under `src/`: the source (a script, or a notebook with its parameters) and the files
 included next to it, at their paths relative to the source's folder. So a user's file may have
 any name. A bundle runs the same wherever it is unpacked and never needs this package, or the
@@ -27,6 +28,9 @@ from typing import Any
 
 from ..core.models import FieldError, JobKind, JobSpec, MLPError, as_argument
 from . import notebooks, runner
+
+# `jupyter_mlp.report`'s file (standard library only), which every bundle ships.
+REPORT_SOURCE = Path(__file__).resolve().parent.parent / "report.py"
 
 MANIFEST_VERSION = 2
 RUNNABLE_SUFFIXES = (".py", ".ipynb")
@@ -473,6 +477,10 @@ def build_bundle(
     elif plan.source_file is not None:
         shutil.copyfile(plan.source_file, entrypoint)
     shutil.copyfile(runner.__file__, dest / "runner.py")
+    # `import jupyter_mlp` in the job gives `report`, also where jupyter-mlp is not installed.
+    shipped = dest / runner.REPORT_DIR / "jupyter_mlp"
+    shipped.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(REPORT_SOURCE, shipped / "__init__.py")
     (dest / "requirements.txt").write_text("".join(f"{r}\n" for r in plan.requirements))
     manifest: dict[str, Any] = {
         "version": MANIFEST_VERSION,

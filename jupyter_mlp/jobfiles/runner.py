@@ -47,6 +47,9 @@ from typing import Any
 # Where a bundle keeps the user's files; its own (this runner, the manifest, the requirements)
 # are at its top, so a user's file of any name never replaces one of them.
 SOURCE_DIR = "src"
+# Where a bundle keeps its copy of `jupyter_mlp.report` (as the package `jupyter_mlp`), for a job
+# whose Python has no jupyter-mlp of its own.
+REPORT_DIR = "mlp_report"
 # papermill's marks in an executed notebook: the cell it injected, the notes it added on failure.
 _INJECTED_TAG = "injected-parameters"
 _PAPERMILL_ERROR_TAG = "papermill-error-cell-tag"
@@ -314,9 +317,21 @@ def source_dir(manifest: dict[str, Any], bundle: Path) -> Path:
 
 def job_env(env: Mapping[str, str], manifest: dict[str, Any], bundle: Path) -> dict[str, str]:
     """`env` for the job's own code: helper modules shipped in the bundle import as they did
-    next to the source."""
-    paths = [str(source_dir(manifest, bundle)), env.get("PYTHONPATH")]
+    next to the source, and `import jupyter_mlp` gives `report` also where it is not installed."""
+    paths = [str(source_dir(manifest, bundle)), env.get("PYTHONPATH"), report_path(bundle)]
     return {**env, "PYTHONPATH": os.pathsep.join(filter(None, paths))}
+
+
+def report_path(bundle: Path) -> str | None:
+    """The bundle's copy of `jupyter_mlp.report`, for a job whose Python cannot import
+    jupyter_mlp (a cloud container, another environment); None where it can: the installed
+    package is never shadowed."""
+    import importlib.util
+
+    shipped = bundle / REPORT_DIR
+    if not shipped.is_dir() or importlib.util.find_spec("jupyter_mlp") is not None:
+        return None
+    return str(shipped)
 
 
 def place_includes(manifest: dict[str, Any], bundle: Path) -> None:

@@ -24,6 +24,7 @@ from jupyter_core.paths import jupyter_data_dir
 from pydantic import Field
 from traitlets import Int, List, Unicode, default
 
+from ...core.metrics import METRICS_FILE, FileTail
 from ...core.models import FieldError, Job, JobKind, JobSpec, JobState, MLPError
 from ...jobfiles import etl
 from ...jobfiles.bundle import JobFolder, SourcePlan, notebook_errors
@@ -31,7 +32,7 @@ from ..base import Backend, BackendStatus, Launch, LogChunk, Observation, Runtim
 from ..capabilities import Capabilities
 from .admission import first_come_first_served, free_gpus, resource_errors
 from .environment import InstalledKernels, Interpreters, job_environment, warm_runner_job
-from .files import list_local_outputs, read_local_log
+from .files import list_local_outputs, read_file_tail, read_local_log
 from .gpus import LocalGpu, gpu_inventory, machine_summary
 from .leftovers import Drain, job_processes
 from .processes import ProcessLauncher, process_start_ticks
@@ -282,6 +283,12 @@ class LocalBackend(Backend[LocalRuntime]):
         return await asyncio.to_thread(
             list_local_outputs, tracked.job.outputs, tracked.folder, self.root_dir
         )
+
+    async def read_metrics(
+        self, tracked: Tracked[LocalRuntime], offset: int, limit: int
+    ) -> FileTail | None:
+        path = tracked.folder.path / METRICS_FILE
+        return await asyncio.to_thread(read_file_tail, path, tracked.folder.path, offset, limit)
 
     def close(self) -> None:
         self.launcher.close()

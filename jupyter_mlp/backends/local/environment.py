@@ -29,6 +29,8 @@ def job_environment(
             "CLOUD_ML_JOB_ID": job.id,
             "MLP_JOB_ID": job.id,
             "MLP_STATUS_FILE": str(folder.status_file),
+            # The job's output folder, as on Vertex AI: `jupyter_mlp.report` writes there.
+            "MLP_OUTPUT_DIR": str(folder.path),
             # Where cloudml-hypertune writes a trial's metric (read by the sweep driver).
             "CLOUD_ML_HP_METRIC_FILE": str(folder.path / METRIC_FILE),
             "MLP_ENV_CACHE": env_cache_dir,

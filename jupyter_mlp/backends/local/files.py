@@ -1,6 +1,7 @@
-"""What a local job leaves in its folder, read safely: the log by byte cursor, the outputs.
+"""What a local job leaves in its folder, read safely: the log by byte cursor, the outputs,
+the metrics file as it grows.
 
-Both block (they touch the disk) and are run off the event loop. Neither follows a link out of
+All block (they touch the disk) and are run off the event loop. None follows a link out of
 the job's folder: a job must not be able to show the server's other files through them.
 """
 
@@ -12,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ...core.metrics import FileTail
 from ...jobfiles.bundle import JobFolder
 from ..base import LogChunk
 
@@ -51,6 +53,22 @@ def read_local_log(
     return _chunk(
         data.decode("utf-8", errors="replace"), offset, next_offset, size, ended and at_end
     )
+
+
+def read_file_tail(path: Path, folder: Path, offset: int, limit: int) -> FileTail | None:
+    """Up to `limit` bytes of a file of the job's folder from byte `offset` (from 0 when the
+    file is shorter: written anew); None when it is missing, a link, or has no more bytes."""
+    try:
+        fd = _open_inside(path, folder)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size == offset:
+            return None
+        start = offset if size > offset else 0
+        handle.seek(start)
+        return FileTail(start, handle.read(limit))
 
 
 def _chunk(

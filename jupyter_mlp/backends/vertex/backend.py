@@ -19,7 +19,6 @@ What Vertex shares with Dataflow (settings, grouped polling, threads, Google's w
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Hashable
 from datetime import UTC, datetime
 from functools import cached_property, partial
@@ -47,7 +46,7 @@ from .containers import (
 from .fallbacks import fallback_errors, normalize_fallbacks
 from .jobs import STATES, label, waiting_message
 from .lookups import CloudLookups, LookupCache
-from .outputs import VertexOutputs, output_dir
+from .outputs import ServesOutputs, VertexOutputs, output_dir
 from .preflight import vertex_preflight
 from .references import complete_references, refers_elsewhere
 from .schedules import VertexSchedules
@@ -108,7 +107,7 @@ CAPABILITIES = Capabilities(
 )
 
 
-class VertexBackend(VertexSettings, GoogleCloudJobService[VertexRuntime]):
+class VertexBackend(VertexSettings, ServesOutputs, GoogleCloudJobService[VertexRuntime]):
     """Runs training jobs as Vertex AI CustomJobs (its settings: `VertexSettings`)."""
 
     name: ClassVar[str] = "vertex"
@@ -435,9 +434,6 @@ class VertexBackend(VertexSettings, GoogleCloudJobService[VertexRuntime]):
         piece = reader.read(number, cursor, limit, tail, replica, settled_at=settled_at)
         extra = {"source": "cloud-logging", **piece.notes}
         return LogChunk(piece.text, at, piece.next_cursor, piece.at_end, extra)
-
-    async def list_outputs(self, tracked: Tracked[VertexRuntime]) -> list[dict[str, Any]]:
-        return await asyncio.to_thread(self.outputs.list_outputs, tracked)
 
     # ----- where -----
 

@@ -1,14 +1,17 @@
 """What a Vertex AI job leaves: its output directory in Cloud Storage, the executed notebook
-(copied into the job's local folder when it ends), and the runner's account of a failure."""
+(copied into the job's local folder when it ends), the runner's account of a failure, and the
+files that grow while it runs (its metrics)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ...core.metrics import METRICS_FILE, FileTail
 from ..base import Tracked
 from ..gcp.errors import google_message
 from ..gcp.service import GoogleCloud
@@ -109,6 +112,22 @@ class VertexOutputs:
         told = status.get("message") if isinstance(status, dict) else None
         return f"{told} (Vertex AI: {vertex_message})" if told else vertex_message
 
+    def read_tail(
+        self, tracked: Tracked[Any], name: str, offset: int, limit: int
+    ) -> FileTail | None:
+        """Up to `limit` bytes of a file of the job's output directory from byte `offset` (from
+        0 when the object is shorter: written anew); None when it is missing or has no more.
+        One metadata request when nothing changed; raises the storage client's errors."""
+        bucket, blob_name = self._blob_of(tracked, name)
+        blob = self.cloud.storage().bucket(bucket).get_blob(blob_name)
+        if blob is None or blob.size is None or blob.size == offset:
+            return None
+        start = offset if blob.size > offset else 0
+        end = min(blob.size, start + limit) - 1
+        # That generation's bytes: an object written anew meanwhile is read next round.
+        data = blob.download_as_bytes(start=start, end=end, if_generation_match=blob.generation)
+        return FileTail(start, data)
+
     def _blob_of(self, tracked: Tracked[Any], name: str) -> tuple[str, str]:
         """(bucket, object name) of `name` in the job's output directory."""
         where = tracked.runtime.output_dir or output_dir(self.bucket_path, tracked.job.id)
@@ -129,3 +148,21 @@ class VertexOutputs:
         """A path relative to the Jupyter root dir when inside it, so it opens in JupyterLab."""
         root = self.root_dir.resolve()
         return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+
+
+class ServesOutputs:
+    """What a backend serves of its jobs' output directories (`outputs`): their listing and
+    their metrics file as it grows."""
+
+    @property
+    def outputs(self) -> VertexOutputs:
+        raise NotImplementedError
+
+    async def list_outputs(self, tracked: Tracked[Any]) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(self.outputs.list_outputs, tracked)
+
+    async def read_metrics(self, tracked: Tracked[Any], offset: int, limit: int) -> FileTail | None:
+        if tracked.job.spec.sweep is not None:  # each trial reports in a folder of its own
+            return None
+        read = self.outputs.read_tail
+        return await asyncio.to_thread(read, tracked, METRICS_FILE, offset, limit)
