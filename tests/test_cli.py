@@ -82,6 +82,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
     (work / "bad.py").write_text("print('failing', flush=True)\nraise SystemExit(5)\n")
     (work / "sleeper.py").write_text("import time\nprint('up', flush=True)\ntime.sleep(60)\n")
     (work / "garbled.py").write_text(GARBLED)
+    (work / "marked.py").write_text("print('Executing Cell 1' + '-' * 39)\nprint('trained')\n")
     (work / "score.py").write_text(SCORE)
     server = JupyterServer(base / "root", base / "mlp.db", isolated_env(base), base / "server.log")
     yield server
@@ -188,6 +189,13 @@ def test_logs_follow_prints_every_line_of_a_log_with_bytes_that_are_not_utf8(ser
     assert server.call("GET", f"mlp/jobs/{job_id}")["state"] == "SUCCEEDED"
     assert garbled_lines(followed.stdout) == list(range(GARBLED_LINES))
     assert run("logs", job_id).stdout == followed.stdout
+
+
+def test_logs_leave_out_papermills_cell_marks_unless_debug(server, run):
+    job_id = json.loads(run("submit", "marked.py", "--json").stdout)["id"]
+    assert server.wait(job_id)["state"] == "SUCCEEDED"
+    assert run("logs", job_id).stdout == "trained\n"
+    assert run("logs", job_id, "--debug").stdout == f"Executing Cell 1{'-' * 39}\ntrained\n"
 
 
 def test_submit_by_url_from_a_subfolder_names_the_file_from_the_servers_root(server, tmp_path):

@@ -74,6 +74,8 @@ async def test_a_notebook_job_runs_in_a_warm_runner_as_it_would_cold(
         "n": 7,
     }
     assert (jp_root_dir / done["outputs"]["executed_notebook"]).is_file()
+    # The warm runner reports how far the notebook got, as a cold one does: every code cell.
+    assert (done["progress"]["cells_done"], done["progress"]["cells_total"]) == (2, 2)
     assert "Could not destroy zmq context" not in log  # the warm runner's client was let go
 
 

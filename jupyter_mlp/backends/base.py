@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict
 from traitlets import Float, Int
 from traitlets.config import LoggingConfigurable
 
-from ..core.models import Attempt, FieldError, Job, JobSpec, JobState
+from ..core.models import Attempt, FieldError, Job, JobSpec, JobState, Progress
 from ..jobfiles.bundle import JobFolder, SourcePlan
 from .capabilities import Capabilities
 
@@ -111,6 +111,8 @@ class Observation:
     # A cloud job's tries, all of them, when they changed (one ended and the next began: the
     # timeline says so). The last is what runs now.
     attempts: list[Attempt] | None = None
+    # How far a notebook job got ("cell 4 of 12"), when that changed.
+    progress: Progress | None = None
 
     def updates(self) -> dict[str, Any]:
         """The job's fields this observation changes besides its state: never the state, which
@@ -121,6 +123,7 @@ class Observation:
             "state_message": self.state_message,
             "trials": self.trials,
             "attempts": self.attempts,
+            "progress": self.progress,
         }
         found = {name: value for name, value in named.items() if value is not None}
         if self.runtime is not None:

@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     logs = verbs.add_parser("logs", parents=[common], help="A job's log.")
     logs.add_argument("job_id", metavar="ID")
     logs.add_argument("-f", "--follow", action="store_true", help="Follow until the job ends.")
+    logs.add_argument(
+        "--debug", action="store_true", help="Keep every line (papermill's cell marks too)."
+    )
     logs.set_defaults(run=_logs)
 
     cancel = verbs.add_parser("cancel", parents=[common, as_json], help="Ask a job to stop.")
@@ -259,6 +262,7 @@ def _trials_text(job: Job) -> str:
 
 
 def _logs(client: Client, options: argparse.Namespace) -> int:
+    client.log_debug = options.debug
     handle = JobHandle(client, client.get(options.job_id))
     if options.follow:
         handle.wait(stream=sys.stdout, raise_on_failure=False)

@@ -24,6 +24,7 @@ from jupyter_core.paths import jupyter_config_path
 from traitlets.config import Config
 from traitlets.config.loader import ConfigFileNotFound, JSONFileConfigLoader, PyFileConfigLoader
 
+from ..core.log_view import readable
 from ..core.models import STORED, FieldError, Job, JobSummary, MLPError, parse_states
 from ..core.schedule_models import Schedule, ScheduleFire
 from .discovery import ServerInfo, server_by_url, server_for_directory, server_for_kernel
@@ -64,6 +65,9 @@ class Client:
     root_dir: Path | None = None
     #: Where jobs go, in words: "the Jupyter server at ..." or "the database ...".
     where: str = ""
+    #: Whether logs read through this client keep every line (papermill's cell marks, the
+    #: kernel's TCP warning): `jupyter mlp logs --debug`. Left out by default.
+    log_debug: bool = False
 
     def submit(self, body: dict[str, Any]) -> Job:
         raise NotImplementedError
@@ -193,7 +197,9 @@ class ServerClient(Client):
         return _job(self._call("POST", f"jobs/{_quoted(job_id)}/cancel", body))
 
     def read_log(self, job_id: str, cursor: str = "", limit: int | None = None) -> LogRead:
-        answer = self._call("GET", f"jobs/{_quoted(job_id)}/logs", cursor=cursor, limit=limit)
+        debug = "true" if self.log_debug else None
+        path = f"jobs/{_quoted(job_id)}/logs"
+        answer = self._call("GET", path, cursor=cursor, limit=limit, debug=debug)
         return LogRead.from_answer(answer)
 
     def source_path(self, path: Path) -> str:
@@ -318,6 +324,8 @@ class DirectClient(Client):
 
     def read_log(self, job_id: str, cursor: str = "", limit: int | None = None) -> LogRead:
         answer = self._run(self.manager.read_log(job_id, cursor=cursor or None, limit=limit))
+        if not self.log_debug:  # as a server serves it
+            answer["data"] = readable(answer["data"])
         return LogRead.from_answer(answer)
 
     def catalog(self, backend: str | None = None, region: str | None = None) -> dict[str, Any]:

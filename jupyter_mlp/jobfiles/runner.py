@@ -27,11 +27,13 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import datetime
 import hashlib
 import hmac
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import site
@@ -39,8 +41,9 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +89,16 @@ def _read_key_fd() -> bytes | None:
 
 
 _STATUS_KEY = _read_key_fd()
+# How far the notebook got, as last told ("cell 4 of 12"): every record after carries it, so
+# the one that says how the job ended also says how far it ran. None for a script job.
+_PROGRESS: dict[str, Any] | None = None
+# The relay of a notebook's progress writes records from a thread of its own.
+_STATUS_LOCK = threading.Lock()
+# A Cloud Storage object takes about one write a second: progress is recorded no more often.
+_PROGRESS_WRITE_INTERVAL = 1.0
+# The papermill engine that tells each code cell's start and end (see `ReportingCells`).
+_REPORTING_ENGINE = "mlp-reporting"
+_CELL_SOURCE_LIMIT = 200
 
 
 def record_signature(record: dict[str, Any], key: bytes) -> str:
@@ -110,7 +123,13 @@ def is_authentic(record: dict[str, Any], key: bytes) -> bool:
 def write_status(record: dict[str, Any]) -> None:
     """Tell the launching server (over the status pipe) and any later one (in the status file,
     replaced atomically so a reader never sees half a record) what the job is doing."""
-    record = {**_runner_fields(), **record, "at": time.time()}
+    with _STATUS_LOCK:
+        _write_record(record)
+
+
+def _write_record(record: dict[str, Any]) -> None:
+    progress = {"progress": _PROGRESS} if _PROGRESS is not None else {}
+    record = {**_runner_fields(), **progress, **record, "at": time.time()}
     if _STATUS_KEY is not None:
         record["mac"] = record_signature(record, _STATUS_KEY)
     if _STATUS_FD >= 0:
@@ -463,12 +482,22 @@ def supervise(bundle: Path, trial_args: list[str] | None = None) -> int:
     # drives papermill keeps its own, so no user module can shadow one papermill imports.
     notebook = manifest["mode"] == "notebook"
     env = dict(os.environ) if notebook else job_env(os.environ, manifest, bundle)
+    relay = ProgressRelay() if notebook else None
+    if relay is not None:
+        env["MLP_PROGRESS_FD"] = str(relay.write_end)
     child = subprocess.Popen(
-        payload_command(manifest, bundle, python, trial_args), env=env, stdin=subprocess.DEVNULL
+        payload_command(manifest, bundle, python, trial_args),
+        env=env,
+        stdin=subprocess.DEVNULL,
+        pass_fds=(relay.write_end,) if relay is not None else (),
     )
+    if relay is not None:
+        relay.start()
     write_status({"phase": "running"})
     returncode = wait_for(child)
     end_leftovers()
+    if relay is not None:
+        relay.finish()
     record: dict[str, Any] = {"phase": "exited", "exit_code": returncode}
     failure = error_file()
     if failure and failure.exists():
@@ -557,12 +586,14 @@ def execute_notebook(
     km: Any = None,
     trial_parameters: dict[str, Any] | None = None,
     client: Any = None,
+    report: Callable[[dict[str, Any]], None] | None = None,
 ) -> int:
-    """Run the bundle's notebook with papermill; the executed notebook lands in the job folder.
+    """Run the bundle's notebook with papermill; the executed notebook lands in the job folder,
+    saved whole as each cell starts and ends.
 
     `km` is a kernel manager whose kernel is already running (a warm runner's), and `client`
     one of its clients, connected and heard from; `trial_parameters` are a tuning job's
-    trial's, over the job's own."""
+    trial's, over the job's own; `report` is told how far the notebook got, cell by cell."""
     import logging
 
     import papermill
@@ -592,6 +623,8 @@ def execute_notebook(
                 progress_bar=False,
                 cwd=os.getcwd(),
                 km=km,
+                engine_name=reporting_engine(),
+                mlp_report=report,
             )
     except papermill.PapermillExecutionError as exc:
         details = cell_failure(exc, output, manifest)
@@ -612,6 +645,186 @@ def execute_notebook(
         failure_details.write_text(json.dumps(details, ensure_ascii=False), encoding="utf-8")
     print(f"[mlp] {message}", flush=True)
     return 1
+
+
+def record_progress(progress: dict[str, Any]) -> None:
+    """Record how far the notebook got in the job's status (this process's records: a warm
+    runner, or the relay of a runner supervising the notebook's process)."""
+    global _PROGRESS
+    _PROGRESS = progress
+    write_status({"phase": "running"})
+
+
+def progress_pipe(fd: int) -> Callable[[dict[str, Any]], None]:
+    """Tell the runner supervising this process how far the notebook got (a JSON line on `fd`):
+    this process holds neither the status pipe nor the key that signs records."""
+
+    def report(progress: dict[str, Any]) -> None:
+        try:
+            os.write(fd, json.dumps(progress).encode() + b"\n")
+        except OSError:  # the supervisor is gone: the notebook runs on regardless
+            pass
+
+    return report
+
+
+class ProgressRelay:
+    """Carries a notebook's progress from the process executing it into the job's status, at
+    most once a second (`_PROGRESS_WRITE_INTERVAL`): what comes sooner waits for the second to
+    be up, and the last word rides on the record of the job's end."""
+
+    def __init__(self) -> None:
+        self.read_end, self.write_end = os.pipe()
+        self._thread = threading.Thread(target=self._relay, daemon=True)
+
+    def start(self) -> None:
+        """Once the child holds the write end: this process lets go of its own copy, so the
+        pipe closes with the child."""
+        os.close(self.write_end)
+        self._thread.start()
+
+    def finish(self) -> None:
+        """Wait until the child's last word is taken (its end closed the pipe)."""
+        self._thread.join(timeout=5 * _PROGRESS_WRITE_INTERVAL)
+
+    def _relay(self) -> None:
+        global _PROGRESS
+        buffered, pending, written_at = b"", None, 0.0
+        while True:
+            due = written_at + _PROGRESS_WRITE_INTERVAL
+            wait = None if pending is None else max(0.0, due - time.monotonic())
+            if select.select([self.read_end], [], [], wait)[0]:
+                piece = os.read(self.read_end, 65536)
+                if not piece:
+                    break
+                *lines, buffered = (buffered + piece).split(b"\n")
+                pending = _last_progress(lines) or pending
+            if pending is not None and time.monotonic() >= due:
+                record_progress(pending)
+                pending, written_at = None, time.monotonic()
+        os.close(self.read_end)
+        if pending is not None:
+            _PROGRESS = pending
+
+
+def _last_progress(lines: list[bytes]) -> dict[str, Any] | None:
+    found = None
+    for line in lines:
+        try:
+            told = json.loads(line)
+        except ValueError:
+            continue
+        found = told if isinstance(told, dict) else found
+    return found
+
+
+class ReportingCells:
+    """Tells `report` how far papermill got through a notebook as each code cell starts and
+    ends: cells done of the code cells it runs (the injected parameters and empty cells left
+    out), and the running cell's number and first line. Hooked onto papermill's execution
+    manager after its own steps, which save the executed notebook: the notebook on disk holds
+    at least what the progress says."""
+
+    def __init__(self, nb_man: Any, report: Callable[[dict[str, Any]], None]) -> None:
+        counted = [index for index, cell in enumerate(nb_man.nb.cells) if _runs(cell)]
+        self.numbers = {index: number for number, index in enumerate(counted, start=1)}
+        self.report = report
+        self.done = 0
+        self.cell: int | None = None
+        self.source = ""
+        start, complete = nb_man.cell_start, nb_man.cell_complete
+
+        def cell_start(cell: Any, cell_index: int | None = None, **kwargs: Any) -> None:
+            start(cell, cell_index, **kwargs)
+            self.started(cell, cell_index)
+
+        def cell_complete(cell: Any, cell_index: int | None = None, **kwargs: Any) -> None:
+            complete(cell, cell_index, **kwargs)
+            self.completed(cell, cell_index)
+
+        nb_man.cell_start, nb_man.cell_complete = cell_start, cell_complete
+        self.tell()
+
+    def started(self, cell: Any, index: int | None) -> None:
+        number = self.numbers.get(index) if index is not None else None
+        if number is not None:
+            self.cell, self.source = number, _first_line(cell.get("source", ""))
+            self.tell()
+
+    def completed(self, cell: Any, index: int | None) -> None:
+        status = cell.get("metadata", {}).get("papermill", {}).get("status")
+        if index in self.numbers and status != "failed":  # a failed cell stays the one shown
+            self.done += 1
+            self.cell, self.source = None, ""
+            self.tell()
+
+    def tell(self) -> None:
+        now = datetime.datetime.now(datetime.timezone.utc)
+        self.report(
+            {
+                "cells_done": self.done,
+                "cells_total": len(self.numbers),
+                "cell": self.cell,
+                "cell_source": self.source,
+                "updated_at": now.isoformat(),
+            }
+        )
+
+
+def _runs(cell: Any) -> bool:
+    """Whether papermill runs `cell` as one of the notebook's own code cells."""
+    source = cell.get("source", "")
+    return bool(
+        cell.get("cell_type") == "code" and source.strip() and _INJECTED_TAG not in _tags(cell)
+    )
+
+
+def _first_line(source: str) -> str:
+    line = next((line.strip() for line in source.splitlines() if line.strip()), "")
+    return line if len(line) <= _CELL_SOURCE_LIMIT else line[: _CELL_SOURCE_LIMIT - 3] + "..."
+
+
+def reporting_engine() -> str:
+    """papermill's nbclient engine, registered under a name of its own, that saves the executed
+    notebook whole (`save_whole`) and hooks `ReportingCells` on when given a reporter (its
+    `mlp_report` argument)."""
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    class ReportingEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man: Any, kernel_name: str, **kwargs: Any) -> Any:
+            report = kwargs.pop("mlp_report", None)
+            save_whole(nb_man)
+            if report is not None:
+                ReportingCells(nb_man, report)
+            return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+
+    papermill_engines.register(_REPORTING_ENGINE, ReportingEngine)
+    return _REPORTING_ENGINE
+
+
+def save_whole(nb_man: Any) -> None:
+    """Have papermill's saves as cells start and end replace the executed notebook whole
+    (written under another name, then renamed over it), so whoever opens it while the job runs
+    never reads half of one. On a Cloud Storage FUSE mount an object appears whole when closed,
+    and a rename is a copy: there it is written in place."""
+    save = nb_man.save
+    mount = os.environ.get("MLP_GCS_MOUNT") or _DEFAULT_GCS_MOUNT
+
+    def save_renamed(**kwargs: Any) -> None:
+        target = nb_man.output_path
+        if not target or os.path.abspath(target).startswith(mount):
+            save(**kwargs)
+            return
+        folder, name = os.path.split(os.path.abspath(target))
+        nb_man.output_path = os.path.join(folder, f".{name}.{os.getpid()}.partial")
+        try:
+            save(**kwargs)
+        finally:
+            nb_man.output_path, written = target, nb_man.output_path
+        os.replace(written, target)
+
+    nb_man.save = save_renamed
 
 
 def notebook_output_dir() -> Path:
@@ -749,7 +962,7 @@ def serve_warm(kernel_name: str) -> int:
     print(
         "[mlp] running in a warm runner (papermill and the kernel were started ahead)", flush=True
     )
-    returncode = execute_notebook(bundle, km=km, client=client)
+    returncode = execute_notebook(bundle, km=km, client=client, report=record_progress)
     if km.has_kernel:
         run_sync(km.shutdown_kernel)(now=True)
     end_leftovers()  # what the kernel's cells started: the job is done once that is gone
@@ -764,7 +977,10 @@ def serve_warm(kernel_name: str) -> int:
 def main(argv: list[str]) -> int:
     if len(argv) >= 2 and argv[0] == "--execute-notebook":
         bundle, trial = Path(argv[1]).resolve(), parse_trial_args(argv[2:])
-        return execute_notebook(bundle, trial_parameters=trial)
+        # Popped before the kernel gets this environment: the pipe is this process's alone.
+        fd = int(os.environ.pop("MLP_PROGRESS_FD", "-1") or -1)
+        report = progress_pipe(fd) if fd >= 0 else None
+        return execute_notebook(bundle, trial_parameters=trial, report=report)
     if len(argv) == 2 and argv[0] == "--warm":
         return serve_warm(argv[1])
     if len(argv) >= 2 and argv[0] == "--ipython":

@@ -11,6 +11,7 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
+from ..core.log_view import readable
 from ..core.models import (
     MAX_JSON_DEPTH,
     Job,
@@ -142,6 +143,15 @@ class MLPHandler(APIHandler):
             )
         return value
 
+    def query_flag(self, name: str) -> bool:
+        """A true-or-false query argument (true or false in any case, 1 or 0); absent: false."""
+        asked = self.get_query_argument(name, None, strip=False)
+        if asked is None:
+            return False
+        if not re.fullmatch(DRAIN_PATTERN, asked):
+            raise MLPError.invalid(name, f"'{asked[:40]}' is not true or false (or 1, 0)")
+        return asked.lower() in ("true", "1")
+
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         if not self.request._body_future.done():
             # Refused before the body was read: tornado closes the connection after this
@@ -269,7 +279,11 @@ class JobLogsHandler(MLPHandler):
             cursor = str(offset)
         limit = self.query_int("limit", None, 1, MAX_READ_BYTES)
         tail = self.query_int("tail", None, 1, MAX_READ_BYTES)
-        self.write_json(await self.manager.read_log(job_id, cursor=cursor, limit=limit, tail=tail))
+        debug = self.query_flag("debug")
+        chunk = await self.manager.read_log(job_id, cursor=cursor, limit=limit, tail=tail)
+        if not debug:  # the job's own output; `debug=true` keeps the machinery's lines too
+            chunk["data"] = readable(chunk["data"])
+        self.write_json(chunk)
 
 
 class JobOutputsHandler(MLPHandler):
@@ -331,12 +345,7 @@ class ValidateHandler(MLPHandler):
         self.write_json(answer)
 
     def _preflight_asked(self) -> bool:
-        asked = self.get_query_argument("preflight", None, strip=False)
-        if asked is None:
-            return False
-        if not re.fullmatch(DRAIN_PATTERN, asked):
-            raise MLPError.invalid("preflight", f"'{asked[:40]}' is not true or false (or 1, 0)")
-        return asked.lower() in ("true", "1")
+        return self.query_flag("preflight")
 
 
 class ConvertHandler(MLPHandler):

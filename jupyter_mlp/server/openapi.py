@@ -349,6 +349,13 @@ def _job_paths() -> dict[str, Any]:
                 ),
                 _query("limit", "Most bytes to read", _integer(1, MAX_READ_BYTES)),
                 _query("tail", "Read the last N bytes instead", _integer(1, MAX_READ_BYTES)),
+                _query(
+                    "debug",
+                    "Keep every line: papermill's `Executing Cell N` / `Ending Cell N` marks and "
+                    "the kernel's TCP warning, left out by default. True or false in any case, "
+                    "1 or 0",
+                    {"type": "string", "pattern": DRAIN_PATTERN},
+                ),
             ],
             "get": {
                 "summary": "A piece of the job's log, from a cursor",

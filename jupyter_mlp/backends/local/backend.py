@@ -39,6 +39,7 @@ from .processes import ProcessLauncher, process_start_ticks
 from .status_records import (
     StatusKeys,
     adopted_outcome,
+    new_progress,
     own_outcome,
     recorded_runner,
     running,
@@ -304,19 +305,24 @@ class LocalBackend(Backend[LocalRuntime]):
 
     def _observe_own(self, tracked: Tracked[LocalRuntime], pid: int) -> Observation:
         """A job this server started: the runner's signed report on its pipe (or, should the
-        pipe have missed it, in its status file) and its exit code."""
+        pipe have missed it, in its status file) and its exit code; a notebook's progress."""
         report = self.launcher.report(pid)
         exit_code = self.launcher.exit_code(pid)
         ended = own_outcome(report, exit_code, lambda: self._signed_status(tracked)[0])
         if ended is None:
-            return running(report)
-        self.launcher.forget(pid)
-        return ended
+            seen = running(report)
+        else:
+            self.launcher.forget(pid)
+            seen = ended
+        seen.progress = new_progress(report, tracked.job.progress)
+        return seen
 
     def _observe_adopted(self, tracked: Tracked[LocalRuntime], pid: int) -> Observation:
         """A job an earlier server started: its runner's signed status file."""
         status, ignored = self._signed_status(tracked)
-        return adopted_outcome(status, ignored, self._alive(pid, tracked.runtime.start_ticks))
+        seen = adopted_outcome(status, ignored, self._alive(pid, tracked.runtime.start_ticks))
+        seen.progress = new_progress(status, tracked.job.progress)
+        return seen
 
     def _signed_status(self, tracked: Tracked[LocalRuntime]) -> tuple[dict[str, Any], bool]:
         key = self.status_keys.key(tracked.folder, tracked.job.id)

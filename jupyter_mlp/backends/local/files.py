@@ -26,7 +26,8 @@ def read_local_log(
     folder: JobFolder, offset: int, limit: int, tail: int | None, ended: bool
 ) -> LogChunk:
     """Up to `limit` bytes of the job's log from byte `offset` (or about the last `tail`),
-    never split inside a UTF-8 character while the job runs; complete once it ended."""
+    never split inside a UTF-8 character while the job runs, nor inside a line where the
+    limit cut it; complete once it ended."""
     try:
         fd = _open_inside(folder.log, folder.path)
     except FileNotFoundError:
@@ -45,6 +46,10 @@ def read_local_log(
         skip = next((i for i, b in enumerate(data[:4]) if b & 0xC0 != 0x80), 0)
         offset, data = offset + skip, data[skip:]
     at_end = offset + len(data) >= size
+    if not at_end and tail is None and b"\n" in data:
+        # A read the limit cut ends at its last whole line: the log's readers take lines
+        # whole (the clean view leaves some out), and the rest comes with the next read.
+        data = data[: data.rindex(b"\n") + 1]
     if not (ended and at_end):
         # The rest of a character split by this read comes with the next one. An ended job's
         # log has no next read: what is there is shown as it is.

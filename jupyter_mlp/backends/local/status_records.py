@@ -1,9 +1,9 @@
 """How a local job ended, told by the records its runner signed.
 
-A job's runner reports the job's phase and exit status on its status pipe and in its status
-file. The job's code can write both, so each record is signed with a key of the job's (made
-from a secret of its jobs folder and its id) and only signed records count. A runner that ended
-without a signed outcome means the job FAILED.
+A job's runner reports the job's phase and exit status (and a notebook's progress) on its
+status pipe and in its status file. The job's code can write both, so each record is signed
+with a key of the job's (made from a secret of its jobs folder and its id) and only signed
+records count. A runner that ended without a signed outcome means the job FAILED.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ...core.models import JobState
+from pydantic import ValidationError
+
+from ...core.models import JobState, Progress
 from ...jobfiles import runner
 from ...jobfiles.bundle import JobFolder
 from ..base import Observation
@@ -106,6 +108,19 @@ def adopted_outcome(status: dict[str, Any], ignored: bool, alive: bool) -> Obser
             message=f"{NO_OUTCOME} (killed, or the machine restarted){why}",
         )
     return outcome(status["exit_code"], status.get("message", ""))
+
+
+def new_progress(record: dict[str, Any], known: Progress | None) -> Progress | None:
+    """How far a notebook job got, as its runner's signed `record` tells, when that is not
+    `known` already; None for a record that tells none (a script job) or nothing new."""
+    told = record.get("progress")
+    if not isinstance(told, dict):
+        return None
+    try:
+        progress = Progress.model_validate(told)
+    except ValidationError:
+        return None
+    return None if progress == known else progress
 
 
 def running(record: dict[str, Any]) -> Observation:

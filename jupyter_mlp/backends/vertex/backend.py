@@ -48,6 +48,7 @@ from .jobs import STATES, label, waiting_message
 from .lookups import CloudLookups, LookupCache
 from .outputs import ServesOutputs, VertexOutputs, output_dir
 from .preflight import vertex_preflight
+from .progress import observe_progress
 from .references import complete_references, refers_elsewhere
 from .schedules import VertexSchedules
 from .settings import VertexSettings
@@ -63,6 +64,7 @@ class VertexRuntime(Runtime):
     executor_image_reason: str | None = None  # why that image (shown to the user)
     output_dir: str | None = None  # gs://<bucket>/mlp/<job id>/
     notebook_copied: bool = False
+    status_generation: int | None = None  # of the status file whose progress was read last
     # A create whose outcome is unknown (no answer, then no look-up possible): why, and since
     # when. The watch loop looks the job up by its label until it is found or surely absent.
     unconfirmed: str | None = None
@@ -331,6 +333,7 @@ class VertexBackend(VertexSettings, ServesOutputs, GoogleCloudJobService[VertexR
             trials = sweeps.trials(vertex_job, sweep)
             if trials != [t.model_dump(mode="json") for t in tracked.job.trials]:
                 seen.trials = trials
+        observe_progress(self.outputs, tracked, raw, seen)
         return seen
 
     def _ending(self, tracked: Tracked[VertexRuntime], raw: str, said: str) -> Observation:

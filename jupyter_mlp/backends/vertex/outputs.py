@@ -18,6 +18,8 @@ from ..gcp.service import GoogleCloud
 from .jobs import CONSOLE
 
 OUTPUT_FILES_LISTED = 200
+# What the runner in the job's container records: its phase, a notebook's progress, its end.
+STATUS_FILE = "status.json"
 
 
 def output_dir(bucket_path: str, job_id: str) -> str:
@@ -104,7 +106,7 @@ class VertexOutputs:
 
     def failure_message(self, tracked: Tracked[Any], vertex_message: str) -> str:
         """Vertex's message, after the runner's own account of the failure if it left one."""
-        bucket, name = self._blob_of(tracked, "status.json")
+        bucket, name = self.status_blob(tracked)
         try:
             status = json.loads(self.cloud.storage().bucket(bucket).blob(name).download_as_bytes())
         except Exception:  # no status written (the container never started the runner)
@@ -127,6 +129,10 @@ class VertexOutputs:
         # That generation's bytes: an object written anew meanwhile is read next round.
         data = blob.download_as_bytes(start=start, end=end, if_generation_match=blob.generation)
         return FileTail(start, data)
+
+    def status_blob(self, tracked: Tracked[Any]) -> tuple[str, str]:
+        """(bucket, object name) of the runner's status file."""
+        return self._blob_of(tracked, STATUS_FILE)
 
     def _blob_of(self, tracked: Tracked[Any], name: str) -> tuple[str, str]:
         """(bucket, object name) of `name` in the job's output directory."""
