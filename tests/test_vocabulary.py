@@ -50,8 +50,8 @@ FIXTURE = json.loads(
 )
 CASES = FIXTURE["commands"]
 # Fields a flag does not carry: the kind is the magic's name or --kind, the source the
-# magic's file or cell, the command's FILE.
-NOT_FLAGS = {"kind", "source.path", "source.code"}
+# magic's file or cell, the command's FILE; a cell's origin is where the magic ran.
+NOT_FLAGS = {"kind", "source.path", "source.code", "source.origin"}
 NESTED: dict[str, type[Any]] = {
     "source": Source,
     "resources": Resources,
@@ -132,8 +132,10 @@ def test_the_full_specs_together_set_every_field_of_the_spec():
             field for field in spec_fields() if _at(normal, field) != _at(default, field)
         }
     # spot mirrors strategy; a cell's code and the kind are not options; sweeps have their own
-    # round trip, and mode is a notebook's (the first case of the fixture holds both).
+    # round trip, and mode is a notebook's (the first case of the fixture holds both); a cell's
+    # origin is the magic's.
     not_here = {"scheduling.spot", "source.code", "source.path", "kind", "source.mode"}
+    not_here |= {"source.origin"}
     assert spec_fields() - not_here - set_somewhere == {
         f for f in spec_fields() if f.startswith("sweep.")
     }

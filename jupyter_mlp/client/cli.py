@@ -4,7 +4,8 @@ Talks to the Jupyter server whose root dir holds the working dir (or `--url`/`--
 MLP_SERVER_URL/MLP_TOKEN), else runs a job manager of its own on the same job database.
 
 Exit codes: 0 ok; 1 a job waited for (`--wait`) ended FAILED or CANCELLED; 2 a usage or
-validation error; 3 the server could not be reached (or failed).
+validation error; 3 the server could not be reached (or failed); 141 the reader of its output
+went away (`| head`), as for a command stopped by SIGPIPE.
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ from .connection import (
 )
 from .handle import JobFailed, JobHandle, JobList
 from .schedules import add_schedule_commands
-from .submit_options import add_submit_options, installed_backend_names, spec_body
+from .submit_options import add_submit_options, installed_backend_names, parse_params, spec_body
 
 EXIT_OK, EXIT_JOB_FAILED, EXIT_USAGE, EXIT_SERVER = 0, 1, 2, 3
+EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a command stopped by SIGPIPE
 REFRESH_PRICES = "refresh-prices"
 
 
@@ -102,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
         "finishes what it read.",
     )
     cancel.set_defaults(run=_cancel)
+    add_delete_and_rerun(verbs, [common, as_json])
 
     catalog = verbs.add_parser(
         "catalog", parents=[common, as_json], help="Machine types and GPUs a backend offers."
@@ -115,6 +118,33 @@ def build_parser() -> argparse.ArgumentParser:
     catalog.set_defaults(run=_catalog)
     add_schedule_commands(verbs, [common, as_json], submit_body)
     return parser
+
+
+def add_delete_and_rerun(
+    verbs: argparse._SubParsersAction[argparse.ArgumentParser],
+    parents: list[argparse.ArgumentParser],
+) -> None:
+    """`jupyter mlp delete ID...` and `jupyter mlp rerun ID [--param ...] [--name ...]`."""
+    delete = verbs.add_parser(
+        "delete",
+        parents=parents,
+        help="Forget ended jobs and remove their folders (cancel an active one first).",
+    )
+    delete.add_argument("job_ids", nargs="+", metavar="ID", help="A job's id or its start.")
+    delete.set_defaults(run=_delete)
+    rerun = verbs.add_parser(
+        "rerun", parents=parents, help="Run a job again (its source as it is now)."
+    )
+    rerun.add_argument("job_id", metavar="ID", help="A job's id or its start.")
+    rerun.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="Run it with this parameter changed (repeatable; VALUE typed as for submit).",
+    )
+    rerun.add_argument("--name", help="The new job's name (default: the job's).")
+    rerun.set_defaults(run=_rerun)
 
 
 def add_refresh_prices(catalog: argparse.ArgumentParser) -> None:
@@ -136,6 +166,20 @@ def add_refresh_prices(catalog: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """`jupyter mlp`: the verb's exit code."""
+    try:
+        code = _run_verb(argv)
+        sys.stdout.flush()  # here, where a reader gone away can still be caught
+        return code
+    except BrokenPipeError:
+        # The reader stopped reading (`jupyter mlp status ID | head`): stop without a
+        # traceback. Python flushes stdout again at exit, so point it at devnull first.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+
+
+def _run_verb(argv: Sequence[str] | None) -> int:
     options = build_parser().parse_args(argv)
     if getattr(options, "action", None) == REFRESH_PRICES:
         return _refresh_prices(options)  # Google's API, read from here: no server needed
@@ -178,6 +222,7 @@ def submit_body(client: Client, options: argparse.Namespace) -> dict[str, Any]:
 def _submit(client: Client, options: argparse.Namespace) -> int:
     handle = JobHandle(client, client.submit(submit_body(client, options)))
     _note(f"submitted {handle.name} ({handle.id}) to {client.where}")
+    _warn(handle.job)
     if options.wait:
         try:
             job = handle.wait(stream=sys.stderr if options.json else sys.stdout)
@@ -273,6 +318,36 @@ def _logs(client: Client, options: argparse.Namespace) -> int:
 
 def _cancel(client: Client, options: argparse.Namespace) -> int:
     job = client.cancel(options.job_id, drain=options.drain)
+    _emit(options, _job_json(job), f"{job.id}  {job.name}  {_state_line(job)}")
+    return EXIT_OK
+
+
+def _delete(client: Client, options: argparse.Namespace) -> int:
+    """Delete each job in turn; the first refusal (an active job) stops with its error."""
+    deleted = []
+    for given in options.job_ids:
+        job = client.get(given)
+        client.delete(job.id)
+        deleted.append(job)
+        if not options.json:
+            print(f"deleted {job.id}  {job.name}")
+    if options.json:
+        print(json.dumps({"deleted": [{"id": j.id, "name": j.name} for j in deleted]}, indent=2))
+    return EXIT_OK
+
+
+def _rerun(client: Client, options: argparse.Namespace) -> int:
+    """The job again: as it was (the server's rerun), or with the changes given."""
+    if not options.param and options.name is None:
+        job = client.rerun(options.job_id)
+    else:
+        earlier = client.get(options.job_id)
+        body = earlier.spec.model_dump(mode="json")
+        body["parameters"] = {**body.get("parameters", {}), **parse_params(options.param)}
+        if options.name is not None:
+            body["name"] = options.name
+        job = client.submit(body, rerun_of=earlier.id)
+    _warn(job)
     _emit(options, _job_json(job), f"{job.id}  {job.name}  {_state_line(job)}")
     return EXIT_OK
 
@@ -411,6 +486,12 @@ def _emit(options: argparse.Namespace, payload: Any, text: str) -> None:
         print(json.dumps(payload, indent=2))
     else:
         print(text)
+
+
+def _warn(job: Job) -> None:
+    """What the checks at submit warned of (an undeclared parameter, ...), one line each."""
+    for warning in job.warnings:
+        _note(f"warning: {warning.field}: {warning.message}")
 
 
 def _note(text: str) -> None:

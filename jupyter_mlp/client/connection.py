@@ -69,10 +69,20 @@ class Client:
     #: kernel's TCP warning): `jupyter mlp logs --debug`. Left out by default.
     log_debug: bool = False
 
-    def submit(self, body: dict[str, Any]) -> Job:
+    def submit(self, body: dict[str, Any], rerun_of: str | None = None) -> Job:
+        """Submit a spec; `rerun_of`: the id of the job it runs again (changed or not)."""
         raise NotImplementedError
 
     def get(self, job_id: str) -> Job:
+        """A job by its id, or by a prefix of it no other job's id starts with."""
+        raise NotImplementedError
+
+    def rerun(self, job_id: str) -> Job:
+        """The job run again as it was (its source read as it is now)."""
+        raise NotImplementedError
+
+    def delete(self, job_id: str) -> None:
+        """Forget an ended job and remove its folder (409 for an active one)."""
         raise NotImplementedError
 
     def list_jobs(
@@ -177,11 +187,17 @@ class ServerClient(Client):
             raise ServerUnreachable(f"cannot reach {self.server.url}: {reason}") from None
         return json.loads(text) if text else None
 
-    def submit(self, body: dict[str, Any]) -> Job:
-        return _job(self._call("POST", "jobs", body))
+    def submit(self, body: dict[str, Any], rerun_of: str | None = None) -> Job:
+        return _job(self._call("POST", "jobs", body, rerun_of=rerun_of))
 
     def get(self, job_id: str) -> Job:
         return _job(self._call("GET", f"jobs/{_quoted(job_id)}"))
+
+    def rerun(self, job_id: str) -> Job:
+        return _job(self._call("POST", f"jobs/{_quoted(job_id)}/rerun", {}))
+
+    def delete(self, job_id: str) -> None:
+        self._call("DELETE", f"jobs/{_quoted(job_id)}")
 
     def list_jobs(
         self, *, states: list[str] | None = None, limit: int = 50, schedule_id: str | None = None
@@ -305,11 +321,17 @@ class DirectClient(Client):
         # runs there, so its database session and its backends are used from one thread.
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
-    def submit(self, body: dict[str, Any]) -> Job:
-        return self._run(self.manager.submit(body))
+    def submit(self, body: dict[str, Any], rerun_of: str | None = None) -> Job:
+        return self._run(self.manager.submit(body, rerun_of=rerun_of))
 
     def get(self, job_id: str) -> Job:
         return self._run(self.manager.get(job_id))
+
+    def rerun(self, job_id: str) -> Job:
+        return self._run(self.manager.rerun(job_id))
+
+    def delete(self, job_id: str) -> None:
+        self._run(self.manager.delete(job_id))
 
     def list_jobs(
         self, *, states: list[str] | None = None, limit: int = 50, schedule_id: str | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import inspect
+import os
 import shlex
 import sys
 from collections.abc import Callable, Iterator
@@ -21,7 +22,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from ..core.models import MLPError
+from ..core.models import Job, MLPError
 from ..jobfiles.notebooks import JOB_MAGICS, PARAMETERS_MARK, PARAMETERS_TAG
 from .connection import Client, ServerClient, ServerUnreachable, connect, describe_error
 from .discovery import kernel_id_of, kernel_notebook
@@ -156,7 +157,9 @@ class MLPMagics(Magics):
                 print(created_text(self.client.create_schedule(request)))
                 return None
             check_no_when(options)
-            handle = JobHandle(self.client, self.client.submit(body))
+            job = self.client.submit(body)
+            _print_warnings(job)
+            handle = JobHandle(self.client, job)
             if not options.wait:
                 return handle
             handle._ipython_display_()
@@ -178,7 +181,7 @@ class MLPMagics(Magics):
                 raise UsageError(
                     f"give a file (%{magic} train.py) or use %%{magic} as a cell magic"
                 )
-            source = {"path": self.client.source_path(Path(options.source))}
+            source: dict[str, Any] = {"path": self.client.source_path(Path(options.source))}
         else:
             if options.source:
                 raise UsageError(
@@ -186,6 +189,9 @@ class MLPMagics(Magics):
                     f"(to run a file, use the line magic %{magic} {options.source})"
                 )
             source = {"code": self._cell_code(cell, options)}
+            origin = cell_origin(self.client.root_dir)
+            if origin is not None:
+                source["origin"] = origin
         return spec_body(options, kind=kind, source=source, server_path=self.client.source_path)
 
     def _cell_code(self, cell: str, options: argparse.Namespace) -> str:
@@ -263,6 +269,45 @@ def cell_job_code(cell: str, included: list[Any], parameters: dict[str, Any]) ->
             blocks.append(PARAMETERS_MARK + "\n")
     blocks.append(cell if cell.endswith("\n") else cell + "\n")
     return "\n".join(blocks)
+
+
+def cell_origin(root_dir: Path | None) -> dict[str, str] | None:
+    """Where the running cell is, for a job to link back to: the notebook of this kernel's
+    session (JPY_SESSION_NAME, which Jupyter Server gives a notebook's kernel) relative to the
+    server's root dir, and the cell's id (JupyterLab sends it as `cellId` in the execute
+    request's metadata). None outside a notebook under the root dir."""
+    session = os.environ.get("JPY_SESSION_NAME", "")
+    if not session.endswith(".ipynb"):
+        return None  # no session, or a console's
+    path = Path(session)
+    if path.is_absolute():
+        if root_dir is None or not path.resolve().is_relative_to(root_dir.resolve()):
+            return None
+        notebook = path.resolve().relative_to(root_dir.resolve()).as_posix()
+    else:
+        notebook = path.as_posix()  # the session's API path: relative to the root dir already
+    origin = {"notebook": notebook}
+    cell_id = _request_metadata().get("cellId")
+    if isinstance(cell_id, str) and cell_id:
+        origin["cell_id"] = cell_id
+    return origin
+
+
+def _request_metadata() -> dict[str, Any]:
+    """The metadata of the execute request running now (empty outside a kernel)."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    kernel = getattr(shell, "kernel", None)
+    parent = kernel.get_parent("shell") if kernel is not None else None
+    metadata = (parent or {}).get("metadata")
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def _print_warnings(job: Job) -> None:
+    """What the checks at submit warned of (an undeclared parameter, ...), one line each."""
+    for warning in job.warnings:
+        print(f"jupyter-mlp: warning: {warning.field}: {warning.message}", file=sys.stderr)
 
 
 def _connection_file() -> str | None:

@@ -22,7 +22,7 @@ from ..jobfiles.bundle import DEFAULT_MAX_INCLUDE_BYTES
 from .actions import JobActions
 from .caps import CostCaps
 from .installed import InstalledBackends
-from .models import Job, JobSpec, JobState
+from .models import FieldError, Job, JobRef, JobSpec, JobState, MLPError
 from .offload import Offload
 from .pricing import Pricing
 from .queries import JobQueries
@@ -38,6 +38,11 @@ from .transitions import BY_YOU, StateListener, Transitions
 from .watch import Watcher
 
 __all__ = ["BY_YOU", "CheckedSpec", "JobManager", "StateListener"]
+
+#: The fewest characters of a job id that name it (when no other id starts with them).
+MIN_ID_PREFIX = 4
+#: How many jobs an ambiguous prefix's answer lists.
+PREFIX_MATCHES_SHOWN = 5
 
 
 class JobManager:
@@ -171,9 +176,16 @@ class JobManager:
 
     # ----- what people ask for -----
 
-    async def submit(self, request: JobSpec | Mapping[str, Any]) -> Job:
-        """Validate a spec, write its bundle and queue it; 400 with field errors when invalid."""
-        return await self.offload.run(self.submission.submit, request)
+    async def submit(
+        self, request: JobSpec | Mapping[str, Any], rerun_of: str | None = None
+    ) -> Job:
+        """Validate a spec, write its bundle and queue it; 400 with field errors when invalid.
+        `rerun_of`: the id (or a prefix of it) of the job this one runs again; 404 if none."""
+        origin = None
+        if rerun_of is not None:
+            earlier = await self.get(rerun_of)
+            origin = JobRef(id=earlier.id, name=earlier.name)
+        return await self.offload.run(self.submission.submit, request, None, None, None, origin)
 
     async def check_spec(self, request: JobSpec | Mapping[str, Any]) -> CheckedSpec:
         """Every problem of a spec at once (for the submit form), with the normalised spec."""
@@ -215,9 +227,27 @@ class JobManager:
         """Machine types, accelerators and prices a backend offers; for `local`, this machine."""
         return await self.queries.catalog(backend_name, region)
 
+    async def job_id(self, given: str) -> str:
+        """The id of the job `given` names: its whole id, or a prefix of at least MIN_ID_PREFIX
+        characters that no other job's id starts with. 404 when none, 400 naming the jobs an
+        ambiguous prefix matches. Every method here taking a job id takes a prefix too."""
+        matches = await self.offload.run(self.store.ids_starting, given, PREFIX_MATCHES_SHOWN + 1)
+        if any(job_id == given for job_id, _ in matches):
+            return given
+        if len(given) < MIN_ID_PREFIX or not matches:
+            short = len(given) < MIN_ID_PREFIX and matches
+            hint = f" (a prefix of an id needs {MIN_ID_PREFIX} characters or more)" if short else ""
+            raise MLPError(404, f"no job with id '{given}'{hint}")
+        if len(matches) == 1:
+            return matches[0][0]
+        named = ", ".join(f"{job_id} ({name})" for job_id, name in matches[:PREFIX_MATCHES_SHOWN])
+        more = " and more" if len(matches) > PREFIX_MATCHES_SHOWN else ""
+        message = f"'{given}' is the start of several jobs' ids: {named}{more}; give more of it"
+        raise MLPError(400, message, [FieldError(field="id", message=message)])
+
     async def get(self, job_id: str) -> Job:
         """A job with its transitions and cost; 404 when there is none."""
-        return await self.queries.get(job_id)
+        return await self.queries.get(await self.job_id(job_id))
 
     async def list_jobs(
         self,
@@ -251,32 +281,34 @@ class JobManager:
     async def cancel(self, job_id: str, by: str = BY_YOU) -> Job:
         """Ask a job to stop: QUEUED ends at once, a started one goes through CANCELLING and
         ends CANCELLED. `by` names who asked; the job says so ("Cancelled by you at 10:42")."""
-        return await self.actions.cancel(job_id, by)
+        return await self.actions.cancel(await self.job_id(job_id), by)
 
     async def drain(self, job_id: str) -> Job:
         """Ask a running streaming pipeline to drain: it stops reading its input, finishes what
         it read, then ends CANCELLED (its backend state saying drained). Only a backend whose
         capabilities say `drain` drains, and only its running streaming jobs."""
-        return await self.actions.drain(job_id)
+        return await self.actions.drain(await self.job_id(job_id))
 
     async def progress(self, job_id: str) -> dict[str, Any]:
         """Elements each step of a pipeline put out so far, from a backend that counts them:
         {job_id, steps: [{step, elements}], note}."""
-        return await self.actions.progress(job_id)
+        return await self.actions.progress(await self.job_id(job_id))
 
     async def rerun(self, job_id: str) -> Job:
-        """A new job with the same spec (the source is read again as it is now)."""
+        """A new job with the same spec (the source is read again as it is now), a rerun of
+        that job."""
+        job = await self.get(job_id)
         # As a new request, checked by today's rules (a stored spec was checked by its day's).
-        return await self.submit((await self.get(job_id)).spec.model_dump(mode="json"))
+        return await self.submit(job.spec.model_dump(mode="json"), rerun_of=job.id)
 
     async def delete(self, job_id: str) -> None:
         """Forget an ended job and remove its folder."""
-        await self.actions.delete(job_id)
+        await self.actions.delete(await self.job_id(job_id))
 
     async def list_outputs(self, job_id: str) -> dict[str, Any]:
         """The job's outputs as they are now (from its backend): which exist, their sizes, the
         files of output folders (capped), local paths or cloud URIs."""
-        return await self.queries.list_outputs(job_id)
+        return await self.queries.list_outputs(await self.job_id(job_id))
 
     async def read_log(
         self,
@@ -286,7 +318,7 @@ class JobManager:
         tail: int | None = None,
     ) -> dict[str, Any]:
         """A piece of the job's log from an opaque cursor (the backend's), never the whole."""
-        return await self.queries.read_log(job_id, cursor, limit, tail)
+        return await self.queries.read_log(await self.job_id(job_id), cursor, limit, tail)
 
 
 def _on_this_machine(backends: Mapping[str, Backend[Any]]) -> str:

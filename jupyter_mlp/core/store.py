@@ -684,6 +684,27 @@ class JobStore:
             session.execute(delete(TransitionRow).where(TransitionRow.job_id.in_(ids)))
             session.execute(delete(JobRow).where(JobRow.sweep_id == sweep_id))
 
+    def ids_starting(self, prefix: str, limit: int = 5) -> list[tuple[str, str]]:
+        """The ids and names of the jobs whose id starts with `prefix`, in id order, at most
+        `limit`. The range finds them through the id's index (SQLite's LIKE would scan: ids
+        are compared case-sensitively); the LIKE keeps the match exact."""
+        query = (
+            select(JobRow.id, JobRow.name)
+            .where(
+                JobRow.id >= prefix,
+                JobRow.id < prefix + _LAST_CHARACTER,
+                JobRow.id.like(_escape_like(prefix) + "%", escape="\\"),
+            )
+            .order_by(JobRow.id)
+            .limit(limit)
+        )
+        with self._session() as session:
+            return [(row.id, row.name) for row in session.execute(query)]
+
+
+#: Sorts after every character: `prefix + _LAST_CHARACTER` bounds the ids starting with prefix.
+_LAST_CHARACTER = chr(0x10FFFF)
+
 
 def _escape_like(text: str) -> str:
     """`text` matched literally inside a LIKE pattern."""

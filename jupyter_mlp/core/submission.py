@@ -12,7 +12,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,10 +21,18 @@ from pydantic import ValidationError
 
 from ..catalog.validation import normalize_cloud_resources
 from ..jobfiles.bundle import JobFolder, SourcePlan, build_bundle, pack_bundle, plan_source
+from ..jobfiles.notebooks import (
+    UNDECLARED,
+    Parameter,
+    declared_before_mark,
+    default_value,
+    parameter_problem,
+)
 from .installed import InstalledBackends
 from .models import (
     FieldError,
     Job,
+    JobRef,
     JobSpec,
     JobState,
     MLPError,
@@ -44,6 +52,8 @@ class CheckedSpec:
     spec: JobSpec | None
     plan: SourcePlan | None
     errors: list[FieldError]
+    # The parameters its source declares (a notebook's `parameters` cell), with their defaults.
+    declared: list[Parameter] = field(default_factory=list)
 
     @property
     def valid(self) -> bool:
@@ -88,9 +98,11 @@ class Submission:
         sweep_id: str | None = None,
         trial: int | None = None,
         run_of: ScheduledRun | None = None,
+        rerun_of: JobRef | None = None,
     ) -> Job:
         """Validate a spec, write its bundle and queue it (blocking); 400 when invalid. A
-        schedule's run (`run_of`) is read from the schedule's snapshot of its source."""
+        schedule's run (`run_of`) is read from the schedule's snapshot of its source;
+        `rerun_of`: the job this one runs again."""
         checked = self.check_spec(request, run_of.source_root if run_of else None)
         checked.raise_for_errors()
         assert checked.spec is not None and checked.plan is not None
@@ -120,6 +132,9 @@ class Submission:
             warnings=[e for e in checked.errors if not e.blocking],
             schedule_id=run_of.schedule_id if run_of else None,
             scheduled_for=run_of.scheduled_for if run_of else None,
+            rerun_of=rerun_of,
+            parameter_defaults=_defaults_left(spec, checked.declared),
+            warnings=[e for e in checked.errors if not e.blocking],
         )
         try:
             self.store.add(job, folder=str(folder.path), trial=trial)
@@ -147,6 +162,8 @@ class Submission:
             plan = plan_source(spec, source_root or self.root_dir, self.max_include_bytes)
         except MLPError as exc:
             errors.extend(exc.errors)
+        declared = _declared(spec, plan)
+        errors.extend(parameter_errors(spec.parameters, declared))
         if plan is not None and plan.parameters is not None:  # typed as the source's defaults
             spec = spec.model_copy(update={"parameters": plan.parameters})
         if plan is not None and "requirements" not in spec.model_fields_set:
@@ -158,7 +175,7 @@ class Submission:
         backend = self.installed.get(backend_name)
         if backend is None:
             spec, missing = self._not_installed(spec, backend_name)
-            return CheckedSpec(spec, plan, errors + missing)
+            return CheckedSpec(spec, plan, errors + missing, declared)
         spec, resource_errors = backend.normalize(spec)
         errors.extend(resource_errors)
         errors.extend(self._option_errors(spec, backend_name))
@@ -170,7 +187,7 @@ class Submission:
                 )
             )
         errors.extend(backend.validate(spec, plan))
-        return CheckedSpec(spec, plan, errors)
+        return CheckedSpec(spec, plan, errors, declared)
 
     def _option_errors(self, spec: JobSpec, name: str) -> list[FieldError]:
         """A kind the backend does not run, and each launch option the spec sets that it does not
@@ -273,3 +290,42 @@ class Submission:
         if "output_notebook" in manifest:
             outputs["executed_notebook"] = shown(folder.path / manifest["output_notebook"])
         return outputs
+
+
+def _declared(spec: JobSpec, plan: SourcePlan | None) -> list[Parameter]:
+    """The parameters a source declares: a notebook's `parameters` cell, or what inline code
+    assigns before its parameters mark; none for a script file (it gets arguments)."""
+    if plan is not None and plan.notebook is not None:
+        return plan.notebook.parameters
+    if spec.source.code is not None:
+        return declared_before_mark(spec.source.code)
+    return []
+
+
+def parameter_errors(given: Mapping[str, Any], declared: list[Parameter]) -> list[FieldError]:
+    """Each given value that cannot be its declared type (blocking), and each parameter the
+    source does not declare (a warning: papermill injects it all the same). A source that
+    declares nothing (no parameters cell) is not checked."""
+    if not declared:
+        return []
+    by_name = {p.name: p for p in declared}
+    errors = []
+    for name, value in given.items():
+        if name not in by_name:
+            errors.append(
+                FieldError(field=f"parameters.{name}", message=UNDECLARED, severity="warning")
+            )
+        elif (problem := parameter_problem(by_name[name], value)) is not None:
+            errors.append(FieldError(field=f"parameters.{name}", message=problem))
+    return errors
+
+
+def _defaults_left(spec: JobSpec, declared: list[Parameter]) -> dict[str, Any]:
+    """The declared parameters the spec leaves at their defaults (a sweep's searched ones are
+    not left), with those defaults."""
+    searched = {p.name for p in spec.sweep.parameters} if spec.sweep else set()
+    return {
+        p.name: default_value(p)
+        for p in declared
+        if p.name not in spec.parameters and p.name not in searched
+    }

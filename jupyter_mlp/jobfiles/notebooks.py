@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import json
 import re
 import shlex
 from collections.abc import Iterable
@@ -116,6 +117,47 @@ def as_declared(values: dict[str, Any], declared: list[Parameter]) -> dict[str, 
         name: float(value) if name in floats and type(value) is int else value
         for name, value in values.items()
     }
+
+
+# What a given value may be for a declared type (a default's `type(...).__name__`): JSON has
+# no tuples, and an int is a fine float; other types (None, an expression) take anything.
+_TAKES: dict[str, tuple[type, ...]] = {
+    "int": (int,),
+    "float": (int, float),
+    "bool": (bool,),
+    "str": (str,),
+    "list": (list,),
+    "tuple": (list,),
+    "dict": (dict,),
+}
+UNDECLARED = "not declared in the parameters cell; papermill will inject it anyway"
+
+
+def parameter_problem(declared: Parameter, value: Any) -> str | None:
+    """Why `value` cannot be the declared parameter's (its default's type); None if it can.
+    A bool is not a number here, though Python's bool is an int."""
+    takes = _TAKES.get(declared.type)
+    if takes is None:
+        return None
+    fits = isinstance(value, takes) and (declared.type == "bool" or not isinstance(value, bool))
+    if fits:
+        return None
+    article = "an" if declared.type[0] in "aeiou" else "a"
+    shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+    return (
+        f"{declared.name} is {article} {declared.type} (default {declared.default}); {shown} is not"
+    )
+
+
+def default_value(declared: Parameter) -> Any:
+    """A declared parameter's default as a JSON value; an expression (or a literal JSON cannot
+    hold: a set, bytes, infinity) as its source text."""
+    if declared.type == "expression":
+        return declared.default
+    try:
+        return json.loads(json.dumps(ast.literal_eval(declared.default), allow_nan=False))
+    except (ValueError, TypeError, SyntaxError):
+        return declared.default
 
 
 def job_cell_indices(nb: nbformat.NotebookNode) -> list[int]:

@@ -223,7 +223,8 @@ class JobsHandler(MLPHandler):
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        job = await self.manager.submit(self.body_json())
+        rerun_of = self.get_query_argument("rerun_of", None, strip=False) or None
+        job = await self.manager.submit(self.body_json(), rerun_of=rerun_of)
         self.set_header("Location", self.base_url.rstrip("/") + f"/mlp/jobs/{job.id}")
         self.write_json(job_json(job), status=201)
 

@@ -213,6 +213,8 @@ JOB_ID = {
     "name": "job_id",
     "in": "path",
     "required": True,
+    "description": "The job's id, or a prefix of it (4 characters or more) that no other "
+    "job's id starts with; an ambiguous prefix is a 400 naming the jobs it matches.",
     "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"},
 }
 
@@ -287,6 +289,17 @@ def _jobs_paths() -> dict[str, Any]:
             },
             "post": {
                 "summary": "Submit a job",
+                "description": "Parameters are checked against the source's `parameters` "
+                "cell: a value that cannot be the declared type is a 400 on "
+                "`parameters.<name>`; an undeclared one is kept in the job's `warnings`.",
+                "parameters": [
+                    _query(
+                        "rerun_of",
+                        "The id (or a unique prefix of it) of the job this one runs again; "
+                        "the new job's `rerun_of` names it (404 if there is none)",
+                        {"type": "string", "pattern": "^[A-Za-z0-9_-]*$"},
+                    ),
+                ],
                 "requestBody": {
                     "required": True,
                     "content": {"application/json": {"schema": _ref("JobSpec")}},
@@ -323,7 +336,7 @@ def _job_paths() -> dict[str, Any]:
         "/mlp/jobs/{job_id}/rerun": {
             "parameters": [JOB_ID],
             "post": {
-                "summary": "Submit a new job with the same spec",
+                "summary": "Submit a new job with the same spec, a rerun of this one",
                 "responses": {"201": _created(), **ERRORS},
             },
         },
