@@ -134,7 +134,6 @@ class Submission:
             scheduled_for=run_of.scheduled_for if run_of else None,
             rerun_of=rerun_of,
             parameter_defaults=_defaults_left(spec, checked.declared),
-            warnings=[e for e in checked.errors if not e.blocking],
         )
         try:
             self.store.add(job, folder=str(folder.path), trial=trial)
