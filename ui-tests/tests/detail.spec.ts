@@ -506,14 +506,6 @@ test.describe('Job detail', () => {
   });
 });
 
-/**
- * Skip a test whose server side another helper of this round builds, while
- * the server plainly lacks it (`why` says how that shows).
- */
-function skipWithout(lacking: boolean, why: string): void {
-  test.skip(lacking, `the server lacks it yet: ${why}`);
-}
-
 test.describe('Job detail: results, progress and origin', () => {
   test('a job reporting metrics shows their last values and a chart', async ({
     page,
@@ -530,11 +522,6 @@ test.describe('Job detail: results, progress and origin', () => {
     await expect(row).toHaveAttribute('data-state', /SUCCEEDED|FAILED/, {
       timeout: 30000
     });
-    const log = await (await request.get(`/mlp/jobs/${job.id}/logs`)).json();
-    skipWithout(
-      /has no attribute 'report'/.test(log.data),
-      'jupyter_mlp.report is missing'
-    );
     await expect(row).toHaveAttribute('data-state', 'SUCCEEDED');
     await row.locator('.jp-mlp-JobRow-main').click();
 
@@ -606,10 +593,7 @@ test.describe('Job detail: results, progress and origin', () => {
       const plain = await (
         await request.get(`/mlp/jobs/${job.id}/logs`)
       ).json();
-      skipWithout(
-        /Executing Cell/.test(plain.data),
-        "the log keeps papermill's cell lines"
-      );
+      expect(plain.data).not.toMatch(/Executing Cell/);
 
       await expect(row.locator('.jp-mlp-JobRow-progress')).toHaveText(
         /^cell \d of \d$/,
@@ -714,7 +698,6 @@ test.describe('Job detail: results, progress and origin', () => {
     const made = await request.post(`/mlp/jobs/${first.id}/rerun`);
     expect(made.status(), await made.text()).toBe(201);
     const rerun = await made.json();
-    skipWithout(!rerun.rerun_of, 'a rerun has no rerun_of');
 
     const panel = await openPanel(page);
     await panel
