@@ -204,7 +204,9 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
       }}
       onBlur={event => {
         const field = fieldOf(event.target);
-        if (field) {
+        // Moving within a field (the path to its Browse… button) does not leave it.
+        const next = event.relatedTarget ? fieldOf(event.relatedTarget) : null;
+        if (field && next !== field) {
           setTouched(current => typingIn(touch(current, field), null));
         }
       }}

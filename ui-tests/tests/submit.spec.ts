@@ -586,7 +586,7 @@ test.describe('Launch form: submitting', () => {
     const form = await openLaunchForm(page);
     await form.getByLabel('Notebook or script').fill('missing.py');
     // Said once the path is left, not while it is typed.
-    await form.getByLabel('Notebook or script').press('Tab');
+    await form.getByLabel('Job name').click();
     await expect(
       field(form, 'source.path').locator('.jp-mlp-FieldError')
     ).toContainText('no file', { timeout: 10000 });
@@ -627,6 +627,8 @@ test.describe('Launch form: choosing the file', () => {
     await page.screenshot({ path: `${SHOTS}/file-picker-light.png` });
     await page.theme.setDarkTheme();
     await page.screenshot({ path: `${SHOTS}/file-picker-dark.png` });
+    await page.setViewportSize({ width: 560, height: 700 });
+    await page.screenshot({ path: `${SHOTS}/file-picker-narrow.png` });
 
     await folder.getByRole('button', { name: 'pick_me.ipynb' }).click();
     await expect(browser).toHaveCount(0);
@@ -659,13 +661,14 @@ test.describe('Launch form: choosing the file', () => {
       form.locator('datalist option[value="typed_here.py"]')
     ).toHaveCount(1);
     await typed;
-    await expect(
-      field(form, 'source.path').locator('.jp-mlp-FieldError')
-    ).toHaveCount(0);
+    const pathErrors = field(form, 'source.path').locator('.jp-mlp-FieldError');
+    await expect(pathErrors).toHaveCount(0);
+    // Its own Browse… button is still the path; the job's name is not.
     await path.press('Tab');
-    await expect(
-      field(form, 'source.path').locator('.jp-mlp-FieldError')
-    ).toBeVisible({ timeout: 10000 });
+    await expect(form.getByRole('button', { name: 'Browse…' })).toBeFocused();
+    await expect(pathErrors).toHaveCount(0);
+    await form.getByLabel('Job name').click();
+    await expect(pathErrors).toBeVisible({ timeout: 10000 });
   });
 });
 
@@ -691,6 +694,9 @@ test.describe('Launch form: problems', () => {
     await expect(form.getByLabel('Replicas')).toBeFocused();
     await page.theme.setDarkTheme();
     await page.screenshot({ path: `${SHOTS}/problem-summary-dark.png` });
+    // A narrow main area: the summary wraps, the buttons stay on the page.
+    await page.setViewportSize({ width: 560, height: 700 });
+    await page.screenshot({ path: `${SHOTS}/problem-summary-narrow.png` });
   });
 
   test('the options show the chosen region’s prices', async ({ page }) => {
