@@ -204,9 +204,11 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
       }}
       onBlur={event => {
         const field = fieldOf(event.target);
-        // Moving within a field (the path to its Browse… button) does not leave it.
+        // Moving within a field (the path to its Browse… button, folders in the browser)
+        // does not leave it.
         const next = event.relatedTarget ? fieldOf(event.relatedTarget) : null;
-        if (field && next !== field) {
+        const browsing = (event.target as Element).closest('[role="dialog"]');
+        if (field && next !== field && !browsing) {
           setTouched(current => typingIn(touch(current, field), null));
         }
       }}

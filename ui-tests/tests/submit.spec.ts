@@ -624,6 +624,10 @@ test.describe('Launch form: choosing the file', () => {
     await browser.getByRole('button', { name: 'picked/' }).click();
     const folder = browser.getByRole('list', { name: 'Folder /picked' });
     await expect(folder.getByRole('button')).toHaveText(['pick_me.ipynb']);
+    // Browsing is not leaving the path: nothing is said of it yet.
+    await expect(
+      field(form, 'source.path').locator('.jp-mlp-FieldError')
+    ).toHaveCount(0);
     await page.screenshot({ path: `${SHOTS}/file-picker-light.png` });
     await page.theme.setDarkTheme();
     await page.screenshot({ path: `${SHOTS}/file-picker-dark.png` });
