@@ -63,7 +63,9 @@ export function PathInput(props: {
           value={value}
           readOnly={readOnly}
           placeholder="train.ipynb"
-          list={readOnly ? undefined : listId}
+          // Offered once something is typed: a list popping up on opening the form would
+          // take the first click elsewhere to close.
+          list={readOnly || !value ? undefined : listId}
           autoComplete="off"
           spellCheck={false}
           onChange={event => props.onChange(event.target.value)}

@@ -208,7 +208,10 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
         // does not leave it.
         const next = event.relatedTarget ? fieldOf(event.relatedTarget) : null;
         const browsing = (event.target as Element).closest('[role="dialog"]');
-        if (field && next !== field && !browsing) {
+        // Passing through an empty input (the path focused on opening) is not input yet.
+        const empty =
+          event.target instanceof HTMLInputElement && event.target.value === '';
+        if (field && next !== field && !browsing && !empty) {
           setTouched(current => typingIn(touch(current, field), null));
         }
       }}
