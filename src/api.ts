@@ -771,6 +771,27 @@ export class MLPClient {
     return answer.fires;
   }
 
+  /**
+   * A folder of the Jupyter tree (contents API), relative to the server's root:
+   * its folders and files, each with its path and kind.
+   */
+  async listFolder(path: string): Promise<IFolderEntry[]> {
+    const settings = this.serverSettings;
+    const url =
+      URLExt.join(settings.baseUrl, 'api/contents', URLExt.encodeParts(path)) +
+      URLExt.objectToQueryString({ content: '1', type: 'directory' });
+    const response = await ServerConnection.makeRequest(url, {}, settings);
+    if (!response.ok) {
+      throw new MLPApiError(
+        `no folder '${path}' (${response.status})`,
+        response.status,
+        []
+      );
+    }
+    const folder = (await response.json()) as { content: IFolderEntry[] };
+    return folder.content.map(({ name, path, type }) => ({ name, path, type }));
+  }
+
   private async _request<T>(
     path: string[],
     options: {
@@ -827,4 +848,12 @@ export class MLPClient {
     }
     return data as T;
   }
+}
+
+/** A folder's entry in the Jupyter tree. */
+export interface IFolderEntry {
+  name: string;
+  /** Relative to the server's root, `/`-separated. */
+  path: string;
+  type: 'directory' | 'notebook' | 'file';
 }

@@ -176,6 +176,17 @@ describe('server messages as the picker shows them', () => {
     );
   });
 
+  it('says once how many more a list the server already cut has', () => {
+    expect(
+      readableMessage(
+        catalog,
+        'L4 is offered in asia-east1, europe-west1, europe-west4, us-central1, us-east1, us-west4 and 3 more'
+      )
+    ).toBe(
+      'L4 is offered in asia-east1, europe-west1, europe-west4, us-central1 and 5 more'
+    );
+  });
+
   it('leaves a short list whole', () => {
     const text = 'attaches in counts of 1, 2, 4, not 3';
     expect(readableMessage(catalog, text)).toBe(text);

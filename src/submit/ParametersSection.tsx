@@ -7,12 +7,15 @@ import * as React from 'react';
 
 import { IFieldError } from '../api';
 import { ErrorList } from './Field';
+import { WarningList } from './ResourcePicker';
 import { IFormState, parameters, withParameter } from './formModel';
 import { IParameterRow } from './parameters';
 
 export function ParametersSection(props: {
   state: IFormState;
   errors: readonly IFieldError[];
+  /** The server's word on parameters the file does not declare, and the like. */
+  warnings: readonly IFieldError[];
   setState: (change: (current: IFormState) => IFormState) => void;
 }): JSX.Element | null {
   const { state, errors } = props;
@@ -26,7 +29,12 @@ export function ParametersSection(props: {
         <div className="jp-mlp-Field-hint">
           The job's parameters, set as variables before the code runs.
         </div>
-        <ParametersTable rows={rows} errors={errors} onChange={onChange} />
+        <ParametersTable
+          rows={rows}
+          errors={errors}
+          warnings={props.warnings}
+          onChange={onChange}
+        />
       </section>
     );
   }
@@ -37,7 +45,12 @@ export function ParametersSection(props: {
   return (
     <section className="jp-mlp-SubmitForm-section">
       <h3>Parameters</h3>
-      <ParametersTable rows={rows} errors={errors} onChange={onChange} />
+      <ParametersTable
+        rows={rows}
+        errors={errors}
+        warnings={props.warnings}
+        onChange={onChange}
+      />
       {conversion.detected_requirements.length > 0 && (
         <fieldset className="jp-mlp-Requirements">
           <legend>Requirements found in the notebook</legend>
@@ -66,6 +79,7 @@ export function ParametersSection(props: {
 function ParametersTable(props: {
   rows: IParameterRow[];
   errors: readonly IFieldError[];
+  warnings: readonly IFieldError[];
   onChange: (index: number, text: string) => void;
 }): JSX.Element {
   if (props.rows.length === 0) {
@@ -88,6 +102,7 @@ function ParametersTable(props: {
         {props.rows.map((row, index) => {
           const field = `parameters.${row.name}`;
           const mine = props.errors.filter(e => e.field === field);
+          const warned = props.warnings.filter(e => e.field === field);
           const id = `jp-mlp-param-${row.name}`;
           const describedBy =
             [row.help ? `${id}-help` : '', mine.length ? `${id}-errors` : '']
@@ -133,6 +148,7 @@ function ParametersTable(props: {
                     <ErrorList errors={mine} />
                   </div>
                 )}
+                {warned.length > 0 && <WarningList warnings={warned} />}
               </td>
             </tr>
           );

@@ -278,7 +278,10 @@ function CloudPicker(
               min={1}
               value={value.replica_count}
               onChange={event =>
-                onChange({ replica_count: Number(event.target.value) || 1 })
+                // Kept as typed: the form refuses fewer than one replica, it does not hide it.
+                onChange({
+                  replica_count: Math.floor(Number(event.target.value)) || 0
+                })
               }
             />
           )}

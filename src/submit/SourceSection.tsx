@@ -4,12 +4,20 @@
  */
 import * as React from 'react';
 
-import { IBackendInfo, IFieldError, JobKind, NotebookMode } from '../api';
+import {
+  IBackendInfo,
+  IFieldError,
+  JobKind,
+  MLPClient,
+  NotebookMode
+} from '../api';
 import { defaultJobName } from '../vocabulary';
 import { Field } from './Field';
+import { PathInput } from './FilePicker';
 import { IFormState, isNotebook, withKind } from './formModel';
 
 export function SourceSection(props: {
+  client: MLPClient;
   state: IFormState;
   /** The file the form was opened on: its path is not edited. */
   fixedPath: boolean;
@@ -46,13 +54,12 @@ export function SourceSection(props: {
           hint="A .ipynb or .py file, relative to the Jupyter root."
         >
           {input => (
-            <input
-              {...input}
-              type="text"
+            <PathInput
+              client={props.client}
+              input={input}
               value={state.path}
               readOnly={props.fixedPath}
-              placeholder="train.ipynb"
-              onChange={event => update({ path: event.target.value })}
+              onChange={path => update({ path })}
             />
           )}
         </Field>

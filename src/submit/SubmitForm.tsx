@@ -23,10 +23,22 @@ import {
 import { BackendSection } from './BackendSection';
 import { EnvironmentSection } from './EnvironmentSection';
 import { ErrorList } from './Field';
-import { ISubmitDefaults, NO_DEFAULTS } from './formModel';
+import {
+  ISubmitDefaults,
+  NO_DEFAULTS,
+  parameters,
+  resourceErrors
+} from './formModel';
 import { OptionPanels } from './OptionPanels';
 import { ParametersSection } from './ParametersSection';
 import { imageField, readableMessage } from './picker';
+import {
+  ITouched,
+  UNTOUCHED,
+  shownProblems,
+  touch,
+  typingIn
+} from './problems';
 import { PICKER_FIELDS, WarningList } from './ResourcePicker';
 import { ScheduleSection } from './ScheduleSection';
 import { SourceSection } from './SourceSection';
@@ -79,6 +91,7 @@ const SHOWN_FIELDS = new Set([
 function formProblems(model: SubmitFormModel) {
   const { state, checks, validation, submitErrors, catalog } = model;
   const { parameterCheck, sweepCheck } = checks;
+  const ownResourceErrors = resourceErrors(state, catalog, model.capabilities);
   const noPath = state.sourceKind === 'path' && !state.path.trim();
   const cloudCatalog = catalog && !isLocalCatalog(catalog) ? catalog : null;
   const problems = (submitErrors ?? validation?.errors ?? [])
@@ -87,7 +100,12 @@ function formProblems(model: SubmitFormModel) {
   const warnings = problems.filter(e => !isBlocking(e));
   const errors: IFieldError[] = [
     // The form's own word on a sweep field replaces the server's.
-    ...problems.filter(e => isBlocking(e) && !(e.field in sweepCheck.errors)),
+    ...problems.filter(
+      e =>
+        isBlocking(e) &&
+        !(e.field in sweepCheck.errors) &&
+        !(e.field in ownResourceErrors)
+    ),
     ...(noPath
       ? [{ field: 'source.path', message: 'Give a notebook or script to run.' }]
       : []),
@@ -98,10 +116,15 @@ function formProblems(model: SubmitFormModel) {
     ...Object.entries(sweepCheck.errors).map(([field, message]) => ({
       field,
       message
+    })),
+    ...Object.entries(ownResourceErrors).map(([field, message]) => ({
+      field,
+      message
     }))
   ];
   const blocked =
     noPath ||
+    Object.keys(ownResourceErrors).length > 0 ||
     Object.keys(parameterCheck.errors).length > 0 ||
     Object.keys(sweepCheck.errors).length > 0 ||
     (model.fresh && validation !== null && validation.errors.some(isBlocking));
@@ -111,7 +134,9 @@ function formProblems(model: SubmitFormModel) {
 export function SubmitForm(props: ISubmitFormProps): JSX.Element {
   const model = useSubmitForm(props);
   const { state, update, setState, capabilities, fresh } = model;
-  const { cloudCatalog, warnings, errors, blocked } = formProblems(model);
+  const problems = formProblems(model);
+  const { cloudCatalog, warnings, blocked } = problems;
+  const [touched, setTouched] = React.useState<ITouched>(UNTOUCHED);
   const imageHint = imageField(
     cloudCatalog,
     state.resources.accelerator_type,
@@ -128,7 +153,12 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
       (isCloud && ((!fresh && !model.checkFailed) || !model.fileRead)));
   /** The Submit button (and Ctrl/Cmd+Enter): a cloud job is reviewed first. */
   const requestSubmit = () => {
-    if (model.submitting || blocked || checking) {
+    if (blocked) {
+      // The attempt shows every problem, and the footer sums them up.
+      setTouched(current => ({ ...current, attempted: true, typing: null }));
+      return;
+    }
+    if (model.submitting || checking) {
       return;
     }
     if (isCloud && !model.reviewing) {
@@ -137,18 +167,23 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
       void model.submit();
     }
   };
-  const panelProps = { model, errors, warnings, cloudCatalog };
   const sweeping = state.kind === 'train' && state.sweepChoice.enabled;
-  const otherErrors = errors.filter(
-    e =>
-      !SHOWN_FIELDS.has(e.field) &&
-      !e.field.startsWith('parameters.') &&
-      !(sweeping && isSweepField(e.field)) &&
-      !(showsAdvanced(capabilities) && isAdvancedField(e.field))
+  const hasInput = (field: string) =>
+    SHOWN_FIELDS.has(field) ||
+    field.startsWith('parameters.') ||
+    (sweeping && isSweepField(field)) ||
+    (showsAdvanced(capabilities) && isAdvancedField(field));
+  const errors = shownProblems(problems.errors, touched, hasInput);
+  const panelProps = { model, errors, warnings, cloudCatalog };
+  const otherErrors = errors.filter(e => !hasInput(e.field));
+  const parameterFields = new Set(
+    parameters(state).map(row => `parameters.${row.name}`)
   );
   const otherWarnings = warnings.filter(
     e =>
-      !PICKER_FIELDS.has(e.field) && !(imageHint && e.field === 'environment')
+      !PICKER_FIELDS.has(e.field) &&
+      !parameterFields.has(e.field) &&
+      !(imageHint && e.field === 'environment')
   );
 
   return (
@@ -157,6 +192,29 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
       aria-label="Launch a job"
       // Enter in a field never launches a job: only the button or Ctrl/Cmd+Enter do.
       onSubmit={event => event.preventDefault()}
+      // A field is touched once changed or left; a path's errors wait until it is left.
+      onChange={event => {
+        const field = fieldOf(event.target);
+        if (field) {
+          const typed = event.target instanceof HTMLInputElement;
+          setTouched(current =>
+            typingIn(touch(current, field), typed ? field : null)
+          );
+        }
+      }}
+      onBlur={event => {
+        const field = fieldOf(event.target);
+        // Moving within a field (the path to its Browse… button, folders in the browser)
+        // does not leave it.
+        const next = event.relatedTarget ? fieldOf(event.relatedTarget) : null;
+        const browsing = (event.target as Element).closest('[role="dialog"]');
+        // Passing through an empty input (the path focused on opening) is not input yet.
+        const empty =
+          event.target instanceof HTMLInputElement && event.target.value === '';
+        if (field && next !== field && !browsing && !empty) {
+          setTouched(current => typingIn(touch(current, field), null));
+        }
+      }}
       onKeyDown={event => {
         if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
           event.preventDefault();
@@ -165,6 +223,7 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
       }}
     >
       <SourceSection
+        client={props.client}
         state={state}
         fixedPath={props.path !== undefined}
         backends={model.backends}
@@ -182,7 +241,12 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
         <OptionPanels place="resources" {...panelProps} />
       </BackendSection>
       <OptionPanels place="options" {...panelProps} />
-      <ParametersSection state={state} errors={errors} setState={setState} />
+      <ParametersSection
+        state={state}
+        errors={errors}
+        warnings={warnings}
+        setState={setState}
+      />
       <OptionPanels place="search" {...panelProps} />
       <EnvironmentSection
         state={state}
@@ -228,10 +292,26 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
         review={<OptionPanels place="review" {...panelProps} />}
         isCloud={isCloud}
         blocked={blocked}
+        problems={touched.attempted && blocked ? problems.errors : []}
         checking={checking}
         onRequest={requestSubmit}
         onCancel={props.onCancel}
       />
     </form>
   );
+}
+
+/**
+ * The spec field an input of the form edits (its field's `data-field`); a
+ * searched parameter's row stands for the sweep's parameters.
+ */
+function fieldOf(target: EventTarget): string | null {
+  const holder =
+    target instanceof Element
+      ? target.closest('[data-field], [data-sweep-parameter]')
+      : null;
+  if (holder === null) {
+    return null;
+  }
+  return holder.getAttribute('data-field') ?? 'sweep.parameters';
 }

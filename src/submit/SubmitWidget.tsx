@@ -51,14 +51,21 @@ export class SubmitWidget extends ReactWidget {
     this.title.closable = true;
   }
 
-  /** Focus the form's first field once it is on the page. */
+  /**
+   * Focus the path to type, or else the form's first field, once it is on the
+   * page: what is typed right after opening lands in the path.
+   */
   protected onActivateRequest(msg: Message): void {
     super.onActivateRequest(msg);
     let frames = 20;
     const focusFirst = () => {
-      const first = this.node.querySelector<HTMLElement>(
-        'input:not([disabled]), select:not([disabled]), textarea:not([disabled])'
-      );
+      const first =
+        this.node.querySelector<HTMLElement>(
+          '[data-field="source.path"] input:not([readonly])'
+        ) ??
+        this.node.querySelector<HTMLElement>(
+          'input:not([disabled]), select:not([disabled]), textarea:not([disabled])'
+        );
       if (first) {
         if (!this.node.contains(document.activeElement)) {
           first.focus();

@@ -566,3 +566,22 @@ function splitList(text: string): string[] {
     .map(item => item.trim())
     .filter(Boolean);
 }
+
+/**
+ * What the form refuses itself in the resources, before the server is asked:
+ * a training job runs on at least one replica.
+ */
+export function resourceErrors(
+  state: IFormState,
+  catalog: Catalog | null,
+  capabilities: IBackendCapabilities | undefined
+): Record<string, string> {
+  const local = catalog === null || isLocalCatalog(catalog);
+  const replicas = state.resources.replica_count;
+  if (local || takesMaxWorkers(capabilities) || replicas >= 1) {
+    return {};
+  }
+  return {
+    'resources.replica_count': `A job runs on at least 1 replica, not ${replicas}.`
+  };
+}

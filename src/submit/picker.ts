@@ -162,7 +162,8 @@ export function fillForMachine(
 /**
  * A server message as the picker shows it: accelerators by their short names
  * (`A100`, not `NVIDIA_TESLA_A100`), and long lists of names cut to their
- * first few (`…, and 13 more`) so that they fit a narrow column.
+ * first few (`…, and 13 more`) so that they fit a narrow column. A list the
+ * server already cut (`…, us-west4 and 3 more`) is cut once, its counts added.
  */
 export function readableMessage(
   catalog: ICloudCatalog | null,
@@ -170,8 +171,10 @@ export function readableMessage(
 ): string {
   return message
     .replace(/\b(?:NVIDIA|TPU)_[A-Z0-9_]+\b/g, type => shortName(catalog, type))
-    .replace(/(?:[\w./-]+, ){5,}[\w./-]+/g, list =>
-      abbreviate(list.split(', '))
+    .replace(
+      /((?:[\w./-]+, ){5,}[\w./-]+)(?: and (\d+) more)?/g,
+      (_, list: string, more?: string) =>
+        abbreviate(list.split(', '), Number(more ?? 0))
     );
 }
 
@@ -482,10 +485,11 @@ function takesText(catalog: ICloudCatalog, machine: ICatalogMachineType) {
     .join(' or ');
 }
 
-function abbreviate(names: string[]): string {
-  return names.length > 4
-    ? `${names.slice(0, 4).join(', ')} and ${names.length - 4} more`
-    : names.join(', ');
+/** The first few of `names`, and how many more there are (`more`: left out already). */
+function abbreviate(names: string[], more = 0): string {
+  const shown = names.slice(0, 4);
+  const left = names.length - shown.length + more;
+  return left > 0 ? `${shown.join(', ')} and ${left} more` : names.join(', ');
 }
 
 function builtIn(machine: ICatalogMachineType): boolean {
@@ -522,4 +526,42 @@ export function estimateLines(
     lines.push(`× ${copies.count} ${copies.what}`);
   }
   return lines;
+}
+
+/**
+ * The catalog with `priced`'s prices: the catalog of the same backend in the
+ * chosen region. What is offered stays the whole catalog's (the picker marks
+ * what a region lacks); a machine or accelerator `priced` leaves out keeps
+ * its price.
+ */
+export function withRegionPrices(
+  catalog: ICloudCatalog,
+  priced: ICloudCatalog
+): ICloudCatalog {
+  const machines = new Map(priced.machine_types.map(m => [m.name, m]));
+  const accelerators = new Map(priced.accelerators.map(a => [a.type, a]));
+  return {
+    ...catalog,
+    region: priced.region,
+    machine_types: catalog.machine_types.map(machine => {
+      const there = machines.get(machine.name);
+      return there
+        ? {
+            ...machine,
+            hourly_usd: there.hourly_usd,
+            price_note: there.price_note
+          }
+        : machine;
+    }),
+    accelerators: catalog.accelerators.map(accelerator => {
+      const there = accelerators.get(accelerator.type);
+      return there
+        ? {
+            ...accelerator,
+            hourly_usd: there.hourly_usd,
+            price_note: there.price_note
+          }
+        : accelerator;
+    })
+  };
 }

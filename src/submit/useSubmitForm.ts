@@ -8,13 +8,15 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import {
   Catalog,
   IBackendInfo,
+  ICloudCatalog,
   IFieldError,
   IJob,
   IJobSubmission,
   ISchedule,
   IValidation,
   MLPApiError,
-  MLPClient
+  MLPClient,
+  isLocalCatalog
 } from '../api';
 import {
   IScheduleChoice,
@@ -37,8 +39,9 @@ import {
   withConversion,
   withoutConversion
 } from './formModel';
+import { withRegionPrices } from './picker';
 
-const VALIDATE_DELAY_MS = 300;
+const VALIDATE_DELAY_MS = 400;
 
 export interface ISubmitFormOptions {
   client: MLPClient;
@@ -112,7 +115,11 @@ export function useSubmitForm(options: ISubmitFormOptions) {
   }, [client, backend, catalogs]);
 
   const catalogEntry = catalogs[backend];
-  const catalog = typeof catalogEntry === 'object' ? catalogEntry : null;
+  const catalog = useRegionPrices(
+    client,
+    typeof catalogEntry === 'object' ? catalogEntry : null,
+    state.resources.region
+  );
   const catalogError = typeof catalogEntry === 'string' ? catalogEntry : null;
   const chosenBackend = backends?.find(b => b.name === backend);
   const capabilities = chosenBackend?.capabilities;
@@ -293,4 +300,49 @@ function useDebounced<T>(value: T, delay: number): T {
     return () => window.clearTimeout(timer);
   }, [value, delay]);
   return debounced;
+}
+
+/**
+ * `catalog` priced in `region` (the default region's prices until the
+ * region's are in, and where they cannot be had).
+ */
+function useRegionPrices(
+  client: MLPClient,
+  catalog: Catalog | null,
+  region: string
+): Catalog | null {
+  const [priced, setPriced] = useState<ICloudCatalog | null>(null);
+  const cloud = catalog !== null && !isLocalCatalog(catalog) ? catalog : null;
+  const wanted =
+    cloud !== null && region && region !== cloud.default_region ? region : '';
+  useEffect(() => {
+    if (cloud === null || !wanted) {
+      return;
+    }
+    let cancelled = false;
+    client
+      .getCatalog(cloud.backend, wanted)
+      .then(answer => {
+        if (!cancelled && !isLocalCatalog(answer)) {
+          setPriced(answer);
+        }
+      })
+      .catch(() => {
+        // Not a region the catalog knows: the server's check says so at the field.
+      });
+    return () => {
+      cancelled = true;
+    };
+  }, [client, cloud, wanted]);
+  return useMemo(
+    () =>
+      cloud !== null &&
+      priced !== null &&
+      wanted &&
+      priced.backend === cloud.backend &&
+      priced.region === wanted
+        ? withRegionPrices(cloud, priced)
+        : catalog,
+    [catalog, cloud, priced, wanted]
+  );
 }

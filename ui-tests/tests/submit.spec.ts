@@ -1,7 +1,13 @@
 import { expect, galata, test } from '@jupyterlab/galata';
-import type { Page } from '@playwright/test';
+import type { Locator, Page } from '@playwright/test';
 
-import { PANEL_ID, field, openLaunchForm, putFile } from './helpers';
+import {
+  PANEL_ID,
+  field,
+  openLaunchForm,
+  putFile,
+  putNotebook
+} from './helpers';
 
 /** Screenshots to look at by hand; never committed. */
 const SHOTS = '/tmp/jupyter-mlp-ui-shots';
@@ -175,6 +181,8 @@ test.describe('Launch form: resource picker', () => {
         'a2-highgpu-2g'
       );
       const count = field(form, 'resources.accelerator_count');
+      // Settings the person did not touch here: their problems show on a submit attempt.
+      await attemptSubmit(form);
       await expect(count.locator('.jp-mlp-FieldError')).toContainText(
         'a2-highgpu-2g takes exactly 2 A100, not 1',
         { timeout: 10000 }
@@ -209,6 +217,7 @@ test.describe('Launch form: resource picker', () => {
       page
     }) => {
       const form = await openLaunchForm(page);
+      await attemptSubmit(form);
       const error = field(form, 'resources.accelerator_type').locator(
         '.jp-mlp-FieldError-message'
       );
@@ -576,11 +585,145 @@ test.describe('Launch form: submitting', () => {
   }) => {
     const form = await openLaunchForm(page);
     await form.getByLabel('Notebook or script').fill('missing.py');
+    // Said once the path is left, not while it is typed.
+    await form.getByLabel('Job name').click();
     await expect(
       field(form, 'source.path').locator('.jp-mlp-FieldError')
     ).toContainText('no file', { timeout: 10000 });
     await expect(
       form.getByRole('button', { name: 'Submit job' })
     ).toBeDisabled();
+  });
+});
+
+/**
+ * Press the form's Submit (or Review) button, blocked or not: an attempt shows every problem.
+ * A blocked one is aria-disabled yet still answers a click, which Playwright only makes forced.
+ */
+async function attemptSubmit(form: Locator): Promise<void> {
+  await form
+    .locator('.jp-mlp-SubmitForm-buttons .jp-mod-accept')
+    .click({ force: true });
+}
+
+test.describe('Launch form: choosing the file', () => {
+  test('the file picker browses the tree and chooses a notebook', async ({
+    page,
+    request
+  }) => {
+    await request.put('/api/contents/picked', {
+      data: { type: 'directory' }
+    });
+    await putNotebook(request, 'picked/pick_me.ipynb', 'rate = 0.5', 'rate');
+    await putFile(request, 'picked/notes.txt', 'not a job\n');
+    const form = await openLaunchForm(page);
+    await form.getByRole('button', { name: 'Browse…' }).click();
+    const browser = form.getByRole('dialog', {
+      name: 'Choose a notebook or script'
+    });
+    await browser.getByRole('button', { name: 'picked/' }).click();
+    const folder = browser.getByRole('list', { name: 'Folder /picked' });
+    await expect(folder.getByRole('button')).toHaveText(['pick_me.ipynb']);
+    // Browsing is not leaving the path: nothing is said of it yet.
+    await expect(
+      field(form, 'source.path').locator('.jp-mlp-FieldError')
+    ).toHaveCount(0);
+    await page.screenshot({ path: `${SHOTS}/file-picker-light.png` });
+    await page.theme.setDarkTheme();
+    await page.screenshot({ path: `${SHOTS}/file-picker-dark.png` });
+    await page.setViewportSize({ width: 560, height: 700 });
+    await page.screenshot({ path: `${SHOTS}/file-picker-narrow.png` });
+
+    await folder.getByRole('button', { name: 'pick_me.ipynb' }).click();
+    await expect(browser).toHaveCount(0);
+    await expect(form.getByLabel('Notebook or script')).toHaveValue(
+      'picked/pick_me.ipynb'
+    );
+    // The notebook is read: its parameters are the form's.
+    await expect(form.getByLabel('rate')).toHaveValue('0.5', {
+      timeout: 15000
+    });
+  });
+
+  test('typing after + lands in the path, completed from the tree, with no error until it is left', async ({
+    page,
+    request
+  }) => {
+    await putFile(request, 'typed_here.py', "print('typed')\n");
+    const checked = page.waitForResponse('**/mlp/validate*');
+    const form = await openLaunchForm(page);
+    await checked;
+    // Nothing typed yet: no problem shown.
+    await expect(form.locator('.jp-mlp-FieldError')).toHaveCount(0);
+
+    const path = form.getByLabel('Notebook or script');
+    await expect(path).toBeFocused();
+    const typed = page.waitForResponse('**/mlp/validate*');
+    await page.keyboard.type('typed_h');
+    await expect(path).toHaveValue('typed_h');
+    await expect(
+      form.locator('datalist option[value="typed_here.py"]')
+    ).toHaveCount(1);
+    await typed;
+    const pathErrors = field(form, 'source.path').locator('.jp-mlp-FieldError');
+    await expect(pathErrors).toHaveCount(0);
+    // Its own Browse… button is still the path; the job's name is not.
+    await path.press('Tab');
+    await expect(form.getByRole('button', { name: 'Browse…' })).toBeFocused();
+    await expect(pathErrors).toHaveCount(0);
+    await form.getByLabel('Job name').click();
+    await expect(pathErrors).toBeVisible({ timeout: 10000 });
+  });
+});
+
+test.describe('Launch form: problems', () => {
+  test('a submit attempt sums up the problems at the footer, each a jump to its field', async ({
+    page
+  }) => {
+    await fakeConfiguredVertex(page);
+    const form = await openLaunchForm(page);
+    await form.getByLabel('Backend').selectOption('vertex');
+    await form.getByLabel('Replicas').fill('0');
+    await attemptSubmit(form);
+    const summary = form.getByRole('group', { name: 'Problems to fix' });
+    await expect(summary).toContainText(/2 problems:\s*Source, Replicas/);
+    await expect(field(form, 'resources.replica_count')).toContainText(
+      'at least 1 replica'
+    );
+    await page.screenshot({ path: `${SHOTS}/problem-summary-light.png` });
+
+    await summary.getByRole('button', { name: 'Source' }).click();
+    await expect(form.getByLabel('Notebook or script')).toBeFocused();
+    await summary.getByRole('button', { name: 'Replicas' }).click();
+    await expect(form.getByLabel('Replicas')).toBeFocused();
+    await page.theme.setDarkTheme();
+    await page.screenshot({ path: `${SHOTS}/problem-summary-dark.png` });
+    // A narrow main area: the summary wraps, the buttons stay on the page.
+    await page.setViewportSize({ width: 560, height: 700 });
+    await page.screenshot({ path: `${SHOTS}/problem-summary-narrow.png` });
+  });
+
+  test('the options show the chosen region’s prices', async ({ page }) => {
+    const form = await openLaunchForm(page);
+    await form.getByLabel('Backend').selectOption('vertex');
+    const priced = await (
+      await page.request.get('/mlp/catalog?backend=vertex&region=asia-east1')
+    ).json();
+    const n1 = priced.machine_types.find(
+      (m: { name: string }) => m.name === 'n1-standard-8'
+    );
+    const t4 = priced.accelerators.find(
+      (a: { type: string }) => a.type === 'NVIDIA_TESLA_T4'
+    );
+    const usd = (value: number) =>
+      `$${value < 1 ? value.toFixed(3) : value.toFixed(2)}/h`;
+
+    await form.getByLabel('Region').selectOption('asia-east1');
+    await expect(
+      form.getByLabel('Machine type').locator('option[value="n1-standard-8"]')
+    ).toContainText(usd(n1.hourly_usd), { timeout: 10000 });
+    await expect(
+      form.getByLabel('Accelerator').locator('option[value="NVIDIA_TESLA_T4"]')
+    ).toContainText(usd(t4.hourly_usd));
   });
 });
