@@ -395,8 +395,8 @@ test.describe('Job detail', () => {
     await expect(form.getByLabel('Notebook or script')).toHaveValue(
       'rerun.ipynb'
     );
-    // The form's first field has the focus.
-    await expect(form.locator('input, select, textarea').first()).toBeFocused();
+    // The path has the focus, as in a form opened afresh.
+    await expect(form.getByLabel('Notebook or script')).toBeFocused();
     const lr = form.getByLabel('lr', { exact: true });
     await expect(lr).toHaveValue('0.5', { timeout: 10000 });
     // The parameters cell's comment is on the page, tied to its input.
@@ -601,7 +601,7 @@ test.describe('Job detail: results, progress and origin', () => {
       );
       await expect(row.getByRole('progressbar')).toBeVisible();
       await row.locator('.jp-mlp-JobRow-main').click();
-      const progress = panel.getByLabel('Progress');
+      const progress = panel.getByLabel('Progress', { exact: true });
       await expect(progress).toContainText('Running cell');
       await expect(progress.locator('.jp-mlp-Progress-source')).toHaveText(
         'import os, time'

@@ -136,7 +136,9 @@ test.describe('Hyperparameter sweeps', () => {
 
     // In the list, the sweep is one row saying so.
     await panel.getByRole('button', { name: 'Back to the job list' }).click();
-    const row = panel.locator('.jp-mlp-JobRow', { hasText: 'ui-sweep' });
+    const row = panel.locator('.jp-mlp-JobRow', {
+      has: page.locator('.jp-mlp-JobRow-name', { hasText: /^ui-sweep$/ })
+    });
     await expect(row).toHaveCount(1);
     await expect(row).toContainText('sweep ·');
     await page.screenshot({ path: `${SHOTS}/sweep-list-dark.png` });
