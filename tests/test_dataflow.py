@@ -962,7 +962,7 @@ async def test_progress_over_the_api_shows_each_steps_element_count(api, fake):
         {"step": "Map(upper).out0", "elements": 2},
     ]
     document = openapi_document()
-    schema = {"$ref": "#/components/schemas/Progress", "components": document["components"]}
+    schema = {"$ref": "#/components/schemas/StepsProgress", "components": document["components"]}
     OAS31Validator(schema).validate(progress)
     assert "/mlp/jobs/{job_id}/progress" in document["paths"]
 

@@ -75,7 +75,7 @@ class StepProgress(BaseModel):
     elements: int = Field(description="Elements it put out so far (committed counts).")
 
 
-class Progress(BaseModel):
+class StepsProgress(BaseModel):
     job_id: str
     steps: list[StepProgress] = Field(description="Per step, in the order they first reported.")
     note: str = Field(description="Why there are no steps (yet), or why they could not be read.")
@@ -330,7 +330,7 @@ def _job_paths() -> dict[str, Any]:
             "parameters": [JOB_ID],
             "get": {
                 "summary": "Elements each step of a pipeline put out so far (Dataflow)",
-                "responses": {"200": _json("Progress", "Per-step counts."), **ERRORS},
+                "responses": {"200": _json("StepsProgress", "Per-step counts."), **ERRORS},
             },
         },
         "/mlp/jobs/{job_id}/rerun": {
@@ -543,7 +543,7 @@ def _schemas() -> dict[str, Any]:
                 ValidationResult,
                 ConversionPreview,
                 OutputList,
-                Progress,
+                StepsProgress,
                 ScheduleRequest,
                 SchedulePatch,
                 ScheduleList,
