@@ -88,4 +88,21 @@ describe('the fields a review and a detail list', () => {
       fallbackText({ accelerator_type: 'NVIDIA_TESLA_T4', strategy: 'spot' })
     ).toBe('T4, Spot (cheaper, can be preempted)');
   });
+
+  it('says a grid runs its size, not more trials than it has points', () => {
+    const sweep = specFields({
+      kind: 'train',
+      source: { path: 'train.py' },
+      sweep: {
+        metric: { name: 'score' },
+        algorithm: 'grid',
+        max_trials: 10,
+        parallel_trials: 5,
+        parameters: [{ name: 'x', type: 'discrete', values: [1, 2, 3] }]
+      }
+    }).find(f => f.field === 'sweep');
+    expect(sweep?.value).toBe(
+      'maximize score over x; 3 trials, 3 at a time; grid'
+    );
+  });
 });

@@ -5,6 +5,7 @@
  */
 import type { IFallback, IJobSubmission, ISweepSpec, Strategy } from '../api';
 import { shortAccelerator } from '../panel/commandLine';
+import { plannedTrials } from '../sweep';
 import { valueAt } from './launchOptions';
 
 export interface ISpecField {
@@ -204,7 +205,8 @@ function sweepText(sweep: ISweepSpec): string {
   const searched = sweep.parameters.map(p => p.name).join(', ');
   return [
     `${goal} ${sweep.metric.name} over ${searched}`,
-    `${sweep.max_trials ?? 10} trials, ${sweep.parallel_trials ?? 1} at a time`,
+    // A grid runs at most its size (the server caps it the same way).
+    `${plannedTrials(sweep)} trials, ${Math.min(sweep.parallel_trials ?? 1, plannedTrials(sweep))} at a time`,
     sweep.algorithm ?? 'bayes'
   ].join('; ');
 }
