@@ -209,8 +209,13 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
             revision={revision}
             onOpenPath={props.onOpenPath}
           />
-          <h4 className="jp-mlp-JobDetail-section">Log</h4>
-          <LogView client={client} jobId={job.id} live={live} />
+          {/* A sweep whose trials are jobs of their own logs nothing itself. */}
+          {!(job.trials ?? []).some(t => t.job_id) && (
+            <>
+              <h4 className="jp-mlp-JobDetail-section">Log</h4>
+              <LogView client={client} jobId={job.id} live={live} />
+            </>
+          )}
         </>
       )}
     </div>

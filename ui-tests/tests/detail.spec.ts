@@ -773,6 +773,8 @@ test.describe('Job detail: results, progress and origin', () => {
     await expect(outputs).toContainText('Output folder');
     await expect(outputs).not.toContainText('Model directory');
     await expect(outputs).not.toContainText('Executed notebook');
+    // Its trials log; the sweep itself shows no empty log box.
+    await expect(detail.locator('.jp-mlp-LogView-text')).toHaveCount(0);
     await outputs.scrollIntoViewIfNeeded();
     await page.screenshot({ path: `${SHOTS}/detail-sweep-outputs.png` });
 
