@@ -185,7 +185,8 @@ class JobManager:
         if rerun_of is not None:
             earlier = await self.get(rerun_of)
             origin = JobRef(id=earlier.id, name=earlier.name)
-        return await self.offload.run(self.submission.submit, request, None, None, None, origin)
+        submit = partial(self.submission.submit, request, rerun_of=origin)
+        return await self.offload.run(submit)
 
     async def check_spec(self, request: JobSpec | Mapping[str, Any]) -> CheckedSpec:
         """Every problem of a spec at once (for the submit form), with the normalised spec."""
